@@ -1,0 +1,1 @@
+"""Evaluation: the metric contract, validity, fidelity and utility metrics."""

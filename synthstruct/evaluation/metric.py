@@ -1,0 +1,129 @@
+"""Metric results, the shared evaluation context, and the metric registry.
+
+A metric is a function ``compute(ctx: EvaluationContext) -> MetricResult`` registered under a
+stable name in :data:`METRICS`. Findings are data: a metric never raises because a value looks bad;
+the release gate compares ``value`` (and ``reference``) against a policy threshold.
+
+``reference`` is what the same metric scores for the *holdout* — real rows the synthesizer never
+saw — so that thresholds can be set relative to "what a fresh real sample would score".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Literal
+
+import pandas as pd
+
+from synthstruct._registry import Registry
+from synthstruct.schema.model import Schema
+
+__all__ = ["METRICS", "EvaluationContext", "MetricResult", "compute_metrics"]
+
+Category = Literal["privacy", "fidelity", "utility", "validity"]
+Goal = Literal["minimize", "maximize", "report"]
+
+
+@dataclass
+class MetricResult:
+    """The outcome of one metric.
+
+    Attributes:
+        name: Registered metric name (``exact_match``, ``dcr`` ...).
+        category: privacy, fidelity, utility or validity.
+        goal: Whether lower or higher values are better (or ``report`` for context only).
+        value: The score on the synthetic data; ``None`` when it could not be computed.
+        reference: The same score for the holdout (the real-data reference), when defined.
+        ci: Optional 95 % confidence interval of ``value`` (for rates).
+        min_value: Lower bound of the metric's range.
+        max_value: Upper bound of the metric's range.
+        details: Extra numbers (per column, histograms ...) for the reports. Never raw cell values.
+        note: Why the metric was not computed, or a caveat, in plain words.
+    """
+
+    name: str
+    category: Category
+    goal: Goal
+    value: float | None
+    reference: float | None = None
+    ci: tuple[float, float] | None = None
+    min_value: float = 0.0
+    max_value: float = 1.0
+    details: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "category": self.category,
+            "goal": self.goal,
+            "value": self.value,
+            "reference": self.reference,
+            "ci": list(self.ci) if self.ci is not None else None,
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "details": self.details,
+            "note": self.note,
+        }
+
+
+@dataclass
+class EvaluationContext:
+    """Everything a metric may need, with expensive shared work cached on first use.
+
+    Frames are in the coerced representation of :func:`synthstruct.schema.coerce_to_schema`.
+
+    Attributes:
+        train: Real rows the synthesizer was fitted on.
+        synthetic: Generated rows.
+        schema: The table schema.
+        holdout: Real rows held out before fitting (the privacy/fidelity reference), if any.
+        seed: Seed for any randomness in metrics (subsampling, model training).
+        options: Metric options from the policy (e.g. ``{"rare_category_k": 5}``).
+    """
+
+    train: pd.DataFrame
+    synthetic: pd.DataFrame
+    schema: Schema
+    holdout: pd.DataFrame | None = None
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def distances(self) -> Any:
+        """Nearest-neighbour distances shared by the distance-based privacy metrics."""
+        from synthstruct.privacy.distances import NeighbourDistances
+
+        return NeighbourDistances.from_context(self)
+
+
+METRICS = Registry(
+    "metric",
+    "synthstruct.metrics",
+    {
+        # privacy
+        "exact_match": "synthstruct.privacy.metrics:exact_match",
+        "dcr": "synthstruct.privacy.metrics:dcr",
+        "dcr_share": "synthstruct.privacy.metrics:dcr_share",
+        "nndr": "synthstruct.privacy.metrics:nndr",
+        "membership_inference": "synthstruct.privacy.metrics:membership_inference",
+        "pii_replay": "synthstruct.privacy.metrics:pii_replay",
+        "rare_category_replay": "synthstruct.privacy.metrics:rare_category_replay",
+        "extreme_value_replay": "synthstruct.privacy.metrics:extreme_value_replay",
+        # validity / fidelity / utility
+        "validity": "synthstruct.evaluation.validity:validity",
+        "column_shapes": "synthstruct.evaluation.fidelity:column_shapes",
+        "pair_trends": "synthstruct.evaluation.fidelity:pair_trends",
+        "utility": "synthstruct.evaluation.utility:utility",
+    },
+)
+
+
+def compute_metrics(ctx: EvaluationContext, names: list[str]) -> dict[str, MetricResult]:
+    """Compute the named metrics (in order) on one context."""
+    results: dict[str, MetricResult] = {}
+    for name in names:
+        fn: Callable[[EvaluationContext], MetricResult] = METRICS.get(name)
+        results[name] = fn(ctx)
+    return results

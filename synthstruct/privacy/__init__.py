@@ -1,0 +1,1 @@
+"""Privacy: PII scanning, nearest-neighbour distances, privacy metrics and attacks."""

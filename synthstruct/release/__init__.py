@@ -1,0 +1,1 @@
+"""Release: policies, the release gate, reports and the atomic release bundle."""

@@ -1,0 +1,184 @@
+"""Validate a table against basic sanity rules and against a schema; coerce it to schema types.
+
+Validation collects every problem and raises once (:class:`DataValidationError`), naming the column,
+the problem and the fix, with counts but never cell values.
+
+Coerced representation (the contract engines rely on):
+
+* ``numerical`` -> float64 (NaN = missing), ``datetime`` -> datetime64[ns] (NaT = missing),
+  ``boolean`` -> pandas ``boolean``; ``categorical``/``ordinal`` keep their values (NaN = missing);
+  ``id``/``pii``/``text`` are left as they are.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.errors import DataValidationError, Problem
+from synthstruct.schema.model import Schema
+
+__all__ = ["coerce_to_schema", "sanity_problems", "to_bool", "validate_table"]
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+#: A categorical column with at least this many rows, all distinct, looks like an identifier.
+ID_LIKE_MIN_ROWS = 20
+
+
+def _nonnull(series: pd.Series) -> pd.Series:
+    return series[series.notna()]
+
+
+def _mixed_python_types(series: pd.Series) -> bool:
+    if series.dtype != object:
+        return False
+    kinds = {type(v).__name__ for v in _nonnull(series).head(50_000)}
+    kinds -= {"NoneType"}
+    numeric = {"int", "float", "int64", "float64", "bool"}
+    return len(kinds) > 1 and not kinds <= numeric
+
+
+def _numeric_share(series: pd.Series) -> float:
+    values = _nonnull(series)
+    if values.empty:
+        return 0.0
+    return float(pd.to_numeric(values, errors="coerce").notna().mean())
+
+
+def sanity_problems(frame: pd.DataFrame, *, numeric_text: bool = True) -> list[Problem]:
+    """Problems any input table has regardless of schema: duplicate names, all-null, constant and
+    mixed-type columns. ``numeric_text`` also flags text columns that are numeric but for a few
+    cells (left off when a schema says what the column is)."""
+    problems: list[Problem] = []
+    if len(frame) == 0:
+        problems.append(Problem("(table)", "has no rows", "pass a table with data rows"))
+        return problems
+    dupes = frame.columns[frame.columns.duplicated()].unique()
+    for name in dupes:
+        problems.append(Problem(f"column {name!r}", "appears more than once", "rename the columns"))
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series, pd.DataFrame):
+            continue
+        n_valid = int(series.notna().sum())
+        if n_valid == 0:
+            problems.append(Problem(f"column {name!r}", "is empty (every value is missing)",
+                                    "drop the column before synthesis"))
+            continue
+        if len(frame) > 1 and series.nunique(dropna=True) == 1 and n_valid == len(frame):
+            problems.append(Problem(f"column {name!r}", "is constant (one value in every row)",
+                                    "drop the column; add it back as a constant after synthesis"))
+        if _mixed_python_types(series):
+            problems.append(Problem(f"column {name!r}", "mixes value types (numbers and text)",
+                                    "convert the column to one type before synthesis"))
+        elif numeric_text and series.dtype == object:
+            share = _numeric_share(series)
+            if 0.95 <= share < 1.0:
+                n_bad = int(round((1 - share) * n_valid))
+                problems.append(Problem(
+                    f"column {name!r}",
+                    f"is numeric except for {n_bad} non-numeric cell(s)",
+                    "clean or blank those cells, or declare the column categorical in the schema"))
+    return problems
+
+
+def to_bool(series: pd.Series) -> tuple[pd.Series, int]:
+    """Parse booleans; returns the parsed series and the number of unparseable cells."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("boolean"), 0
+    text = series.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    out[text.isin(_TRUE)] = True
+    out[text.isin(_FALSE)] = False
+    bad = int((series.notna() & out.isna()).sum())
+    return out, bad
+
+
+def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None = None) -> pd.DataFrame:
+    """Check ``frame`` against ``schema`` and return a copy in the coerced representation.
+
+    Raises:
+        DataValidationError: every schema/data mismatch, listed at once.
+    """
+    problems = sanity_problems(frame, numeric_text=False)
+    declared, present = list(schema.columns), list(frame.columns)
+    for name in declared:
+        if name not in frame.columns:
+            problems.append(Problem(f"column {name!r}", "is declared in the schema but missing from the data",
+                                    "add the column to the data or remove it from the schema"))
+    for name in present:
+        if name not in schema.columns:
+            problems.append(Problem(f"column {name!r}", "is in the data but not declared in the schema",
+                                    "declare it in the schema or drop it from the data"))
+    out = frame.copy()
+    for name, col in schema.columns.items():
+        if name not in frame.columns or isinstance(frame[name], pd.DataFrame):
+            continue
+        series = frame[name]
+        where = f"column {name!r}"
+        if col.kind == "numerical":
+            values = pd.to_numeric(series, errors="coerce")
+            bad = int((series.notna() & values.isna()).sum())
+            if bad:
+                problems.append(Problem(where, f"is declared numerical but {bad} cell(s) are not numbers",
+                                        "clean those cells or declare the column categorical"))
+            out[name] = values.astype("float64")
+        elif col.kind == "datetime":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if pd.api.types.is_datetime64_any_dtype(series):
+                    values = pd.to_datetime(series)
+                else:
+                    values = pd.to_datetime(series.astype("string"), format=col.format, errors="coerce")
+            bad = int((series.notna() & values.isna()).sum())
+            if bad:
+                problems.append(Problem(where, f"{bad} cell(s) do not match the date format {col.format!r}",
+                                        "fix those cells or change 'format' in the schema (strftime codes)"))
+            out[name] = values.astype("datetime64[ns]")
+        elif col.kind == "boolean":
+            values, bad = to_bool(series)
+            if bad:
+                problems.append(Problem(where, f"is declared boolean but {bad} cell(s) are not true/false",
+                                        "use true/false, yes/no or 1/0, or declare it categorical"))
+            out[name] = values
+        elif col.kind in ("categorical", "ordinal"):
+            n_valid = int(series.notna().sum())
+            if n_valid >= ID_LIKE_MIN_ROWS and series.nunique(dropna=True) == n_valid == len(frame):
+                problems.append(Problem(where, "is declared categorical but every value is unique (an identifier?)",
+                                        "declare it kind: id (or pii) so that it is generated, not learned"))
+            allowed = col.categories if col.kind == "categorical" else col.order
+            if allowed is not None:
+                allowed_text = {str(v) for v in allowed}
+                unknown = int((series.notna() & ~series.astype(str).isin(allowed_text)).sum())
+                if unknown:
+                    problems.append(Problem(where, f"{unknown} cell(s) hold values not listed in the schema",
+                                            "add the values to 'categories'/'order' or fix the data"))
+    if schema.primary_key and schema.primary_key in frame.columns:
+        key = frame[schema.primary_key]
+        if isinstance(key, pd.Series):
+            nulls = int(key.isna().sum())
+            dupes = int(key.dropna().duplicated(keep=False).sum())
+            if nulls:
+                problems.append(Problem(f"primary key {schema.primary_key!r}", f"has {nulls} missing value(s)",
+                                        "fill them or choose another primary key"))
+            if dupes > 0:
+                problems.append(Problem(f"primary key {schema.primary_key!r}", f"has {dupes} duplicated value(s)",
+                                        "deduplicate the rows or choose another primary key"))
+    if problems:
+        raise DataValidationError("the data does not match the schema", problems, source=source)
+    return out
+
+
+def validate_table(frame: pd.DataFrame, *, source: str | None = None) -> None:
+    """Raise :class:`DataValidationError` listing every sanity problem of ``frame``."""
+    problems = sanity_problems(frame)
+    if problems:
+        raise DataValidationError("the table cannot be used as it is", problems, source=source)
+
+
+def category_values(series: pd.Series) -> np.ndarray:
+    """Distinct non-missing values of a column, in a stable order."""
+    return np.array(sorted(_nonnull(series).unique(), key=lambda v: (str(type(v)), str(v))), dtype=object)
