@@ -26,12 +26,19 @@ __all__ = [
     "atomic_write_bytes",
     "file_sha256",
     "read_table",
+    "table_name_for",
     "write_table",
 ]
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
 #: Cell texts read as missing in CSV files (pandas' defaults plus common survey codes).
 NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?"]
+
+
+def table_name_for(path: str | Path) -> str:
+    """A table name derived from a file name (letters, digits, ``_.-``)."""
+    stem = "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in Path(path).stem)
+    return stem or "table"
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

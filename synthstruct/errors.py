@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from synthstruct.release.report import GateReport
+    from synthstruct.release.gate import GateReport
 
 __all__ = [
     "DataFileError",

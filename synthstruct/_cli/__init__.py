@@ -1,1 +1,1 @@
-"""_cli."""
+"""One module per CLI verb; shared helpers in ``_common``."""

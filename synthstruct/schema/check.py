@@ -20,7 +20,7 @@ import pandas as pd
 from synthstruct.errors import DataValidationError, Problem
 from synthstruct.schema.model import Schema
 
-__all__ = ["coerce_to_schema", "sanity_problems", "to_bool", "validate_table"]
+__all__ = ["coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -182,3 +182,21 @@ def validate_table(frame: pd.DataFrame, *, source: str | None = None) -> None:
 def category_values(series: pd.Series) -> np.ndarray:
     """Distinct non-missing values of a column, in a stable order."""
     return np.array(sorted(_nonnull(series).unique(), key=lambda v: (str(type(v)), str(v))), dtype=object)
+
+
+def to_output(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Format a coerced frame for writing: integer columns as nullable integers, datetimes as text in
+    the schema's format, booleans as nullable booleans; other columns unchanged."""
+    out = {}
+    for name, col in schema.columns.items():
+        series = frame[name]
+        if col.kind == "numerical" and col.dtype == "int":
+            out[name] = pd.Series(np.round(series.to_numpy(dtype="float64", na_value=np.nan)),
+                                  index=frame.index).astype("Int64")
+        elif col.kind == "datetime":
+            out[name] = pd.to_datetime(series).dt.strftime(col.format).astype(object).where(series.notna(), None)
+        elif col.kind == "boolean":
+            out[name] = series.astype("boolean")
+        else:
+            out[name] = series
+    return pd.DataFrame(out, index=frame.index)

@@ -1,0 +1,5 @@
+"""``python -m synthstruct``."""
+
+from synthstruct.cli import main
+
+main()

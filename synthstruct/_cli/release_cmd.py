@@ -1,0 +1,54 @@
+"""``synthstruct release DATA [--schema S] [--engine E] [--rows N] [--seed K] [--policy P] -o DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from synthstruct._cli._common import console, handle_errors
+
+__all__ = ["release", "print_gate"]
+
+
+def print_gate(result) -> None:  # noqa: ANN001 - ReleaseResult, imported lazily
+    """Print the verdict and the checks as a table."""
+    gate = result.gate
+    table = Table(title=f"release gate ({gate.policy})", show_lines=False)
+    for col in ("check", "value", "limit", "severity", "verdict"):
+        table.add_column(col)
+    for c in gate.checks:
+        verdict = "[green]pass[/]" if c.passed else ("[red]FAIL[/]" if c.severity == "block" else "[yellow]warn[/]")
+        value = "—" if c.value is None else f"{c.value:.4g}"
+        table.add_row(c.name, value, f"{c.comparison} {c.threshold:.4g}", c.severity, verdict)
+    console.print(table)
+    if result.passed:
+        console.print(f"[bold green]released[/] → {result.output} (data/, report.html, report.json, manifest.json)")
+    else:
+        console.print(f"[bold red]blocked[/]: no data written; reasons in {result.output / 'report.html'}")
+        for c in gate.failed_checks():
+            console.print(f"  - {c.explanation}", markup=False)
+
+
+@handle_errors
+def release(
+    data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows."),
+    output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
+    schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
+    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
+    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split)."),
+    seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same bytes."),
+    policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
+    epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+) -> None:
+    from synthstruct.release.pipeline import release as run_release
+
+    params = {"epochs": epochs} if epochs is not None else None
+    with console.status("releasing: load → split → fit → sample → gate → write"):
+        result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
+                             seed=seed, policy=policy, overwrite=overwrite)
+    print_gate(result)
+    if not result.passed:
+        raise typer.Exit(code=1)

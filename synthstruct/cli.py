@@ -1,0 +1,47 @@
+"""The ``synthstruct`` command line (thin: each verb lives in ``synthstruct/_cli/<verb>.py``).
+
+Exit codes: 0 success / released, 1 blocked by the release gate, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from synthstruct._cli import demo, fit_sample, infer, release_cmd
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(
+    name="synthstruct",
+    help="Synthetic tables that are safe to share, with a release gate that proves it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+app.command("infer", help="Propose a schema (commented YAML) from a data file.")(infer.infer)
+app.command("release", help="Split, fit, sample, gate and write a release bundle.")(release_cmd.release)
+app.command("fit", help="Fit a synthesizer and save it to a model directory.")(fit_sample.fit)
+app.command("sample", help="Sample rows from a saved model directory.")(fit_sample.sample)
+app.command("demo", help="Run the whole path on the bundled demo datasets.")(demo.demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,208 @@
+"""Mixed-type encoding of the structured columns for exact nearest-neighbour distances.
+
+The distance the privacy metrics use is a Gower-like mean over the ``p`` structured columns (``id``,
+``pii`` and ``text`` columns are excluded: they are generated, never learned)::
+
+    d(a, b) = (1 / p) * sum over columns c of d_c(a_c, b_c)        (0 <= d <= 1)
+
+* ``numerical`` / ``datetime``: ``d_c = min(|a - b| / range_c, 1)``, where ``range_c`` is the robust
+  range of the *train* column, its 99th minus its 1st percentile (falling back to max - min when
+  that is zero). Differences are capped at 1, so tails and outliers keep their order but never
+  dominate. A column that is constant in train is compared as a category.
+* ``categorical`` / ``ordinal`` / ``boolean``: ``d_c = 0`` when the values are equal, else ``1``.
+* Missing values: missing vs missing is ``0``, missing vs a value is ``1`` (for every kind).
+
+:class:`MixedEncoder` turns a frame into an :class:`EncodedFrame` from which the distance is a
+matrix product plus a few element-wise passes (see :mod:`synthstruct.privacy.distances`):
+
+* scaled numbers ``(x - low) / range`` (float32, clipped to ``±LIMIT``; missing becomes ``SENTINEL``,
+  which is more than 1 away from every value, so the capped difference is exactly 1 and
+  ``SENTINEL - SENTINEL`` is exactly 0);
+* a one-hot block for categories with at most ``max_onehot`` levels (missing is its own level), so
+  that the number of equal columns of two rows is one dot product;
+* integer codes (as float32) for categories with more levels, compared element-wise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.schema.model import Schema
+
+__all__ = ["LIMIT", "SENTINEL", "EncodedFrame", "MixedEncoder"]
+
+logger = logging.getLogger(__name__)
+
+#: Scaled numbers are clipped to [-LIMIT, LIMIT] (float32 keeps ~1e-3 absolute precision there).
+LIMIT = 1.0e4
+#: Scaled value standing for "missing"; more than 1 away from any clipped value.
+SENTINEL = 4.0e4
+_SCALED_KINDS = ("numerical", "datetime")
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """Rows of one frame in the distance encoding (all float32, C-contiguous).
+
+    Attributes:
+        scaled: ``(n, n_scaled)`` scaled numbers, ``SENTINEL`` for missing.
+        onehot: ``(n, n_levels)`` one-hot levels of the low-cardinality categorical columns.
+        codes: ``(n, n_coded)`` level codes of the high-cardinality categorical columns.
+        n_onehot_columns: How many columns the one-hot block encodes.
+    """
+
+    scaled: np.ndarray
+    onehot: np.ndarray
+    codes: np.ndarray
+    n_onehot_columns: int
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.scaled.shape[0])
+
+    def take(self, index: np.ndarray) -> "EncodedFrame":
+        """The rows at ``index`` (e.g. a seeded subsample)."""
+        return EncodedFrame(
+            np.ascontiguousarray(self.scaled[index]),
+            np.ascontiguousarray(self.onehot[index]),
+            np.ascontiguousarray(self.codes[index]),
+            self.n_onehot_columns,
+        )
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    """Float64 view of a numerical or datetime column (NaN for missing)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
+        values[series.isna().to_numpy()] = np.nan
+        return values
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+class MixedEncoder:
+    """Encode the structured columns of a schema for Gower-like distances.
+
+    Args:
+        low_quantile: Lower quantile of the robust range.
+        high_quantile: Upper quantile of the robust range.
+        max_onehot: Categorical columns with at most this many levels (incl. missing) are one-hot
+            encoded; wider ones are compared by code.
+    """
+
+    def __init__(self, *, low_quantile: float = 0.01, high_quantile: float = 0.99, max_onehot: int = 64) -> None:
+        self.low_quantile = low_quantile
+        self.high_quantile = high_quantile
+        self.max_onehot = max_onehot
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, schema: Schema, train: pd.DataFrame, *others: pd.DataFrame | None) -> "MixedEncoder":
+        """Learn scales from ``train`` and category levels from ``train`` and ``others``.
+
+        Every frame that will later be compared should be passed, so that each distinct value gets
+        its own level. Only structured columns present in every frame are used.
+        """
+        frames = [train] + [f for f in others if f is not None]
+        self.columns_ = [c for c in schema.structured_columns if all(c in f.columns for f in frames)]
+        self.skipped_columns_ = [c for c in schema.structured_columns if c not in self.columns_]
+        kinds = schema.kinds()
+        self.scales_: dict[str, tuple[float, float]] = {}
+        self.levels_: dict[str, pd.Index] = {}
+        for name in self.columns_:
+            scale = self._robust_scale(train[name]) if kinds[name] in _SCALED_KINDS else None
+            if scale is not None:
+                self.scales_[name] = scale
+                continue
+            parts = [self._category_values(f[name], kinds[name]) for f in frames]
+            self.levels_[name] = pd.Index(pd.unique(np.concatenate(parts)))
+        self.onehot_columns_ = [c for c in self.levels_ if len(self.levels_[c]) + 2 <= self.max_onehot]
+        self.coded_columns_ = [c for c in self.levels_ if c not in self.onehot_columns_]
+        self.scaled_columns_ = list(self.scales_)
+        self.kinds_ = {name: kinds[name] for name in self.columns_}
+        return self
+
+    def _robust_scale(self, series: pd.Series) -> tuple[float, float] | None:
+        values = _numbers(series)
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            return None
+        low, high = np.quantile(values, [self.low_quantile, self.high_quantile])
+        if high <= low:
+            low, high = float(values.min()), float(values.max())
+        if high <= low:
+            return None  # constant in train: compare as a category
+        return float(low), float(high - low)
+
+    @staticmethod
+    def _category_values(series: pd.Series, kind: str) -> np.ndarray:
+        present = series[series.notna()]
+        if kind in _SCALED_KINDS:
+            values = _numbers(present)
+            return (values + 0.0).astype(object)
+        return present.astype(object).unique()
+
+    @property
+    def n_columns(self) -> int:
+        """Number of columns the distance averages over (``p``)."""
+        return len(self.columns_)
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, frame: pd.DataFrame) -> EncodedFrame:
+        """Encode ``frame`` (coerced representation) into float32 blocks."""
+        n = len(frame)
+        scaled = np.empty((n, len(self.scaled_columns_)), dtype=np.float32)
+        for j, name in enumerate(self.scaled_columns_):
+            low, width = self.scales_[name]
+            values = np.clip((_numbers(frame[name]) - low) / width, -LIMIT, LIMIT)
+            values[np.isnan(values)] = SENTINEL
+            scaled[:, j] = values
+        codes = {name: self.category_codes(frame, name) for name in self.levels_}
+        widths = [len(self.levels_[c]) + 2 for c in self.onehot_columns_]
+        onehot = np.zeros((n, int(sum(widths))), dtype=np.float32)
+        offset = 0
+        for name, width in zip(self.onehot_columns_, widths):
+            onehot[np.arange(n), offset + codes[name]] = 1.0
+            offset += width
+        coded = np.empty((n, len(self.coded_columns_)), dtype=np.float32)
+        for j, name in enumerate(self.coded_columns_):
+            coded[:, j] = codes[name]
+        return EncodedFrame(scaled, onehot, coded, len(self.onehot_columns_))
+
+    def category_codes(self, frame: pd.DataFrame, name: str) -> np.ndarray:
+        """Level codes of a categorical column: ``0..L-1`` for values, ``L`` for missing.
+
+        A value not seen at fit time maps to ``L + 1`` (logged, by count only).
+        """
+        levels = self.levels_[name]
+        series = frame[name]
+        missing = series.isna().to_numpy()
+        codes = np.full(len(series), len(levels), dtype=np.int64)
+        values = series[~missing]
+        if self.kinds_[name] in _SCALED_KINDS:
+            values = pd.Series(_numbers(values) + 0.0, dtype=object)
+        found = levels.get_indexer(values.astype(object))
+        unseen = int((found < 0).sum())
+        if unseen:
+            logger.warning("column %r: %d value(s) not seen when the encoder was fitted", name, unseen)
+            found[found < 0] = len(levels) + 1
+        codes[~missing] = found
+        return codes
+
+    def row_keys(self, frame: pd.DataFrame) -> np.ndarray:
+        """A 64-bit hash per row over the encoded columns, equal for rows identical on them.
+
+        Numbers are compared exactly (``-0.0 == 0.0``, missing == missing); categories by level.
+        """
+        parts: dict[str, np.ndarray] = {}
+        for name in self.columns_:
+            if name in self.scales_:
+                values = _numbers(frame[name]) + 0.0
+                values[np.isnan(values)] = np.nan  # one NaN bit pattern
+                parts[name] = values
+            else:
+                parts[name] = self.category_codes(frame, name)
+        table = pd.DataFrame(parts, index=pd.RangeIndex(len(frame)))
+        return pd.util.hash_pandas_object(table, index=False).to_numpy()

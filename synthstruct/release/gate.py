@@ -1,0 +1,141 @@
+"""The release gate: computes the policy's metrics and decides, as data.
+
+``ReleaseGate(policy).evaluate(...)`` never raises because a number looks bad: it returns a
+:class:`GateReport` listing every check with its value, threshold and verdict. Only the caller (the
+``release`` pipeline / CLI) turns a failed report into :class:`~synthstruct.errors.ReleaseBlockedError`.
+A check whose metric could not be computed fails when its severity is ``block`` (a privacy tool does
+not pass what it could not measure) and says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from synthstruct.evaluation.metric import METRICS, EvaluationContext, MetricResult
+from synthstruct.release.policy import CheckSpec, Policy
+from synthstruct.schema.model import Schema
+
+__all__ = ["CheckResult", "GateReport", "ReleaseGate", "statistic_of"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckResult:
+    """One check's outcome."""
+
+    name: str
+    metric: str
+    statistic: str
+    value: float | None
+    threshold: float
+    comparison: str  # "<=" or ">="
+    severity: str
+    passed: bool
+    explanation: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class GateReport:
+    """Everything the gate found: verdict, checks, metric results and timings."""
+
+    passed: bool
+    policy: str
+    checks: list[CheckResult]
+    metrics: dict[str, MetricResult]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and c.severity == "block"]
+
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and c.severity == "warn"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "policy": self.policy,
+            "checks": [c.to_dict() for c in self.checks],
+            "failed": [c.name for c in self.failed_checks()],
+            "warnings": [c.name for c in self.warnings()],
+        }
+
+
+def statistic_of(result: MetricResult, statistic: str) -> float | None:
+    """The number a check compares, derived from a metric result (``None`` if undefined)."""
+    value, ref = result.value, result.reference
+    if statistic == "value":
+        return value
+    if statistic == "minus_reference":
+        return None if value is None or ref is None else value - ref
+    if statistic == "over_reference":
+        if value is None or ref is None:
+            return None
+        return value / ref if ref != 0 else (1.0 if value == 0 else float("inf"))
+    if statistic == "ci_upper":
+        return None if result.ci is None else result.ci[1]
+    if statistic == "ci_lower":
+        return None if result.ci is None else result.ci[0]
+    raise ValueError(statistic)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _judge(spec: CheckSpec, result: MetricResult) -> CheckResult:
+    stat = statistic_of(result, spec.statistic)
+    threshold = spec.max if spec.max is not None else spec.min
+    comparison = "<=" if spec.max is not None else ">="
+    what = spec.check_name
+    if stat is None:
+        reason = result.note or "the metric could not be computed"
+        return CheckResult(what, spec.metric, spec.statistic, None, float(threshold), comparison, spec.severity,
+                           False, f"{what} could not be checked: {reason}", spec.fix or "")
+    passed = stat <= threshold if comparison == "<=" else stat >= threshold
+    if passed:
+        text = f"{what} = {_fmt(stat)} (limit {comparison} {_fmt(threshold)})"
+    else:
+        text = f"{what} = {_fmt(stat)}, which breaks the limit {comparison} {_fmt(threshold)}"
+        if spec.why:
+            text += f". {spec.why}"
+    return CheckResult(what, spec.metric, spec.statistic, float(stat), float(threshold), comparison,
+                       spec.severity, bool(passed), text, spec.fix or "")
+
+
+class ReleaseGate:
+    """Evaluates a policy on (train, holdout, synthetic) and returns a :class:`GateReport`.
+
+    Args:
+        policy: The release policy.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def evaluate(self, *, train: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
+                 holdout: pd.DataFrame | None = None, seed: int = 0,
+                 options: dict[str, Any] | None = None) -> GateReport:
+        k = self.policy.value_protection.k
+        opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), **(options or {})}
+        ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
+                                options=opts)
+        metrics: dict[str, MetricResult] = {}
+        timings: dict[str, float] = {}
+        for name in self.policy.metric_names():
+            start = time.perf_counter()
+            metrics[name] = METRICS.get(name)(ctx)
+            timings[name] = round(time.perf_counter() - start, 4)
+            log.info("metric %s computed in %.2fs", name, timings[name])
+        checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
+        passed = all(c.passed for c in checks if c.severity == "block")
+        return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings)

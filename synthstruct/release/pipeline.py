@@ -1,0 +1,185 @@
+"""The release pipeline: load → validate → split → fit → sample → gate → bundle.
+
+``release(...)`` returns a :class:`ReleaseResult` whether or not the gate passed; the bundle is
+written atomically (temporary directory + rename), and ``data/`` exists only when the gate passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthstruct.dataio import (
+    atomic_directory,
+    atomic_write_bytes,
+    file_sha256,
+    read_table,
+    table_name_for,
+    write_table,
+)
+from synthstruct.release.gate import GateReport, ReleaseGate
+from synthstruct.release.ledger import record_gate_run
+from synthstruct.release.policy import Policy, load_policy, policy_sha256
+from synthstruct.release.report import build_report, render_html, report_json_bytes
+from synthstruct.release.split import split_train_holdout
+from synthstruct.schema.check import coerce_to_schema, to_output, validate_table
+from synthstruct.schema.io import dump_schema, load_schema, schema_sha256
+from synthstruct.schema.model import Schema
+from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer, stream_seed
+
+__all__ = ["MANIFEST_VERSION", "ReleaseResult", "release", "schema_for"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+_PACKAGES = ("synthstruct", "sdv", "sdmetrics", "numpy", "pandas", "scikit-learn", "scipy", "pyarrow",
+             "faker", "presidio-analyzer", "torch")
+
+
+@dataclass
+class ReleaseResult:
+    """What a release run produced."""
+
+    passed: bool
+    output: Path
+    gate: GateReport
+    report: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    found["python"] = platform.python_version()
+    return found
+
+
+def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str) -> tuple[Schema, bool]:
+    """The schema to use: loaded, given, or inferred from the data (returns ``(schema, inferred)``)."""
+    if isinstance(schema, Schema):
+        return schema, False
+    if schema is not None:
+        return load_schema(schema), False
+    from synthstruct.schema.infer import infer_schema
+
+    validate_table(frame, source=source)
+    inferred, _comments = infer_schema(frame, name=name)
+    return inferred, True
+
+
+def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path | None = None,
+            engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
+            seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
+            synthetic_hook: Any = None) -> ReleaseResult:
+    """Run a full release of one table.
+
+    Args:
+        data: CSV or Parquet file with the real rows.
+        output: Bundle directory to create.
+        schema: Schema object or YAML path; inferred from the data when omitted.
+        engine: Engine name (default ``fast_copula``).
+        engine_params: Engine keyword arguments.
+        rows: Synthetic rows to generate (default: as many as the training split).
+        seed: Seed for split, fit and sample; the same input, schema and seed give the same bytes.
+        policy: Built-in policy name, policy YAML path, or a :class:`Policy`.
+        overwrite: Replace an existing non-empty output directory.
+        synthetic_hook: Test hook ``f(synthetic, train) -> synthetic`` applied before the gate (used to
+            prove that the gate blocks leaky output).
+
+    Raises:
+        InputError: bad data, schema, policy or parameters (nothing is written).
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    data = Path(data)
+    frame = read_table(data)
+    name = table_name_for(data)
+    schema_obj, inferred = schema_for(frame, schema, name=name, source=str(data))
+    if isinstance(policy, Policy):
+        policy_obj, policy_label = policy, policy.name
+    else:
+        policy_obj, _text = load_policy(policy)
+        policy_label = str(policy)
+    coerced = coerce_to_schema(frame, schema_obj, source=str(data))
+    timings["load"] = time.perf_counter() - t0
+
+    stratify = schema_obj.target if schema_obj.target in schema_obj.structured_columns else None
+    train, holdout = split_train_holdout(coerced, spec=policy_obj.split, seed=stream_seed(seed, "split"),
+                                         stratify_on=stratify)
+    engine_name = engine or DEFAULT_ENGINE
+    synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=policy_obj.value_protection.k)
+    t = time.perf_counter()
+    synth.fit(train, schema=schema_obj, seed=seed, source=str(data))
+    timings["fit"] = time.perf_counter() - t
+    n_rows = len(train) if rows is None else rows
+    t = time.perf_counter()
+    synthetic = synth.sample(n_rows, seed=seed)
+    timings["sample"] = time.perf_counter() - t
+    if synthetic_hook is not None:
+        synthetic = synthetic_hook(synthetic, train)
+
+    input_sha = file_sha256(data)
+    schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
+    attempts = record_gate_run(hashlib.sha256(f"{input_sha}:{schema_sha}:{pol_sha}".encode()).hexdigest())
+    t = time.perf_counter()
+    gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
+                                            seed=stream_seed(seed, "gate"))
+    timings["gate"] = time.perf_counter() - t
+
+    report = build_report(
+        gate, table=schema_obj.name, engine=engine_name,
+        rows={"input": len(frame), "train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
+        timings={k: round(v, 3) for k, v in timings.items()}, sampling=getattr(synth, "sampling_stats_", {}),
+        attempts=attempts,
+        value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
+                          "clipped_columns": sorted(synth.codec_.bounds)},
+    )
+    output = Path(output)
+    with atomic_directory(output, overwrite=overwrite) as tmp:
+        outputs: list[dict[str, Any]] = []
+        if gate.passed:
+            (tmp / "data").mkdir()
+            out_frame = to_output(synthetic, schema_obj)
+            for suffix in (".parquet", ".csv"):
+                path = tmp / "data" / f"{schema_obj.name}{suffix}"
+                write_table(out_frame, path)
+        (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
+        atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
+        (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            rel = path.relative_to(tmp).as_posix()
+            outputs.append({"path": rel, "sha256": file_sha256(path), "bytes": path.stat().st_size,
+                            # report.json/html carry timings, so only their content, not bytes, repeats
+                            "reproducible": rel not in ("report.json", "report.html")})
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "released": gate.passed,
+            "table": schema_obj.name,
+            "input": {"file": data.name, "sha256": input_sha, "rows": len(frame), "columns": len(frame.columns)},
+            "schema": {"sha256": schema_sha, "inferred": inferred},
+            "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
+            "seed": seed,
+            "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
+            "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
+                      "holdout_rows": len(holdout), "stratified_on": stratify},
+            "gate": {"passed": gate.passed, "attempts": attempts, "failed": [c.name for c in gate.failed_checks()]},
+            "timings": report["timings"],
+            "versions": _versions(),
+            "outputs": outputs,
+        }
+        atomic_write_bytes(tmp / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+    log.info("release %s: %s", "passed" if gate.passed else "blocked", output)
+    return ReleaseResult(passed=gate.passed, output=output, gate=gate, report=report, manifest=manifest)

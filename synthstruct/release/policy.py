@@ -1,0 +1,153 @@
+"""Release policies: strict, versioned YAML that says what the gate checks and where it draws lines.
+
+A policy lists *checks*. Each check names a metric from the registry, which statistic of the
+metric's result to compare, a bound (``max`` or ``min``) and a severity (``block`` stops the release,
+``warn`` is reported). Statistics relative to the holdout let thresholds mean "no worse than a fresh
+real sample": ``minus_reference`` (value - holdout value) and ``over_reference`` (value / holdout value).
+
+Built-in policies (``default``, ``strict``, ``lenient``) ship in ``synthstruct/_defaults/policies``;
+``--policy`` takes one of those names or a path to a YAML file. Every field is documented in
+``docs/policies.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from synthstruct.errors import PolicyError, Problem
+
+__all__ = ["BUILTIN_POLICIES", "CheckSpec", "Policy", "SplitSpec", "load_policy", "policy_sha256"]
+
+BUILTIN_POLICIES = ("default", "lenient", "strict")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SplitSpec(_Strict):
+    """How real rows are split before fitting. The holdout is never seen by the synthesizer."""
+
+    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    min_holdout_rows: int = Field(default=20, ge=2)
+    stratify: bool = Field(default=True, description="Stratify on the schema target when there is one.")
+
+
+class ValueProtection(_Strict):
+    """Value protection applied by our synthesizers (see docs/privacy.md)."""
+
+    k: int = Field(default=5, ge=0, description="Categories seen < k times are never emitted; numbers stay "
+                                               "within the k-th most extreme training values. 0 = off.")
+
+
+class CheckSpec(_Strict):
+    """One gate check."""
+
+    metric: str
+    statistic: Literal["value", "minus_reference", "over_reference", "ci_upper", "ci_lower"] = "value"
+    max: float | None = None
+    min: float | None = None
+    severity: Literal["block", "warn"] = "block"
+    name: str | None = Field(default=None, description="Check name in reports; defaults to metric[.statistic].")
+    why: str | None = Field(default=None, description="Plain-words reason shown when the check fails.")
+    fix: str | None = Field(default=None, description="What to change when the check fails.")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "CheckSpec":
+        if (self.max is None) == (self.min is None):
+            raise ValueError("give exactly one of 'max' or 'min'")
+        return self
+
+    @property
+    def check_name(self) -> str:
+        if self.name:
+            return self.name
+        return self.metric if self.statistic == "value" else f"{self.metric}.{self.statistic}"
+
+
+class Policy(_Strict):
+    """A release policy (``policy_version: 1``)."""
+
+    policy_version: Literal[1]
+    name: str
+    description: str = ""
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    value_protection: ValueProtection = Field(default_factory=ValueProtection)
+    checks: list[CheckSpec] = Field(min_length=1)
+    report_metrics: list[str] = Field(default_factory=list, description="Metrics computed and reported without a check.")
+
+    def metric_names(self) -> list[str]:
+        names: list[str] = []
+        for name in [c.metric for c in self.checks] + list(self.report_metrics):
+            if name not in names:
+                names.append(name)
+        return names
+
+
+def _problems(exc: ValidationError) -> list[Problem]:
+    from synthstruct.schema.io import pydantic_problems
+
+    return pydantic_problems(exc)
+
+
+def policy_from_dict(data: object, *, source: str | None = None) -> Policy:
+    """Validate a mapping as a policy; every problem is reported at once.
+
+    Raises:
+        PolicyError: listing each problem with its YAML path.
+    """
+    from synthstruct.evaluation.metric import METRICS
+
+    if not isinstance(data, dict):
+        raise PolicyError("a policy must be a YAML mapping", source=source)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError("invalid policy", _problems(exc), source=source) from None
+    unknown = [
+        Problem(f"checks[{i}].metric", f"unknown metric {c.metric!r}", f"use one of: {', '.join(METRICS.names())}")
+        for i, c in enumerate(policy.checks) if c.metric not in METRICS
+    ]
+    unknown += [
+        Problem(f"report_metrics[{i}]", f"unknown metric {m!r}", f"use one of: {', '.join(METRICS.names())}")
+        for i, m in enumerate(policy.report_metrics) if m not in METRICS
+    ]
+    if unknown:
+        raise PolicyError("invalid policy", unknown, source=source)
+    return policy
+
+
+def load_policy(name_or_path: str | Path) -> tuple[Policy, str]:
+    """Load a built-in policy by name or a policy YAML file; returns the policy and its text.
+
+    Raises:
+        PolicyError: unknown name, unreadable file or invalid policy.
+    """
+    text: str
+    source = str(name_or_path)
+    if str(name_or_path) in BUILTIN_POLICIES:
+        text = resources.files("synthstruct").joinpath("_defaults", "policies", f"{name_or_path}.yaml").read_text("utf-8")
+        source = f"built-in policy {name_or_path!r}"
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise PolicyError("policy not found", [
+                Problem(str(path), "is neither a built-in policy nor a file",
+                        f"use one of {', '.join(BUILTIN_POLICIES)} or a path to a policy YAML")], source=source)
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise PolicyError("not valid YAML", [Problem(source, "cannot be parsed", "fix the YAML syntax")],
+                          source=source) from None
+    return policy_from_dict(data, source=source), text
+
+
+def policy_sha256(policy: Policy) -> str:
+    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()

@@ -1,0 +1,161 @@
+"""Convert schema-typed frames to what engines learn, with value protection, and back.
+
+Engines see two kinds only: ``numerical`` (float64) and ``categorical`` (object). This codec:
+
+* turns datetimes into float seconds and booleans / ordinals into categories;
+* applies **value protection** before any engine sees the data (on by default, ``k = 5``):
+  - categories seen fewer than ``k`` times are replaced by one internal "rare" token, which is decoded
+    to a frequent category drawn by frequency — a category held by fewer than ``k`` people is never
+    emitted;
+  - numerical and datetime values are clipped to the ``k``-th smallest and ``k``-th largest training
+    value, so output never reaches one person's exact minimum or maximum;
+* decodes engine output: rounding (``decimals``, integer dtype), schema bounds, types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.schema.model import Schema
+
+__all__ = ["RARE", "Codec"]
+
+#: Internal token that stands for "a category seen fewer than k times". Never emitted.
+RARE = "\u0000synthstruct-rare"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+@dataclass
+class Codec:
+    """Fitted conversion state for the structured columns of one schema.
+
+    Attributes:
+        k: Value-protection threshold (0 disables protection).
+        bounds: Column -> (low, high) clip bounds in engine units (from value protection).
+        frequent: Column -> (categories, probabilities) used to decode the rare token.
+        rare_counts: Column -> number of categories merged as rare (reported, never the values).
+    """
+
+    k: int = 5
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    frequent: dict[str, tuple[list[Any], list[float]]] = field(default_factory=dict)
+    rare_counts: dict[str, int] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ fit / encode
+    @staticmethod
+    def engine_kinds(schema: Schema) -> dict[str, str]:
+        return {
+            name: "numerical" if schema.columns[name].kind in ("numerical", "datetime") else "categorical"
+            for name in schema.structured_columns
+        }
+
+    def fit_transform(self, frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+        """Learn protection state from ``frame`` (coerced) and return the engine frame."""
+        out = {}
+        for name in schema.structured_columns:
+            kind = schema.columns[name].kind
+            series = frame[name]
+            if kind in ("numerical", "datetime"):
+                values = self._to_number(series, kind)
+                finite = np.sort(values[~np.isnan(values)])
+                if self.k > 0 and finite.size > 2 * self.k:
+                    low, high = float(finite[self.k - 1]), float(finite[-self.k])
+                    values = np.clip(values, low, high)  # NaN stays NaN
+                    self.bounds[name] = (low, high)
+                out[name] = values
+            else:
+                values = series.astype(object).where(series.notna(), np.nan)
+                if kind == "boolean":
+                    values = values.map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else v)
+                counts = values.value_counts(dropna=True)
+                rare = counts[counts < self.k] if self.k > 0 else counts.iloc[:0]
+                frequent = counts[counts >= self.k] if self.k > 0 else counts
+                if len(rare):
+                    values = values.where(~values.isin(rare.index), RARE)
+                    self.rare_counts[name] = int(len(rare))
+                    probs = (frequent / frequent.sum()).tolist() if len(frequent) else []
+                    self.frequent[name] = ([_json_value(v) for v in frequent.index], probs)
+                out[name] = values
+        return pd.DataFrame(out, index=frame.index)
+
+    @staticmethod
+    def _to_number(series: pd.Series, kind: str) -> np.ndarray:
+        if kind == "datetime":
+            ns = series.astype("datetime64[ns]")
+            values = ns.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64") / 1e9
+            values[ns.isna().to_numpy()] = np.nan
+            return values
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+
+    # ------------------------------------------------------------------ decode
+    def inverse_transform(self, engine_frame: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> pd.DataFrame:
+        """Turn engine output back into the coerced schema representation."""
+        out = {}
+        for name in schema.structured_columns:
+            col = schema.columns[name]
+            values = engine_frame[name]
+            if col.kind in ("numerical", "datetime"):
+                arr = values.to_numpy(dtype="float64", na_value=np.nan)
+                if name in self.bounds:
+                    arr = np.clip(arr, *self.bounds[name])
+                if col.kind == "numerical":
+                    if col.min is not None or col.max is not None:
+                        arr = np.clip(arr, col.min if col.min is not None else -np.inf,
+                                      col.max if col.max is not None else np.inf)
+                    if col.dtype == "int":
+                        arr = np.round(arr)
+                    elif col.decimals is not None:
+                        arr = np.round(arr, col.decimals)
+                    out[name] = pd.Series(arr, index=engine_frame.index, dtype="float64")
+                else:
+                    seconds = np.round(arr)
+                    if "%H" not in col.format and "%M" not in col.format and "%S" not in col.format:
+                        seconds = np.floor(seconds / 86400.0) * 86400.0  # date-only formats: whole days
+                    ns = pd.to_datetime(pd.Series(seconds * 1e9, index=engine_frame.index), unit="ns", errors="coerce")
+                    out[name] = ns.astype("datetime64[ns]")
+            else:
+                obj = values.astype(object).copy()
+                rare = (obj == RARE).to_numpy()
+                if rare.any():
+                    cats, probs = self.frequent.get(name, ([], []))
+                    if cats:
+                        picks = rng.choice(len(cats), size=int(rare.sum()), p=np.asarray(probs) / np.sum(probs))
+                        obj[rare] = [cats[i] for i in picks]
+                    else:
+                        obj[rare] = np.nan
+                if col.kind == "boolean":
+                    out[name] = obj.astype("boolean")
+                else:
+                    out[name] = obj
+        return pd.DataFrame(out, index=engine_frame.index)
+
+    # ------------------------------------------------------------------ state
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "bounds": {k: list(v) for k, v in self.bounds.items()},
+            "frequent": {k: [list(v[0]), list(v[1])] for k, v in self.frequent.items()},
+            "rare_counts": dict(self.rare_counts),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "Codec":
+        return cls(
+            k=int(state["k"]),
+            bounds={k: (float(v[0]), float(v[1])) for k, v in state["bounds"].items()},
+            frequent={k: (list(v[0]), [float(p) for p in v[1]]) for k, v in state["frequent"].items()},
+            rare_counts={k: int(v) for k, v in state["rare_counts"].items()},
+        )

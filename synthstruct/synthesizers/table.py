@@ -1,0 +1,275 @@
+"""TableSynthesizer: routes each column of a schema to the right generator.
+
+* ``id`` and ``pii`` columns never reach a model: Faker / pattern generators write them
+  (:mod:`synthstruct.synthesizers.pii`), and they never emit a real value.
+* structured columns go through the :class:`~synthstruct.synthesizers.codec.Codec` (types and value
+  protection) to an engine from the registry (``fast_copula`` by default).
+* ``text`` columns get a text generator (the labelled placeholder until an LLM backend is set).
+
+Rows that break the schema's constraints are regenerated (bounded rounds); the few that still break
+them are repaired by rule, and both counts are kept in ``sampling_stats_``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthstruct._registry import ENGINES
+from synthstruct.errors import InputError, ModelIntegrityError, Problem
+from synthstruct.schema.check import coerce_to_schema
+from synthstruct.schema.io import dump_schema, schema_from_dict
+from synthstruct.schema.model import FixedCombinations, Inequality, Positive, Range, Schema
+from synthstruct.synthesizers.base import check_is_fitted
+from synthstruct.synthesizers.codec import Codec
+
+__all__ = ["DEFAULT_ENGINE", "TableSynthesizer", "stream_seed"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENGINE = "fast_copula"
+FORMAT_VERSION = 1
+
+
+def stream_seed(seed: int, *stream: str | int) -> int:
+    """A 63-bit seed for one named random stream, derived from the release seed."""
+    key = json.dumps([int(seed), *stream]).encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+
+
+def _rng(seed: int, *stream: str | int) -> np.random.Generator:
+    return np.random.default_rng(stream_seed(seed, *stream))
+
+
+class TableSynthesizer:
+    """Learns a table described by a schema and samples synthetic rows.
+
+    Args:
+        engine: Registered engine name for the structured columns (``fast_copula``, ``gaussian_copula``,
+            ``ctgan``, ``tvae``).
+        engine_params: Keyword arguments for the engine.
+        protect_k: Value protection threshold (categories seen < k times are never emitted; numbers stay
+            within the k-th most extreme training values). 0 disables it.
+        max_rounds: Regeneration rounds for rows that break constraints.
+    """
+
+    def __init__(self, *, engine: str = DEFAULT_ENGINE, engine_params: dict[str, Any] | None = None,
+                 protect_k: int = 5, max_rounds: int = 10) -> None:
+        self.engine = engine
+        self.engine_params = engine_params
+        self.protect_k = protect_k
+        self.max_rounds = max_rounds
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"engine": self.engine, "engine_params": self.engine_params,
+                "protect_k": self.protect_k, "max_rounds": self.max_rounds}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame, *, schema: Schema, seed: int = 0, source: str | None = None) -> "TableSynthesizer":
+        """Validate ``data`` against ``schema`` and learn it.
+
+        Raises:
+            DataValidationError: the data does not match the schema.
+            InputError: unknown engine or invalid parameters.
+        """
+        if self.engine not in ENGINES:
+            ENGINES.get(self.engine)  # raises a helpful InputError
+        if not isinstance(self.protect_k, int) or self.protect_k < 0:
+            raise InputError("invalid protect_k", [Problem("protect_k", "must be an integer >= 0", "use e.g. 5")])
+        frame = coerce_to_schema(data, schema, source=source)
+        codec = Codec(k=self.protect_k)
+        structured = schema.structured_columns
+        engine = None
+        if structured:
+            encoded = codec.fit_transform(frame, schema)
+            kinds = codec.engine_kinds(schema)
+            target = schema.target if schema.target in structured else None
+            engine_cls = ENGINES.get(self.engine)
+            engine = engine_cls(**(self.engine_params or {}))
+            log.info("fitting engine %s on %d rows x %d columns", self.engine, len(encoded), len(structured))
+            engine.fit(encoded, kinds=kinds, target=target, seed=stream_seed(seed, "engine-fit"))
+        self.schema_ = schema
+        self.codec_ = codec
+        self.engine_ = engine
+        self.generators_ = self._fit_generators(frame, schema)
+        self.combinations_ = {
+            i: sorted({tuple(str(v) for v in row) for row in frame[c.columns].dropna().itertuples(index=False)})
+            for i, c in enumerate(schema.constraints) if isinstance(c, FixedCombinations)
+        }
+        self.n_train_ = int(len(frame))
+        return self
+
+    @staticmethod
+    def _fit_generators(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+        from synthstruct.synthesizers.pii import IdGenerator, PiiGenerator
+        from synthstruct.text.placeholder import PlaceholderTextGenerator
+
+        gens: dict[str, Any] = {}
+        for name, col in schema.columns.items():
+            if col.kind == "id":
+                gens[name] = IdGenerator(col).fit(frame[name])
+            elif col.kind == "pii":
+                gens[name] = PiiGenerator(col, locale=col.locale or schema.locale).fit(frame[name])
+            elif col.kind == "text":
+                gens[name] = PlaceholderTextGenerator(column=name).fit(frame[name])
+        return gens
+
+    # ------------------------------------------------------------------ sample
+    def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows in the schema's coerced representation."""
+        check_is_fitted(self)
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise InputError("invalid number of rows", [Problem("rows", "must be a non-negative integer", "pass e.g. 1000")])
+        n = int(n)
+        schema = self.schema_
+        structured = self._sample_structured(n, seed) if self.engine_ is not None else pd.DataFrame(index=range(n))
+        columns: dict[str, pd.Series] = {}
+        for name, col in schema.columns.items():
+            if name in self.generators_:
+                series = self.generators_[name].generate(n, _rng(seed, "column", name))
+                columns[name] = pd.Series(np.asarray(series, dtype=object), index=range(n), dtype=object)
+            else:
+                columns[name] = structured[name].reset_index(drop=True)
+        return pd.DataFrame(columns)[list(schema.columns)]
+
+    def _sample_structured(self, n: int, seed: int) -> pd.DataFrame:
+        schema = self.schema_
+        decode_rng = _rng(seed, "decode")
+        kept: list[pd.DataFrame] = []
+        have, regenerated = 0, 0
+        want = n
+        for round_ in range(self.max_rounds + 1):
+            if have >= n:
+                break
+            batch = self.engine_.sample(want, seed=stream_seed(seed, "engine-sample", round_))
+            decoded = self.codec_.inverse_transform(batch, schema, decode_rng)
+            ok = self._constraint_mask(decoded)
+            good = decoded[ok]
+            if round_ > 0:
+                regenerated += int(len(good))
+            kept.append(good)
+            have += int(len(good))
+            valid_rate = max(float(ok.mean()) if len(ok) else 1.0, 0.05)
+            want = int(np.ceil((n - have) / valid_rate * 1.1)) + 1
+            if not schema.constraints:
+                break
+        frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
+        repaired = 0
+        if len(frame) < n:  # constraints too tight for the model: repair the remainder by rule
+            extra = self.codec_.inverse_transform(
+                self.engine_.sample(n - len(frame), seed=stream_seed(seed, "engine-sample", "repair")), schema, decode_rng)
+            extra = self._repair(extra.reset_index(drop=True), decode_rng)
+            repaired = len(extra)
+            frame = pd.concat([frame, extra], ignore_index=True)
+        self.sampling_stats_ = {"regenerated_rows": regenerated, "repaired_rows": repaired}
+        return frame.iloc[:n].reset_index(drop=True)
+
+    def _constraint_mask(self, frame: pd.DataFrame) -> np.ndarray:
+        ok = np.ones(len(frame), dtype=bool)
+        for i, con in enumerate(self.schema_.constraints):
+            if isinstance(con, Inequality):
+                low, high = frame[con.low], frame[con.high]
+                bad = (low >= high) if con.strict else (low > high)
+                ok &= ~bad.fillna(False).to_numpy(dtype=bool)
+            elif isinstance(con, Range):
+                lo, mid, hi = frame[con.low], frame[con.middle], frame[con.high]
+                bad = (lo > mid) | (mid > hi)
+                ok &= ~bad.fillna(False).to_numpy(dtype=bool)
+            elif isinstance(con, Positive):
+                v = frame[con.column]
+                bad = (v <= 0) if con.strict else (v < 0)
+                ok &= ~bad.fillna(False).to_numpy(dtype=bool)
+            elif isinstance(con, FixedCombinations):
+                seen = set(self.combinations_[i])
+                sub = frame[con.columns]
+                complete = sub.notna().all(axis=1).to_numpy()
+                keys = [tuple(str(v) for v in row) for row in sub.itertuples(index=False)]
+                ok &= np.array([not c or k in seen for k, c in zip(keys, complete)], dtype=bool)
+        return ok
+
+    def _repair(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        for i, con in enumerate(self.schema_.constraints):
+            if isinstance(con, Inequality):
+                low, high = frame[con.low].copy(), frame[con.high].copy()
+                swap = (low > high).fillna(False)
+                frame.loc[swap, con.low], frame.loc[swap, con.high] = high[swap], low[swap]
+            elif isinstance(con, Range):
+                cols = [con.low, con.middle, con.high]
+                if all(pd.api.types.is_numeric_dtype(frame[c]) for c in cols):
+                    frame[cols] = np.sort(frame[cols].to_numpy(dtype=float), axis=1)
+            elif isinstance(con, Positive):
+                v = frame[con.column]
+                frame[con.column] = v.where(v > 0, v.abs().where(v != 0, 1.0))
+            elif isinstance(con, FixedCombinations) and self.combinations_[i]:
+                combos = self.combinations_[i]
+                bad = ~self._constraint_mask(frame)
+                picks = rng.integers(0, len(combos), size=int(bad.sum()))
+                for j, col in enumerate(con.columns):
+                    values = {str(v): v for v in frame[col].dropna().unique()}
+                    frame.loc[bad, col] = [values.get(combos[p][j], combos[p][j]) for p in picks]
+        return frame
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> None:
+        """Save the fitted synthesizer to a new directory (no pickle for the default engine)."""
+        from synthstruct.synthesizers.persistence import write_integrity_manifest
+
+        check_is_fitted(self)
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=False)
+        (directory / "schema.yaml").write_text(dump_schema(self.schema_), encoding="utf-8")
+        state = {
+            "format_version": FORMAT_VERSION,
+            "params": self.get_params(),
+            "codec": self.codec_.to_state(),
+            "generators": {name: {"type": type(g).__name__, "state": g.to_state()}
+                           for name, g in self.generators_.items()},
+            "combinations": {str(i): [list(c) for c in combos] for i, combos in self.combinations_.items()},
+            "n_train": self.n_train_,
+        }
+        (directory / "synthesizer.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        if self.engine_ is not None:
+            (directory / "engine").mkdir()
+            self.engine_.save(directory / "engine")
+        write_integrity_manifest(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TableSynthesizer":
+        """Load a saved synthesizer after checking that none of its files changed.
+
+        Raises:
+            ModelIntegrityError: files were added, removed or modified, or the directory is not a model.
+        """
+        import yaml
+
+        from synthstruct.synthesizers.persistence import verify_integrity
+        from synthstruct.synthesizers.pii import IdGenerator, PiiGenerator
+        from synthstruct.text.placeholder import PlaceholderTextGenerator
+
+        directory = Path(directory)
+        if not (directory / "synthesizer.json").is_file():
+            raise ModelIntegrityError("not a synthstruct model directory", [
+                Problem(str(directory), "has no synthesizer.json", "pass a directory written by 'synthstruct fit'")])
+        verify_integrity(directory)
+        state = json.loads((directory / "synthesizer.json").read_text(encoding="utf-8"))
+        if state.get("format_version") != FORMAT_VERSION:
+            raise ModelIntegrityError("unsupported model format", [
+                Problem("synthesizer.json", "format_version is not supported by this version", "refit the model")])
+        schema = schema_from_dict(yaml.safe_load((directory / "schema.yaml").read_text(encoding="utf-8")),
+                                  source=str(directory / "schema.yaml"))
+        self = cls(**state["params"])
+        self.schema_ = schema
+        self.codec_ = Codec.from_state(state["codec"])
+        types = {"IdGenerator": IdGenerator, "PiiGenerator": PiiGenerator,
+                 "PlaceholderTextGenerator": PlaceholderTextGenerator}
+        self.generators_ = {name: types[g["type"]].from_state(g["state"]) for name, g in state["generators"].items()}
+        self.combinations_ = {int(i): [tuple(c) for c in combos] for i, combos in state["combinations"].items()}
+        self.n_train_ = int(state["n_train"])
+        self.engine_ = ENGINES.get(self.engine).load(directory / "engine") if (directory / "engine").is_dir() else None
+        return self
