@@ -21,11 +21,12 @@ def infer(
 ) -> None:
     from synthstruct.dataio import atomic_write_bytes, read_table, table_name_for
     from synthstruct.schema.check import validate_table
-    from synthstruct.schema.infer import infer_schema
     from synthstruct.schema.io import dump_schema
 
     frame = read_table(data)
     validate_table(frame, source=str(data))
+    from synthstruct.schema.infer import infer_schema  # loads Presidio: only for valid input
+
     schema, comments = infer_schema(frame, name=name or table_name_for(data), detect_pii=not no_pii, seed=seed)
     header = (f"# Schema proposed by 'synthstruct infer' from {data.name} ({len(frame)} rows).\n"
               "# Review every column: kinds decide what is learned (structured), generated (id, pii) or\n"

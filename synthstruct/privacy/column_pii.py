@@ -52,6 +52,10 @@ MIN_SCORE = 0.35
 MIN_COVERAGE = 0.6
 #: Distinct values an NER entity (person, place, organisation) needs, unless every value is distinct.
 MIN_DISTINCT_NER = 20
+#: Without a name hint, an NER entity also needs this share of distinct values among the rows (or
+#: :data:`MANY_DISTINCT` distinct values): 85 time zones over 14k rows are categories, not people.
+MIN_DISTINCT_RATIO_NER = 0.05
+MANY_DISTINCT = 1000
 #: Values longer than this are cut before analysis (keeps the batch fast).
 MAX_VALUE_CHARS = 200
 
@@ -249,11 +253,13 @@ def _refine_person(hint: str, texts: list[str]) -> str:
 
 # --------------------------------------------------------------------------------------- verdict
 def _best_content_entity(shares: dict[str, float], *, numeric: bool, n_distinct: int,
-                         n_valid: int) -> tuple[str, float] | None:
-    identifying = n_distinct >= min(MIN_DISTINCT_NER, max(2, n_valid))
+                         n_valid: int, hint: str | None) -> tuple[str, float] | None:
+    identifying = n_distinct >= min(MIN_DISTINCT_NER, max(2, n_valid)) and (
+        n_distinct >= MIN_DISTINCT_RATIO_NER * n_valid or n_distinct >= MANY_DISTINCT)
     pattern = {e: s for e, s in shares.items() if e in _PATTERN_ENTITIES}
-    if numeric:
-        pattern = {e: s for e, s in pattern.items() if e in _NUMERIC_ENTITIES}
+    if numeric:  # bare numbers: a 10-digit amount "is" a phone number; only SSN / card stand alone
+        allowed = _NUMERIC_ENTITIES - {"PHONE_NUMBER"} if hint != "PHONE_NUMBER" else _NUMERIC_ENTITIES
+        pattern = {e: s for e, s in pattern.items() if e in allowed}
         threshold = NUMERIC_CONTENT_SHARE
     else:
         threshold = CONTENT_SHARE
@@ -293,9 +299,9 @@ def _combine(content: tuple[str, float] | None, shares: dict[str, float], hint: 
                   + [shares.get(hint, 0.0)])
     if hint == "DATE_OF_BIRTH" and shares.get("DATE_TIME", 0.0) >= CONTENT_SHARE:
         return hint, min(1.0, shares["DATE_TIME"] + 0.2), shares["DATE_TIME"], "both"
-    if not _plausible_for(hint, texts, n_distinct, n_valid):
-        return None, 0.0, support, None
     entity = _refine_person(hint, texts)
+    if not _plausible_for(entity, texts, n_distinct, n_valid):
+        return None, 0.0, support, None
     evidence: Evidence = "both" if support >= SUPPORT_SHARE else "name"
     return entity, (0.6 if evidence == "both" else 0.4) + 0.2 * support, support, evidence
 
@@ -344,9 +350,10 @@ def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | 
 
             analyzer = get_analyzer()
         shares = _content_shares(texts, analyzer)
-    content = _best_content_entity(shares, numeric=numeric, n_distinct=n_distinct, n_valid=n_valid)
     if numeric and hint is not None and hint not in _NUMERIC_ENTITIES | {"ZIP_CODE", "MEDICAL_RECORD_NUMBER"}:
         hint = None  # a numeric 'name_count' or 'birth_year' is not a name / date of birth
+    content = _best_content_entity(shares, numeric=numeric, n_distinct=n_distinct, n_valid=n_valid,
+                                   hint=hint)
     entity, score, share, evidence = _combine(content, shares, hint, texts, n_distinct, n_valid)
     if entity is not None and entity not in PII_ENTITIES:  # defensive: only declared entities
         entity, evidence = None, None

@@ -33,7 +33,7 @@ import pandas as pd
 
 from synthstruct.schema.model import Schema
 
-__all__ = ["LIMIT", "SENTINEL", "EncodedFrame", "MixedEncoder"]
+__all__ = ["LIMIT", "SENTINEL", "EncodedFrame", "MixedEncoder", "as_numbers"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class EncodedFrame:
         )
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
+def as_numbers(series: pd.Series) -> np.ndarray:
     """Float64 view of a numerical or datetime column (NaN for missing)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
@@ -125,7 +125,7 @@ class MixedEncoder:
         return self
 
     def _robust_scale(self, series: pd.Series) -> tuple[float, float] | None:
-        values = _numbers(series)
+        values = as_numbers(series)
         values = values[~np.isnan(values)]
         if values.size == 0:
             return None
@@ -140,7 +140,7 @@ class MixedEncoder:
     def _category_values(series: pd.Series, kind: str) -> np.ndarray:
         present = series[series.notna()]
         if kind in _SCALED_KINDS:
-            values = _numbers(present)
+            values = as_numbers(present)
             return (values + 0.0).astype(object)
         return present.astype(object).unique()
 
@@ -156,7 +156,7 @@ class MixedEncoder:
         scaled = np.empty((n, len(self.scaled_columns_)), dtype=np.float32)
         for j, name in enumerate(self.scaled_columns_):
             low, width = self.scales_[name]
-            values = np.clip((_numbers(frame[name]) - low) / width, -LIMIT, LIMIT)
+            values = np.clip((as_numbers(frame[name]) - low) / width, -LIMIT, LIMIT)
             values[np.isnan(values)] = SENTINEL
             scaled[:, j] = values
         codes = {name: self.category_codes(frame, name) for name in self.levels_}
@@ -182,7 +182,7 @@ class MixedEncoder:
         codes = np.full(len(series), len(levels), dtype=np.int64)
         values = series[~missing]
         if self.kinds_[name] in _SCALED_KINDS:
-            values = pd.Series(_numbers(values) + 0.0, dtype=object)
+            values = pd.Series(as_numbers(values) + 0.0, dtype=object)
         found = levels.get_indexer(values.astype(object))
         unseen = int((found < 0).sum())
         if unseen:
@@ -199,7 +199,7 @@ class MixedEncoder:
         parts: dict[str, np.ndarray] = {}
         for name in self.columns_:
             if name in self.scales_:
-                values = _numbers(frame[name]) + 0.0
+                values = as_numbers(frame[name]) + 0.0
                 values[np.isnan(values)] = np.nan  # one NaN bit pattern
                 parts[name] = values
             else:

@@ -73,9 +73,9 @@ def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name:
         return schema, False
     if schema is not None:
         return load_schema(schema), False
+    validate_table(frame, source=source)
     from synthstruct.schema.infer import infer_schema
 
-    validate_table(frame, source=source)
     inferred, _comments = infer_schema(frame, name=name)
     return inferred, True
 

@@ -1,0 +1,335 @@
+"""Privacy metrics of the release gate: copies, distances, membership inference, value replay.
+
+Each function takes an :class:`~synthstruct.evaluation.metric.EvaluationContext` and returns a
+:class:`~synthstruct.evaluation.metric.MetricResult`. ``reference`` is what the holdout (real rows the
+synthesizer never saw) scores, so that thresholds can be relative to fresh real data; without a
+holdout the value is still computed where possible, ``reference`` is ``None`` and ``note`` says why.
+``details`` hold aggregated numbers only (counts, quantiles, histograms), never cell values.
+
+Distance-based metrics share ``ctx.distances`` (:class:`synthstruct.privacy.distances.NeighbourDistances`),
+where "train" is a seeded subsample of the holdout's size whenever a holdout exists.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.evaluation.metric import EvaluationContext, MetricResult
+from synthstruct.privacy.encoding import as_numbers
+
+__all__ = [
+    "dcr",
+    "dcr_share",
+    "exact_match",
+    "extreme_value_replay",
+    "membership_inference",
+    "nndr",
+    "pii_replay",
+    "rare_category_replay",
+    "roc_curve",
+    "wilson_interval",
+]
+
+_NO_HOLDOUT = "no holdout was given, so there is no real-data reference"
+_NO_COLUMNS = "the schema has no structured column present in every table"
+_HIST_BINS = 30
+
+
+# ---------------------------------------------------------------------------- statistics
+def wilson_interval(successes: int, total: int, *, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial rate (two-sided 95 % by default)."""
+    if total <= 0:
+        return (0.0, 1.0)
+    p = successes / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def roc_curve(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates for every threshold "score >= t" (ties share a threshold)."""
+    scores = np.concatenate([member_scores, nonmember_scores])
+    labels = np.concatenate([np.ones(len(member_scores)), np.zeros(len(nonmember_scores))])
+    order = np.argsort(-scores, kind="mergesort")
+    scores, labels = scores[order], labels[order]
+    last_of_tie = np.r_[np.nonzero(np.diff(scores))[0], len(scores) - 1]
+    tp = np.cumsum(labels)[last_of_tie]
+    fp = (last_of_tie + 1) - tp
+    tpr = np.r_[0.0, tp / max(len(member_scores), 1)]
+    fpr = np.r_[0.0, fp / max(len(nonmember_scores), 1)]
+    return fpr, tpr
+
+
+def _auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return {}
+    q = np.quantile(values, [0.05, 0.25, 0.5, 0.75])
+    return {"p05": float(q[0]), "p25": float(q[1]), "median": float(q[2]), "p75": float(q[3]),
+            "mean": float(values.mean())}
+
+
+def _histograms(named: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Histograms with shared bin edges (for plots)."""
+    present = [v[~np.isnan(v)] for v in named.values() if v is not None]
+    high = max((float(v.max()) for v in present if v.size), default=1.0)
+    edges = np.linspace(0.0, high if high > 0 else 1.0, _HIST_BINS + 1)
+    out: dict[str, Any] = {"bin_edges": [round(float(e), 6) for e in edges]}
+    for name, values in named.items():
+        if values is not None:
+            out[name] = np.histogram(values[~np.isnan(values)], bins=edges)[0].astype(int).tolist()
+    return out
+
+
+def _result(name: str, goal: str, value: float | None, **kwargs: Any) -> MetricResult:
+    return MetricResult(name=name, category="privacy", goal=goal, value=value, **kwargs)  # type: ignore[arg-type]
+
+
+def _no_columns(ctx: EvaluationContext) -> bool:
+    return ctx.distances.encoder.n_columns == 0
+
+
+# ---------------------------------------------------------------------------- copies
+def exact_match(ctx: EvaluationContext) -> MetricResult:
+    """Share of synthetic rows identical to some train row on the structured columns (NaN == NaN).
+
+    ``reference`` is the share identical to some holdout row; ``details.excess`` = value - reference.
+    The holdout is usually smaller than train, which makes the reference a slight underestimate
+    for data with few distinct rows.
+    """
+    if _no_columns(ctx):
+        return _result("exact_match", "minimize", None, note=_NO_COLUMNS)
+    encoder = ctx.distances.encoder
+    synthetic_keys = encoder.row_keys(ctx.synthetic)
+    n = len(synthetic_keys)
+    matches = int(np.isin(synthetic_keys, encoder.row_keys(ctx.train)).sum())
+    value = matches / n if n else None
+    details: dict[str, Any] = {"synthetic_rows": n, "train_rows": len(ctx.train), "matches_train": matches,
+                               "distinct_synthetic_rows": int(len(np.unique(synthetic_keys)))}
+    reference, note = None, _NO_HOLDOUT
+    if ctx.holdout is not None and len(ctx.holdout):
+        holdout_matches = int(np.isin(synthetic_keys, encoder.row_keys(ctx.holdout)).sum())
+        reference, note = (holdout_matches / n if n else None), None
+        details.update(holdout_rows=len(ctx.holdout), matches_holdout=holdout_matches)
+        if value is not None and reference is not None:
+            details["excess"] = value - reference
+    return _result("exact_match", "minimize", value, reference=reference,
+                   ci=wilson_interval(matches, n) if n else None, details=details, note=note)
+
+
+# ---------------------------------------------------------------------------- distances
+def dcr(ctx: EvaluationContext) -> MetricResult:
+    """Median distance to the closest train record (higher is more private).
+
+    ``reference`` is the median distance of the synthetic rows to the holdout, with train subsampled to
+    the holdout's size. ``details`` adds 5th percentiles, the holdout-to-train distances (what a fresh
+    real row scores) and histograms.
+    """
+    if _no_columns(ctx):
+        return _result("dcr", "maximize", None, note=_NO_COLUMNS)
+    dist = ctx.distances
+    to_train = dist.synthetic_to_train.distance
+    details: dict[str, Any] = dict(dist.describe())
+    details["synthetic_to_train"] = _quantiles(to_train)
+    hists: dict[str, np.ndarray | None] = {"synthetic_to_train": to_train}
+    reference, note = None, _NO_HOLDOUT
+    if dist.has_holdout:
+        to_holdout = dist.synthetic_to_holdout.distance
+        fresh = dist.holdout_to_train.distance
+        reference, note = float(np.nanmedian(to_holdout)), None
+        details["synthetic_to_holdout"] = _quantiles(to_holdout)
+        details["holdout_to_train"] = _quantiles(fresh)
+        hists.update(synthetic_to_holdout=to_holdout, holdout_to_train=fresh)
+    details["histogram"] = _histograms(hists)
+    return _result("dcr", "maximize", float(np.nanmedian(to_train)), reference=reference,
+                   details=details, note=note)
+
+
+def dcr_share(ctx: EvaluationContext) -> MetricResult:
+    """Share of synthetic rows closer to train than to the holdout (equal-size sets; 0.5 expected).
+
+    Ties count one half. Reported for context: never blocking on its own.
+    """
+    note = "reported for context; 0.5 is expected when the synthetic rows are no closer to train " \
+           "than to fresh real rows; never blocking on its own"
+    if _no_columns(ctx):
+        return _result("dcr_share", "report", None, note=_NO_COLUMNS)
+    dist = ctx.distances
+    if not dist.has_holdout:
+        return _result("dcr_share", "report", None, note=_NO_HOLDOUT + "; " + note)
+    to_train = dist.synthetic_to_train.distance
+    to_holdout = dist.synthetic_to_holdout.distance
+    closer = int((to_train < to_holdout).sum())
+    ties = int((to_train == to_holdout).sum())
+    n = len(to_train)
+    value = (closer + 0.5 * ties) / n if n else None
+    details = dict(dist.describe(), closer_to_train=closer, ties=ties, closer_to_holdout=n - closer - ties)
+    return _result("dcr_share", "report", value, reference=0.5,
+                   ci=wilson_interval(round(closer + 0.5 * ties), n) if n else None,
+                   details=details, note=note)
+
+
+def nndr(ctx: EvaluationContext) -> MetricResult:
+    """Median nearest / second-nearest distance ratio of synthetic rows to train (low = singled out).
+
+    ``reference`` is the same median against the holdout (train subsampled to its size).
+    """
+    if _no_columns(ctx):
+        return _result("nndr", "maximize", None, note=_NO_COLUMNS)
+    dist = ctx.distances
+    ratio = dist.synthetic_to_train.ratio()
+    details: dict[str, Any] = dict(dist.describe(), synthetic_to_train=_quantiles(ratio))
+    reference, note = None, _NO_HOLDOUT
+    if dist.has_holdout:
+        holdout_ratio = dist.synthetic_to_holdout.ratio()
+        reference, note = float(np.nanmedian(holdout_ratio)), None
+        details["synthetic_to_holdout"] = _quantiles(holdout_ratio)
+    value = float(np.nanmedian(ratio)) if np.isfinite(ratio).any() else None
+    return _result("nndr", "maximize", value, reference=reference, details=details, note=note)
+
+
+def membership_inference(ctx: EvaluationContext) -> MetricResult:
+    """Distance attack: a real record scores ``-distance`` to its nearest synthetic row.
+
+    Members are train rows (subsampled to the holdout's size), non-members the holdout rows. ``value``
+    is the true-positive rate at 1 % false-positive rate; ``ci`` is ``(0, one-sided upper 95 % Wilson
+    bound)``; ``reference`` is 0.01, what guessing achieves. ``details`` hold the AUC and an ROC curve.
+    """
+    if _no_columns(ctx):
+        return _result("membership_inference", "minimize", None, note=_NO_COLUMNS)
+    dist = ctx.distances
+    if not dist.has_holdout:
+        return _result("membership_inference", "minimize", None,
+                       note=_NO_HOLDOUT + "; the attack needs holdout rows as non-members")
+    members = -dist.train_to_synthetic.distance
+    nonmembers = -dist.holdout_to_synthetic.distance
+    fpr, tpr = roc_curve(members, nonmembers)
+    at_1pct = float(tpr[fpr <= 0.01].max())
+    upper = wilson_interval(round(at_1pct * len(members)), len(members), z=1.644854)[1]
+    grid = np.linspace(0.0, 1.0, 101)
+    curve = [float(tpr[fpr <= g].max()) for g in grid]
+    details = dict(dist.describe(), auc=_auc(fpr, tpr), members=len(members), nonmembers=len(nonmembers),
+                   roc={"fpr": [round(float(g), 2) for g in grid], "tpr": curve})
+    return _result("membership_inference", "minimize", at_1pct, reference=0.01, ci=(0.0, upper),
+                   details=details)
+
+
+# ---------------------------------------------------------------------------- value replay
+def _normalised(series: pd.Series) -> pd.Series:
+    return series[series.notna()].astype(str).str.strip().str.casefold()
+
+
+def pii_replay(ctx: EvaluationContext) -> MetricResult:
+    """Synthetic values of ``pii`` and ``id`` columns equal to a real train value (strip, casefold).
+
+    ``value`` is the number of such synthetic cells; ``details`` give counts per column.
+    """
+    per_column: dict[str, dict[str, int]] = {}
+    for name in ctx.schema.columns_of("pii", "id"):
+        if name not in ctx.train.columns or name not in ctx.synthetic.columns:
+            continue
+        synthetic = _normalised(ctx.synthetic[name])
+        real = set(_normalised(ctx.train[name]).unique())
+        replayed = synthetic.isin(real)
+        per_column[name] = {"synthetic_values": int(len(synthetic)), "replayed": int(replayed.sum()),
+                            "distinct_replayed": int(synthetic[replayed].nunique())}
+    if not per_column:
+        return _result("pii_replay", "minimize", 0.0, min_value=0.0, max_value=math.inf,
+                       details={"columns": {}}, note="the schema declares no pii or id column")
+    total = sum(c["replayed"] for c in per_column.values())
+    return _result("pii_replay", "minimize", float(total), min_value=0.0, max_value=math.inf,
+                   details={"columns": per_column},
+                   note="id columns generated as sequences replay small numbers by construction")
+
+
+def _rare_replay(train: pd.Series, other: pd.Series, k: int) -> tuple[int, int, int]:
+    counts = train.value_counts(dropna=True)
+    rare = counts[counts < k].index
+    present = other[other.notna()]
+    hit = present.isin(rare)
+    return len(rare), int(present[hit].nunique()), int(hit.sum())
+
+
+def rare_category_replay(ctx: EvaluationContext) -> MetricResult:
+    """Categories seen fewer than ``rare_k`` (default 5) times in train that the synthetic rows emit.
+
+    ``value`` is the number of such categories; ``reference`` the number the holdout contains.
+    """
+    k = int(ctx.options.get("rare_k", 5))
+    per_column: dict[str, dict[str, int]] = {}
+    value = reference = 0
+    has_holdout = ctx.holdout is not None and len(ctx.holdout) > 0
+    for name in ctx.schema.columns_of("categorical", "ordinal", "boolean"):
+        if name not in ctx.train.columns or name not in ctx.synthetic.columns:
+            continue
+        n_rare, emitted, rows = _rare_replay(ctx.train[name], ctx.synthetic[name], k)
+        entry = {"rare_in_train": n_rare, "replayed_categories": emitted, "synthetic_rows_with_rare": rows}
+        value += emitted
+        if has_holdout and name in ctx.holdout.columns:  # type: ignore[union-attr]
+            _, in_holdout, _ = _rare_replay(ctx.train[name], ctx.holdout[name], k)  # type: ignore[index]
+            entry["categories_in_holdout"] = in_holdout
+            reference += in_holdout
+        per_column[name] = entry
+    details = {"k": k, "columns": per_column, "synthetic_rows": len(ctx.synthetic),
+               "holdout_rows": len(ctx.holdout) if has_holdout else None}  # type: ignore[arg-type]
+    return _result("rare_category_replay", "minimize", float(value),
+                   reference=float(reference) if has_holdout else None, min_value=0.0, max_value=math.inf,
+                   details=details, note=None if has_holdout else _NO_HOLDOUT)
+
+
+def _beyond(train: np.ndarray, other: np.ndarray, k: int) -> tuple[int, int] | None:
+    """Cells of ``other`` below the k-th smallest / above the k-th largest train value."""
+    values = np.sort(train[~np.isnan(train)])
+    if values.size < k:
+        return None
+    low, high = values[k - 1], values[-k]
+    other = other[~np.isnan(other)]
+    return int((other < low).sum()), int((other > high).sum())
+
+
+def extreme_value_replay(ctx: EvaluationContext) -> MetricResult:
+    """Synthetic numerical/datetime cells beyond the ``extreme_k``-th (default 5) most extreme train
+    value on either side.
+
+    ``value`` is the number of such cells; ``reference`` the holdout's count scaled to the synthetic
+    row count (the raw holdout counts are in ``details``).
+    """
+    k = int(ctx.options.get("extreme_k", 5))
+    has_holdout = ctx.holdout is not None and len(ctx.holdout) > 0
+    per_column: dict[str, dict[str, int]] = {}
+    skipped: list[str] = []
+    value = holdout_total = 0
+    for name in ctx.schema.columns_of("numerical", "datetime"):
+        if name not in ctx.train.columns or name not in ctx.synthetic.columns:
+            continue
+        train = as_numbers(ctx.train[name])
+        counts = _beyond(train, as_numbers(ctx.synthetic[name]), k)
+        if counts is None:
+            skipped.append(name)
+            continue
+        entry = {"below": counts[0], "above": counts[1]}
+        value += sum(counts)
+        if has_holdout and name in ctx.holdout.columns:  # type: ignore[union-attr]
+            in_holdout = _beyond(train, as_numbers(ctx.holdout[name]), k)  # type: ignore[index]
+            entry["holdout_beyond"] = sum(in_holdout)  # type: ignore[arg-type]
+            holdout_total += entry["holdout_beyond"]
+        per_column[name] = entry
+    reference = None
+    if has_holdout:
+        reference = holdout_total * len(ctx.synthetic) / len(ctx.holdout)  # type: ignore[arg-type]
+    details = {"k": k, "columns": per_column, "columns_with_fewer_than_k_values": skipped,
+               "synthetic_rows": len(ctx.synthetic),
+               "holdout_rows": len(ctx.holdout) if has_holdout else None,  # type: ignore[arg-type]
+               "holdout_beyond": holdout_total if has_holdout else None}
+    return _result("extreme_value_replay", "minimize", float(value), reference=reference,
+                   min_value=0.0, max_value=math.inf, details=details,
+                   note=None if has_holdout else _NO_HOLDOUT)

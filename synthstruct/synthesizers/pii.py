@@ -1,0 +1,380 @@
+"""Generators for ``pii`` and ``id`` columns: realistic values that never come from the real data.
+
+Neither generator learns from the real values. ``fit`` keeps only
+
+* the share of missing cells and, for PII, the *multiplicity profile*: how many distinct values
+  occur once, twice, ... (counts, no values), so that a customer who appears in several rows is
+  reproduced as a fake customer appearing in several rows;
+* salted SHA-256 digests of the normalised real values (the salt is random per ``fit``), used only
+  to redraw any generated value that equals a real one. The digests of low-entropy values (SSNs,
+  phone numbers) can be brute-forced by whoever holds the state *with* its salt, so a saved state
+  is as confidential as the model that contains it.
+
+Values come from Faker (``fake``, seeded from the caller's numpy generator: same seed, same
+values), from a ``pattern`` (``#`` digit, ``?`` upper-case letter) or a redaction marker (``mask``).
+With a caller-held key, :meth:`PiiGenerator.map_values` maps each real value to the same fake value
+every time (HMAC-SHA256 of the value seeds Faker); the key is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+import re
+import string
+import uuid
+from collections import Counter
+from datetime import date
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.errors import InputError, Problem
+from synthstruct.schema.model import IdColumn, PiiColumn
+
+__all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise"]
+
+MASK = "[REDACTED]"
+_DEFAULT_LOCALE = "en_US"
+_DIGIT_ENTITIES = {"PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "UK_NINO", "ZIP_CODE"}
+_MAX_TRIES = 50
+_DIGEST_BYTES = 16
+_NINO_PREFIX = "ABCEGHJKLMNPRSTWXYZ"
+
+
+# --------------------------------------------------------------------------------------- guard
+def normalise(value: Any, entity: str | None = None) -> str:
+    """The form in which two values count as "the same": trimmed, case-folded, integral floats as
+    integers; for number-like entities (phone, SSN, card, IBAN ...) letters and digits only."""
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    text = " ".join(str(value).split()).casefold()
+    if entity in _DIGIT_ENTITIES:
+        text = re.sub(r"[^0-9a-z]", "", text)
+    return text
+
+
+class ReplayGuard:
+    """Salted digests of real values; ``contains`` tells whether a candidate equals one of them."""
+
+    def __init__(self, salt: bytes, digests: set[bytes], entity: str | None = None) -> None:
+        self.salt = salt
+        self.digests = digests
+        self.entity = entity
+
+    @classmethod
+    def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
+        guard = cls(os.urandom(16), set(), entity)
+        guard.digests = {guard._digest(v) for v in values.dropna().tolist()}
+        return guard
+
+    def _digest(self, value: Any) -> bytes:
+        text = normalise(value, self.entity).encode("utf-8")
+        return hashlib.sha256(self.salt + text).digest()[:_DIGEST_BYTES]
+
+    def contains(self, value: Any) -> bool:
+        return self._digest(value) in self.digests
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"salt": self.salt.hex(), "entity": self.entity, "digests": sorted(d.hex() for d in self.digests)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "ReplayGuard":
+        return cls(bytes.fromhex(state["salt"]), {bytes.fromhex(d) for d in state["digests"]}, state.get("entity"))
+
+
+# --------------------------------------------------------------------------------------- faker
+def _faker(locale: str) -> Any:
+    from faker import Faker
+    from faker.config import AVAILABLE_LOCALES
+
+    if locale not in AVAILABLE_LOCALES:
+        raise InputError("unknown Faker locale", [Problem("locale", f"{locale!r} is not a Faker locale",
+                                                          "use e.g. en_US, en_GB, de_DE, fr_FR")])
+    return Faker(locale)
+
+
+def _seed_from(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def _nino(fake: Any) -> str:
+    prefix = fake.random_element(_NINO_PREFIX) + fake.random_element(_NINO_PREFIX)
+    return f"{prefix}{fake.numerify('######')}{fake.random_element('ABCD')}"
+
+
+_FAKERS: dict[str, Callable[[Any], Any]] = {
+    "PERSON": lambda f: f.name(),
+    "FIRST_NAME": lambda f: f.first_name(),
+    "LAST_NAME": lambda f: f.last_name(),
+    "EMAIL_ADDRESS": lambda f: f.email(safe=True),
+    "PHONE_NUMBER": lambda f: f.phone_number(),
+    "US_SSN": lambda f: f.ssn(),
+    "CREDIT_CARD": lambda f: f.credit_card_number(),
+    "IBAN_CODE": lambda f: f.iban(),
+    "LOCATION": lambda f: f.city(),
+    "CITY": lambda f: f.city(),
+    "ADDRESS": lambda f: ", ".join(f.address().splitlines()),
+    "ZIP_CODE": lambda f: f.postcode(),
+    "DATE_OF_BIRTH": lambda f: f.date_between_dates(date(1930, 1, 1), date(2006, 12, 31)).isoformat(),
+    "IP_ADDRESS": lambda f: f.ipv4(),
+    "URL": lambda f: f.url(),
+    "USERNAME": lambda f: f.user_name(),
+    "UK_NINO": _nino,
+    "MEDICAL_RECORD_NUMBER": lambda f: f.bothify("MRN-########", letters=string.ascii_uppercase),
+    "ORGANIZATION": lambda f: f.company(),
+}
+
+
+class PiiGenerator:
+    """Fake values for one ``pii`` column.
+
+    Args:
+        column: The column's schema entry (entity, strategy, pattern, locale).
+        locale: Faker locale when the column sets none (normally the schema's ``locale``).
+    """
+
+    def __init__(self, column: PiiColumn, *, locale: str = _DEFAULT_LOCALE) -> None:
+        self.column = column
+        self.locale = column.locale or locale
+        self._fake: Any = None
+        self._fallback: Any = None
+        self._memo: dict[bytes, str] = {}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, series: pd.Series) -> "PiiGenerator":
+        """Learn the missing share and multiplicity profile; remember salted digests for replay checks."""
+        n = len(series)
+        self.missing_share_ = float(series.isna().sum() / n) if n else 0.0
+        valid = series.dropna()
+        keys = valid.map(lambda v: normalise(v, self.column.entity))
+        counts = Counter(Counter(keys.tolist()).values())
+        self.multiplicity_ = {int(k): int(v) for k, v in sorted(counts.items())}
+        self.guard_ = ReplayGuard.from_values(valid, self.column.entity)
+        return self
+
+    # ------------------------------------------------------------------ drawing
+    def _faker_for(self, seed: int) -> Any:
+        if self._fake is None:
+            self._fake = _faker(self.locale)
+        self._fake.seed_instance(seed)
+        return self._fake
+
+    def _draw_one(self, fake: Any) -> str:
+        strategy = self.column.strategy
+        if strategy == "mask":
+            return MASK
+        if strategy == "pattern":
+            return fake.bothify(self.column.pattern or "", letters=string.ascii_uppercase)
+        entity = self.column.entity
+        if entity == "MEDICAL_RECORD_NUMBER" and self.column.pattern:
+            return fake.bothify(self.column.pattern, letters=string.ascii_uppercase)
+        make = _FAKERS.get(entity, _FAKERS["PERSON"])
+        try:
+            return str(make(fake))
+        except AttributeError:  # the locale lacks this provider: use en_US, same random stream
+            if self._fallback is None:
+                self._fallback = _faker(_DEFAULT_LOCALE)
+            self._fallback.seed_instance(int(fake.random_int(0, 2**31 - 1)))
+            return str(make(self._fallback))
+
+    def _draw_fresh(self, fake: Any, used: set[str]) -> str:
+        """A value that is not real and, while possible, not yet used."""
+        value = self._draw_one(fake)
+        if self.column.strategy == "mask":
+            return value
+        for _ in range(_MAX_TRIES):
+            if not self.guard_.contains(value) and value not in used:
+                return value
+            value = self._draw_one(fake)
+        for _ in range(_MAX_TRIES * 20):  # the value space is small: allow repeats, never real values
+            if not self.guard_.contains(value):
+                return value
+            value = self._draw_one(fake)
+        raise InputError("cannot generate values that differ from the real ones",
+                         [Problem(f"column {self.column.entity}", "every generated value equals a real value",
+                                  "use a longer pattern or strategy: mask")])
+
+    def _group_sizes(self, m: int, rng: np.random.Generator) -> np.ndarray:
+        if m == 0:
+            return np.zeros(0, dtype=int)
+        profile = self.multiplicity_
+        if not profile or set(profile) == {1}:
+            return np.ones(m, dtype=int)
+        sizes = np.array(list(profile), dtype=int)
+        weights = np.array([profile[s] for s in profile], dtype=float)
+        drawn: list[int] = []
+        total = 0
+        while total < m:
+            batch = rng.choice(sizes, size=max(8, m // max(1, int(sizes.mean()))), p=weights / weights.sum())
+            for size in batch.tolist():
+                drawn.append(min(int(size), m - total))
+                total += drawn[-1]
+                if total >= m:
+                    break
+        return np.array(drawn, dtype=int)
+
+    def generate(self, n: int, rng: np.random.Generator) -> pd.Series:
+        """``n`` fake values (object dtype, ``None`` where missing), deterministic for the rng state.
+
+        Raises:
+            NotFittedError: before ``fit``.
+        """
+        _check_fitted(self, "guard_")
+        rng = np.random.default_rng(rng)
+        fake = self._faker_for(_seed_from(rng))
+        n_missing = int(round(self.missing_share_ * n))
+        sizes = self._group_sizes(n - n_missing, rng)
+        used: set[str] = set()
+        entities = []
+        for _ in range(len(sizes)):
+            value = self._draw_fresh(fake, used)
+            used.add(value)
+            entities.append(value)
+        values = np.repeat(np.array(entities, dtype=object), sizes)
+        out = np.full(n, None, dtype=object)
+        order = rng.permutation(n)
+        out[order[n_missing:]] = values
+        return pd.Series(out, dtype=object)
+
+    def map_values(self, series: pd.Series, *, key: bytes) -> pd.Series:
+        """Replace each real value by a fake one, the same fake for the same value (HMAC-keyed).
+
+        Args:
+            series: Real values (missing cells stay missing).
+            key: Secret of at least 16 bytes, held by the caller for one release and never stored.
+        """
+        _check_fitted(self, "guard_")
+        if not isinstance(key, bytes) or len(key) < 16:
+            raise InputError("invalid consistency key", [Problem("key", "must be at least 16 random bytes",
+                                                                 "pass os.urandom(32)")])
+        taken = set(self._memo.values())
+        out = []
+        for value in series.tolist():
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+                out.append(None)
+                continue
+            mac = hmac.new(key, normalise(value, self.column.entity).encode("utf-8"), hashlib.sha256).digest()
+            if mac not in self._memo:
+                fake = self._faker_for(int.from_bytes(mac[:8], "big"))
+                self._memo[mac] = self._draw_fresh(fake, taken)
+                taken.add(self._memo[mac])
+            out.append(self._memo[mac])
+        return pd.Series(out, index=series.index, dtype=object)
+
+    # ------------------------------------------------------------------ state
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able state: column, locale, missing share, multiplicity counts, salted digests."""
+        _check_fitted(self, "guard_")
+        return {"type": "pii", "column": self.column.model_dump(mode="json"), "locale": self.locale,
+                "missing_share": self.missing_share_,
+                "multiplicity": {str(k): v for k, v in self.multiplicity_.items()},
+                "guard": self.guard_.to_state()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "PiiGenerator":
+        gen = cls(PiiColumn.model_validate(state["column"]), locale=state["locale"])
+        gen.missing_share_ = float(state["missing_share"])
+        gen.multiplicity_ = {int(k): int(v) for k, v in state["multiplicity"].items()}
+        gen.guard_ = ReplayGuard.from_state(state["guard"])
+        return gen
+
+
+# --------------------------------------------------------------------------------------- ids
+def _pattern_capacity(pattern: str) -> int:
+    return 10 ** pattern.count("#") * 26 ** pattern.count("?")
+
+
+class IdGenerator:
+    """Unique identifiers for one ``id`` column: ``pattern``, ``sequence`` (integers from ``start``)
+    or ``uuid`` (version 4 from the rng's bytes). Never equal to a real id."""
+
+    def __init__(self, column: IdColumn) -> None:
+        self.column = column
+
+    def fit(self, series: pd.Series) -> "IdGenerator":
+        """Remember salted digests of the real ids (nothing else is learned)."""
+        self.guard_ = ReplayGuard.from_values(series)
+        return self
+
+    def generate(self, n: int, rng: np.random.Generator) -> pd.Series:
+        """``n`` distinct ids, none equal to a real one.
+
+        Raises:
+            InputError: the pattern cannot produce ``n`` distinct new ids.
+        """
+        _check_fitted(self, "guard_")
+        rng = np.random.default_rng(rng)
+        if self.column.strategy == "sequence":
+            return pd.Series(self._sequence(n), dtype="int64")
+        if self.column.strategy == "uuid":
+            return pd.Series(self._fresh(n, lambda k: [str(uuid.UUID(bytes=rng.bytes(16), version=4))
+                                                        for _ in range(k)]), dtype=object)
+        pattern = self.column.pattern or ""
+        if _pattern_capacity(pattern) - len(self.guard_) < n or ("#" not in pattern and "?" not in pattern and n > 1):
+            raise InputError("id pattern too short", [Problem(
+                "pattern", f"allows fewer distinct values than the {n} ids requested",
+                "add '#' (digit) or '?' (letter) positions to the pattern")])
+        return pd.Series(self._fresh(n, lambda k: self._fill(pattern, k, rng)), dtype=object)
+
+    def _sequence(self, n: int) -> list[int]:
+        out: list[int] = []
+        value = self.column.start
+        while len(out) < n:
+            if not self.guard_.contains(value):
+                out.append(value)
+            value += 1
+        return out
+
+    def _fresh(self, n: int, draw: Callable[[int], list[str]]) -> list[str]:
+        out: list[str] = []
+        seen: set[str] = set()
+        while len(out) < n:
+            for value in draw(max(16, n - len(out))):
+                if value not in seen and not self.guard_.contains(value):
+                    seen.add(value)
+                    out.append(value)
+                    if len(out) == n:
+                        break
+        return out
+
+    @staticmethod
+    def _fill(pattern: str, k: int, rng: np.random.Generator) -> list[str]:
+        chars = np.array([list(pattern)] * k, dtype="<U1") if pattern else np.zeros((k, 0), dtype="<U1")
+        for j, ch in enumerate(pattern):
+            if ch == "#":
+                chars[:, j] = rng.integers(0, 10, size=k).astype(str)
+            elif ch == "?":
+                chars[:, j] = np.array(list(string.ascii_uppercase))[rng.integers(0, 26, size=k)]
+        return ["".join(row) for row in chars]
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able state: the column and the salted digests of real ids."""
+        _check_fitted(self, "guard_")
+        return {"type": "id", "column": self.column.model_dump(mode="json"), "guard": self.guard_.to_state()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "IdGenerator":
+        gen = cls(IdColumn.model_validate(state["column"]))
+        gen.guard_ = ReplayGuard.from_state(state["guard"])
+        return gen
+
+
+def make_generator(column: PiiColumn | IdColumn, *, locale: str = _DEFAULT_LOCALE) -> PiiGenerator | IdGenerator:
+    """The generator for a ``pii`` or ``id`` column."""
+    if isinstance(column, IdColumn):
+        return IdGenerator(column)
+    return PiiGenerator(column, locale=locale)
+
+
+def _check_fitted(obj: Any, attribute: str) -> None:
+    if not hasattr(obj, attribute):
+        from synthstruct.errors import NotFittedError
+
+        raise NotFittedError(f"This {type(obj).__name__} instance is not fitted yet. Call 'fit' first.")

@@ -1,0 +1,132 @@
+"""Nearest-neighbour distances against a brute-force float64 reference implementation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthstruct.evaluation.metric import EvaluationContext
+from synthstruct.privacy.distances import NeighbourDistances, nearest_neighbours
+from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.schema.model import Schema
+
+SCHEMA = Schema.model_validate({
+    "schema_version": 1,
+    "name": "mixed",
+    "columns": {
+        "pid": {"kind": "id", "strategy": "sequence"},
+        "x": {"kind": "numerical"},
+        "y": {"kind": "numerical"},
+        "when": {"kind": "datetime"},
+        "colour": {"kind": "categorical"},
+        "code": {"kind": "categorical"},
+        "flag": {"kind": "boolean"},
+        "grade": {"kind": "ordinal", "order": ["low", "mid", "high"]},
+        "note": {"kind": "text"},
+    },
+})
+
+
+def mixed_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Random mixed data with missing values in every structured column."""
+    def holes(values: pd.Series, share: float = 0.1) -> pd.Series:
+        return values.mask(rng.random(n) < share)
+
+    frame = pd.DataFrame({
+        "pid": [f"P{i}" for i in range(n)],
+        "x": holes(pd.Series(rng.normal(size=n) * 10)),
+        "y": pd.Series(rng.integers(0, 4, size=n).astype(float)),  # many ties
+        "when": holes(pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"))),
+        "colour": holes(pd.Series(rng.choice(["red", "green", "blue"], size=n), dtype=object)),
+        "code": holes(pd.Series(rng.integers(0, 150, size=n).astype(str), dtype=object)),
+        "flag": pd.Series(rng.choice([True, False], size=n), dtype="boolean").mask(rng.random(n) < 0.1),
+        "grade": holes(pd.Series(rng.choice(["low", "mid", "high"], size=n), dtype=object)),
+        "note": ["free text"] * n,
+    })
+    return frame
+
+
+def brute_force(query: pd.DataFrame, reference: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
+    """The documented distance, written directly in float64 (full matrix)."""
+    columns = SCHEMA.structured_columns
+    total = np.zeros((len(query), len(reference)))
+    for name in columns:
+        kind = SCHEMA.columns[name].kind
+        if kind in ("numerical", "datetime"):
+            def num(s: pd.Series) -> np.ndarray:
+                if kind == "datetime":
+                    out = s.to_numpy("datetime64[ns]").astype("int64").astype(float)
+                    out[s.isna().to_numpy()] = np.nan
+                    return out
+                return s.to_numpy(float)
+            t = num(train[name])
+            t = t[~np.isnan(t)]
+            lo, hi = np.quantile(t, [0.01, 0.99])
+            a, b = num(query[name])[:, None], num(reference[name])[None, :]
+            d = np.minimum(np.abs(a - b) / (hi - lo), 1.0)
+            d = np.where(np.isnan(a) & np.isnan(b), 0.0, np.where(np.isnan(a) | np.isnan(b), 1.0, d))
+        else:
+            a = query[name].astype(object).to_numpy()
+            b = reference[name].astype(object).to_numpy()
+            d = np.array([[0.0 if (pd.isna(u) and pd.isna(v)) or (not pd.isna(u) and not pd.isna(v) and u == v)
+                           else 1.0 for v in b] for u in a])
+        total += d
+    return total / len(columns)
+
+
+@pytest.mark.parametrize("max_onehot", [64, 2])  # one-hot path and code-comparison path
+def test_nearest_neighbours_match_brute_force(max_onehot: int) -> None:
+    rng = np.random.default_rng(7)
+    train, query = mixed_frame(300, rng), mixed_frame(120, rng)
+    query.iloc[:5] = train.iloc[10:15].to_numpy()  # exact copies -> distance 0
+    encoder = MixedEncoder(max_onehot=max_onehot).fit(SCHEMA, train, query)
+    nn = nearest_neighbours(encoder.transform(query), encoder.transform(train),
+                            n_columns=encoder.n_columns, block_rows=17, n_jobs=2)
+    full = brute_force(query, train, train)
+    expected = np.sort(full, axis=1)
+    np.testing.assert_allclose(nn.distance, expected[:, 0], atol=1e-5)
+    np.testing.assert_allclose(nn.second, expected[:, 1], atol=1e-5)
+    np.testing.assert_allclose(full[np.arange(len(query)), nn.index], expected[:, 0], atol=1e-5)
+    assert np.all(nn.distance[:5] == 0.0)
+    assert encoder.n_columns == 7  # id and text columns are excluded
+
+
+def test_missing_against_missing_is_zero_and_against_value_is_one() -> None:
+    schema = Schema.model_validate({"schema_version": 1, "name": "m", "columns": {
+        "x": {"kind": "numerical"}, "c": {"kind": "categorical"}}})
+    train = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b", "a"]})
+    query = pd.DataFrame({"x": [np.nan, np.nan], "c": [None, "a"]})
+    reference = pd.DataFrame({"x": [np.nan, 100.0], "c": [None, None]})
+    encoder = MixedEncoder().fit(schema, train, query, reference)
+    nn = nearest_neighbours(encoder.transform(query), encoder.transform(reference), n_columns=2)
+    # row 0: (NaN, None) vs (NaN, None) = 0; vs (100, None) = (1 + 0) / 2
+    # row 1: (NaN, 'a') vs (NaN, None) = (0 + 1) / 2; vs (100, None) = (1 + 1) / 2
+    np.testing.assert_allclose(nn.distance, [0.0, 0.5])
+    np.testing.assert_allclose(nn.second, [0.5, 1.0])
+
+
+def test_from_context_subsamples_train_to_holdout_size_deterministically() -> None:
+    rng = np.random.default_rng(3)
+    train, holdout, synthetic = mixed_frame(400, rng), mixed_frame(100, rng), mixed_frame(150, rng)
+    ctx = EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA, holdout=holdout, seed=5)
+    dist = ctx.distances
+    again = NeighbourDistances.from_context(
+        EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA, holdout=holdout, seed=5))
+    assert dist.train.n_rows == dist.holdout.n_rows == 100
+    np.testing.assert_array_equal(dist.train_index, again.train_index)
+    np.testing.assert_array_equal(dist.synthetic_to_train.distance, again.synthetic_to_train.distance)
+    assert len(dist.train_to_synthetic.distance) == 100
+    assert len(dist.holdout_to_synthetic.distance) == 100
+    described = dist.describe()
+    assert described["train_subsampled_to_holdout_size"] is True
+    assert described["train_rows_used"] == 100 and described["columns_used"] == 7
+
+
+def test_without_holdout_uses_all_train_rows() -> None:
+    rng = np.random.default_rng(4)
+    train, synthetic = mixed_frame(200, rng), mixed_frame(50, rng)
+    dist = EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA).distances
+    assert dist.train.n_rows == 200
+    assert dist.synthetic_to_holdout is None and dist.holdout_to_synthetic is None
+    assert np.all((dist.synthetic_to_train.distance >= 0) & (dist.synthetic_to_train.distance <= 1))
