@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from synthstruct.errors import PolicyError
+from synthstruct.evaluation.metric import MetricResult
+from synthstruct.release.gate import _judge, statistic_of
+from synthstruct.release.policy import BUILTIN_POLICIES, CheckSpec, load_policy, policy_from_dict
+
+
+def _result(value, reference=None, ci=None):
+    return MetricResult(name="m", category="privacy", goal="minimize", value=value, reference=reference, ci=ci)
+
+
+@pytest.mark.parametrize("name", BUILTIN_POLICIES)
+def test_builtin_policies_load(name):
+    policy, text = load_policy(name)
+    assert policy.name == name
+    assert "validity" in policy.metric_names()
+    assert yaml.safe_load(text)["policy_version"] == 1
+
+
+def test_strict_is_tighter_than_default():
+    default, _ = load_policy("default")
+    strict, _ = load_policy("strict")
+    d = {c.check_name: c for c in default.checks}
+    s = {c.check_name: c for c in strict.checks}
+    assert s["exact_match.minus_reference"].max < d["exact_match.minus_reference"].max
+    assert s["membership_inference.ci_upper"].severity == "block"
+    assert d["membership_inference.ci_upper"].severity == "warn"
+
+
+def test_policy_errors_are_collected(tmp_path):
+    bad = {"policy_version": 1, "name": "x", "checks": [
+        {"metric": "no_such_metric", "max": 1},
+        {"metric": "validity"},  # no bound
+        {"metric": "validity", "min": 1, "colour": "red"},
+    ]}
+    with pytest.raises(PolicyError) as info:
+        policy_from_dict(bad)
+    locs = {p.location for p in info.value.problems}
+    assert "checks.1" in locs and "checks.2.colour" in locs
+    ok_shape = {"policy_version": 1, "name": "x", "checks": [{"metric": "no_such_metric", "max": 1}]}
+    with pytest.raises(PolicyError, match="unknown metric"):
+        policy_from_dict(ok_shape)
+    with pytest.raises(PolicyError, match="neither a built-in"):
+        load_policy(tmp_path / "missing.yaml")
+
+
+def test_statistics():
+    r = _result(0.03, reference=0.01, ci=(0.02, 0.05))
+    assert statistic_of(r, "value") == 0.03
+    assert statistic_of(r, "minus_reference") == pytest.approx(0.02)
+    assert statistic_of(r, "over_reference") == pytest.approx(3.0)
+    assert statistic_of(r, "ci_upper") == 0.05
+    assert statistic_of(_result(0.1), "minus_reference") is None
+    assert statistic_of(_result(0.0, reference=0.0), "over_reference") == 1.0
+
+
+def test_judge_pass_fail_and_missing():
+    spec = CheckSpec(metric="exact_match", statistic="minus_reference", max=0.005, why="copies")
+    ok = _judge(spec, _result(0.004, reference=0.001))
+    assert ok.passed and ok.comparison == "<="
+    bad = _judge(spec, _result(0.05, reference=0.001))
+    assert not bad.passed and "copies" in bad.explanation
+    missing = _judge(spec, MetricResult(name="m", category="privacy", goal="minimize", value=0.1, note="no holdout"))
+    assert not missing.passed and "no holdout" in missing.explanation
+    low = _judge(CheckSpec(metric="validity", min=1.0), _result(0.99))
+    assert not low.passed and low.comparison == ">="
