@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed-rows", type=int, default=None, help="rows for the speed test (default 1M)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logger.setLevel(logging.INFO)
     epochs = args.epochs if args.epochs is not None else (2 if args.quick else 30)
     speed_rows = args.speed_rows if args.speed_rows is not None else (100_000 if args.quick else 1_000_000)
 

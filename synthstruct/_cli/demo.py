@@ -26,20 +26,17 @@ def demo(
     policy: str = typer.Option("default", "--policy", "-p", help="Release policy."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    from importlib import resources
-
+    from synthstruct._resources import bundled_dataset
     from synthstruct.release.pipeline import release
 
-    root = resources.files("synthstruct").joinpath("datasets")
     summary = Table(title="synthstruct demo")
     for col in ("domain", "table", "rows in → out", "engine", "verdict", "exact match excess", "DCR / holdout",
                 "column shapes", "utility (F1 ratio)", "bundle"):
         summary.add_column(col)
     for domain, stem in DEMO_DATASETS:
-        with resources.as_file(root.joinpath(f"{stem}.csv")) as data, resources.as_file(root.joinpath(f"{stem}.yaml")) as schema:
-            with console.status(f"{domain}: releasing {stem}"):
-                result = release(data, schema=schema, output=output / stem, engine=engine, policy=policy, seed=seed,
-                                 overwrite=True)
+        with console.status(f"{domain}: releasing {stem}"):
+            result = release(bundled_dataset(stem, ".csv"), schema=bundled_dataset(stem, ".yaml"),
+                             output=output / stem, engine=engine, policy=policy, seed=seed, overwrite=True)
         m = result.gate.metrics
         exact = m.get("exact_match")
         excess = None if exact is None or exact.value is None or exact.reference is None else exact.value - exact.reference

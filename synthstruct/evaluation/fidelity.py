@@ -304,12 +304,12 @@ def pair_trends(ctx: EvaluationContext) -> MetricResult:
 
 # ----------------------------------------------------------------------------- discriminator
 def _discriminator_auc(a: pd.DataFrame, b: pd.DataFrame, schema: Schema, columns: list[str], seed: int,
-                       max_rows: int) -> float:
+                       max_rows: int, n_threads: int) -> float:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    from synthstruct.evaluation.utility import FeatureEncoder
+    from synthstruct.evaluation.utility import FeatureEncoder, limited_threads
 
     n = min(len(a), len(b), max_rows)
     a, b = a.sample(n=n, random_state=seed), b.sample(n=n, random_state=seed + 1)
@@ -319,7 +319,8 @@ def _discriminator_auc(a: pd.DataFrame, b: pd.DataFrame, schema: Schema, columns
     model = HistGradientBoostingClassifier(max_iter=50, categorical_features=encoder.categorical_mask,
                                            early_stopping=False, random_state=seed)
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-    proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    with limited_threads(n_threads):
+        proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, proba))
 
 
@@ -328,15 +329,17 @@ def discriminator_auc(ctx: EvaluationContext) -> MetricResult:
 
     3-fold cross-validated HistGradientBoosting on balanced samples of at most
     ``options["discriminator_max_rows"]`` (10 000) rows per side; ``reference`` is the AUC for
-    train vs holdout (what two real samples score).
+    train vs holdout (what two real samples score). Models fit on ``options["model_threads"]`` (1)
+    threads.
     """
     if ctx.holdout is None or len(ctx.holdout) < 10 or len(ctx.synthetic) < 10:
         return MetricResult("discriminator_auc", "fidelity", "minimize", None,
                             note="needs a holdout and a synthetic table of at least 10 rows each")
     columns = _columns(ctx.schema, ctx.train, ctx.synthetic, ctx.holdout)
     max_rows = int(ctx.options.get("discriminator_max_rows", DISCRIMINATOR_MAX_ROWS))
-    value = _discriminator_auc(ctx.synthetic, ctx.holdout, ctx.schema, columns, ctx.seed, max_rows)
-    reference = _discriminator_auc(ctx.train, ctx.holdout, ctx.schema, columns, ctx.seed, max_rows)
+    threads = int(ctx.options.get("model_threads", 1))
+    value = _discriminator_auc(ctx.synthetic, ctx.holdout, ctx.schema, columns, ctx.seed, max_rows, threads)
+    reference = _discriminator_auc(ctx.train, ctx.holdout, ctx.schema, columns, ctx.seed, max_rows, threads)
     return MetricResult("discriminator_auc", "fidelity", "minimize", value, reference=reference,
                         details={"n_rows_per_side": min(len(ctx.synthetic), len(ctx.holdout), max_rows),
                                  "columns": columns})

@@ -13,13 +13,13 @@ Built-in policies (``default``, ``strict``, ``lenient``) ship in ``synthstruct/_
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synthstruct._resources import builtin_policy_path
 from synthstruct.errors import PolicyError, Problem
 
 __all__ = ["BUILTIN_POLICIES", "CheckSpec", "Policy", "SplitSpec", "load_policy", "policy_sha256"]
@@ -132,7 +132,7 @@ def load_policy(name_or_path: str | Path) -> tuple[Policy, str]:
     text: str
     source = str(name_or_path)
     if str(name_or_path) in BUILTIN_POLICIES:
-        text = resources.files("synthstruct").joinpath("_defaults", "policies", f"{name_or_path}.yaml").read_text("utf-8")
+        text = builtin_policy_path(str(name_or_path)).read_text(encoding="utf-8")
         source = f"built-in policy {name_or_path!r}"
     else:
         path = Path(name_or_path)

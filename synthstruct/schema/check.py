@@ -20,7 +20,7 @@ import pandas as pd
 from synthstruct.errors import DataValidationError, Problem
 from synthstruct.schema.model import Schema
 
-__all__ = ["coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
+__all__ = ["category_key", "coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -83,6 +83,22 @@ def sanity_problems(frame: pd.DataFrame, *, numeric_text: bool = True) -> list[P
                     f"is numeric except for {n_bad} non-numeric cell(s)",
                     "clean or blank those cells, or declare the column categorical in the schema"))
     return problems
+
+
+def category_key(value: object) -> str:
+    """Text key that compares category values across types: 1, 1.0 and "1" are the same category."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() and text.lstrip("+-").replace(".", "", 1).isdigit() else text
 
 
 def to_bool(series: pd.Series) -> tuple[pd.Series, int]:
@@ -151,11 +167,14 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                                         "declare it kind: id (or pii) so that it is generated, not learned"))
             allowed = col.categories if col.kind == "categorical" else col.order
             if allowed is not None:
-                allowed_text = {str(v) for v in allowed}
-                unknown = int((series.notna() & ~series.astype(str).isin(allowed_text)).sum())
+                declared = {category_key(v): v for v in allowed}
+                keys = series.map(category_key, na_action="ignore")
+                unknown = int((series.notna() & ~keys.isin(declared.keys())).sum())
                 if unknown:
                     problems.append(Problem(where, f"{unknown} cell(s) hold values not listed in the schema",
                                             "add the values to 'categories'/'order' or fix the data"))
+                else:  # use the declared values (1.0 read from a CSV column with gaps becomes 1)
+                    out[name] = keys.map(declared, na_action="ignore").astype(object)
     if schema.primary_key and schema.primary_key in frame.columns:
         key = frame[schema.primary_key]
         if isinstance(key, pd.Series):

@@ -102,6 +102,30 @@ def _nearest_correlation_cholesky(z: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(corr).astype(np.float32)
 
 
+def _interp_uniform_grid(u: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.interp(u, linspace(0, 1, len(values)), values)`` by direct indexing (no binary search)."""
+    last = len(values) - 1
+    position = u * np.float32(last)
+    index = np.minimum(position.astype(np.int32), last - 1)
+    fraction = position - index
+    low = values[index]
+    return low + fraction * (values[index + 1] - low)
+
+
+def _normal_cuts(dim: dict[str, Any]) -> np.ndarray:
+    """Cumulative probabilities of a step/category dimension on the normal scale (cached, float32).
+
+    The last cut is dropped: values above every other cut take the last value.
+    """
+    cuts = dim.get("_cuts")
+    if cuts is None:
+        from scipy.special import ndtri
+
+        cuts = ndtri(np.clip(np.asarray(dim["probs"][:-1], dtype=np.float64), 0.0, 1.0)).astype(np.float32)
+        dim["_cuts"] = cuts
+    return cuts
+
+
 # -- the engine -------------------------------------------------------------------------------------
 class FastCopulaEngine(BaseEngine):
     """Gaussian copula with empirical marginals, stratified by the target.
@@ -181,7 +205,7 @@ class FastCopulaEngine(BaseEngine):
         cum = np.cumsum(counts) / len(present)
         z = np.full(len(values), np.nan)
         z[~np.isnan(values)] = _interval_scores(cum)[inverse]
-        if len(uniques) <= self.discrete_threshold:
+        if len(uniques) <= max(self.discrete_threshold, 2):
             return {"mode": "steps", "values": uniques, "probs": cum}, z
         probs = np.linspace(0.0, 1.0, min(self.grid_size, len(present)))
         return {"mode": "grid", "values": np.quantile(present, probs), "probs": probs}, z
@@ -240,7 +264,9 @@ class FastCopulaEngine(BaseEngine):
             if self.target_ is not None:
                 codes_out[self.target_][rows] = self._stratum_labels(stratum["label"], len(rows), rng)
             for start in range(0, len(rows), self.chunk_rows):
-                self._sample_chunk(stratum, rows[start:start + self.chunk_rows], rng, numeric_out, codes_out)
+                chunk = (slice(start, min(start + self.chunk_rows, n)) if len(self.strata_) == 1
+                         else rows[start:start + self.chunk_rows])
+                self._sample_chunk(stratum, chunk, rng, numeric_out, codes_out)
         for col, is_integer in self.integer_.items():
             if is_integer:
                 np.round(numeric_out[col], out=numeric_out[col])
@@ -259,21 +285,26 @@ class FastCopulaEngine(BaseEngine):
         return self.pooled_labels_[picks]
 
     @staticmethod
-    def _sample_chunk(stratum: dict[str, Any], rows: np.ndarray, rng: np.random.Generator,
+    def _sample_chunk(stratum: dict[str, Any], rows: np.ndarray | slice, rng: np.random.Generator,
                       numeric_out: dict[str, np.ndarray], codes_out: dict[str, np.ndarray]) -> None:
+        """Fill ``rows`` of the outputs from one stratum's copula.
+
+        Step and category dimensions are cut directly on the normal scale (``ndtri`` of their
+        cumulative probabilities), so ``ndtr`` runs only for grid columns, whose uniform quantile
+        grid is interpolated by direct indexing.
+        """
         from scipy.special import ndtr
 
         chol = stratum["chol"]
-        normals = rng.standard_normal((len(rows), chol.shape[0]), dtype=np.float32)
-        uniform = ndtr(normals @ chol.T)
+        size = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+        normals = rng.standard_normal((size, chol.shape[0]), dtype=np.float32) @ chol.T
         missing_masks: dict[str, np.ndarray] = {}
         for j, dim in enumerate(stratum["dims"]):
-            u = uniform[:, j]
             col, mode = dim["column"], dim["mode"]
             if mode == "grid":
-                numeric_out[col][rows] = np.interp(u, dim["probs"], dim["values"])
+                numeric_out[col][rows] = _interp_uniform_grid(ndtr(normals[:, j]), dim["values"])
             elif mode in ("steps", "categories"):
-                idx = np.minimum(np.searchsorted(dim["probs"], u, side="right"), len(dim["probs"]) - 1)
+                idx = np.searchsorted(_normal_cuts(dim), normals[:, j], side="right")
                 picked = dim["values"][idx]
                 if dim["role"] == "missing":
                     missing_masks[col] = picked > 0.5
@@ -282,7 +313,10 @@ class FastCopulaEngine(BaseEngine):
                 else:
                     numeric_out[col][rows] = picked
         for col, mask in missing_masks.items():
-            numeric_out[col][rows[mask]] = np.nan
+            if isinstance(rows, slice):
+                numeric_out[col][rows][mask] = np.nan
+            else:
+                numeric_out[col][rows[mask]] = np.nan
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path | str) -> None:

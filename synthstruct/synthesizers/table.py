@@ -38,9 +38,10 @@ FORMAT_VERSION = 1
 
 
 def stream_seed(seed: int, *stream: str | int) -> int:
-    """A 63-bit seed for one named random stream, derived from the release seed."""
+    """A 32-bit seed for one named random stream, derived from the release seed (32 bits so that every
+    library accepts it: scikit-learn, torch, numpy's legacy API)."""
     key = json.dumps([int(seed), *stream]).encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big")
 
 
 def _rng(seed: int, *stream: str | int) -> np.random.Generator:

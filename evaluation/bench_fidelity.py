@@ -1,0 +1,162 @@
+"""Benchmark: synthstruct's fidelity metrics vs SDMetrics' QualityReport on Adult (same data, same run).
+
+Steps: read Adult, coerce it to a hand-written schema, split 80/20 into train / holdout (seeded),
+make a synthetic table, then time
+
+* ours: ``column_shapes`` + ``pair_trends`` (default 20 000-row pair sample, and with no sampling),
+  and ``discriminator_auc`` separately;
+* SDMetrics 0.32 ``QualityReport`` (Column Shapes + Column Pair Trends) on synthetic vs train.
+
+Synthetic data: ``--synth copula`` (default) fits SDV's GaussianCopulaSynthesizer on the train split;
+``--synth independent`` resamples every column independently from train (fast, no SDV; keeps the
+column shapes and destroys the pair trends).
+
+Usage::
+
+    .venv/bin/python evaluation/bench_fidelity.py [--data-dir DIR] [--synth copula|independent]
+        [--seed 0] [--json-out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.dataio import read_table
+from synthstruct.evaluation.fidelity import column_shapes, discriminator_auc, pair_trends
+from synthstruct.evaluation.metric import EvaluationContext
+from synthstruct.schema import coerce_to_schema, schema_from_dict, to_sdv_metadata
+from synthstruct.schema.model import Schema
+
+LOG = logging.getLogger("bench_fidelity")
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+ADULT_INT_COLUMNS = ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
+
+
+def adult_schema(columns: list[str]) -> Schema:
+    """Adult: six integer numerical columns, the rest categorical, target ``income``."""
+    spec = {c: {"kind": "numerical", "dtype": "int"} if c in ADULT_INT_COLUMNS else {"kind": "categorical"}
+            for c in columns}
+    return schema_from_dict({"schema_version": 1, "name": "adult", "columns": spec, "target": "income"})
+
+
+def load_adult(data_dir: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, Schema]:
+    """Coerced Adult split 80 / 20 into train and holdout."""
+    raw = read_table(data_dir / "adult.csv")
+    schema = adult_schema(list(raw.columns))
+    frame = coerce_to_schema(raw, schema, source="adult.csv")
+    order = np.random.default_rng(seed).permutation(len(frame))
+    cut = int(0.8 * len(frame))
+    train = frame.iloc[order[:cut]].reset_index(drop=True)
+    holdout = frame.iloc[order[cut:]].reset_index(drop=True)
+    return train, holdout, schema
+
+
+def synthesize(train: pd.DataFrame, schema: Schema, method: str, seed: int) -> tuple[pd.DataFrame, float]:
+    """A synthetic table with as many rows as ``train`` and the seconds it took."""
+    start = time.perf_counter()
+    if method == "independent":
+        rng = np.random.default_rng(seed)
+        synthetic = pd.DataFrame({c: train[c].to_numpy()[rng.integers(0, len(train), len(train))]
+                                  for c in train.columns})
+    else:
+        from sdv.metadata import Metadata
+        from sdv.single_table import GaussianCopulaSynthesizer
+
+        metadata = Metadata.load_from_dict(to_sdv_metadata(schema))
+        model = GaussianCopulaSynthesizer(metadata)
+        np.random.seed(seed)
+        model.fit(train)
+        synthetic = model.sample(num_rows=len(train))
+        synthetic = coerce_to_schema(synthetic, schema)
+    return synthetic, time.perf_counter() - start
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def run_ours(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema,
+             seed: int, max_rows: int | None) -> dict[str, Any]:
+    options = {} if max_rows is None else {"pair_trends_max_rows": max_rows}
+    ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
+                            options=options)
+    shapes, t_shapes = timed(lambda: column_shapes(ctx))
+    pairs, t_pairs = timed(lambda: pair_trends(ctx))
+    return {"column_shapes": shapes.value, "column_shapes_reference": shapes.reference,
+            "pair_trends": pairs.value, "pair_trends_reference": pairs.reference,
+            "seconds_column_shapes": t_shapes, "seconds_pair_trends": t_pairs,
+            "seconds": t_shapes + t_pairs}
+
+
+def run_sdmetrics(train: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    from sdmetrics.reports.single_table import QualityReport
+
+    metadata = to_sdv_metadata(schema)["tables"][schema.name]
+    report = QualityReport()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, seconds = timed(lambda: report.generate(train, synthetic, metadata, verbose=False))
+    props = report.get_properties().set_index("Property")["Score"]
+    return {"column_shapes": float(props["Column Shapes"]), "pair_trends": float(props["Column Pair Trends"]),
+            "overall": float(report.get_score()), "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--synth", choices=("copula", "independent"), default="copula")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    load_before = os.getloadavg()[0]
+    train, holdout, schema = load_adult(args.data_dir, args.seed)
+    synthetic, t_synth = synthesize(train, schema, args.synth, args.seed)
+    ours = run_ours(train, synthetic, holdout, schema, args.seed, None)
+    ours_full = run_ours(train, synthetic, holdout, schema, args.seed, len(train))
+    ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=args.seed)
+    disc, t_disc = timed(lambda: discriminator_auc(ctx))
+    sdm = run_sdmetrics(train, synthetic, schema)
+    results = {
+        "dataset": "adult", "rows_train": len(train), "rows_holdout": len(holdout), "synth": args.synth,
+        "seconds_synthesize": t_synth, "load_avg_1min_before": load_before,
+        "load_avg_1min_after": os.getloadavg()[0], "cpu_count": os.cpu_count(),
+        "ours": ours, "ours_no_pair_sampling": ours_full,
+        "discriminator_auc": {"value": disc.value, "reference": disc.reference, "seconds": t_disc},
+        "sdmetrics": sdm,
+        "speedup_sdmetrics_over_ours": sdm["seconds"] / ours["seconds"],
+        "speedup_sdmetrics_over_ours_no_pair_sampling": sdm["seconds"] / ours_full["seconds"],
+    }
+    print(f"Adult: {len(train)} train / {len(holdout)} holdout rows, synthetic = {args.synth} "
+          f"({t_synth:.1f} s); 1-min load avg before/after {load_before:.2f}/{results['load_avg_1min_after']:.2f}")
+    print(f"{'':28}{'column_shapes':>15}{'pair_trends':>13}{'seconds':>10}")
+    print(f"{'synthstruct (20k pair rows)':28}{ours['column_shapes']:15.4f}{ours['pair_trends']:13.4f}"
+          f"{ours['seconds']:10.2f}")
+    print(f"{'synthstruct (all rows)':28}{ours_full['column_shapes']:15.4f}{ours_full['pair_trends']:13.4f}"
+          f"{ours_full['seconds']:10.2f}")
+    print(f"{'  holdout reference':28}{ours['column_shapes_reference']:15.4f}{ours['pair_trends_reference']:13.4f}")
+    print(f"{'SDMetrics QualityReport':28}{sdm['column_shapes']:15.4f}{sdm['pair_trends']:13.4f}{sdm['seconds']:10.2f}")
+    print(f"time ratio SDMetrics / synthstruct: {results['speedup_sdmetrics_over_ours']:.0f}x "
+          f"({results['speedup_sdmetrics_over_ours_no_pair_sampling']:.0f}x without pair sampling)")
+    print(f"discriminator AUC synthetic vs holdout {disc.value:.4f} (train vs holdout {disc.reference:.4f}), "
+          f"{t_disc:.2f} s")
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
