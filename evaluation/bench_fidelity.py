@@ -72,12 +72,15 @@ def synthesize(train: pd.DataFrame, schema: Schema, method: str, seed: int) -> t
         from sdv.metadata import Metadata
         from sdv.single_table import GaussianCopulaSynthesizer
 
+        logging.getLogger("SingleTableSynthesizer").setLevel(logging.WARNING)
         metadata = Metadata.load_from_dict(to_sdv_metadata(schema))
         model = GaussianCopulaSynthesizer(metadata)
         np.random.seed(seed)
-        model.fit(train)
-        synthetic = model.sample(num_rows=len(train))
-        synthetic = coerce_to_schema(synthetic, schema)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit({schema.name: train})  # SDV 2.0 takes and returns {table name: frame}
+            sampled = model.sample(num_rows=len(train))
+        synthetic = coerce_to_schema(sampled[schema.name], schema)
     return synthetic, time.perf_counter() - start
 
 

@@ -156,9 +156,21 @@ def name_hint(name: str) -> str | None:
                 best = (k, entity)
     if best is None:
         return None
-    if best[1] == "PERSON" and any(t in tokens for t in ("id", "no", "number", "code", "count", "type")):
-        return None  # customer_id, patient_no, name_count ... are not names
+    if best[1] == "PERSON" and not _person_name(tokens):
+        return None  # customer_id, class_name, product name ... are not people's names
     return best[1]
+
+
+_PERSON_QUALIFIERS = {"full", "customer", "patient", "person", "contact", "client", "user", "employee",
+                      "owner", "holder", "member", "account", "my", "your", "their", "display", "real"}
+
+
+def _person_name(tokens: list[str]) -> bool:
+    """``name``, ``full_name``, ``customer_name``, ``patient`` ... but not ``class_name``."""
+    others = [t for t in tokens if t not in ("name", "names")]
+    if len(others) == len(tokens):  # a person word without 'name': patient, customer, contact
+        return len(tokens) == 1
+    return all(t in _PERSON_QUALIFIERS for t in others)
 
 
 # --------------------------------------------------------------------------------------- content
@@ -213,7 +225,8 @@ def _plausible_for(entity: str, texts: list[str], n_distinct: int, n_valid: int)
     """Whether values could be ``entity`` when only the column name says so (no value is logged)."""
     if not texts:
         return False
-    identifying = n_distinct >= min(MIN_DISTINCT_NER, max(2, n_valid))
+    identifying = n_distinct >= min(MIN_DISTINCT_NER, max(2, n_valid)) and (
+        n_distinct >= MIN_DISTINCT_RATIO_NER * n_valid or n_distinct >= MANY_DISTINCT)
     checks = {
         "PERSON": lambda t: bool(_NAME_CHARS.match(t)) and len(t) >= 3,
         "FIRST_NAME": lambda t: bool(_NAME_CHARS.match(t)) and len(t) >= 2,

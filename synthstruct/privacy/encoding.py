@@ -111,6 +111,7 @@ class MixedEncoder:
         kinds = schema.kinds()
         self.scales_: dict[str, tuple[float, float]] = {}
         self.levels_: dict[str, pd.Index] = {}
+        self.has_missing_: dict[str, bool] = {}
         for name in self.columns_:
             scale = self._robust_scale(train[name]) if kinds[name] in _SCALED_KINDS else None
             if scale is not None:
@@ -118,7 +119,8 @@ class MixedEncoder:
                 continue
             parts = [self._category_values(f[name], kinds[name]) for f in frames]
             self.levels_[name] = pd.Index(pd.unique(np.concatenate(parts)))
-        self.onehot_columns_ = [c for c in self.levels_ if len(self.levels_[c]) + 2 <= self.max_onehot]
+            self.has_missing_[name] = any(bool(f[name].isna().any()) for f in frames)
+        self.onehot_columns_ = [c for c in self.levels_ if self._width(c) <= self.max_onehot]
         self.coded_columns_ = [c for c in self.levels_ if c not in self.onehot_columns_]
         self.scaled_columns_ = list(self.scales_)
         self.kinds_ = {name: kinds[name] for name in self.columns_}
@@ -144,6 +146,10 @@ class MixedEncoder:
             return (values + 0.0).astype(object)
         return present.astype(object).unique()
 
+    def _width(self, name: str) -> int:
+        """One-hot width: one slot per level, plus one for missing when any frame has missing."""
+        return len(self.levels_[name]) + int(self.has_missing_[name])
+
     @property
     def n_columns(self) -> int:
         """Number of columns the distance averages over (``p``)."""
@@ -160,11 +166,12 @@ class MixedEncoder:
             values[np.isnan(values)] = SENTINEL
             scaled[:, j] = values
         codes = {name: self.category_codes(frame, name) for name in self.levels_}
-        widths = [len(self.levels_[c]) + 2 for c in self.onehot_columns_]
+        widths = [self._width(c) for c in self.onehot_columns_]
         onehot = np.zeros((n, int(sum(widths))), dtype=np.float32)
         offset = 0
         for name, width in zip(self.onehot_columns_, widths):
-            onehot[np.arange(n), offset + codes[name]] = 1.0
+            inside = codes[name] < width  # a row outside the slots (unseen) matches nothing
+            onehot[np.nonzero(inside)[0], offset + codes[name][inside]] = 1.0
             offset += width
         coded = np.empty((n, len(self.coded_columns_)), dtype=np.float32)
         for j, name in enumerate(self.coded_columns_):

@@ -147,7 +147,14 @@ def _id_named(name: str) -> bool:
 
 # --------------------------------------------------------------------------------------- per column
 def _pct(part: int, whole: int) -> str:
-    return f"{part / whole:.0%}" if whole else "0%"
+    if not whole:
+        return "0%"
+    share = part / whole
+    return "<1%" if 0 < share < 0.01 else f"{share:.0%}"
+
+
+def _distinct(n_distinct: int, n_valid: int) -> str:
+    return f"{n_distinct} distinct ({_pct(n_distinct, n_valid)})"
 
 
 def _infer_numeric(name: str, numbers: pd.Series, n_rows: int) -> tuple[dict[str, Any], str]:
@@ -164,10 +171,10 @@ def _infer_numeric(name: str, numbers: pd.Series, n_rows: int) -> tuple[dict[str
                 f"id: {_pct(n_distinct, n_valid)} distinct integers and an id-like name; generated as a sequence")
     if integral:
         return ({"kind": "numerical", "dtype": "int"},
-                f"numerical: integers, {_pct(n_distinct, n_valid)} distinct, range hidden")
+                f"numerical: integers, {_distinct(n_distinct, n_valid)}, range hidden")
     decimals = _decimals(values)
     return ({"kind": "numerical", "dtype": "float", "decimals": decimals},
-            f"numerical: floats with {decimals} decimal(s), {_pct(n_distinct, n_valid)} distinct, range hidden")
+            f"numerical: floats with {decimals} decimal(s), {_distinct(n_distinct, n_valid)}, range hidden")
 
 
 def _text_stats(texts: pd.Series) -> tuple[float, float]:
@@ -246,9 +253,11 @@ def _safe_infer_column(name: str, series: pd.Series, **options: Any) -> tuple[di
 
 
 # --------------------------------------------------------------------------------------- table level
-def _guess_target(kinds: dict[str, str]) -> str | None:
+def _guess_target(kinds: dict[str, str], missing: dict[str, float]) -> str | None:
     allowed = {"categorical", "ordinal", "boolean", "numerical"}
-    candidates = [c for c, k in kinds.items() if k in allowed]
+    # Fewest missing values first (a mostly empty '..._gold' label loses), then the later column.
+    candidates = sorted((c for c, k in kinds.items() if k in allowed),
+                        key=lambda c: (-round(missing.get(c, 0.0), 2), list(kinds).index(c)))
     for wanted in _TARGET_NAMES:  # exact names first, then any token, preferring the last column
         exact = [c for c in candidates if "_".join(name_tokens(c)) == wanted]
         if exact:
@@ -303,7 +312,9 @@ def infer_schema(frame: pd.DataFrame, *, name: str = "table", detect_pii: bool =
     if ids:
         data["primary_key"] = next((c for c in ids if _id_named(c)), ids[0])
         comments[data["primary_key"]] += "; proposed primary key"
-    target = _guess_target(kinds)
+    missing = {str(c): float(frame[c].isna().mean()) if isinstance(frame[c], pd.Series) else 0.0
+               for c in frame.columns}
+    target = _guess_target(kinds, missing)
     if target is not None:
         data["target"] = target
         comments[target] += "; guessed target from its name (check it)"
