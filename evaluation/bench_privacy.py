@@ -108,17 +108,15 @@ def time_sdmetrics(frame: pd.DataFrame, n: int, seed: int) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
-        baseline = DCRBaselineProtection.compute_breakdown(train, synthetic, metadata)
+        baseline = DCRBaselineProtection.compute_breakdown(train, synthetic, metadata, None)
         out["sdm_baseline_s"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
-        overfit = DCROverfittingProtection.compute_breakdown(train, synthetic, validation, metadata)
+        overfit = DCROverfittingProtection.compute_breakdown(train, synthetic, validation, metadata, None)
         out["sdm_overfitting_s"] = round(time.perf_counter() - start, 2)
     # Each SDMetrics metric computes two n x n DCR passes.
     out["sdm_pairs_per_s"] = round(4 * n * n / (out["sdm_baseline_s"] + out["sdm_overfitting_s"]))
     out["sdm_median_dcr_synthetic"] = float(baseline["median_DCR_to_real_data"]["synthetic_data"])
-    out["sdm_share_closer_to_train"] = float(overfit["synthetic_data_percentage_DCR_to_real_data"]
-                                             if "synthetic_data_percentage_DCR_to_real_data" in overfit
-                                             else overfit.get("score", float("nan")))
+    out["sdm_share_closer_to_train"] = float(overfit["synthetic_data_percentages"]["closer_to_training"])
     start = time.perf_counter()
     encoder = MixedEncoder().fit(schema, train, validation, synthetic)
     syn, tr, va = encoder.transform(synthetic), encoder.transform(train), encoder.transform(validation)

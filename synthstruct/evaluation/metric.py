@@ -115,6 +115,8 @@ METRICS = Registry(
         "validity": "synthstruct.evaluation.validity:validity",
         "column_shapes": "synthstruct.evaluation.fidelity:column_shapes",
         "pair_trends": "synthstruct.evaluation.fidelity:pair_trends",
+        "discriminator_auc": "synthstruct.evaluation.fidelity:discriminator_auc",
+        "missing_patterns": "synthstruct.evaluation.fidelity:missing_patterns",
         "utility": "synthstruct.evaluation.utility:utility",
     },
 )

@@ -97,6 +97,16 @@ class FeatureEncoder:
             return np.zeros((len(frame), 0))
         return np.column_stack([self._encode_column(name, frame[name]) for name in self.columns])
 
+    @staticmethod
+    def fill_empty_columns(x: np.ndarray) -> np.ndarray:
+        """Training matrix with all-missing columns set to 0 (HistGradientBoosting fails on them;
+        a constant column is never split on, so test values in it do not matter)."""
+        empty = np.isnan(x).all(axis=0)
+        if empty.any():
+            x = x.copy()
+            x[:, empty] = 0.0
+        return x
+
 
 def _feature_columns(schema: Schema, frames: list[pd.DataFrame]) -> list[str]:
     return [c for c in schema.structured_columns
@@ -144,7 +154,7 @@ def _classification_scores(model: Any, x_tr: np.ndarray, y_tr: np.ndarray, x_te:
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     if len(np.unique(y_tr)) > 1:
-        model.fit(x_tr, y_tr)
+        model.fit(FeatureEncoder.fill_empty_columns(x_tr), y_tr)
     proba = _class_probabilities(model, x_te, y_tr, classes)
     predicted = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
     scores: dict[str, float | None] = {"accuracy": float(accuracy_score(y_te, predicted))}
@@ -163,7 +173,7 @@ def _regression_scores(model: Any, x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.
                        y_te: np.ndarray) -> dict[str, float | None]:
     from sklearn.metrics import mean_absolute_error, r2_score
 
-    model.fit(x_tr, y_tr)
+    model.fit(FeatureEncoder.fill_empty_columns(x_tr), y_tr)
     predicted = model.predict(x_te)
     return {"r2": float(r2_score(y_te, predicted)), "mae": float(mean_absolute_error(y_te, predicted))}
 

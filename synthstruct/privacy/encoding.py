@@ -18,9 +18,13 @@ matrix product plus a few element-wise passes (see :mod:`synthstruct.privacy.dis
 * scaled numbers ``(x - low) / range`` (float32, clipped to ``±LIMIT``; missing becomes ``SENTINEL``,
   which is more than 1 away from every value, so the capped difference is exactly 1 and
   ``SENTINEL - SENTINEL`` is exactly 0);
-* a one-hot block for categories with at most ``max_onehot`` levels (missing is its own level), so
-  that the number of equal columns of two rows is one dot product;
+* a one-hot block for categories with at most ``max_onehot`` levels (missing is its own level when
+  any fitted frame has a missing value), so that the number of equal columns of two rows is one dot
+  product;
 * integer codes (as float32) for categories with more levels, compared element-wise.
+
+Fit the encoder on every frame that will be compared (``fit(schema, train, holdout, synthetic)``): a
+value first seen at transform time (logged, by count) then matches nothing, not even itself.
 """
 
 from __future__ import annotations

@@ -63,6 +63,8 @@ _TRUE_FALSE = {"true", "false"}
 _ID_WORDS = {"id", "uuid", "guid", "key", "identifier"}
 _TARGET_NAMES = ("target", "label", "class", "y", "outcome", "income", "stroke", "churn", "fraud",
                  "default", "diagnosis", "risk", "sentiment", "recommended", "survived", "response")
+#: Too generic to count inside a longer name ("Class Name" is not a label).
+_EXACT_ONLY_TARGETS = {"target", "label", "class", "y", "default", "response"}
 _QI_WORDS = {"age", "sex", "gender", "race", "ethnicity", "zip", "zipcode", "postcode", "postal", "country",
              "nationality", "marital", "native", "city", "county", "region", "birth", "dob", "religion"}
 _SENSITIVE_WORDS = {"income", "salary", "wage", "diagnosis", "disease", "stroke", "hypertension", "health",
@@ -254,20 +256,23 @@ def _safe_infer_column(name: str, series: pd.Series, **options: Any) -> tuple[di
 
 # --------------------------------------------------------------------------------------- table level
 def _guess_target(kinds: dict[str, str], missing: dict[str, float]) -> str | None:
+    """A label column guessed from names: an exact name (``target``, ``class``, ``income`` ...) first,
+    else a name containing a label word (``credit_risk``, ``airline_sentiment``). Ties go to the
+    column with fewer missing values, then to categories over numbers, then to the shorter name."""
     allowed = {"categorical", "ordinal", "boolean", "numerical"}
-    # Fewest missing values first (a mostly empty '..._gold' label loses), then the later column.
     candidates = sorted((c for c, k in kinds.items() if k in allowed),
-                        key=lambda c: (-round(missing.get(c, 0.0), 2), list(kinds).index(c)))
-    for wanted in _TARGET_NAMES:  # exact names first, then any token, preferring the last column
+                        key=lambda c: (round(missing.get(c, 0.0), 2), kinds[c] == "numerical",
+                                       len(name_tokens(c))))
+    for wanted in _TARGET_NAMES:
         exact = [c for c in candidates if "_".join(name_tokens(c)) == wanted]
         if exact:
-            return exact[-1]
+            return exact[0]
     for wanted in _TARGET_NAMES:
-        if wanted == "y":
+        if wanted in _EXACT_ONLY_TARGETS:
             continue
         hits = [c for c in candidates if wanted in name_tokens(c)]
         if hits:
-            return hits[-1]
+            return hits[0]
     return None
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,28 +103,68 @@ def _nearest_correlation_cholesky(z: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(corr).astype(np.float32)
 
 
-def _interp_uniform_grid(u: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``np.interp(u, linspace(0, 1, len(values)), values)`` by direct indexing (no binary search)."""
-    last = len(values) - 1
-    position = u * np.float32(last)
-    index = np.minimum(position.astype(np.int32), last - 1)
-    fraction = position - index
-    low = values[index]
-    return low + fraction * (values[index + 1] - low)
+_Z_LIMIT = 6.0  # the normal scale is tabulated on [-6, 6]; beyond it values are clamped
+_Z_BINS = 4096
 
 
-def _normal_cuts(dim: dict[str, Any]) -> np.ndarray:
-    """Cumulative probabilities of a step/category dimension on the normal scale (cached, float32).
+def _z_scale() -> tuple[np.float32, np.float32]:
+    return np.float32(_Z_LIMIT), np.float32(_Z_BINS / (2 * _Z_LIMIT))
 
-    The last cut is dropped: values above every other cut take the last value.
+
+def _grid_table(dim: dict[str, Any]) -> np.ndarray:
+    """Quantile function of a grid dimension tabulated on the normal scale (cached).
+
+    Sampling then interpolates linearly in ``z`` by direct indexing: no ``ndtr``, no binary search.
     """
-    cuts = dim.get("_cuts")
-    if cuts is None:
+    table = dim.get("_table")
+    if table is None:
+        from scipy.special import ndtr
+
+        z = np.linspace(-_Z_LIMIT, _Z_LIMIT, _Z_BINS + 1)
+        table = np.interp(ndtr(z), dim["probs"], dim["values"])
+        dim["_table"] = table
+    return table
+
+
+def _interp_normal_table(z: np.ndarray, table: np.ndarray) -> np.ndarray:
+    offset, scale = _z_scale()
+    position = np.clip((z + offset) * scale, 0.0, np.float32(_Z_BINS))
+    index = np.minimum(position.astype(np.int32), _Z_BINS - 1)
+    fraction = position - index
+    low = table[index]
+    return low + fraction * (table[index + 1] - low)
+
+
+def _cut_table(dim: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cuts of a step/category dimension on the normal scale, plus a bin lookup table (cached).
+
+    ``first[b]`` is the answer for every ``z`` in bin ``b`` when ``exact[b]``; bins that hold a cut
+    (with a small margin for float32 rounding) fall back to ``searchsorted`` on the cuts.
+    """
+    cached = dim.get("_cuts")
+    if cached is None:
         from scipy.special import ndtri
 
         cuts = ndtri(np.clip(np.asarray(dim["probs"][:-1], dtype=np.float64), 0.0, 1.0)).astype(np.float32)
-        dim["_cuts"] = cuts
-    return cuts
+        edges = np.linspace(-_Z_LIMIT, _Z_LIMIT, _Z_BINS + 1)
+        first = np.searchsorted(cuts, edges[:-1] - 1e-4, side="right")
+        last = np.searchsorted(cuts, edges[1:] + 1e-4, side="left")
+        first[0], last[-1] = 0, len(cuts)  # the outer bins also hold everything beyond +-6
+        cached = (cuts, first.astype(np.int32), first == last)
+        dim["_cuts"] = cached
+    return cached
+
+
+def _lookup_cuts(z: np.ndarray, dim: dict[str, Any]) -> np.ndarray:
+    """``searchsorted(cuts, z, side="right")``, through the bin table."""
+    cuts, first, exact = _cut_table(dim)
+    offset, scale = _z_scale()
+    bins = np.clip(((z + offset) * scale).astype(np.int32), 0, _Z_BINS - 1)
+    index = first[bins]
+    unsure = np.flatnonzero(~exact[bins])
+    if len(unsure):
+        index[unsure] = np.searchsorted(cuts, z[unsure], side="right")
+    return index
 
 
 # -- the engine -------------------------------------------------------------------------------------
@@ -138,19 +179,22 @@ class FastCopulaEngine(BaseEngine):
         discrete_threshold: Numerical columns with at most this many distinct values are sampled
             as a step function over those values.
         chunk_rows: Rows generated per chunk while sampling (bounds peak memory).
+        n_threads: Sampling threads (default: up to 2 cores). Output does not depend on it.
     """
 
     name = "fast_copula"
     uses_pickle = False
 
     def __init__(self, *, stratify: bool = True, max_strata: int = 20, min_stratum_rows: int = 50,
-                 grid_size: int = 1024, discrete_threshold: int = 50, chunk_rows: int = 131072) -> None:
+                 grid_size: int = 1024, discrete_threshold: int = 50, chunk_rows: int = 65536,
+                 n_threads: int | None = None) -> None:
         self.stratify = stratify
         self.max_strata = max_strata
         self.min_stratum_rows = min_stratum_rows
         self.grid_size = grid_size
         self.discrete_threshold = discrete_threshold
         self.chunk_rows = chunk_rows
+        self.n_threads = n_threads
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, *, kinds: dict[str, Kind], target: str | None, seed: int) -> None:
@@ -243,39 +287,57 @@ class FastCopulaEngine(BaseEngine):
                 lookup = np.zeros(len(dim["counts"]))
                 lookup[order] = _interval_scores(cum)
                 z[:, j] = lookup[dim["codes"]]
-                dim.update(values=order.astype(np.float64), probs=cum)
+                dim.update(values=order.astype(np.int32), probs=cum)
         for j in cat_dims:
             del dims[j]["codes"], dims[j]["counts"]
         return {"dims": dims, "chol": _nearest_correlation_cholesky(z)}
 
     # -- sampling ----------------------------------------------------------------------------
     def _sample(self, n: int, *, seed: int) -> pd.DataFrame:
-        rng = np.random.default_rng(seed)
+        seeds = np.random.SeedSequence(seed)
+        rng = np.random.default_rng(seeds.spawn(1)[0])
         numeric_out = {c: np.full(n, np.nan) for c, k in self.kinds_.items() if k == "numerical"}
-        codes_out = {c: np.zeros(n, dtype=np.int64) for c, k in self.kinds_.items() if k == "categorical"}
+        codes_out = {c: np.zeros(n, dtype=np.int32) for c, k in self.kinds_.items() if k == "categorical"}
         if len(self.strata_) == 1:
-            assignments = [np.arange(n)] if n else [np.zeros(0, dtype=np.int64)]
+            assignments: list[Any] = [None]
         else:
             weights = np.array([s["weight"] for s in self.strata_])
             drawn = np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(n), side="right")
             drawn = np.minimum(drawn, len(weights) - 1)
             assignments = [np.flatnonzero(drawn == i) for i in range(len(self.strata_))]
+        tasks = []
         for stratum, rows in zip(self.strata_, assignments):
+            size = n if rows is None else len(rows)
             if self.target_ is not None:
-                codes_out[self.target_][rows] = self._stratum_labels(stratum["label"], len(rows), rng)
-            for start in range(0, len(rows), self.chunk_rows):
-                chunk = (slice(start, min(start + self.chunk_rows, n)) if len(self.strata_) == 1
-                         else rows[start:start + self.chunk_rows])
-                self._sample_chunk(stratum, chunk, rng, numeric_out, codes_out)
-        for col, is_integer in self.integer_.items():
-            if is_integer:
-                np.round(numeric_out[col], out=numeric_out[col])
+                codes_out[self.target_][rows] = self._stratum_labels(stratum["label"], size, rng)
+            for start in range(0, size, self.chunk_rows):
+                stop = min(start + self.chunk_rows, size)
+                tasks.append((stratum, slice(start, stop) if rows is None else rows[start:stop]))
+        chunk_seeds = seeds.spawn(len(tasks))
+        for stratum in self.strata_:  # build the lookup tables once, before any thread reads them
+            self._prepare_tables(stratum)
+        integer = {c for c, flag in self.integer_.items() if flag}
+
+        def run(i: int) -> None:
+            stratum, chunk = tasks[i]
+            rng_i = np.random.default_rng(chunk_seeds[i])
+            self._sample_chunk(stratum, chunk, rng_i, numeric_out, codes_out, integer)
+
+        workers = max(1, min(self.n_threads or min(2, os.cpu_count() or 1), len(tasks)))
+        if workers == 1:
+            for i in range(len(tasks)):
+                run(i)
+        else:  # numpy and scipy release the GIL; chunks write disjoint rows and own their seeds
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run, range(len(tasks))))
         data: dict[str, Any] = dict(numeric_out)
         for col, col_codes in codes_out.items():
             lookup = np.empty(len(self.categories_[col]), dtype=object)
             lookup[:] = self.categories_[col]
             data[col] = lookup[col_codes]
-        return pd.DataFrame(data, columns=self.columns_)
+        return pd.DataFrame({c: data[c] for c in self.columns_}, copy=False)
 
     def _stratum_labels(self, label: int, size: int, rng: np.random.Generator) -> np.ndarray:
         if label >= 0:
@@ -285,31 +347,39 @@ class FastCopulaEngine(BaseEngine):
         return self.pooled_labels_[picks]
 
     @staticmethod
+    def _prepare_tables(stratum: dict[str, Any]) -> None:
+        if "_chol_t" not in stratum:
+            stratum["_chol_t"] = np.ascontiguousarray(stratum["chol"].T)
+        for dim in stratum["dims"]:
+            if dim["mode"] == "grid":
+                _grid_table(dim)
+            elif dim["mode"] in ("steps", "categories"):
+                _cut_table(dim)
+
+    @staticmethod
     def _sample_chunk(stratum: dict[str, Any], rows: np.ndarray | slice, rng: np.random.Generator,
-                      numeric_out: dict[str, np.ndarray], codes_out: dict[str, np.ndarray]) -> None:
+                      numeric_out: dict[str, np.ndarray], codes_out: dict[str, np.ndarray],
+                      integer: set[str]) -> None:
         """Fill ``rows`` of the outputs from one stratum's copula.
 
-        Step and category dimensions are cut directly on the normal scale (``ndtri`` of their
-        cumulative probabilities), so ``ndtr`` runs only for grid columns, whose uniform quantile
-        grid is interpolated by direct indexing.
+        Every dimension is read directly on the normal scale through tables built once per model:
+        category/step cuts (``ndtri`` of cumulative probabilities) and quantile functions.
         """
-        from scipy.special import ndtr
-
-        chol = stratum["chol"]
+        chol_t = stratum["_chol_t"]
         size = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
-        normals = rng.standard_normal((size, chol.shape[0]), dtype=np.float32) @ chol.T
+        normals = rng.standard_normal((size, chol_t.shape[0]), dtype=np.float32) @ chol_t
         missing_masks: dict[str, np.ndarray] = {}
         for j, dim in enumerate(stratum["dims"]):
             col, mode = dim["column"], dim["mode"]
             if mode == "grid":
-                numeric_out[col][rows] = _interp_uniform_grid(ndtr(normals[:, j]), dim["values"])
+                values = _interp_normal_table(normals[:, j], _grid_table(dim))
+                numeric_out[col][rows] = np.round(values) if col in integer else values
             elif mode in ("steps", "categories"):
-                idx = np.searchsorted(_normal_cuts(dim), normals[:, j], side="right")
-                picked = dim["values"][idx]
+                picked = dim["values"][_lookup_cuts(normals[:, j], dim)]
                 if dim["role"] == "missing":
                     missing_masks[col] = picked > 0.5
                 elif mode == "categories":
-                    codes_out[col][rows] = picked.astype(np.int64)
+                    codes_out[col][rows] = picked
                 else:
                     numeric_out[col][rows] = picked
         for col, mask in missing_masks.items():
@@ -331,7 +401,7 @@ class FastCopulaEngine(BaseEngine):
             arrays[f"s{i}_chol"] = stratum["chol"]
             dims = []
             for j, dim in enumerate(stratum["dims"]):
-                arrays[f"s{i}_d{j}_values"] = np.asarray(dim["values"], dtype=np.float64)
+                arrays[f"s{i}_d{j}_values"] = dim["values"]
                 arrays[f"s{i}_d{j}_probs"] = np.asarray(dim["probs"], dtype=np.float64)
                 dims.append({k: dim[k] for k in ("column", "role", "mode")})
             strata.append({"label": stratum["label"], "weight": float(stratum["weight"]), "dims": dims})

@@ -140,3 +140,15 @@ def test_discriminator_separates_shifted_rows_but_not_real_ones(mixed):
     assert result.value > 0.95
     assert 0.35 < result.reference < 0.65
     assert discriminator_auc(EvaluationContext(train=train, synthetic=shifted, schema=schema)).value is None
+
+
+def test_same_seed_gives_identical_results(mixed):
+    frame, schema = mixed
+    synthetic = frame.sample(frac=1.0, replace=True, random_state=5).reset_index(drop=True)
+
+    def run():
+        ctx = EvaluationContext(train=frame.iloc[:1000], synthetic=synthetic, schema=schema,
+                                holdout=frame.iloc[1000:], seed=3, options={"pair_trends_max_rows": 700})
+        return [fn(ctx).to_dict() for fn in (column_shapes, pair_trends, discriminator_auc, missing_patterns)]
+
+    assert run() == run()

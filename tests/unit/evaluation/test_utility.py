@@ -120,3 +120,15 @@ def test_feature_encoder_shares_codes_across_frames():
     np.testing.assert_array_equal(xb[:, 1], [1.0, 1.0, 0.0])
     assert np.isnan(xa[1, 2]) and xa[0, 2] == 1.0
     assert encoder.categorical_mask.tolist() == [True, False, False]
+
+
+def test_all_missing_feature_and_boolean_target():
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"a": x, "empty": np.nan, "t": pd.array(x + rng.normal(0, 0.5, n) > 0.4, dtype="boolean")})
+    schema = schema_from_dict({"schema_version": 1, "name": "b", "target": "t", "columns": {
+        "a": {"kind": "numerical"}, "empty": {"kind": "numerical"}, "t": {"kind": "boolean"}}})
+    scores = tstr_scores(frame.iloc[:400], frame.iloc[:400], frame.iloc[400:], schema)
+    assert scores["positive_class_share"] < 0.5
+    assert scores["trtr"]["auc"] > 0.8

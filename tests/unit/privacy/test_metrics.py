@@ -128,7 +128,8 @@ def test_without_holdout_value_is_computed_and_reference_is_none(real) -> None:
 def hand_made() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     train = pd.DataFrame({
         "pid": [f"ID{i}" for i in range(10)],
-        "name": ["Ann Lee", "Bo Chan", "Cy Diaz", "Di Eko", "Ed Fox", "Flo Gee", "Gus Ho", "Hal Ito", "Ivy Jo", "Jo Ko"],
+        "name": ["Ann Lee", "Bo Chan", "Cy Diaz", "Di Eko", "Ed Fox",
+                 "Flo Gee", "Gus Ho", "Hal Ito", "Ivy Jo", "Jo Ko"],
         "age": [20.0, 21, 22, 23, 24, 25, 26, 27, 28, 90],
         "income": [1.0, 2, 3, 4, 5, 6, 7, 8, 9, np.nan],
         "city": ["a"] * 6 + ["b", "b", "c", np.nan],

@@ -1,0 +1,32 @@
+"""Every registered engine passes the conformance suite in :mod:`synthstruct.testing`."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthstruct._registry import ENGINES
+from synthstruct.testing import check_engine
+
+# Tiny settings so deep engines run the whole suite in seconds.
+_FAST_PARAMS = {"ctgan": {"epochs": 1, "batch_size": 40}, "tvae": {"epochs": 1, "batch_size": 40}}
+_SLOW = {"ctgan", "tvae"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW else n for n in ENGINES.names()]
+)
+def test_engine_conforms(name: str) -> None:
+    engine_class = ENGINES.get(name)
+    params = _FAST_PARAMS.get(name, {})
+    check_engine(lambda: engine_class(**params))
+
+
+def test_check_engine_catches_a_broken_engine() -> None:
+    from synthstruct.synthesizers.fast_copula import FastCopulaEngine
+
+    class IgnoresSeed(FastCopulaEngine):
+        def _sample(self, n, *, seed):  # type: ignore[no-untyped-def]
+            return super()._sample(n, seed=0)
+
+    with pytest.raises(AssertionError, match="check_deterministic"):
+        check_engine(lambda: IgnoresSeed())
