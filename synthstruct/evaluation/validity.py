@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
-from synthstruct.schema.check import to_bool
+from synthstruct.schema.check import category_key, to_bool
 from synthstruct.schema.model import (
     DatetimeColumn,
     FixedCombinations,
@@ -105,8 +105,9 @@ def _datetime_rules(name: str, col: DatetimeColumn, series: pd.Series) -> dict[s
 
 
 def _category_rule(name: str, allowed: list[Any], series: pd.Series) -> dict[str, np.ndarray]:
-    allowed_text = {str(v) for v in allowed}
-    outside = series.notna().to_numpy() & ~series.astype(str).isin(allowed_text).to_numpy()
+    allowed_keys = {category_key(v) for v in allowed}
+    keys = series.map(category_key, na_action="ignore")
+    outside = series.notna().to_numpy() & ~keys.isin(allowed_keys).to_numpy()
     return {f"columns.{name}.category": outside}
 
 
