@@ -20,7 +20,7 @@ sample of the same kind scores, so a threshold can be relative to real sampling 
 
 Plot data never exposes a single person's value: numerical bins span the train 1st-99th
 percentiles (the outer bins also hold the tails), and category labels seen fewer than
-``rare_category_k`` times in train are pooled into ``(other)``. id / pii / text columns are never used.
+``rare_k`` times in train are pooled into ``(other)``. id / pii / text columns are never used.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def _mean(values: list[float | None]) -> float | None:
 def column_shapes(ctx: EvaluationContext) -> MetricResult:
     """Mean over structured columns of 1 - KS (numerical, datetime) or 1 - TVD (categories)."""
     columns = _columns(ctx.schema, ctx.train, ctx.synthetic, ctx.holdout)
-    rare_k = int(ctx.options.get("rare_category_k", 5))
+    rare_k = int(ctx.options.get("rare_k", 5))
     per_column: dict[str, Any] = {}
     plots: dict[str, Any] = {}
     for name in columns:

@@ -80,7 +80,8 @@ class EvaluationContext:
         schema: The table schema.
         holdout: Real rows held out before fitting (the privacy/fidelity reference), if any.
         seed: Seed for any randomness in metrics (subsampling, model training).
-        options: Metric options from the policy (e.g. ``{"rare_category_k": 5}``).
+        options: Metric options from the policy: ``rare_k`` and ``extreme_k`` (value-protection k),
+            ``distance_jobs``, ``model_threads``, ``utility_test`` ...
     """
 
     train: pd.DataFrame

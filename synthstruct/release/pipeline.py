@@ -122,7 +122,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     engine_name = engine or DEFAULT_ENGINE
     synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=policy_obj.value_protection.k)
     t = time.perf_counter()
-    synth.fit(train, schema=schema_obj, seed=seed, source=str(data))
+    synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout)
     timings["fit"] = time.perf_counter() - t
     n_rows = len(train) if rows is None else rows
     t = time.perf_counter()
@@ -152,7 +152,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         outputs: list[dict[str, Any]] = []
         if gate.passed:
             (tmp / "data").mkdir()
-            out_frame = to_output(synthetic, schema_obj)
+            out_frame = to_output(synthetic, schema_obj)[list(frame.columns)]  # the input's column order
             for suffix in (".parquet", ".csv"):
                 path = tmp / "data" / f"{schema_obj.name}{suffix}"
                 write_table(out_frame, path)

@@ -75,6 +75,10 @@ class ReplayGuard:
         text = normalise(value, self.entity).encode("utf-8")
         return hashlib.sha256(self.salt + text).digest()[:_DIGEST_BYTES]
 
+    def add(self, values: pd.Series) -> None:
+        """Also guard against ``values`` (e.g. the holdout's real values)."""
+        self.digests |= {self._digest(v) for v in values.dropna().tolist()}
+
     def contains(self, value: Any) -> bool:
         return self._digest(value) in self.digests
 

@@ -72,8 +72,17 @@ class TableSynthesizer:
                 "protect_k": self.protect_k, "max_rounds": self.max_rounds}
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: pd.DataFrame, *, schema: Schema, seed: int = 0, source: str | None = None) -> "TableSynthesizer":
+    def fit(self, data: pd.DataFrame, *, schema: Schema, seed: int = 0, source: str | None = None,
+            avoid: pd.DataFrame | None = None) -> "TableSynthesizer":
         """Validate ``data`` against ``schema`` and learn it.
+
+        Args:
+            data: Training rows.
+            schema: The table schema.
+            seed: Seed for fitting.
+            source: File name for error messages.
+            avoid: Other real rows (e.g. the holdout) whose ``id``/``pii`` values must never be emitted
+                either; nothing else is learned from them.
 
         Raises:
             DataValidationError: the data does not match the schema.
@@ -99,6 +108,10 @@ class TableSynthesizer:
         self.codec_ = codec
         self.engine_ = engine
         self.generators_ = self._fit_generators(frame, schema)
+        if avoid is not None:
+            for name, gen in self.generators_.items():
+                if name in avoid.columns and hasattr(gen, "guard_"):
+                    gen.guard_.add(avoid[name])
         self.combinations_ = {
             i: sorted({tuple(str(v) for v in row) for row in frame[c.columns].dropna().itertuples(index=False)})
             for i, c in enumerate(schema.constraints) if isinstance(c, FixedCombinations)

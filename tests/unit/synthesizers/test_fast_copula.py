@@ -146,11 +146,11 @@ def test_load_refuses_an_edited_model(fitted, tmp_path: Path) -> None:
 
 
 def test_category_python_types_survive_save(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"k": np.array([1, 2, "x", True, np.nan] * 20, dtype=object), "v": np.arange(100.0)})
+    frame = pd.DataFrame({"k": np.array([3, 2.5, "x", True, np.nan] * 20, dtype=object), "v": np.arange(100.0)})
     engine = FastCopulaEngine().fit(frame, kinds={"k": "categorical", "v": "numerical"}, seed=0)
     engine.save(tmp_path)
     out = FastCopulaEngine.load(tmp_path).sample(400, seed=0)
-    assert {type(v) for v in out["k"] if not pd.isna(v)} == {int, str, bool}
+    assert {type(v) for v in out["k"] if not pd.isna(v)} == {int, float, str, bool}
     assert out["k"].isna().any()
 
 
