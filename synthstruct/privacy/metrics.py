@@ -102,25 +102,40 @@ def _no_columns(ctx: EvaluationContext) -> bool:
 def exact_match(ctx: EvaluationContext) -> MetricResult:
     """Share of synthetic rows identical to some train row on the structured columns (NaN == NaN).
 
-    ``reference`` is the share identical to some holdout row; ``details.excess`` = value - reference.
-    The holdout is usually smaller than train, which makes the reference a slight underestimate
-    for data with few distinct rows.
+    ``reference`` is what a fresh real sample of the train's size would score. Match shares grow
+    with the size of the compared set, and the holdout is smaller than train, so the raw holdout
+    share understates it. The reference is therefore size-adjusted: the holdout share times the
+    growth factor measured on train itself (full-train share / share for a seeded train subsample
+    of the holdout's size). For copied rows that factor does not hide the copies: copies inflate
+    the full-train share but not the holdout share. ``details.excess`` = value - reference; the raw
+    holdout share and the factor are in ``details`` too.
     """
     if _no_columns(ctx):
         return _result("exact_match", "minimize", None, note=_NO_COLUMNS)
     encoder = ctx.distances.encoder
     synthetic_keys = encoder.row_keys(ctx.synthetic)
     n = len(synthetic_keys)
-    matches = int(np.isin(synthetic_keys, encoder.row_keys(ctx.train)).sum())
+    train_keys = encoder.row_keys(ctx.train)
+    matches = int(np.isin(synthetic_keys, train_keys).sum())
     value = matches / n if n else None
     details: dict[str, Any] = {"synthetic_rows": n, "train_rows": len(ctx.train), "matches_train": matches,
                                "distinct_synthetic_rows": int(len(np.unique(synthetic_keys)))}
     reference, note = None, _NO_HOLDOUT
-    if ctx.holdout is not None and len(ctx.holdout):
+    if ctx.holdout is not None and len(ctx.holdout) and n:
         holdout_matches = int(np.isin(synthetic_keys, encoder.row_keys(ctx.holdout)).sum())
-        reference, note = (holdout_matches / n if n else None), None
-        details.update(holdout_rows=len(ctx.holdout), matches_holdout=holdout_matches)
-        if value is not None and reference is not None:
+        raw_reference = holdout_matches / n
+        factor = 1.0
+        if len(train_keys) > len(ctx.holdout):
+            rng = np.random.default_rng(ctx.seed)
+            subsample = rng.choice(train_keys, size=len(ctx.holdout), replace=False)
+            sub_matches = int(np.isin(synthetic_keys, subsample).sum())
+            details["matches_train_subsample"] = sub_matches
+            if sub_matches:
+                factor = matches / sub_matches
+        reference, note = raw_reference * factor, None
+        details.update(holdout_rows=len(ctx.holdout), matches_holdout=holdout_matches,
+                       raw_reference=raw_reference, size_factor=factor)
+        if value is not None:
             details["excess"] = value - reference
     return _result("exact_match", "minimize", value, reference=reference,
                    ci=wilson_interval(matches, n) if n else None, details=details, note=note)

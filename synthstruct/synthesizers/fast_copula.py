@@ -167,6 +167,82 @@ def _lookup_cuts(z: np.ndarray, dim: dict[str, Any]) -> np.ndarray:
     return index
 
 
+def _dependency_tree(codes: dict[str, np.ndarray], threshold: float, max_categories: int) -> dict[str, str]:
+    """Child -> parent edges of a Chow-Liu forest over categorical columns.
+
+    Edges are the strongest pairs by mutual information normalised by the smaller entropy, kept
+    only above ``threshold``; each tree is rooted at its column with the most categories.
+    """
+    names = [c for c, v in codes.items() if 1 < v.max(initial=0) + 1 <= max_categories]
+    edges = []
+    for a_pos, a in enumerate(names):
+        for b in names[a_pos + 1:]:
+            strength = _normalised_mutual_information(codes[a], codes[b])
+            if strength >= threshold:
+                edges.append((strength, a, b))
+    component = {c: c for c in names}
+
+    def root(c: str) -> str:
+        while component[c] != c:
+            c = component[c]
+        return c
+
+    neighbours: dict[str, list[str]] = {c: [] for c in names}
+    for _, a, b in sorted(edges, key=lambda e: -e[0]):
+        if root(a) != root(b):
+            component[root(b)] = root(a)
+            neighbours[a].append(b)
+            neighbours[b].append(a)
+    parents: dict[str, str] = {}
+    seen: set[str] = set()
+    by_size = sorted(names, key=lambda c: -int(codes[c].max()))  # the richest column of a tree is its root
+    for start in by_size:
+        if start in seen:
+            continue
+        seen.add(start)
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            for child in neighbours[node]:
+                if child not in seen:
+                    seen.add(child)
+                    parents[child] = node
+                    queue.append(child)
+    return parents
+
+
+def _normalised_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    ka, kb = int(a.max()) + 1, int(b.max()) + 1
+    joint = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb) / len(a)
+    pa, pb = joint.sum(1), joint.sum(0)
+    nz = joint > 0
+    mutual = float((joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])).sum())
+    entropy = min(float(-(p[p > 0] * np.log(p[p > 0])).sum()) for p in (pa, pb))
+    return mutual / entropy if entropy > 0 else 0.0
+
+
+def _conditional_cum(parent: np.ndarray, child: np.ndarray, k_parent: int, order: np.ndarray,
+                     marginal_cum: np.ndarray) -> np.ndarray:
+    """Cumulative P(child | parent) in the child's category order; unseen parents get the marginal."""
+    k_child = int(max(child.max(initial=0) + 1, order.max(initial=0) + 1))
+    counts = np.bincount(parent * k_child + child, minlength=k_parent * k_child).reshape(k_parent, k_child)
+    counts = counts[:, order].astype(np.float64)
+    totals = counts.sum(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cum = np.cumsum(counts, axis=1) / totals
+    cum[totals[:, 0] == 0] = marginal_cum
+    cum[:, -1] = 1.0
+    return cum
+
+
+def _sample_conditional(u: np.ndarray, parent: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """Position in the child's order for each row: one ``searchsorted`` over rows offset by parent."""
+    width = cum.shape[1]
+    flat = (cum + np.arange(cum.shape[0])[:, None]).ravel()
+    position = np.searchsorted(flat, u + parent, side="right") - parent.astype(np.int64) * width
+    return np.clip(position, 0, width - 1)
+
+
 # -- the engine -------------------------------------------------------------------------------------
 class FastCopulaEngine(BaseEngine):
     """Gaussian copula with empirical marginals, stratified by the target.
@@ -180,6 +256,9 @@ class FastCopulaEngine(BaseEngine):
             as a step function over those values.
         chunk_rows: Rows generated per chunk while sampling (bounds peak memory).
         n_threads: Sampling threads (default: up to 2 cores). Output does not depend on it.
+        tree_threshold: Categorical pairs whose normalised mutual information reaches this value
+            may be linked in a Chow-Liu tree: the child is then sampled from its exact conditional
+            distribution given the parent (e.g. relationship -> sex). Above 1 disables the tree.
     """
 
     name = "fast_copula"
@@ -187,7 +266,7 @@ class FastCopulaEngine(BaseEngine):
 
     def __init__(self, *, stratify: bool = True, max_strata: int = 20, min_stratum_rows: int = 50,
                  grid_size: int = 1024, discrete_threshold: int = 50, chunk_rows: int = 65536,
-                 n_threads: int | None = None) -> None:
+                 n_threads: int | None = None, tree_threshold: float = 0.15) -> None:
         self.stratify = stratify
         self.max_strata = max_strata
         self.min_stratum_rows = min_stratum_rows
@@ -195,6 +274,7 @@ class FastCopulaEngine(BaseEngine):
         self.discrete_threshold = discrete_threshold
         self.chunk_rows = chunk_rows
         self.n_threads = n_threads
+        self.tree_threshold = tree_threshold
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, *, kinds: dict[str, Kind], target: str | None, seed: int) -> None:
@@ -215,6 +295,8 @@ class FastCopulaEngine(BaseEngine):
         use_strata = (self.stratify and target is not None and kinds.get(target) == "categorical"
                       and 1 < len(categories[target]) <= self.max_strata)
         features = [c for c in frame.columns if not (use_strata and c == target)]
+        self.parents_ = _dependency_tree({c: codes[c] for c in features if c in codes},
+                                         self.tree_threshold, max_categories=200)
         rows_by_stratum = self._stratum_rows(codes[target] if use_strata else None, len(frame))
         self.target_ = target if use_strata else None
         self.strata_ = []
@@ -289,7 +371,18 @@ class FastCopulaEngine(BaseEngine):
                 z[:, j] = lookup[dim["codes"]]
                 dim.update(values=order.astype(np.int32), probs=cum)
         for j in cat_dims:
-            del dims[j]["codes"], dims[j]["counts"]
+            dim = dims[j]
+            parent = self.parents_.get(dim["column"])
+            if parent is not None:  # conditional probability integral transform given the parent
+                parent_codes = codes[parent][rows]
+                cum = _conditional_cum(parent_codes, dim["codes"], len(self.categories_[parent]),
+                                       dim["values"], dim["probs"])
+                position = np.empty(len(dim["counts"]), dtype=np.int64)
+                position[dim["values"]] = np.arange(len(dim["values"]))
+                scores = np.stack([_interval_scores(row) for row in cum])
+                z[:, j] = scores[parent_codes, position[dim["codes"]]]
+                dim.update(parent=parent, cond=cum)
+            del dim["codes"], dim["counts"]
         return {"dims": dims, "chol": _nearest_correlation_cholesky(z)}
 
     # -- sampling ----------------------------------------------------------------------------
@@ -350,6 +443,15 @@ class FastCopulaEngine(BaseEngine):
     def _prepare_tables(stratum: dict[str, Any]) -> None:
         if "_chol_t" not in stratum:
             stratum["_chol_t"] = np.ascontiguousarray(stratum["chol"].T)
+        if "_decode_order" not in stratum:  # parents before children (the tree is in BFS order)
+            dims = stratum["dims"]
+            children = [j for j, d in enumerate(dims) if "parent" in d]
+            depth = {d["column"]: 0 for d in dims}
+            for _ in children:
+                for j in children:
+                    depth[dims[j]["column"]] = depth[dims[j]["parent"]] + 1
+            free = [j for j in range(len(dims)) if j not in children]
+            stratum["_decode_order"] = free + sorted(children, key=lambda j: depth[dims[j]["column"]])
         for dim in stratum["dims"]:
             if dim["mode"] == "grid":
                 _grid_table(dim)
@@ -365,13 +467,20 @@ class FastCopulaEngine(BaseEngine):
         Every dimension is read directly on the normal scale through tables built once per model:
         category/step cuts (``ndtri`` of cumulative probabilities) and quantile functions.
         """
+        from scipy.special import ndtr
+
         chol_t = stratum["_chol_t"]
         size = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
         normals = rng.standard_normal((size, chol_t.shape[0]), dtype=np.float32) @ chol_t
         missing_masks: dict[str, np.ndarray] = {}
-        for j, dim in enumerate(stratum["dims"]):
+        for j in stratum["_decode_order"]:
+            dim = stratum["dims"][j]
             col, mode = dim["column"], dim["mode"]
-            if mode == "grid":
+            if "parent" in dim:
+                parent = codes_out[dim["parent"]][rows]
+                position = _sample_conditional(ndtr(normals[:, j].astype(np.float64)), parent, dim["cond"])
+                codes_out[col][rows] = dim["values"][position]
+            elif mode == "grid":
                 values = _interp_normal_table(normals[:, j], _grid_table(dim))
                 numeric_out[col][rows] = np.round(values) if col in integer else values
             elif mode in ("steps", "categories"):
@@ -403,14 +512,16 @@ class FastCopulaEngine(BaseEngine):
             for j, dim in enumerate(stratum["dims"]):
                 arrays[f"s{i}_d{j}_values"] = dim["values"]
                 arrays[f"s{i}_d{j}_probs"] = np.asarray(dim["probs"], dtype=np.float64)
-                dims.append({k: dim[k] for k in ("column", "role", "mode")})
+                if "parent" in dim:
+                    arrays[f"s{i}_d{j}_cond"] = dim["cond"]
+                dims.append({k: dim[k] for k in ("column", "role", "mode", "parent") if k in dim})
             strata.append({"label": stratum["label"], "weight": float(stratum["weight"]), "dims": dims})
         if hasattr(self, "pooled_labels_"):
             arrays["pooled_labels"] = self.pooled_labels_
             arrays["pooled_weights"] = np.asarray(self.pooled_weights_, dtype=np.float64)
         model = {
             "format": _FORMAT, "params": self.get_params(), "columns": self.columns_, "kinds": self.kinds_,
-            "target": self.target_, "integer": self.integer_, "strata": strata,
+            "target": self.target_, "integer": self.integer_, "parents": self.parents_, "strata": strata,
             "categories": {c: [_encode_value(c, v) for v in vals] for c, vals in self.categories_.items()},
         }
         (directory / _MODEL_FILE).write_text(json.dumps(model), encoding="utf-8")
@@ -429,9 +540,11 @@ class FastCopulaEngine(BaseEngine):
         engine.categories_ = {c: [_decode_value(v) for v in vals] for c, vals in model["categories"].items()}
         engine.integer_ = model["integer"]
         engine.target_ = model["target"]
+        engine.parents_ = model["parents"]
         engine.strata_ = []
         for i, stratum in enumerate(model["strata"]):
-            dims = [{**d, "values": arrays[f"s{i}_d{j}_values"], "probs": arrays[f"s{i}_d{j}_probs"]}
+            dims = [{**d, "values": arrays[f"s{i}_d{j}_values"], "probs": arrays[f"s{i}_d{j}_probs"],
+                     **({"cond": arrays[f"s{i}_d{j}_cond"]} if "parent" in d else {})}
                     for j, d in enumerate(stratum["dims"])]
             engine.strata_.append({"label": stratum["label"], "weight": stratum["weight"], "dims": dims,
                                    "chol": arrays[f"s{i}_chol"]})
