@@ -42,13 +42,20 @@ def release(
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    canaries: int = typer.Option(0, "--canaries", min=0,
+                                 help="Audit run: plant M unique canary rows and report how many leak."),
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
     params = {"epochs": epochs} if epochs is not None else None
     with console.status("releasing: load → split → fit → sample → gate → write"):
         result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
-                             seed=seed, policy=policy, overwrite=overwrite)
+                             seed=seed, policy=policy, overwrite=overwrite, canaries=canaries)
     print_gate(result)
+    leak = result.gate.metrics.get("canary_leakage")
+    if leak is not None and leak.value is not None:
+        planted = result.manifest["canaries"]
+        console.print(f"canaries: {leak.value:.0f} of {planted['members']} member canaries leaked "
+                      f"(non-members: {leak.reference:.0f}; details in report.json → metrics.canary_leakage)")
     if not result.passed:
         raise typer.Exit(code=1)

@@ -112,6 +112,10 @@ METRICS = Registry(
         "pii_replay": "synthstruct.privacy.metrics:pii_replay",
         "rare_category_replay": "synthstruct.privacy.metrics:rare_category_replay",
         "extreme_value_replay": "synthstruct.privacy.metrics:extreme_value_replay",
+        "singling_out": "synthstruct.privacy.attacks:singling_out",
+        "linkability": "synthstruct.privacy.attacks:linkability",
+        "attribute_inference": "synthstruct.privacy.attacks:attribute_inference",
+        "canary_leakage": "synthstruct.privacy.canaries:canary_leakage",
         # validity / fidelity / utility
         "validity": "synthstruct.evaluation.validity:validity",
         "column_shapes": "synthstruct.evaluation.fidelity:column_shapes",

@@ -31,7 +31,7 @@ from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder
 if TYPE_CHECKING:  # pragma: no cover
     from synthstruct.evaluation.metric import EvaluationContext
 
-__all__ = ["Neighbours", "NeighbourDistances", "nearest_neighbours"]
+__all__ = ["BLOCK_ELEMENTS", "Neighbours", "NeighbourDistances", "PreparedReference", "block_distance_sums", "nearest_neighbours"]
 
 #: Elements (query rows x reference rows) of one block's distance matrix (16 MiB of float32).
 BLOCK_ELEMENTS = 1 << 22
@@ -61,7 +61,7 @@ class Neighbours:
         return out
 
 
-class _Reference:
+class PreparedReference:
     """Reference rows laid out column-wise for broadcasting."""
 
     def __init__(self, ref: EncodedFrame) -> None:
@@ -72,7 +72,7 @@ class _Reference:
         self.n_onehot_columns = ref.n_onehot_columns
 
 
-def _block_sums(query: EncodedFrame, lo: int, hi: int, ref: _Reference) -> np.ndarray:
+def block_distance_sums(query: EncodedFrame, lo: int, hi: int, ref: PreparedReference) -> np.ndarray:
     """Sum of per-column distances for query rows ``lo:hi`` against every reference row."""
     rows = hi - lo
     total = np.empty((rows, ref.n), dtype=np.float32)
@@ -128,7 +128,7 @@ def nearest_neighbours(
     if n_query == 0 or reference.n_rows == 0 or n_columns == 0:
         empty = np.full(n_query, np.nan)
         return Neighbours(empty, empty.copy(), np.full(n_query, -1, dtype=np.int64))
-    ref = _Reference(reference)
+    ref = PreparedReference(reference)
     block = block_rows or max(1, min(1024, BLOCK_ELEMENTS // ref.n))
     jobs = n_jobs or min(2, os.cpu_count() or 1)
     first = np.empty(n_query, dtype=np.float64)
@@ -137,7 +137,7 @@ def nearest_neighbours(
 
     def run(lo: int) -> None:
         hi = min(lo + block, n_query)
-        d1, d2, i1 = _two_smallest(_block_sums(query, lo, hi, ref))
+        d1, d2, i1 = _two_smallest(block_distance_sums(query, lo, hi, ref))
         first[lo:hi], second[lo:hi], index[lo:hi] = d1, d2, i1
 
     starts = range(0, n_query, block)

@@ -83,7 +83,7 @@ def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name:
 def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path | None = None,
             engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
             seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
-            synthetic_hook: Any = None) -> ReleaseResult:
+            synthetic_hook: Any = None, canaries: int = 0) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -98,6 +98,9 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         overwrite: Replace an existing non-empty output directory.
         synthetic_hook: Test hook ``f(synthetic, train) -> synthetic`` applied before the gate (used to
             prove that the gate blocks leaky output).
+        canaries: Plant this many artificial unique rows (each kept in train with probability 1/2) and
+            report how many leak (``canary_leakage``). A canary run is an audit of the engine and
+            settings: release data from a run without canaries.
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
@@ -119,6 +122,11 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     stratify = schema_obj.target if schema_obj.target in schema_obj.structured_columns else None
     train, holdout = split_train_holdout(coerced, spec=policy_obj.split, seed=stream_seed(seed, "split"),
                                          stratify_on=stratify)
+    canary_table = None
+    if canaries:
+        from synthstruct.privacy.canaries import insert_canaries
+
+        train, canary_table = insert_canaries(train, schema_obj, canaries, seed=stream_seed(seed, "canaries"))
     engine_name = engine or DEFAULT_ENGINE
     synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=policy_obj.value_protection.k)
     t = time.perf_counter()
@@ -135,8 +143,15 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
     attempts = record_gate_run(hashlib.sha256(f"{input_sha}:{schema_sha}:{pol_sha}".encode()).hexdigest())
     t = time.perf_counter()
+    gate_options = {"canaries": canary_table} if canary_table is not None else None
     gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
-                                            seed=stream_seed(seed, "gate"))
+                                            seed=stream_seed(seed, "gate"), options=gate_options)
+    if canary_table is not None and "canary_leakage" not in gate.metrics:
+        from synthstruct.evaluation.metric import EvaluationContext
+        from synthstruct.privacy.canaries import canary_leakage
+
+        gate.metrics["canary_leakage"] = canary_leakage(EvaluationContext(
+            train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout, options=gate_options))
     timings["gate"] = time.perf_counter() - t
 
     report = build_report(
@@ -176,6 +191,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
                       "holdout_rows": len(holdout), "stratified_on": stratify},
             "gate": {"passed": gate.passed, "attempts": attempts, "failed": [c.name for c in gate.failed_checks()]},
+            "canaries": ({"planted": canaries, "members": int(canary_table.n_members)}
+                         if canary_table is not None else None),
             "timings": report["timings"],
             "versions": _versions(),
             "outputs": outputs,

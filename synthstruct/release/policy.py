@@ -5,7 +5,7 @@ metric's result to compare, a bound (``max`` or ``min``) and a severity (``block
 ``warn`` is reported). Statistics relative to the holdout let thresholds mean "no worse than a fresh
 real sample": ``minus_reference`` (value - holdout value) and ``over_reference`` (value / holdout value).
 
-Built-in policies (``default``, ``strict``, ``lenient``) ship in ``synthstruct/_defaults/policies``;
+Built-in policies (``default``, ``strict``, ``lenient``, and ``audit`` for third-party data) ship in ``synthstruct/_defaults/policies``;
 ``--policy`` takes one of those names or a path to a YAML file. Every field is documented in
 ``docs/policies.md``.
 """
@@ -24,7 +24,7 @@ from synthstruct.errors import PolicyError, Problem
 
 __all__ = ["BUILTIN_POLICIES", "CheckSpec", "Policy", "SplitSpec", "load_policy", "policy_sha256"]
 
-BUILTIN_POLICIES = ("default", "lenient", "strict")
+BUILTIN_POLICIES = ("audit", "default", "lenient", "strict")
 
 
 class _Strict(BaseModel):

@@ -17,8 +17,14 @@ How it models a table:
   classes, one copula is fitted per class and classes are drawn with their training shares; classes
   with fewer than ``min_stratum_rows`` rows share a pooled copula.
 
-Sampling is chunked in float32 (``ndtr``, ``np.interp``, ``searchsorted``) and exceeds a million rows
-per second on two cores. Saved models are JSON + ``.npz`` (no pickle), guarded by an integrity manifest.
+* **Strongly dependent categoricals form a tree.** A Chow-Liu forest links categorical pairs with
+  high normalised mutual information; a child (e.g. ``sex`` under ``relationship``) is sampled from
+  its exact conditional distribution given its parent, and enters the copula through its
+  conditional rank, so pair tables that one latent dimension per column cannot express survive.
+
+Sampling runs in float32 chunks on up to two threads (each chunk has its own seed, so output does
+not depend on the thread count), reading every dimension straight off the normal scale through
+tables built once per model; it samples about a million Adult rows per second on two cores. Saved models are JSON + ``.npz`` (no pickle), guarded by an integrity manifest.
 """
 
 from __future__ import annotations
@@ -235,11 +241,27 @@ def _conditional_cum(parent: np.ndarray, child: np.ndarray, k_parent: int, order
     return cum
 
 
-def _sample_conditional(u: np.ndarray, parent: np.ndarray, cum: np.ndarray) -> np.ndarray:
+def _conditional_cuts(dim: dict[str, Any]) -> np.ndarray:
+    """Conditional cuts on the normal scale, rows offset so that one flat array is sorted (cached)."""
+    flat = dim.get("_cond_cuts")
+    if flat is None:
+        from scipy.special import ndtri
+
+        cuts = np.clip(ndtri(np.clip(dim["cond"], 0.0, 1.0)), -_Z_LIMIT - 1, _Z_LIMIT + 1)
+        cuts[:, -1] = _Z_LIMIT + 1  # the last category takes everything above the other cuts
+        flat = (cuts + _ROW_OFFSET * np.arange(cuts.shape[0])[:, None]).ravel()
+        dim["_cond_cuts"] = flat
+    return flat
+
+
+_ROW_OFFSET = 4 * _Z_LIMIT
+
+
+def _sample_conditional(z: np.ndarray, parent: np.ndarray, dim: dict[str, Any]) -> np.ndarray:
     """Position in the child's order for each row: one ``searchsorted`` over rows offset by parent."""
-    width = cum.shape[1]
-    flat = (cum + np.arange(cum.shape[0])[:, None]).ravel()
-    position = np.searchsorted(flat, u + parent, side="right") - parent.astype(np.int64) * width
+    width = dim["cond"].shape[1]
+    shifted = np.clip(z, -_Z_LIMIT, _Z_LIMIT) + _ROW_OFFSET * parent.astype(np.float64)
+    position = np.searchsorted(_conditional_cuts(dim), shifted, side="right") - parent.astype(np.int64) * width
     return np.clip(position, 0, width - 1)
 
 
@@ -453,7 +475,9 @@ class FastCopulaEngine(BaseEngine):
             free = [j for j in range(len(dims)) if j not in children]
             stratum["_decode_order"] = free + sorted(children, key=lambda j: depth[dims[j]["column"]])
         for dim in stratum["dims"]:
-            if dim["mode"] == "grid":
+            if "parent" in dim:
+                _conditional_cuts(dim)
+            elif dim["mode"] == "grid":
                 _grid_table(dim)
             elif dim["mode"] in ("steps", "categories"):
                 _cut_table(dim)
@@ -467,8 +491,6 @@ class FastCopulaEngine(BaseEngine):
         Every dimension is read directly on the normal scale through tables built once per model:
         category/step cuts (``ndtri`` of cumulative probabilities) and quantile functions.
         """
-        from scipy.special import ndtr
-
         chol_t = stratum["_chol_t"]
         size = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
         normals = rng.standard_normal((size, chol_t.shape[0]), dtype=np.float32) @ chol_t
@@ -478,7 +500,7 @@ class FastCopulaEngine(BaseEngine):
             col, mode = dim["column"], dim["mode"]
             if "parent" in dim:
                 parent = codes_out[dim["parent"]][rows]
-                position = _sample_conditional(ndtr(normals[:, j].astype(np.float64)), parent, dim["cond"])
+                position = _sample_conditional(normals[:, j], parent, dim)
                 codes_out[col][rows] = dim["values"][position]
             elif mode == "grid":
                 values = _interp_normal_table(normals[:, j], _grid_table(dim))

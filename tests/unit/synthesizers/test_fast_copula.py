@@ -162,3 +162,21 @@ def test_samples_a_million_rows_fast(fitted) -> None:
     out = fitted.sample(1_000_000, seed=0)
     assert len(out) == 1_000_000
     assert time.process_time() - start < 5.0  # ~0.6 s of CPU here; generous for loaded machines
+
+
+def test_dependent_categoricals_keep_their_exact_conditional(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    role = rng.choice(np.array(["husband", "wife", "child", "single"], dtype=object), n)
+    sex = np.where(role == "husband", "M", np.where(role == "wife", "F", rng.choice(np.array(["M", "F"]), n)))
+    frame = pd.DataFrame({"role": role, "sex": sex.astype(object), "age": rng.normal(40, 10, n)})
+    kinds = {"role": "categorical", "sex": "categorical", "age": "numerical"}
+    engine = FastCopulaEngine().fit(frame, kinds=kinds, seed=0)
+    assert engine.parents_ == {"sex": "role"}
+    engine.save(tmp_path)
+    out = FastCopulaEngine.load(tmp_path).sample(5000, seed=0)
+    assert (out.loc[out["role"] == "husband", "sex"] == "M").all()
+    assert (out.loc[out["role"] == "wife", "sex"] == "F").all()
+    assert abs((out.loc[out["role"] == "child", "sex"] == "M").mean() - 0.5) < 0.05
+    untied = FastCopulaEngine(tree_threshold=2.0).fit(frame, kinds=kinds, seed=0)
+    assert untied.parents_ == {}

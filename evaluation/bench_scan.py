@@ -1,0 +1,236 @@
+"""PII scanning benchmark: Presidio ``analyze`` once per cell vs ``scan_frame``, same cells, one run.
+
+The labelled set (also used by ``tests/unit/privacy/test_scanner.py``) is generated with Faker:
+sentence templates around pattern entities (e-mail, phone numbers of several locales, card numbers
+of ten brands including Mastercard 2-series, Maestro and 15-digit JCB, IBANs of six countries, US
+SSNs, IPv4/IPv6 addresses) and around people's names and cities. Gold phone numbers are the Faker
+numbers that ``phonenumbers`` calls *possible* for the locale's region (Faker also writes
+impossible ones, e.g. German numbers starting ``0000``).
+
+A gold span counts as found when a predicted span of the same entity overlaps it; a predicted span
+is correct when it overlaps a gold span of the same entity.
+
+Run::
+
+    .venv/bin/python evaluation/bench_scan.py --cells 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Sequence
+
+PATTERN_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
+PHONE_LOCALES = {"en_US": "US", "en_GB": "GB", "de_DE": "DE", "fr_FR": "FR", "es_ES": "ES", "it_IT": "IT",
+                 "nl_NL": "NL", "en_CA": "CA", "en_IN": "IN", "en_AU": "AU"}
+IBAN_LOCALES = ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
+CARD_TYPES = ("visa16", "visa13", "visa19", "mastercard", "maestro", "amex", "discover", "diners", "jcb15", "jcb16")
+NAME_LOCALES = ("en_US", "en_GB", "en_US", "en_GB", "fr_FR", "de_DE")
+
+TEMPLATES = {
+    "EMAIL_ADDRESS": ["Please reply to {v} before Friday.", "My email is {v} if you need it.",
+                      "Contact: {v}", "I wrote to {v} twice and got no answer."],
+    "PHONE_NUMBER": ["Call me on {v} after six.", "My phone number is {v}.", "You can reach her at {v} tomorrow.",
+                     "tel: {v}", "Please ring {v} to confirm the booking."],
+    "CREDIT_CARD": ["The card number is {v}.", "I paid with card {v} yesterday.", "card: {v}",
+                    "Please refund it to {v} as soon as possible."],
+    "IBAN_CODE": ["Transfer the money to IBAN {v} please.", "My account is {v}.", "iban {v}",
+                  "Send the refund to {v} by Monday."],
+    "US_SSN": ["My SSN is {v}.", "social security number {v}", "The form shows {v} as the SSN.",
+               "ssn: {v}"],
+    "IP_ADDRESS": ["The login came from {v} at night.", "Server {v} is down.", "blocked ip {v}",
+                   "We saw traffic from {v} again."],
+    "PERSON": ["Yesterday {v} called about the invoice.", "Please forward this to {v}.",
+               "The nurse said {v} was discharged early.", "I spoke with {v} on the phone.",
+               "{v} asked for a refund."],
+    "LOCATION": ["We moved to {v} last year.", "The parcel was sent from {v}.", "She lives in {v} now.",
+                 "Our office in {v} is closed."],
+    "PERSON+LOCATION": ["{p} flew from {l} on Monday.", "My neighbour {p} grew up in {l}."],
+}
+
+
+@dataclass
+class Cell:
+    """A sentence with its gold spans ``(start, end, entity)``."""
+
+    text: str
+    gold: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _fill(template: str, values: dict[str, tuple[str, str]]) -> Cell:
+    text, gold, pos = "", [], 0
+    while True:
+        i = template.find("{", pos)
+        if i < 0:
+            return Cell(text + template[pos:], gold)
+        j = template.index("}", i)
+        value, entity = values[template[i + 1:j]]
+        text += template[pos:i]
+        gold.append((len(text), len(text) + len(value), entity))
+        text += value
+        pos = j + 1
+
+
+def _fakers(seed: int) -> dict[str, object]:
+    from faker import Faker
+
+    out = {}
+    for i, loc in enumerate(sorted(set(PHONE_LOCALES) | set(IBAN_LOCALES) | set(NAME_LOCALES))):
+        fake = Faker(loc)
+        fake.seed_instance(seed * 1000 + i)
+        out[loc] = fake
+    return out
+
+
+def _possible_phone(fake: object, region: str, rng: random.Random) -> str:
+    import phonenumbers
+
+    for _ in range(50):
+        value = fake.phone_number()  # type: ignore[attr-defined]
+        try:
+            if phonenumbers.is_possible_number(phonenumbers.parse(value, region)):
+                return value
+        except phonenumbers.NumberParseException:
+            continue
+    raise RuntimeError(f"no possible phone number from Faker for {region}")
+
+
+def _value(entity: str, fakers: dict[str, object], rng: random.Random) -> str:
+    f = fakers
+    if entity == "EMAIL_ADDRESS":
+        return f[rng.choice(NAME_LOCALES)].email()  # type: ignore[attr-defined]
+    if entity == "PHONE_NUMBER":
+        loc = rng.choice(sorted(PHONE_LOCALES))
+        return _possible_phone(f[loc], PHONE_LOCALES[loc], rng)
+    if entity == "CREDIT_CARD":
+        return f["en_US"].credit_card_number(card_type=rng.choice(CARD_TYPES))  # type: ignore[attr-defined]
+    if entity == "IBAN_CODE":
+        return f[rng.choice(IBAN_LOCALES)].iban()  # type: ignore[attr-defined]
+    if entity == "US_SSN":
+        return f["en_US"].ssn()  # type: ignore[attr-defined]
+    if entity == "IP_ADDRESS":
+        fake = f["en_US"]
+        return rng.choice([fake.ipv4_public, fake.ipv4_private, fake.ipv4, fake.ipv6])()  # type: ignore[attr-defined]
+    if entity == "PERSON":
+        return f[rng.choice(NAME_LOCALES)].name()  # type: ignore[attr-defined]
+    return f[rng.choice(NAME_LOCALES)].city()  # type: ignore[attr-defined]
+
+
+def make_labelled_set(n: int, *, seed: int = 0) -> list[Cell]:
+    """``n`` labelled sentences, cycling through the template groups (deterministic for ``seed``)."""
+    rng = random.Random(seed)
+    fakers = _fakers(seed)
+    groups = sorted(TEMPLATES)
+    cells = []
+    for k in range(n):
+        group = groups[k % len(groups)]
+        template = rng.choice(TEMPLATES[group])
+        if group == "PERSON+LOCATION":
+            values = {"p": (_value("PERSON", fakers, rng), "PERSON"), "l": (_value("LOCATION", fakers, rng), "LOCATION")}
+        else:
+            values = {"v": (_value(group, fakers, rng), group)}
+        cells.append(_fill(template, values))
+    return cells
+
+
+def span_metrics(cells: Sequence[Cell], predicted: Sequence[Sequence[tuple[int, int, str]]]) -> dict[str, object]:
+    """Recall per entity, pattern-entity recall, overall span recall and precision (overlap match)."""
+    found, total = defaultdict(int), defaultdict(int)
+    tp = fp = 0
+    for cell, spans in zip(cells, predicted):
+        for s, e, ent in cell.gold:
+            total[ent] += 1
+            found[ent] += any(p[2] == ent and p[0] < e and s < p[1] for p in spans)
+        for ps, pe, pent in spans:
+            if any(ent == pent and ps < e and s < pe for s, e, ent in cell.gold):
+                tp += 1
+            else:
+                fp += 1
+    pattern_total = sum(total[e] for e in PATTERN_ENTITIES)
+    return {
+        "recall_by_entity": {e: round(found[e] / total[e], 4) for e in sorted(total)},
+        "pattern_recall": round(sum(found[e] for e in PATTERN_ENTITIES) / pattern_total, 4) if pattern_total else None,
+        "span_recall": round(sum(found.values()) / sum(total.values()), 4),
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "gold_spans": sum(total.values()),
+    }
+
+
+def presidio_per_cell(texts: Sequence[str], analyzer: object, entities: Sequence[str],
+                      min_score: float) -> list[list[tuple[int, int, str]]]:
+    """The baseline: ``AnalyzerEngine.analyze`` once per cell."""
+    out = []
+    for text in texts:
+        results = analyzer.analyze(text, language="en", entities=list(entities), score_threshold=min_score)  # type: ignore[attr-defined]
+        out.append([(r.start, r.end, r.entity_type) for r in results])
+    return out
+
+
+def run(n_cells: int, seed: int, baseline_cells: int | None) -> dict[str, object]:
+    import pandas as pd
+
+    from synthstruct.privacy.presidio_engine import get_analyzer
+    from synthstruct.privacy.scanner import DEFAULT_ENTITIES, MIN_SCORE, get_scan_analyzer, scan_frame
+
+    load_before = os.getloadavg()
+    cells = make_labelled_set(n_cells, seed=seed)
+    texts = [c.text for c in cells]
+    presidio, ours_analyzer = get_analyzer(), get_scan_analyzer()
+    presidio.analyze("warm up", language="en")
+    frame = pd.DataFrame({"note": texts})
+    scan_frame(frame.head(20), columns=["note"], analyzer=ours_analyzer)  # warm caches like the baseline
+
+    base_cells = cells[:baseline_cells] if baseline_cells else cells
+    t0 = time.perf_counter()
+    base = presidio_per_cell([c.text for c in base_cells], presidio, DEFAULT_ENTITIES, MIN_SCORE)
+    t_base = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    same_recognizers = presidio_per_cell([c.text for c in base_cells], ours_analyzer, DEFAULT_ENTITIES, MIN_SCORE)
+    t_same = time.perf_counter() - t0
+
+    from synthstruct.schema.model import Schema
+
+    schema = Schema.model_validate({"schema_version": 1, "name": "notes", "columns": {"note": {"kind": "text"}}})
+    t0 = time.perf_counter()
+    report = scan_frame(frame, schema=schema, analyzer=ours_analyzer)
+    t_ours = time.perf_counter() - t0
+    ours: list[list[tuple[int, int, str]]] = [[] for _ in cells]
+    for f in report.findings:
+        ours[f.row].append((f.start, f.end, f.entity))
+    per_cell = lambda t, n: round(1000 * t / n, 3)  # noqa: E731
+    return {
+        "cells": len(cells), "baseline_cells": len(base_cells), "seed": seed,
+        "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "presidio_default": {"ms_per_cell": per_cell(t_base, len(base_cells)), **span_metrics(base_cells, base)},
+        "presidio_with_our_recognizers": {"ms_per_cell": per_cell(t_same, len(base_cells)),
+                                          **span_metrics(base_cells, same_recognizers)},
+        "scan_frame": {"ms_per_cell": per_cell(t_ours, len(cells)), "seconds": round(t_ours, 2),
+                       **span_metrics(cells, ours)},
+        "speedup_vs_presidio_default": round((t_base / len(base_cells)) / (t_ours / len(cells)), 1),
+        "speedup_vs_presidio_same_recognizers": round((t_same / len(base_cells)) / (t_ours / len(cells)), 1),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", type=int, default=2000)
+    parser.add_argument("--baseline-cells", type=int, default=None,
+                        help="time Presidio on the first N cells only (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    result = run(args.cells, args.seed, args.baseline_cells)
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,439 @@
+"""Find personal data in a table: column-level verdicts and cell-level spans in free text.
+
+:func:`scan_frame` splits the columns in two:
+
+* **structured / short columns** get one verdict each from
+  :func:`~synthstruct.privacy.column_pii.classify_column` (sampled distinct values, vote, name
+  hints), plus the share of cells the entity covers (exact for pattern entities);
+* **free-text columns** (schema kind ``text``, or long texts) get **cell-level spans**. The same
+  recognizers Presidio would run are applied in bulk instead of once per cell: identical cells are
+  scanned once; every regex runs once over a batch of cells joined into one string; matches are
+  validated (Luhn, mod-97 ...) and context-boosted like Presidio does; phone numbers are only parsed
+  on phone-shaped digit runs; spaCy NER runs through ``nlp.pipe`` with only the ``ner`` component,
+  and only on sentences that hold a capitalised word (other than a sentence-initial stop word).
+
+Findings are data (entity, column, row, start, end, score); a raw value is only included with
+``show_values=True``. Nothing here logs a cell value.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.errors import DataValidationError, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from presidio_analyzer import AnalyzerEngine
+
+    from synthstruct.schema.model import Schema
+
+__all__ = [
+    "DEFAULT_ENTITIES", "MIN_SCORE", "ColumnFinding", "Finding", "ScanReport", "get_scan_analyzer", "scan_frame",
+    "scan_texts",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Lowest score reported (same as the column classifier).
+MIN_SCORE = 0.35
+#: Entities reported by default (dates, nationalities and organisations are left out: not personal
+#: data on their own, and the noisiest NER labels).
+DEFAULT_ENTITIES = (
+    "PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
+    "UK_NINO", "MEDICAL_RECORD_NUMBER", "URL", "US_PASSPORT", "US_DRIVER_LICENSE", "US_ITIN", "US_BANK_NUMBER",
+    "UK_NHS", "CRYPTO", "MEDICAL_LICENSE", "MAC_ADDRESS",
+)
+_NER_ENTITIES = {"PERSON", "LOCATION", "ORGANIZATION", "DATE_TIME", "NRP"}
+_CONTEXT_BOOST, _CONTEXT_MIN, _CONTEXT_WORDS = 0.35, 0.4, 5
+_TEXT_MIN_WORDS, _TEXT_MIN_CHARS = 6, 60
+_CHUNK = 5000
+_SEP = "\n\x00\n"
+#: Sentence breaks (not after titles such as ``Dr.``); texts up to :data:`_WHOLE_TEXT` characters go
+#: to NER whole, longer ones sentence by sentence (only the sentences with a candidate word).
+_SENTENCE_BREAK = re.compile(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bSt)(?<!\bMrs)(?<!\bProf)(?<!\bJr)(?<!\bSr)"
+                             r"(?<=[.!?])\s+|\n+")
+_WHOLE_TEXT = 300
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A span of personal data in one cell (``row`` is the 0-based position in the frame)."""
+
+    entity: str
+    column: str
+    row: int
+    start: int
+    end: int
+    score: float
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnFinding:
+    """A column-level verdict: ``share`` of non-null cells holding ``entity`` (see ``share_basis``)."""
+
+    column: str
+    entity: str
+    score: float
+    share: float
+    share_basis: str
+    evidence: str
+
+
+@dataclass
+class ScanReport:
+    """Everything :func:`scan_frame` found. Serialise with :meth:`to_dict` (JSON-ready)."""
+
+    n_rows: int
+    columns: list[ColumnFinding] = field(default_factory=list)
+    text_columns: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    ner_model: str | None = None
+    min_score: float = MIN_SCORE
+
+    def text_counts(self, column: str) -> dict[str, int]:
+        """Spans per entity in one text column."""
+        return dict(sorted(Counter(f.entity for f in self.findings if f.column == column).items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        text: dict[str, Any] = {}
+        for name, n_cells in self.text_columns.items():
+            rows = {f.row for f in self.findings if f.column == name}
+            text[name] = {"cells": n_cells, "cells_with_pii": len(rows),
+                          "share_of_cells_with_pii": round(len(rows) / n_cells, 4) if n_cells else 0.0,
+                          "counts": self.text_counts(name)}
+        spans = [{k: v for k, v in asdict(f).items() if k != "value" or v is not None} for f in self.findings]
+        return {"version": 1, "n_rows": self.n_rows, "ner_model": self.ner_model, "min_score": self.min_score,
+                "columns": {c.column: {k: v for k, v in asdict(c).items() if k != "column"} for c in self.columns},
+                "text_columns": text, "findings": spans}
+
+
+# --------------------------------------------------------------------------------------- analyzer
+@functools.lru_cache(maxsize=4)
+def get_scan_analyzer(model: str | None = None, recognizer_paths: tuple[str, ...] | None = None) -> AnalyzerEngine:
+    """Presidio's analyzer plus the YAML recognizers (shares the spaCy pipeline of ``get_analyzer``).
+
+    Presidio's own ``PhoneRecognizer`` is replaced by the YAML phone recognizer (more regions).
+    """
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    from synthstruct.privacy.presidio_engine import get_analyzer
+    from synthstruct.privacy.recognizers import build_recognizers, load_recognizer_specs
+
+    base = get_analyzer(model)
+    custom = build_recognizers(load_recognizer_specs(list(recognizer_paths) if recognizer_paths else None))
+    replaced = {"PhoneRecognizer"} if any(type(r).__name__ == "RegionPhoneRecognizer" for r in custom) else set()
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.recognizers = [r for r in base.registry.recognizers if type(r).__name__ not in replaced] + custom
+    engine = AnalyzerEngine(registry=registry, nlp_engine=base.nlp_engine, supported_languages=["en"])
+    engine._synthstruct_nlp_model = getattr(base, "_synthstruct_nlp_model", None)  # type: ignore[attr-defined]
+    return engine
+
+
+class _BulkRecognizers:
+    """The analyzer's recognizers, prepared to run over many cells at once."""
+
+    def __init__(self, analyzer: AnalyzerEngine, entities: Sequence[str]) -> None:
+        import regex
+        from presidio_analyzer import PatternRecognizer
+
+        self.entities = set(entities)
+        self.patterns: list[tuple[Any, Any, float]] = []
+        self.phones: list[Any] = []
+        self.others: list[Any] = []
+        self.nlp = None
+        for rec in analyzer.registry.recognizers:
+            if not self.entities & set(rec.supported_entities):
+                continue
+            if isinstance(rec, PatternRecognizer):
+                self.patterns += [(rec, regex.compile(p.regex, flags=rec.global_regex_flags), p.score)
+                                  for p in rec.patterns]
+            elif type(rec).__name__ in ("RegionPhoneRecognizer", "PhoneRecognizer"):
+                self.phones.append(rec)
+            elif type(rec).__name__ == "SpacyRecognizer":
+                self.nlp = getattr(analyzer.nlp_engine, "nlp", {}).get("en")
+                config = analyzer.nlp_engine.ner_model_configuration
+                self.label_map = config.model_to_presidio_entity_mapping
+                self.ignored = set(config.labels_to_ignore)
+                self.ner_score = config.default_score
+            else:
+                self.others.append(rec)
+
+    # ------------------------------------------------------------------ patterns
+    def pattern_spans(self, texts: list[str]) -> list[list[tuple[int, int, str, float]]]:
+        """Spans per text from every regex, validated and context-boosted (above the threshold)."""
+        from synthstruct.privacy.recognizers import PHONE_CANDIDATE
+
+        out: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
+        for lo in range(0, len(texts), _CHUNK):
+            part = texts[lo:lo + _CHUNK]
+            joined = _SEP.join(part)
+            starts = np.cumsum([0] + [len(t) + len(_SEP) for t in part[:-1]])
+            verdicts: dict[tuple[int, str], float] = {}
+            for rec, compiled, score in self.patterns:
+                for m in compiled.finditer(joined):
+                    if m.end() == m.start():
+                        continue
+                    i = int(np.searchsorted(starts, m.start(), side="right")) - 1
+                    s, e = m.start() - starts[i], m.end() - starts[i]
+                    if e > len(part[i]):
+                        continue  # crossed into the separator
+                    final = self._validated(rec, m.group(), score, verdicts)
+                    if final > 0:
+                        out[lo + i].append((int(s), int(e), rec.supported_entities[0],
+                                            _boost(part[i], int(s), final, rec.context)))
+            if self.phones:
+                for i, text in enumerate(part):
+                    if PHONE_CANDIDATE.search(text):
+                        out[lo + i] += self._phone_spans(text)
+            for rec in self.others:
+                for i, text in enumerate(part):
+                    out[lo + i] += [(r.start, r.end, r.entity_type, _boost(text, r.start, r.score, rec.context))
+                                    for r in rec.analyze(text, list(self.entities), None)]
+        return out
+
+    @staticmethod
+    def _validated(rec: Any, text: str, score: float, cache: dict[tuple[int, str], float]) -> float:
+        key = (id(rec), text)
+        if key not in cache:
+            valid = rec.validate_result(text)
+            factor = 1.0 if valid else (0.0 if valid is False else None)
+            if rec.invalidate_result(text):
+                factor = 0.0
+            cache[key] = -1.0 if factor is None else factor
+        flag = cache[key]
+        return score if flag < 0 else flag
+
+    def _phone_spans(self, text: str) -> list[tuple[int, int, str, float]]:
+        spans = []
+        for rec in self.phones:
+            for r in rec.analyze(text, ["PHONE_NUMBER"], None):
+                spans.append((r.start, r.end, "PHONE_NUMBER", _boost(text, r.start, r.score, rec.context)))
+        return spans
+
+    # ------------------------------------------------------------------ NER
+    def ner_spans(self, texts: list[str], masks: list[list[tuple[int, int, str, float]]],
+                  batch_size: int) -> list[list[tuple[int, int, str, float]]]:
+        """NER spans per text; only sentences with a candidate capitalised word go through spaCy."""
+        out: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
+        if self.nlp is None or not self.entities & _NER_ENTITIES:
+            return out
+        where: dict[str, list[tuple[int, int]]] = {}
+        for i, text in enumerate(texts):
+            for offset, sentence in _ner_candidates(text, masks[i]):
+                where.setdefault(sentence, []).append((i, offset))
+        if not where:
+            return out
+        with self.nlp.select_pipes(enable=_ner_pipes(self.nlp)):
+            for sentence, doc in zip(where, self.nlp.pipe(list(where), batch_size=batch_size)):
+                for ent in doc.ents:
+                    entity = self.label_map.get(ent.label_)
+                    if ent.label_ in self.ignored or entity not in self.entities:
+                        continue
+                    for i, offset in where[sentence]:
+                        out[i].append((offset + ent.start_char, offset + ent.end_char, entity, self.ner_score))
+        return out
+
+
+def _boost(text: str, start: int, score: float, context: Sequence[str] | None) -> float:
+    """Presidio-style context enhancement: a context word among the five words before the span."""
+    if not context or score <= 0:
+        return score
+    words = _WORD.findall(text[max(0, start - 100):start].lower())[-_CONTEXT_WORDS:]
+    window = f" {' '.join(words)} "
+    if any(f" {c.lower()} " in window or f" {c.lower()}s " in window for c in context):
+        return min(1.0, max(score + _CONTEXT_BOOST, _CONTEXT_MIN))
+    return score
+
+
+def _resolve(spans: list[tuple[int, int, str, float]], min_score: float) -> list[tuple[int, int, str, float]]:
+    """Keep spans above ``min_score``; of overlapping spans keep the higher score (then the longer)."""
+    kept: list[tuple[int, int, str, float]] = []
+    for span in sorted(spans, key=lambda s: (-s[3], -(s[1] - s[0]), s[0], s[2])):
+        if span[3] >= min_score and all(span[1] <= k[0] or span[0] >= k[1] for k in kept):
+            kept.append(span)
+    return sorted(kept)
+
+
+@functools.lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+def _has_candidate_word(piece: str, offset: int, masks: list[tuple[int, int, str, float]]) -> bool:
+    """A capitalised word outside pattern spans that is not a sentence-initial stop word (nor ``I``)."""
+    stop = _stop_words()
+    for k, m in enumerate(_WORD.finditer(piece)):
+        token, at = m.group(), offset + m.start()
+        if not token[0].isupper() or token == "I" or any(s <= at < e for s, e, _, _ in masks):
+            continue
+        if k == 0 and token.lower() in stop:
+            continue
+        return True
+    return False
+
+
+def _ner_candidates(text: str, masks: list[tuple[int, int, str, float]]) -> list[tuple[int, str]]:
+    """``(offset, piece)`` pairs worth running NER on: the whole text when it is short and has a
+    candidate word in any sentence, else each sentence that has one."""
+    pieces, pos = [], 0
+    for piece in _SENTENCE_BREAK.split(text):
+        offset = text.find(piece, pos) if piece else pos
+        pos = offset + len(piece)
+        if piece and _has_candidate_word(piece, offset, masks):
+            pieces.append((offset, piece))
+    if len(text) <= _WHOLE_TEXT:
+        return [(0, text)] if pieces else []
+    return pieces
+
+
+def _ner_pipes(nlp: Any) -> list[str]:
+    """``ner`` plus the shared embedding component it listens to, if any."""
+    ner = nlp.get_pipe("ner")
+    listens = any(type(node).__name__ in ("Tok2VecListener", "TransformerListener") for node in ner.model.walk())
+    return ["ner"] + [n for n in ("tok2vec", "transformer") if listens and n in nlp.pipe_names]
+
+
+# --------------------------------------------------------------------------------------- text scanning
+def scan_texts(texts: Sequence[str], *, analyzer: AnalyzerEngine | None = None,
+               entities: Sequence[str] = DEFAULT_ENTITIES, batch_size: int = 256,
+               min_score: float = MIN_SCORE) -> list[list[tuple[int, int, str, float]]]:
+    """Spans ``(start, end, entity, score)`` for each text (identical texts are scanned once)."""
+    bulk = _bulk(analyzer or get_scan_analyzer(), tuple(entities))
+    codes, uniques = pd.factorize(pd.Series(list(texts), dtype=object))
+    distinct = [str(u) for u in uniques]
+    patterns = bulk.pattern_spans(distinct)
+    masks = [[s for s in spans if s[3] >= min_score] for spans in patterns]
+    ner = bulk.ner_spans(distinct, masks, batch_size)
+    resolved = [_resolve(p + n, min_score) for p, n in zip(patterns, ner)]
+    return [resolved[c] if c >= 0 else [] for c in codes]
+
+
+_BULK_CACHE: dict[tuple[int, tuple[str, ...]], _BulkRecognizers] = {}
+
+
+def _bulk(analyzer: AnalyzerEngine, entities: tuple[str, ...]) -> _BulkRecognizers:
+    key = (id(analyzer), entities)
+    if key not in _BULK_CACHE:
+        _BULK_CACHE[key] = _BulkRecognizers(analyzer, entities)
+    return _BULK_CACHE[key]
+
+
+# --------------------------------------------------------------------------------------- table scanning
+def _is_free_text(series: pd.Series) -> bool:
+    texts = series.dropna().astype(str).head(5000)
+    if texts.empty or pd.api.types.is_numeric_dtype(series):
+        return False
+    return float(texts.str.split().str.len().median()) >= _TEXT_MIN_WORDS or \
+        float(texts.str.len().median()) >= _TEXT_MIN_CHARS
+
+
+def _cell_share(series: pd.Series, entity: str, analyzer: AnalyzerEngine) -> float | None:
+    """Share of non-null cells whose value is mostly one ``entity`` span (pattern entities only)."""
+    valid = series.dropna().astype(str).str.strip()
+    if valid.empty or entity in _NER_ENTITIES:
+        return None
+    counts = valid.value_counts(sort=False)
+    bulk = _bulk(analyzer, (entity,))
+    if not bulk.patterns and not bulk.phones:
+        return None
+    spans = bulk.pattern_spans(list(counts.index))
+    hit = [any(s[2] == entity and s[3] >= MIN_SCORE and (s[1] - s[0]) >= 0.6 * len(t) for s in sp)
+           for t, sp in zip(counts.index, spans)]
+    return round(float(counts[np.array(hit, dtype=bool)].sum() / counts.sum()), 4)
+
+
+def _column_finding(name: str, series: pd.Series, declared: str | None, analyzer: AnalyzerEngine,
+                    seed: int) -> ColumnFinding | None:
+    from synthstruct.privacy.column_pii import classify_column
+
+    guess = classify_column(series, name, analyzer=analyzer, seed=seed)
+    entity = declared or guess.entity
+    if entity is None:
+        return None
+    evidence = "schema" if declared else str(guess.evidence)
+    exact = _cell_share(series, entity, analyzer)
+    if exact is not None:
+        return ColumnFinding(name, entity, guess.score if not declared else 1.0, exact, "cells", evidence)
+    return ColumnFinding(name, entity, guess.score if not declared else 1.0, guess.share,
+                         "sampled_distinct_values", evidence)
+
+
+def _plan(frame: pd.DataFrame, schema: Schema | None, columns: Sequence[str] | None) -> dict[str, tuple[str, str | None]]:
+    """Column -> (mode, declared entity); mode is ``cell`` (free text) or ``column``."""
+    names = list(columns) if columns is not None else list(frame.columns)
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise DataValidationError("unknown columns to scan", [
+            Problem(f"column {c!r}", "is not in the data", "check the column names") for c in missing])
+    plan = {}
+    for name in names:
+        spec = schema.columns.get(name) if schema is not None else None
+        if spec is not None:
+            plan[name] = ("cell" if spec.kind == "text" else "column", getattr(spec, "entity", None))
+        else:
+            plan[name] = ("cell" if _is_free_text(frame[name]) else "column", None)
+    return plan
+
+
+def scan_frame(frame: pd.DataFrame, *, schema: Schema | None = None, columns: Sequence[str] | None = None,
+               analyzer: AnalyzerEngine | None = None, batch_size: int = 256, show_values: bool = False,
+               entities: Sequence[str] = DEFAULT_ENTITIES, min_score: float = MIN_SCORE,
+               seed: int = 0) -> ScanReport:
+    """Scan a table for personal data.
+
+    Args:
+        frame: The table.
+        schema: Optional schema: ``text`` columns are scanned cell by cell, ``pii`` columns are
+            reported with their declared entity, other columns are classified by content.
+            Without a schema, columns with long texts are scanned cell by cell.
+        columns: Only these columns (default: all).
+        analyzer: A Presidio analyzer (default: :func:`get_scan_analyzer`).
+        batch_size: Sentences per ``nlp.pipe`` batch.
+        show_values: Include the raw matched text in each finding (off by default).
+        entities: Entities reported in free text.
+        min_score: Lowest span score reported.
+        seed: Seed for the value samples of the column classifier.
+
+    Returns:
+        A :class:`ScanReport`.
+
+    Raises:
+        DataValidationError: the frame is empty or ``columns`` names a missing column.
+    """
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataValidationError("nothing to scan", [Problem("data", "the table has no rows or no columns",
+                                                              "pass a table with data")])
+    plan = _plan(frame, schema, columns)
+    analyzer = analyzer or get_scan_analyzer()
+    report = ScanReport(n_rows=len(frame), ner_model=getattr(analyzer, "_synthstruct_nlp_model", None),
+                        min_score=min_score)
+    for name, (mode, declared) in plan.items():
+        series = frame[name]
+        if mode == "column":
+            found = _column_finding(name, series, declared, analyzer, seed)
+            if found is not None:
+                report.columns.append(found)
+            continue
+        valid = series.dropna()
+        texts = valid.astype(str).tolist()
+        positions = np.flatnonzero(series.notna().to_numpy())
+        report.text_columns[name] = len(texts)
+        spans = scan_texts(texts, analyzer=analyzer, entities=entities, batch_size=batch_size, min_score=min_score)
+        for pos, text, cell in zip(positions, texts, spans):
+            report.findings += [Finding(entity, name, int(pos), s, e, round(float(score), 4),
+                                        text[s:e] if show_values else None) for s, e, entity, score in cell]
+    logger.info("scanned %d columns (%d as free text), %d spans", len(plan), len(report.text_columns),
+                len(report.findings))
+    return report
