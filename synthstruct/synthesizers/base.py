@@ -99,7 +99,7 @@ class BaseEngine:
             raise InputError("invalid number of rows",
                              [Problem("n", "must be a non-negative integer", "pass e.g. n=1000")])
         out = self._sample(n, seed=int(seed))
-        return out[self.columns_]
+        return out if list(out.columns) == self.columns_ else out[self.columns_]
 
     # -- to implement -------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, *, kinds: dict[str, Kind], target: str | None, seed: int) -> None:
