@@ -188,6 +188,8 @@ class _BulkRecognizers:
                     s, e = m.start() - starts[i], m.end() - starts[i]
                     if e > len(part[i]):
                         continue  # crossed into the separator
+                    if not _plausible(rec.supported_entities[0], m.group()):
+                        continue
                     final = self._validated(rec, m.group(), score, verdicts)
                     if final > 0:
                         out[lo + i].append((int(s), int(e), rec.supported_entities[0],
@@ -243,6 +245,11 @@ class _BulkRecognizers:
                     for i, offset in where[sentence]:
                         out[i].append((offset + ent.start_char, offset + ent.end_char, entity, self.ner_score))
         return out
+
+
+def _plausible(entity: str, text: str) -> bool:
+    """Cheap sanity rules Presidio lacks: a URL/host never has an empty label (``dress...it``)."""
+    return not (entity in ("URL", "EMAIL_ADDRESS") and (".." in text or text.startswith(".")))
 
 
 def _boost(text: str, start: int, score: float, context: Sequence[str] | None) -> float:

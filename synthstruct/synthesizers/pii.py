@@ -5,10 +5,9 @@ Neither generator learns from the real values. ``fit`` keeps only
 * the share of missing cells and, for PII, the *multiplicity profile*: how many distinct values
   occur once, twice, ... (counts, no values), so that a customer who appears in several rows is
   reproduced as a fake customer appearing in several rows;
-* salted SHA-256 digests of the normalised real values (the salt is random per ``fit``), used only
-  to redraw any generated value that equals a real one. The digests of low-entropy values (SSNs,
-  phone numbers) can be brute-forced by whoever holds the state *with* its salt, so a saved state
-  is as confidential as the model that contains it.
+* keyed digests (HMAC-SHA256 under the machine-local secret, random salt per ``fit``) of the
+  normalised real values, used only to redraw any generated value that equals a real one. Without
+  the secret the digests cannot be brute-forced, even for low-entropy values (SSNs, phone numbers).
 
 Values come from Faker (``fake``, seeded from the caller's numpy generator: same seed, same
 values), from a ``pattern`` (``#`` digit, ``?`` upper-case letter) or a redaction marker (``mask``).
@@ -32,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from synthstruct.errors import InputError, Problem
+from synthstruct.errors import InputError, ModelIntegrityError, Problem
 from synthstruct.schema.model import IdColumn, PiiColumn
 
 __all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise"]
@@ -57,13 +56,26 @@ def normalise(value: Any, entity: str | None = None) -> str:
     return text
 
 
-class ReplayGuard:
-    """Salted digests of real values; ``contains`` tells whether a candidate equals one of them."""
+def _guard_key() -> bytes:
+    from synthstruct.synthesizers.persistence import derive_secret
 
-    def __init__(self, salt: bytes, digests: set[bytes], entity: str | None = None) -> None:
+    return derive_secret("replay-guard", 0)
+
+
+class ReplayGuard:
+    """Keyed digests of real values; ``contains`` tells whether a candidate equals one of them.
+
+    Digests are HMAC-SHA256 under a key derived from the machine-local secret
+    (:func:`synthstruct.synthesizers.persistence.local_secret`) and a random per-fit salt, so a saved
+    state cannot be brute-forced (low-entropy SSNs, phone numbers) without that secret. A state
+    written under another key is refused on load.
+    """
+
+    def __init__(self, salt: bytes, digests: set[bytes], entity: str | None = None, *, key: bytes | None = None) -> None:
         self.salt = salt
         self.digests = digests
         self.entity = entity
+        self._key = key if key is not None else _guard_key()
 
     @classmethod
     def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
@@ -73,7 +85,10 @@ class ReplayGuard:
 
     def _digest(self, value: Any) -> bytes:
         text = normalise(value, self.entity).encode("utf-8")
-        return hashlib.sha256(self.salt + text).digest()[:_DIGEST_BYTES]
+        return hmac.new(self._key, self.salt + text, hashlib.sha256).digest()[:_DIGEST_BYTES]
+
+    def _key_id(self) -> str:
+        return hmac.new(self._key, b"synthstruct:replay-guard:key-id", hashlib.sha256).hexdigest()[:16]
 
     def add(self, values: pd.Series) -> None:
         """Also guard against ``values`` (e.g. the holdout's real values)."""
@@ -86,11 +101,17 @@ class ReplayGuard:
         return len(self.digests)
 
     def to_state(self) -> dict[str, Any]:
-        return {"salt": self.salt.hex(), "entity": self.entity, "digests": sorted(d.hex() for d in self.digests)}
+        return {"salt": self.salt.hex(), "entity": self.entity, "key_id": self._key_id(),
+                "digests": sorted(d.hex() for d in self.digests)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "ReplayGuard":
-        return cls(bytes.fromhex(state["salt"]), {bytes.fromhex(d) for d in state["digests"]}, state.get("entity"))
+        guard = cls(bytes.fromhex(state["salt"]), {bytes.fromhex(d) for d in state["digests"]}, state.get("entity"))
+        if state.get("key_id") != guard._key_id():
+            raise ModelIntegrityError("model written under another secret key", [Problem(
+                "pii replay guard", "its digests of real values were keyed with another machine's secret",
+                "refit on this machine, or set SYNTHSTRUCT_SECRET to the key the model was written with")])
+        return guard
 
 
 # --------------------------------------------------------------------------------------- faker

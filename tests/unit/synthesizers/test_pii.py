@@ -174,3 +174,25 @@ def test_uuid_ids_deterministic_and_valid():
     assert all(uuid.UUID(v).version == 4 for v in a)
     reloaded = IdGenerator.from_state(json.loads(json.dumps(gen.to_state())))
     assert reloaded.generate(100, np.random.default_rng(7)).equals(a)
+
+
+def test_replay_guard_digests_are_keyed_by_the_local_secret(monkeypatch):
+    import hashlib
+
+    import pandas as pd
+
+    from synthstruct.errors import ModelIntegrityError
+    from synthstruct.synthesizers.pii import ReplayGuard
+
+    monkeypatch.setenv("SYNTHSTRUCT_SECRET", "team-key-1")
+    ssns = pd.Series([f"123-45-{i:04d}" for i in range(50)])
+    guard = ReplayGuard.from_values(ssns, "US_SSN")
+    state = guard.to_state()
+    salt = bytes.fromhex(state["salt"])
+    # whoever holds the state but not the secret cannot brute-force it with plain salted hashes
+    plain = {hashlib.sha256(salt + s.encode()).digest()[:16].hex() for s in ssns}
+    assert not plain & set(state["digests"])
+    assert ReplayGuard.from_state(state).contains("123-45-0007")
+    monkeypatch.setenv("SYNTHSTRUCT_SECRET", "another-key")
+    with pytest.raises(ModelIntegrityError, match="another"):
+        ReplayGuard.from_state(state)
