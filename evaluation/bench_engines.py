@@ -16,38 +16,20 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from synthstruct._registry import ENGINES  # noqa: E402
+from _common import ADULT_NUMERICAL as NUMERICAL
+from _common import ADULT_POSITIVE as POSITIVE
+from _common import ADULT_TARGET as TARGET
+from _common import LoadAverage, PeakRSS, add_data_dir_argument, load_adult
+from synthstruct._registry import ENGINES
 
 logger = logging.getLogger("bench_engines")
-
-NUMERICAL = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-TARGET = "income"
-POSITIVE = ">50K"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-
-
-def load_adult(path: Path) -> pd.DataFrame:
-    """Adult as an engine frame: six float64 numericals, the rest object categoricals, '?' = NaN."""
-    frame = pd.read_csv(path, skipinitialspace=True, na_values=["?"], dtype=str, keep_default_na=False)
-    frame = frame.replace({"": np.nan})
-    frame[TARGET] = frame[TARGET].str.rstrip(".")
-    for col in frame.columns:
-        frame[col] = frame[col].astype(np.float64) if col in NUMERICAL else frame[col].astype(object)
-    return frame
 
 
 def kinds_of(frame: pd.DataFrame) -> dict[str, str]:
@@ -79,34 +61,6 @@ def utility(train: pd.DataFrame, test: pd.DataFrame, categories: dict[str, list[
             "auc": roc_auc_score(y_test, proba)}
 
 
-class PeakRSS:
-    """Peak resident-set growth of this process while the block runs (polled every 5 ms)."""
-
-    def __enter__(self) -> PeakRSS:
-        import psutil
-
-        self._process = psutil.Process(os.getpid())
-        self.start = self._process.memory_info().rss
-        self.peak = self.start
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def _poll(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak - self.start) / 2**20
-
-
 def make_engine(name: str, epochs: int) -> Any:
     cls = ENGINES.get(name)
     return cls(epochs=epochs, batch_size=500) if name in ("ctgan", "tvae") else cls()
@@ -132,7 +86,7 @@ def bench_engine(name: str, train: pd.DataFrame, test: pd.DataFrame, categories:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    add_data_dir_argument(parser)
     parser.add_argument("--quick", action="store_true", help="5,000 training rows, 2 epochs, 100k speed rows")
     parser.add_argument("--engines", nargs="+", default=["fast_copula", "gaussian_copula", "ctgan", "tvae"])
     parser.add_argument("--epochs", type=int, default=None, help="epochs for ctgan/tvae (default 30; quick 2)")
@@ -141,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logger.setLevel(logging.INFO)
+    load = LoadAverage()
     epochs = args.epochs if args.epochs is not None else (2 if args.quick else 30)
     speed_rows = args.speed_rows if args.speed_rows is not None else (100_000 if args.quick else 1_000_000)
 
@@ -158,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(rows).set_index("engine")
     for metric in ("accuracy", "f1", "auc"):
         table[f"{metric}_ratio"] = table[metric] / reference[metric]
-    logger.info("\nAdult (%d train rows, test %d rows, epochs=%d, load avg %s)\n%s", len(train), len(test), epochs,
-                tuple(round(v, 2) for v in os.getloadavg()), table.to_string(float_format=lambda v: f"{v:.4g}"))
+    logger.info("\nAdult (%d train rows, test %d rows, epochs=%d, %s)\n%s", len(train), len(test), epochs,
+                load.stop().describe(), table.to_string(float_format=lambda v: f"{v:.4g}"))
     if "fast_copula" in table.index and "gaussian_copula" in table.index:
         ours, sdv = table.loc["fast_copula"], table.loc["gaussian_copula"]
         logger.info("fast_copula vs SDV GaussianCopula: F1 ratio %.2f vs %.2f; AUC ratio %.3f vs %.3f%s",

@@ -170,10 +170,15 @@ def _encoded(ctx: EvaluationContext, columns: list[str], *frames: pd.DataFrame |
     return [None if f is None else encoder.transform(f) for f in frames]
 
 
+_NO_TARGETS = ("the train or the holdout sample has no targets for this attack (for singling out: no "
+               "quasi-identifier combination held by exactly one row), so there is no rate to compare")
+
+
 def _finish(name: str, stats: dict[str, Any], details: dict[str, Any], note: str | None = None) -> MetricResult:
     details = {**details, **stats}
     if stats["risk"] is None:
-        return _result(name, None, details=details, note=note or _NO_HOLDOUT)
+        return _result(name, None, details=details, note=note or (_NO_TARGETS if "holdout_rows_sampled" in details
+                                                                   or stats["control_targets"] else _NO_HOLDOUT))
     if stats["attack_targets"] < _FEW_TARGETS:
         note = (note + "; " if note else "") + f"only {stats['attack_targets']} attack targets: the interval is wide"
     return _result(name, stats["risk"], ci=tuple(stats["risk_ci"]), details=details, note=note)
@@ -247,8 +252,15 @@ def singling_out(ctx: EvaluationContext) -> MetricResult:
                                "train_unique_combinations": n_a, "train_found_exactly_once": once_a}
     n_c = found_c = 0
     if holdout is not None:
+        details["holdout_rows_sampled"] = len(holdout)
         n_c, found_c, once_c = _unique_found(combination_keys(holdout, qi, edges), synthetic_keys, synthetic_counts)
         details.update(holdout_unique_combinations=n_c, holdout_found_exactly_once=once_c)
+        if n_a == 0:  # nobody is unique on the quasi-identifiers: nothing to single out
+            stats = attack_risk(0, 0, found_c, n_c)
+            stats.update(risk=0.0, risk_ci=[0.0, 0.0])
+            return _result("singling_out", 0.0, ci=(0.0, 0.0), details={**details, **stats},
+                           note="no quasi-identifier combination is held by exactly one training row: "
+                                "there is nobody to single out")
     return _finish("singling_out", attack_risk(found_a, n_a, found_c, n_c), details)
 
 
