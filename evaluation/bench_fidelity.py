@@ -1,6 +1,7 @@
 """Benchmark: synthstruct's fidelity metrics vs SDMetrics' QualityReport on Adult (same data, same run).
 
-Steps: read Adult, coerce it to a hand-written schema, split 80/20 into train / holdout (seeded),
+Steps: read Adult, coerce it to `evaluation/schemas/adult.yaml`, split 80/20 into train / holdout (seeded,
+stratified on income, as `release` does),
 make a synthetic table, then time
 
 * ours: ``column_shapes`` + ``pair_trends`` (default 20 000-row pair sample, and with no sampling),
@@ -33,38 +34,24 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthstruct.dataio import read_table
+from _common import LoadAverage, add_data_dir_argument, adult_schema, load_adult_coerced, split_adult, timed
 from synthstruct.evaluation.fidelity import column_shapes, discriminator_auc, pair_trends
 from synthstruct.evaluation.metric import EvaluationContext
-from synthstruct.schema import coerce_to_schema, schema_from_dict, to_sdv_metadata
+from synthstruct.schema import coerce_to_schema, to_sdv_metadata
 from synthstruct.schema.model import Schema
 
 LOG = logging.getLogger("bench_fidelity")
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-ADULT_INT_COLUMNS = ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
-
-
-def adult_schema(columns: list[str]) -> Schema:
-    """Adult: six integer numerical columns, the rest categorical, target ``income``."""
-    spec = {c: {"kind": "numerical", "dtype": "int"} if c in ADULT_INT_COLUMNS else {"kind": "categorical"}
-            for c in columns}
-    return schema_from_dict({"schema_version": 1, "name": "adult", "columns": spec, "target": "income"})
 
 
 def load_adult(data_dir: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, Schema]:
-    """Coerced Adult split 80 / 20 into train and holdout."""
-    raw = read_table(data_dir / "adult.csv")
-    schema = adult_schema(list(raw.columns))
-    frame = coerce_to_schema(raw, schema, source="adult.csv")
-    order = np.random.default_rng(seed).permutation(len(frame))
-    cut = int(0.8 * len(frame))
-    train = frame.iloc[order[:cut]].reset_index(drop=True)
-    holdout = frame.iloc[order[cut:]].reset_index(drop=True)
+    """Coerced Adult (schema ``evaluation/schemas/adult.yaml``) split 80 / 20 into train and holdout."""
+    schema = adult_schema()
+    train, holdout = split_adult(load_adult_coerced(data_dir / "adult.csv", schema), schema, seed=seed)
     return train, holdout, schema
 
 
@@ -89,12 +76,6 @@ def synthesize(train: pd.DataFrame, schema: Schema, method: str, seed: int) -> t
             sampled = model.sample(num_rows=len(train))
         synthetic = coerce_to_schema(sampled[schema.name], schema)
     return synthetic, time.perf_counter() - start
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def run_ours(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema,
@@ -144,14 +125,14 @@ def run_sdmetrics(train: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    add_data_dir_argument(parser)
     parser.add_argument("--synth", choices=("copula", "independent"), default="copula")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    load_before = os.getloadavg()[0]
+    load = LoadAverage()
     train, holdout, schema = load_adult(args.data_dir, args.seed)
     synthetic, t_synth = synthesize(train, schema, args.synth, args.seed)
     ours = run_ours(train, synthetic, holdout, schema, args.seed, None)
@@ -162,8 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sdm_default = run_sdmetrics(train, synthetic, schema, all_pairs=False)
     results = {
         "dataset": "adult", "rows_train": len(train), "rows_holdout": len(holdout), "synth": args.synth,
-        "seconds_synthesize": t_synth, "load_avg_1min_before": load_before,
-        "load_avg_1min_after": os.getloadavg()[0], "cpu_count": os.cpu_count(),
+        "seconds_synthesize": t_synth, "load_avg_1min_before": load.before[0],
+        "load_avg_1min_after": load.stop().after[0], "cpu_count": os.cpu_count(), "load_average": load.to_dict(),
         "ours": ours, "ours_no_pair_sampling": ours_full,
         "discriminator_auc": {"value": disc.value, "reference": disc.reference, "seconds": t_disc},
         "sdmetrics": sdm, "sdmetrics_default_thresholds": sdm_default,
@@ -171,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "speedup_sdmetrics_over_ours_no_pair_sampling": sdm["seconds"] / ours_full["seconds"],
     }
     print(f"Adult: {len(train)} train / {len(holdout)} holdout rows, synthetic = {args.synth} "
-          f"({t_synth:.1f} s); 1-min load avg before/after {load_before:.2f}/{results['load_avg_1min_after']:.2f}")
+          f"({t_synth:.1f} s); {load.describe()}")
     print(f"{'':28}{'column_shapes':>15}{'pair_trends':>13}{'seconds':>10}")
     print(f"{'synthstruct (20k pair rows)':28}{ours['column_shapes']:15.4f}{ours['pair_trends']:13.4f}"
           f"{ours['seconds']:10.2f}")

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import resource
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -31,30 +30,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from synthstruct.privacy.distances import nearest_neighbours  # noqa: E402
-from synthstruct.privacy.encoding import MixedEncoder  # noqa: E402
-from synthstruct.schema.model import Schema  # noqa: E402
+from _common import ADULT_NUMERICAL as NUMERICAL
+from _common import LoadAverage, add_data_dir_argument, load_adult, timed
+from _common import adult_schema as _adult_schema
+from synthstruct.privacy.distances import nearest_neighbours
+from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.schema.model import Schema
 
 logger = logging.getLogger("bench_privacy")
 
-NUMERICAL = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+def adult_schema(frame: pd.DataFrame | None = None) -> Schema:
+    """The reviewed Adult schema (``evaluation/schemas/adult.yaml``); ``frame`` is ignored (kept for callers)."""
+    return _adult_schema()
 
 
-def load_adult(path: Path) -> pd.DataFrame:
-    """Adult with six float64 numericals and object categoricals ('?' = missing)."""
-    frame = pd.read_csv(path, skipinitialspace=True, na_values=["?"], dtype=str, keep_default_na=False)
-    frame = frame.replace({"": np.nan})
-    for col in frame.columns:
-        frame[col] = frame[col].astype(np.float64) if col in NUMERICAL else frame[col].astype(object)
-    return frame
-
-
-def adult_schema(frame: pd.DataFrame) -> Schema:
-    columns = {c: {"kind": "numerical" if c in NUMERICAL else "categorical"} for c in frame.columns}
-    return Schema.model_validate({"schema_version": 1, "name": "adult", "columns": columns})
+def sdmetrics_metadata(schema: Schema) -> dict[str, Any]:
+    """SDMetrics single-table metadata: numerical / datetime columns as numerical, the rest categorical."""
+    numeric = set(schema.columns_of("numerical", "datetime"))
+    return {"columns": {c: {"sdtype": "numerical" if c in numeric else "categorical"} for c in schema.columns}}
 
 
 def resample_with_noise(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -96,23 +90,30 @@ def time_ours(schema: Schema, query: pd.DataFrame, reference: pd.DataFrame) -> d
 
 
 def time_sdmetrics(frame: pd.DataFrame, n: int, seed: int) -> dict[str, Any]:
-    """SDMetrics DCR metrics and ours on ``n``-row train / validation / synthetic sets."""
-    from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtection
-
-    schema = adult_schema(frame)
+    """SDMetrics DCR metrics and ours on ``n``-row train / validation / synthetic sets drawn from ``frame``
+    (synthetic = train resampled with noise)."""
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     train, validation = shuffled.iloc[:n].reset_index(drop=True), shuffled.iloc[n:2 * n].reset_index(drop=True)
     synthetic = resample_with_noise(train, n, seed + 1)
-    metadata = {"columns": {c: {"sdtype": "numerical" if c in NUMERICAL else "categorical"} for c in frame.columns}}
+    return compare_dcr(train, validation, synthetic, adult_schema())
+
+
+def compare_dcr(train: pd.DataFrame, validation: pd.DataFrame, synthetic: pd.DataFrame,
+                schema: Schema) -> dict[str, Any]:
+    """SDMetrics ``DCRBaselineProtection`` + ``DCROverfittingProtection`` and our distances on the same
+    equal-size sets: seconds, pairs/s, medians, share closer to train, and the speed-up."""
+    from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtection
+
+    n = len(train)
+    metadata = sdmetrics_metadata(schema)
     out: dict[str, Any] = {"rows": n}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        baseline = DCRBaselineProtection.compute_breakdown(train, synthetic, metadata, None)
-        out["sdm_baseline_s"] = round(time.perf_counter() - start, 2)
-        start = time.perf_counter()
-        overfit = DCROverfittingProtection.compute_breakdown(train, synthetic, validation, metadata, None)
-        out["sdm_overfitting_s"] = round(time.perf_counter() - start, 2)
+        baseline, seconds = timed(lambda: DCRBaselineProtection.compute_breakdown(train, synthetic, metadata, None))
+        out["sdm_baseline_s"] = round(seconds, 2)
+        overfit, seconds = timed(lambda: DCROverfittingProtection.compute_breakdown(
+            train, synthetic, validation, metadata, None))
+        out["sdm_overfitting_s"] = round(seconds, 2)
     # Each SDMetrics metric computes two n x n DCR passes.
     out["sdm_pairs_per_s"] = round(4 * n * n / (out["sdm_baseline_s"] + out["sdm_overfitting_s"]))
     out["sdm_median_dcr_synthetic"] = float(baseline["median_DCR_to_real_data"]["synthetic_data"])
@@ -133,7 +134,7 @@ def time_sdmetrics(frame: pd.DataFrame, n: int, seed: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    add_data_dir_argument(parser)
     parser.add_argument("--large", action="store_true", help="also time 100k x 100k")
     parser.add_argument("--sdm-rows", type=int, default=2000)
     parser.add_argument("--skip-sdmetrics", action="store_true")
@@ -144,7 +145,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     adult = load_adult(args.data_dir / "adult.csv")
     schema = adult_schema(adult)
-    results: dict[str, Any] = {"cpu_count": os.cpu_count(), "load_before": os.getloadavg()[0]}
+    load = LoadAverage()
+    results: dict[str, Any] = {"cpu_count": os.cpu_count(), "load_before": load.before[0]}
     noisy = resample_with_noise(adult, len(adult), args.seed)
     results["adult_32k"] = time_ours(schema, noisy, adult)
     logger.info("32k x 32k: %s", results["adult_32k"])
@@ -156,7 +158,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.skip_sdmetrics:
         results["sdmetrics"] = time_sdmetrics(adult, args.sdm_rows, args.seed)
         logger.info("SDMetrics vs ours at %d rows: %s", args.sdm_rows, results["sdmetrics"])
-    results["load_after"] = os.getloadavg()[0]
+    results["load_after"] = load.stop().after[0]
+    results["load_average"] = load.to_dict()
+    logger.info("%s", load.describe())
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return results
