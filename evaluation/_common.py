@@ -162,7 +162,7 @@ def _cell(value: Any, digits: int) -> str:
     if isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return "-"
-        return f"{value:,.{digits}g}" if abs(value) >= 10 ** digits else f"{value:.{digits}g}"
+        return f"{value:,.0f}" if abs(value) >= 10 ** digits else f"{value:.{digits}g}"
     return str(value)
 
 

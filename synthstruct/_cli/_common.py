@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
 import typer
 from rich.console import Console
 
 from synthstruct.errors import InputError, SynthstructError
 
-__all__ = ["console", "err_console", "handle_errors"]
+__all__ = ["console", "err_console", "handle_errors", "step_progress"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False)
@@ -34,3 +35,19 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def step_progress(title: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar driven by ``callback(step, done, total)`` (on stderr, hidden when not a TTY)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[step]}"), TimeElapsedColumn(), console=err_console,
+                  transient=True) as progress:
+        task = progress.add_task(title, total=None, step="")
+
+        def update(step: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, step=step)
+
+        yield update

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from synthstruct._cli._common import console, handle_errors
+from synthstruct._cli._common import console, handle_errors, step_progress
 
 __all__ = ["DEMO_DATASETS", "demo"]
 
@@ -34,9 +34,10 @@ def demo(
         summary.add_column(col, overflow="fold")
     bundles = []
     for domain, stem in DEMO_DATASETS:
-        with console.status(f"{domain}: releasing {stem}"):
+        with step_progress(f"{domain}: {stem}") as on_progress:
             result = release(bundled_dataset(stem, ".csv"), schema=bundled_dataset(stem, ".yaml"),
-                             output=output / stem, engine=engine, policy=policy, seed=seed, overwrite=True)
+                             output=output / stem, engine=engine, policy=policy, seed=seed, overwrite=True,
+                             on_progress=on_progress)
         m = result.gate.metrics
         exact = m.get("exact_match")
         excess = None if exact is None or exact.value is None or exact.reference is None else exact.value - exact.reference

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from synthstruct._cli._common import console, handle_errors
+from synthstruct._cli._common import console, handle_errors, step_progress
 
 __all__ = ["release", "print_gate"]
 
@@ -48,9 +48,9 @@ def release(
     from synthstruct.release.pipeline import release as run_release
 
     params = {"epochs": epochs} if epochs is not None else None
-    with console.status("releasing: load → split → fit → sample → gate → write"):
+    with step_progress(f"release {data.name}") as on_progress:
         result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
-                             seed=seed, policy=policy, overwrite=overwrite, canaries=canaries)
+                             seed=seed, policy=policy, overwrite=overwrite, canaries=canaries, on_progress=on_progress)
     print_gate(result)
     leak = result.gate.metrics.get("canary_leakage")
     if leak is not None and leak.value is not None:

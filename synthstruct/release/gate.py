@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -124,7 +124,13 @@ class ReleaseGate:
 
     def evaluate(self, *, train: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema,
                  holdout: pd.DataFrame | None = None, seed: int = 0,
-                 options: dict[str, Any] | None = None) -> GateReport:
+                 options: dict[str, Any] | None = None,
+                 on_metric: Callable[[str], None] | None = None) -> GateReport:
+        """Compute every metric the policy names and judge every check.
+
+        Args:
+            on_metric: Called with each metric's name before it is computed (progress reporting).
+        """
         k = self.policy.value_protection.k
         opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), **(options or {})}
         ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
@@ -132,6 +138,8 @@ class ReleaseGate:
         metrics: dict[str, MetricResult] = {}
         timings: dict[str, float] = {}
         for name in self.policy.metric_names():
+            if on_metric is not None:
+                on_metric(name)
             start = time.perf_counter()
             metrics[name] = METRICS.get(name)(ctx)
             timings[name] = round(time.perf_counter() - start, 4)

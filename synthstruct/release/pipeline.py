@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -67,6 +67,18 @@ def _versions() -> dict[str, str]:
     return found
 
 
+class _Steps:
+    """Counts pipeline steps for an optional progress callback."""
+
+    def __init__(self, callback: Callable[[str, int, int], None] | None) -> None:
+        self.callback, self.done, self.total = callback, 0, 5
+
+    def __call__(self, name: str) -> None:
+        if self.callback is not None:
+            self.callback(name, self.done, max(self.total, self.done + 1))
+        self.done += 1
+
+
 def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str) -> tuple[Schema, bool]:
     """The schema to use: loaded, given, or inferred from the data (returns ``(schema, inferred)``)."""
     if isinstance(schema, Schema):
@@ -83,7 +95,8 @@ def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name:
 def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path | None = None,
             engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
             seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
-            synthetic_hook: Any = None, canaries: int = 0) -> ReleaseResult:
+            synthetic_hook: Any = None, canaries: int = 0,
+            on_progress: Callable[[str, int, int], None] | None = None) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -101,11 +114,15 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         canaries: Plant this many artificial unique rows (each kept in train with probability 1/2) and
             report how many leak (``canary_leakage``). A canary run is an audit of the engine and
             settings: release data from a run without canaries.
+        on_progress: Called as ``on_progress(step, done, total)`` before each step (load, fit, sample,
+            each gate metric, write), for progress bars.
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
     """
     timings: dict[str, float] = {}
+    step = _Steps(on_progress)
+    step("load and validate")
     t0 = time.perf_counter()
     data = Path(data)
     frame = read_table(data)
@@ -116,6 +133,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     else:
         policy_obj, _text = load_policy(policy)
         policy_label = str(policy)
+    step.total = 4 + len(policy_obj.metric_names())
     coerced = coerce_to_schema(frame, schema_obj, source=str(data))
     timings["load"] = time.perf_counter() - t0
 
@@ -129,10 +147,12 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         train, canary_table = insert_canaries(train, schema_obj, canaries, seed=stream_seed(seed, "canaries"))
     engine_name = engine or DEFAULT_ENGINE
     synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=policy_obj.value_protection.k)
+    step(f"fit {engine_name}")
     t = time.perf_counter()
     synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout)
     timings["fit"] = time.perf_counter() - t
     n_rows = len(train) if rows is None else rows
+    step(f"sample {n_rows} rows")
     t = time.perf_counter()
     synthetic = synth.sample(n_rows, seed=seed)
     timings["sample"] = time.perf_counter() - t
@@ -145,7 +165,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     t = time.perf_counter()
     gate_options = {"canaries": canary_table} if canary_table is not None else None
     gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
-                                            seed=stream_seed(seed, "gate"), options=gate_options)
+                                            seed=stream_seed(seed, "gate"), options=gate_options,
+                                            on_metric=lambda name: step(f"gate: {name}"))
     if canary_table is not None and "canary_leakage" not in gate.metrics:
         from synthstruct.evaluation.metric import EvaluationContext
         from synthstruct.privacy.canaries import canary_leakage
@@ -162,6 +183,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
                           "clipped_columns": sorted(synth.codec_.bounds)},
     )
+    step("write bundle")
     output = Path(output)
     with atomic_directory(output, overwrite=overwrite) as tmp:
         outputs: list[dict[str, Any]] = []

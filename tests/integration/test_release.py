@@ -119,3 +119,14 @@ def test_fit_save_load_sample(tmp_path, patients):
     victim.write_bytes(victim.read_bytes() + b" ")
     res = runner.invoke(app, ["sample", str(model), "-n", "5", "-o", str(tmp_path / "s3.csv")])
     assert res.exit_code == 2 and "ModelIntegrityError" in res.output
+
+
+def test_progress_callback_sees_every_step(tmp_path, patients):
+    data, schema = patients
+    seen = []
+    release(data, schema=schema, output=tmp_path / "p", policy="lenient", on_progress=lambda *a: seen.append(a))
+    steps = [s for s, _, _ in seen]
+    assert steps[0] == "load and validate" and steps[-1] == "write bundle"
+    assert any(s.startswith("fit ") for s in steps) and any(s.startswith("gate: ") for s in steps)
+    assert [d for _, d, _ in seen] == list(range(len(seen)))
+    assert seen[-1][2] == len(seen)
