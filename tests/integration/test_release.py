@@ -130,3 +130,22 @@ def test_progress_callback_sees_every_step(tmp_path, patients):
     assert any(s.startswith("fit ") for s in steps) and any(s.startswith("gate: ") for s in steps)
     assert [d for _, d, _ in seen] == list(range(len(seen)))
     assert seen[-1][2] == len(seen)
+
+
+def test_cli_strict_blocks_leaky_output_with_exit_1(tmp_path, patients, monkeypatch):
+    import synthstruct.release.pipeline as pipeline
+
+    real_release = pipeline.release
+
+    def leak(synthetic, train):  # test hook: 10 % of the output are training rows
+        copied = train.sample(n=len(synthetic) // 10, random_state=0)
+        return pd.concat([synthetic.iloc[len(copied):], copied], ignore_index=True)
+
+    monkeypatch.setattr(pipeline, "release", lambda *a, **k: real_release(*a, **k, synthetic_hook=leak))
+    data, schema = patients
+    out = tmp_path / "leaky"
+    result = CliRunner().invoke(app, ["release", str(data), "--schema", str(schema), "-o", str(out),
+                                      "--policy", "strict"])
+    assert result.exit_code == 1, result.output
+    assert "blocked" in result.output and "exact_match" in result.output
+    assert not (out / "data").exists() and (out / "report.html").exists()
