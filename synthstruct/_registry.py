@@ -14,7 +14,7 @@ from typing import Any
 
 from synthstruct.errors import InputError, Problem
 
-__all__ = ["ENGINES", "Registry"]
+__all__ = ["ENGINES", "Registry", "TEXT_GENERATORS"]
 
 
 class Registry:
@@ -79,5 +79,16 @@ ENGINES = Registry(
         "gaussian_copula": "synthstruct.synthesizers.sdv_engines:SDVGaussianCopulaEngine",
         "ctgan": "synthstruct.synthesizers.sdv_engines:SDVCTGANEngine",
         "tvae": "synthstruct.synthesizers.sdv_engines:SDVTVAEEngine",
+    },
+)
+
+
+TEXT_GENERATORS = Registry(
+    "text generator",
+    "synthstruct.text_generators",
+    {
+        "template": "synthstruct.text.template:TemplateTextGenerator",
+        "local": "synthstruct.text.local:LocalTextGenerator",
+        "openai": "synthstruct.text.openai:OpenAITextGenerator",
     },
 )

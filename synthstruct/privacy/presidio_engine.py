@@ -38,7 +38,7 @@ _LANGUAGE = "en"
 
 #: spaCy NER labels that are not personal data (or are too noisy to be useful for it).
 _IGNORED_NER_LABELS = (
-    "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY", "NORP", "ORDINAL", "PERCENT", "PRODUCT",
+    "CARDINAL", "EVENT", "FAC", "LANGUAGE", "LAW", "MONEY", "NORP", "ORDINAL", "PERCENT", "PRODUCT",
     "QUANTITY", "WORK_OF_ART",
 )
 #: Recognizers that Presidio leaves out of its default English registry but that we want.

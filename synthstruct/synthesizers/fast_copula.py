@@ -15,7 +15,8 @@ How it models a table:
   dimension in the copula; categorical NaN is simply a category.
 * **Stratified by the target.** When ``target`` is a categorical with at most ``max_strata``
   classes, one copula is fitted per class and classes are drawn with their training shares; classes
-  with fewer than ``min_stratum_rows`` rows share a pooled copula.
+  with fewer than ``min_stratum_rows`` rows share a pooled copula. :meth:`FastCopulaEngine.sample_classes`
+  draws rows of chosen classes straight from their copulas (conditional generation, no rejection).
 
 * **Strongly dependent categoricals form a tree.** A Chow-Liu forest links categorical pairs with
   high normalised mutual information; a child (e.g. ``sex`` under ``relationship``) is sampled from
@@ -32,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -411,8 +413,6 @@ class FastCopulaEngine(BaseEngine):
     def _sample(self, n: int, *, seed: int) -> pd.DataFrame:
         seeds = np.random.SeedSequence(seed)
         rng = np.random.default_rng(seeds.spawn(1)[0])
-        numeric_out = {c: np.full(n, np.nan) for c, k in self.kinds_.items() if k == "numerical"}
-        codes_out = {c: np.zeros(n, dtype=np.int32) for c, k in self.kinds_.items() if k == "categorical"}
         if len(self.strata_) == 1:
             assignments: list[Any] = [None]
         else:
@@ -420,6 +420,71 @@ class FastCopulaEngine(BaseEngine):
             drawn = np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(n), side="right")
             drawn = np.minimum(drawn, len(weights) - 1)
             assignments = [np.flatnonzero(drawn == i) for i in range(len(self.strata_))]
+        return self._sample_strata(n, assignments, seeds, rng)
+
+    def sample_classes(self, counts: Mapping[Any, int], *, seed: int = 0) -> pd.DataFrame:
+        """Draw rows of chosen target classes only, straight from each class's own copula.
+
+        No rejection sampling: ``{"yes": 10_000}`` costs the same as 10 000 unconditional rows.
+        Rows come out grouped by class in the order of ``counts``.
+
+        Args:
+            counts: Target class (a value of the fitted target column) -> rows to draw.
+            seed: Seed; the same fitted engine, counts and seed give identical output.
+
+        Raises:
+            InputError: the engine was fitted without stratification (no target, too many classes,
+                ``stratify=False``), a class is unknown, a class was too small for its own copula
+                (it shares the pooled one; lower ``min_stratum_rows``), or a count is not a
+                non-negative integer.
+        """
+        from synthstruct.synthesizers.base import check_is_fitted
+
+        check_is_fitted(self)
+        by_label = self._class_strata(counts)
+        n = sum(int(c) for c in counts.values())
+        assignments: list[Any] = [np.zeros(0, dtype=np.int64) for _ in self.strata_]
+        start = 0
+        for position, count in zip(by_label, counts.values()):
+            assignments[position] = np.arange(start, start + int(count), dtype=np.int64)
+            start += int(count)
+        seeds = np.random.SeedSequence(seed)
+        out = self._sample_strata(n, assignments, seeds, np.random.default_rng(seeds.spawn(1)[0]))
+        return out[self.columns_]
+
+    def _class_strata(self, counts: Mapping[Any, int]) -> list[int]:
+        """Index in ``strata_`` of each class of ``counts`` (validated)."""
+        problems: list[Problem] = []
+        if self.target_ is None:
+            problems.append(Problem("target", "the engine was fitted without one copula per class",
+                                    "fit with a categorical target, stratify=True and at most max_strata classes"))
+            raise InputError("cannot sample by class", problems)
+        categories = self.categories_[self.target_]
+        stratum_of = {s["label"]: i for i, s in enumerate(self.strata_) if s["label"] is not None and s["label"] >= 0}
+        found: list[int] = []
+        for i, (label, count) in enumerate(counts.items()):
+            if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 0:
+                problems.append(Problem(f"counts[{i}]", "must be a non-negative integer", "pass e.g. 1000"))
+            code = next((j for j, c in enumerate(categories) if _same_category(c, label)), None)
+            if code is None:
+                problems.append(Problem(f"counts[{i}]", "is not a class of the fitted target",
+                                        "use a value of the target column seen in training"))
+            elif code not in stratum_of:
+                problems.append(Problem(f"counts[{i}]", "this class had fewer than min_stratum_rows training rows "
+                                        "and shares the pooled copula", "refit with a lower min_stratum_rows"))
+            else:
+                found.append(stratum_of[code])
+        if len(set(found)) != len(found):
+            problems.append(Problem("counts", "names a class twice", "give each class once"))
+        if problems:
+            raise InputError("cannot sample by class", problems)
+        return found
+
+    def _sample_strata(self, n: int, assignments: list[Any], seeds: np.random.SeedSequence,
+                       rng: np.random.Generator) -> pd.DataFrame:
+        """Sample ``n`` rows; ``assignments[i]`` holds the output rows of stratum ``i`` (None = all)."""
+        numeric_out = {c: np.full(n, np.nan) for c, k in self.kinds_.items() if k == "numerical"}
+        codes_out = {c: np.zeros(n, dtype=np.int32) for c, k in self.kinds_.items() if k == "categorical"}
         tasks = []
         for stratum, rows in zip(self.strata_, assignments):
             size = n if rows is None else len(rows)
@@ -576,6 +641,18 @@ class FastCopulaEngine(BaseEngine):
         engine.columns_ = model["columns"]
         engine.kinds_ = model["kinds"]
         return engine
+
+
+def _same_category(category: Any, value: Any) -> bool:
+    """Whether a requested class equals a fitted category (``1`` matches ``1.0``; NaN never matches)."""
+    if isinstance(category, float) and math.isnan(category):
+        return False
+    try:
+        if category == value:
+            return True
+    except (TypeError, ValueError):
+        return False
+    return type(category) is not type(value) and str(category) == str(value)
 
 
 def _encode_value(column: str, value: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,51 @@ class TableSynthesizer:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise InputError("invalid number of rows", [Problem("rows", "must be a non-negative integer", "pass e.g. 1000")])
         n = int(n)
-        schema = self.schema_
         structured = self._sample_structured(n, seed) if self.engine_ is not None else pd.DataFrame(index=range(n))
+        return self._with_generated_columns(structured, n, seed)
+
+    def sample_classes(self, counts: Mapping[Any, int], *, seed: int = 0) -> pd.DataFrame:
+        """Draw rows of chosen classes of ``schema.target`` only (conditional generation).
+
+        Each class is drawn from the engine's model of that class (no rejection sampling); rows come
+        out grouped by class in the order of ``counts``. Needs an engine with ``sample_classes``
+        (``fast_copula``).
+
+        Args:
+            counts: Class (a value of the coerced target column) -> rows to draw.
+            seed: Seed; the same fitted synthesizer, counts and seed give identical output.
+
+        Raises:
+            InputError: no target in the schema, an engine without conditional sampling, an unknown
+                class or a class without its own model (see ``FastCopulaEngine.sample_classes``).
+        """
+        check_is_fitted(self)
+        target = self.schema_.target
+        if self.engine_ is None or target not in self.schema_.structured_columns:
+            raise InputError("cannot sample by class", [Problem(
+                "target", "the schema has no structured target column", "set 'target' in the schema and refit")])
+        if not hasattr(self.engine_, "sample_classes"):
+            raise InputError("cannot sample by class", [Problem(
+                f"engine {self.engine!r}", "does not support conditional sampling", "use engine fast_copula")])
+        if hasattr(self.engine_, "_class_strata"):  # every problem at once, before any sampling
+            self.engine_._class_strata(counts)
+        parts: list[pd.DataFrame] = []
+        stats = {"regenerated_rows": 0, "repaired_rows": 0}
+        for i, (label, count) in enumerate(counts.items()):
+            def draw(want: int, stream_seed_: int, label: Any = label) -> pd.DataFrame:
+                return self.engine_.sample_classes({label: want}, seed=stream_seed_)
+
+            parts.append(self._sample_structured(int(count), stream_seed(seed, "class", i), draw=draw))
+            for key in stats:
+                stats[key] += self.sampling_stats_[key]
+        self.sampling_stats_ = stats
+        n = sum(len(p) for p in parts)
+        structured = pd.concat(parts, ignore_index=True) if parts else self._sample_structured(0, seed)
+        return self._with_generated_columns(structured, n, seed)
+
+    def _with_generated_columns(self, structured: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+        """Add the ``id``/``pii``/``text`` columns to structured rows, in the schema's column order."""
+        schema = self.schema_
         columns: dict[str, pd.Series] = {}
         for name, col in schema.columns.items():
             if name in self.generators_:
@@ -152,8 +196,13 @@ class TableSynthesizer:
                 columns[name] = structured[name].reset_index(drop=True)
         return pd.DataFrame(columns)[list(schema.columns)]
 
-    def _sample_structured(self, n: int, seed: int) -> pd.DataFrame:
+    def _sample_structured(self, n: int, seed: int, draw: Callable[[int, int], pd.DataFrame] | None = None
+                           ) -> pd.DataFrame:
+        """``n`` decoded rows that satisfy the constraints; ``draw(rows, seed)`` samples the engine."""
         schema = self.schema_
+        if draw is None:
+            def draw(want: int, stream_seed_: int) -> pd.DataFrame:
+                return self.engine_.sample(want, seed=stream_seed_)
         decode_rng = _rng(seed, "decode")
         kept: list[pd.DataFrame] = []
         have, regenerated = 0, 0
@@ -161,7 +210,7 @@ class TableSynthesizer:
         for round_ in range(self.max_rounds + 1):
             if have >= n:
                 break
-            batch = self.engine_.sample(want, seed=stream_seed(seed, "engine-sample", round_))
+            batch = draw(want, stream_seed(seed, "engine-sample", round_))
             decoded = self.codec_.inverse_transform(batch, schema, decode_rng)
             ok = self._constraint_mask(decoded)
             good = decoded[ok]
@@ -177,7 +226,7 @@ class TableSynthesizer:
         repaired = 0
         if len(frame) < n:  # constraints too tight for the model: repair the remainder by rule
             extra = self.codec_.inverse_transform(
-                self.engine_.sample(n - len(frame), seed=stream_seed(seed, "engine-sample", "repair")), schema, decode_rng)
+                draw(n - len(frame), stream_seed(seed, "engine-sample", "repair")), schema, decode_rng)
             extra = self._repair(extra.reset_index(drop=True), decode_rng)
             repaired = len(extra)
             frame = pd.concat([frame, extra], ignore_index=True)
