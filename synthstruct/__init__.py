@@ -35,7 +35,7 @@ _LAZY = {
     "read_table": "synthstruct.dataio",
 }
 
-__all__ = sorted([
+__all__ = [  # sorted; pinned by tests/contracts/test_public_api.py
     "DataFileError",
     "DataValidationError",
     "EngineError",
@@ -58,7 +58,7 @@ __all__ = sorted([
     "load_schema",
     "read_table",
     "release",
-])
+]
 
 
 def __getattr__(name: str) -> Any:

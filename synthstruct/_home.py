@@ -10,6 +10,7 @@ __all__ = ["state_dir"]
 
 def state_dir() -> Path:
     """``$SYNTHSTRUCT_HOME`` or ``~/.local/share/synthstruct``, created on first use (mode 0700)."""
-    path = Path(os.environ.get("SYNTHSTRUCT_HOME") or Path.home() / ".local" / "share" / "synthstruct")
+    configured = os.environ.get("SYNTHSTRUCT_HOME")
+    path = Path(configured).expanduser() if configured else Path.home() / ".local" / "share" / "synthstruct"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path

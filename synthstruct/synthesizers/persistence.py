@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from synthstruct._home import state_dir
 from synthstruct.errors import ModelIntegrityError, Problem
 
 __all__ = [
@@ -42,11 +43,6 @@ _PICKLE_SUFFIXES = (".pkl", ".pickle")
 _KEY_FILE = "secret.key"
 
 
-def _home() -> Path:
-    configured = os.environ.get("SYNTHSTRUCT_HOME")
-    return Path(configured).expanduser() if configured else Path.home() / ".local" / "share" / "synthstruct"
-
-
 def local_secret() -> bytes:
     """The machine-local signing key (32 random bytes), created on first use.
 
@@ -56,7 +52,7 @@ def local_secret() -> bytes:
     override = os.environ.get("SYNTHSTRUCT_SECRET")
     if override:
         return hashlib.sha256(override.encode("utf-8")).digest()
-    path = _home() / _KEY_FILE
+    path = state_dir() / _KEY_FILE
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:

@@ -1,0 +1,157 @@
+"""The test split and conditional generation of rows of chosen classes.
+
+Two strategies, both without reject-sampling:
+
+* ``conditional`` — one synthesizer on all training rows, sampled class by class through
+  :meth:`TableSynthesizer.sample_classes` (the default ``fast_copula`` engine keeps one copula per
+  class, so 10 000 rows of a 5 % class cost what 10 000 ordinary rows cost);
+* ``per_class`` — one synthesizer per augmented class, fitted on that class's rows only (any engine;
+  value protection then also works within the class).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.errors import DataValidationError, InputError, Problem
+from synthstruct.schema.model import Schema
+from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer, stream_seed
+
+__all__ = ["ClassSampler", "Strategy", "stratified_split"]
+
+log = logging.getLogger(__name__)
+
+Strategy = Literal["auto", "conditional", "per_class"]
+
+
+def stratified_split(labels: pd.Series, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions ``(train, test)``, sorted, stratified by ``labels`` (missing labels are a stratum).
+
+    Every class keeps ``round(n_class * test_fraction)`` rows in the test split, at least one when the
+    class has two rows or more, so the minority class is always represented.
+
+    Raises:
+        InputError: ``test_fraction`` outside ``(0, 0.9)``.
+    """
+    if not 0.0 < float(test_fraction) < 0.9:
+        raise InputError("invalid test_fraction", [Problem("--test-fraction", "must be between 0 and 0.9",
+                                                           "use e.g. 0.2")])
+    rng = np.random.default_rng(seed)
+    keys = labels.astype(str).where(labels.notna(), "\u0000missing").to_numpy()
+    is_test = np.zeros(len(keys), dtype=bool)
+    for key in sorted(set(keys)):
+        members = np.flatnonzero(keys == key)
+        rng.shuffle(members)
+        n_test = int(round(len(members) * test_fraction))
+        if n_test == 0 and len(members) >= 2:
+            n_test = 1
+        is_test[members[:n_test]] = True
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+@dataclass
+class ClassSampler:
+    """Fits the generator(s) once and draws rows of chosen classes for any seed.
+
+    Args:
+        schema: Schema with ``target`` set.
+        engine: Engine name (default ``fast_copula``).
+        engine_params: Engine keyword arguments.
+        protect_k: Value protection threshold of the synthesizer(s).
+        strategy: ``conditional``, ``per_class`` or ``auto`` (conditional when the engine supports it).
+        min_class_rows: Fewest training rows a class may have to get its own model.
+    """
+
+    schema: Schema
+    engine: str | None = None
+    engine_params: dict[str, Any] | None = None
+    protect_k: int = 5
+    strategy: Strategy = "auto"
+    min_class_rows: int = 10
+    models_: dict[Any, TableSynthesizer] = field(default_factory=dict, init=False)
+    strategy_: str = field(default="", init=False)
+
+    def _resolved_strategy(self) -> str:
+        from synthstruct._registry import ENGINES
+
+        name = self.engine or DEFAULT_ENGINE
+        engine_cls = ENGINES.get(name)  # raises a helpful InputError for unknown names
+        if self.strategy not in ("auto", "conditional", "per_class"):
+            raise InputError("invalid strategy", [Problem("strategy", "must be auto, conditional or per_class",
+                                                          "use auto")])
+        conditional = hasattr(engine_cls, "sample_classes")
+        if self.strategy == "conditional" and not conditional:
+            raise InputError("invalid strategy", [Problem(f"engine {name!r}", "cannot sample by class",
+                                                          "use strategy per_class or engine fast_copula")])
+        return "conditional" if self.strategy == "auto" and conditional else (
+            "per_class" if self.strategy == "auto" else self.strategy)
+
+    def fit(self, train: pd.DataFrame, classes: list[Any], *, seed: int, avoid: pd.DataFrame | None = None,
+            source: str | None = None) -> ClassSampler:
+        """Fit on the coerced training rows; ``classes`` are the classes that will be sampled."""
+        self.strategy_ = self._resolved_strategy()
+        target = self.schema.target
+        name = self.engine or DEFAULT_ENGINE
+        if self.strategy_ == "conditional":
+            params = dict(self.engine_params or {})
+            if name == "fast_copula":  # every class of the target gets its own copula
+                n_classes = int(train[target].nunique(dropna=False))
+                params.setdefault("min_stratum_rows", self.min_class_rows)
+                params.setdefault("max_strata", max(20, n_classes))
+            model = TableSynthesizer(engine=name, engine_params=params, protect_k=self.protect_k)
+            model.fit(train, schema=self.schema, seed=stream_seed(seed, "balance-fit"), source=source, avoid=avoid)
+            self.models_ = {label: model for label in classes}
+        else:
+            labels = train[target]
+            for i, label in enumerate(classes):
+                rows = train[(labels == label).to_numpy()].reset_index(drop=True)
+                model = TableSynthesizer(engine=name, engine_params=self.engine_params, protect_k=self.protect_k)
+                model.fit(rows, schema=self.schema, seed=stream_seed(seed, "balance-fit", i), source=source,
+                          avoid=avoid)
+                self.models_[label] = model
+        return self
+
+    def sample(self, plan: Mapping[Any, int], *, seed: int) -> pd.DataFrame:
+        """Synthetic rows (coerced), grouped by class in the order of ``plan``."""
+        plan = {label: int(n) for label, n in plan.items() if int(n) > 0}
+        if not plan:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in self.schema.columns})
+        if self.strategy_ == "conditional":
+            model = next(iter(self.models_.values()))
+            return model.sample_classes(plan, seed=seed)
+        parts = [self.models_[label].sample(n, seed=stream_seed(seed, "class", i))
+                 for i, (label, n) in enumerate(plan.items())]
+        frame = pd.concat(parts, ignore_index=True)
+        frame[self.schema.target] = np.repeat(np.asarray(list(plan), dtype=object), list(plan.values()))
+        return frame
+
+    @property
+    def sampling_stats(self) -> dict[str, int]:
+        """Rows regenerated or repaired for constraints in the last sample (summed over models)."""
+        stats = {"regenerated_rows": 0, "repaired_rows": 0}
+        for model in {id(m): m for m in self.models_.values()}.values():
+            for key, value in getattr(model, "sampling_stats_", {}).items():
+                stats[key] = stats.get(key, 0) + int(value)
+        return stats
+
+
+def check_class_sizes(counts: Mapping[Any, int], plan: Mapping[Any, int], *, needed: int, target: str,
+                      source: str | None = None) -> None:
+    """Refuse to augment a class with fewer training rows than the methods need.
+
+    Raises:
+        DataValidationError: listing each such class by its rank (largest = 1), never by its value.
+    """
+    ranked = list(counts)
+    problems = [Problem(f"target {target!r}", f"class ranked {ranked.index(label) + 1} by size has "
+                        f"{counts[label]} training rows; generating rows for it needs at least {needed}",
+                        "provide more rows of this class, leave it out of --counts, or lower --min-class-rows")
+                for label in plan if counts[label] < needed]
+    if problems:
+        raise DataValidationError("a class is too small to balance", problems, source=source)
