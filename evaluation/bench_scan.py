@@ -1,4 +1,4 @@
-"""PII scanning benchmark: Presidio ``analyze`` once per cell vs ``scan_frame``, same cells, one run.
+"""PII scanning benchmark: Presidio ``analyze`` once per cell vs ``scan_frame``, same cells, interleaved.
 
 The labelled set (also used by ``tests/unit/privacy/test_scanner.py``) is generated with Faker:
 sentence templates around pattern entities (e-mail, phone numbers of several locales, card numbers
@@ -10,9 +10,14 @@ impossible ones, e.g. German numbers starting ``0000``).
 A gold span counts as found when a predicted span of the same entity overlaps it; a predicted span
 is correct when it overlaps a gold span of the same entity.
 
+The baseline is Presidio's ``AnalyzerEngine.analyze`` called once per cell with its default
+recognizers and the full spaCy pipeline (``presidio_engine.get_analyzer``). Both sides are timed in
+alternating rounds on the same cells, with the 1-minute load average recorded per round, because
+the machines this runs on are shared.
+
 Run::
 
-    .venv/bin/python evaluation/bench_scan.py --cells 2000
+    .venv/bin/python evaluation/bench_scan.py --cells 2000 --repeats 3
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 PATTERN_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
 PHONE_LOCALES = {"en_US": "US", "en_GB": "GB", "de_DE": "DE", "fr_FR": "FR", "es_ES": "ES", "it_IT": "IT",
@@ -173,48 +178,77 @@ def presidio_per_cell(texts: Sequence[str], analyzer: object, entities: Sequence
     return out
 
 
-def run(n_cells: int, seed: int, baseline_cells: int | None) -> dict[str, object]:
+def _time_ours(frame: object, schema: object, analyzer: object) -> tuple[float, list[list[tuple[int, int, str]]]]:
+    from synthstruct.privacy.scanner import scan_frame
+
+    t0 = time.perf_counter()
+    report = scan_frame(frame, schema=schema, analyzer=analyzer)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - t0
+    spans: list[list[tuple[int, int, str]]] = [[] for _ in range(report.n_rows)]
+    for f in report.findings:
+        spans[f.row].append((f.start, f.end, f.entity))
+    return seconds, spans
+
+
+def _time_presidio(texts: Sequence[str], analyzer: object) -> tuple[float, list[list[tuple[int, int, str]]]]:
+    from synthstruct.privacy.scanner import DEFAULT_ENTITIES, MIN_SCORE
+
+    t0 = time.perf_counter()
+    spans = presidio_per_cell(texts, analyzer, DEFAULT_ENTITIES, MIN_SCORE)
+    return time.perf_counter() - t0, spans
+
+
+def run(n_cells: int, seed: int, baseline_cells: int | None, repeats: int = 3) -> dict[str, object]:
+    """Time both sides ``repeats`` times, interleaved (order alternating), on the same cells.
+
+    Each round times Presidio per cell on the baseline cells and ``scan_frame`` on all cells
+    (fresh call; nothing is cached between calls); the speed-up is the ratio of the per-cell times
+    summed over rounds, so background load hits both sides alike. The load average is recorded
+    before each round.
+    """
     import pandas as pd
 
     from synthstruct.privacy.presidio_engine import get_analyzer
-    from synthstruct.privacy.scanner import DEFAULT_ENTITIES, MIN_SCORE, get_scan_analyzer, scan_frame
+    from synthstruct.privacy.scanner import get_scan_analyzer, scan_frame
+    from synthstruct.schema.model import Schema
 
-    load_before = os.getloadavg()
     cells = make_labelled_set(n_cells, seed=seed)
     texts = [c.text for c in cells]
+    base_cells = cells[:baseline_cells] if baseline_cells else cells
+    base_texts = [c.text for c in base_cells]
     presidio, ours_analyzer = get_analyzer(), get_scan_analyzer()
     presidio.analyze("warm up", language="en")
     frame = pd.DataFrame({"note": texts})
-    scan_frame(frame.head(20), columns=["note"], analyzer=ours_analyzer)  # warm caches like the baseline
-
-    base_cells = cells[:baseline_cells] if baseline_cells else cells
-    t0 = time.perf_counter()
-    base = presidio_per_cell([c.text for c in base_cells], presidio, DEFAULT_ENTITIES, MIN_SCORE)
-    t_base = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    same_recognizers = presidio_per_cell([c.text for c in base_cells], ours_analyzer, DEFAULT_ENTITIES, MIN_SCORE)
-    t_same = time.perf_counter() - t0
-
-    from synthstruct.schema.model import Schema
-
     schema = Schema.model_validate({"schema_version": 1, "name": "notes", "columns": {"note": {"kind": "text"}}})
-    t0 = time.perf_counter()
-    report = scan_frame(frame, schema=schema, analyzer=ours_analyzer)
-    t_ours = time.perf_counter() - t0
-    ours: list[list[tuple[int, int, str]]] = [[] for _ in cells]
-    for f in report.findings:
-        ours[f.row].append((f.start, f.end, f.entity))
-    per_cell = lambda t, n: round(1000 * t / n, 3)  # noqa: E731
+    scan_frame(frame.head(20), schema=schema, analyzer=ours_analyzer)  # warm caches like the baseline
+
+    rounds, base, ours = [], [], []
+    for r in range(repeats):
+        load = os.getloadavg()
+        if r % 2 == 0:
+            t_base, base = _time_presidio(base_texts, presidio)
+            t_ours, ours = _time_ours(frame, schema, ours_analyzer)
+        else:
+            t_ours, ours = _time_ours(frame, schema, ours_analyzer)
+            t_base, base = _time_presidio(base_texts, presidio)
+        rounds.append({"loadavg_1min": round(load[0], 2), "presidio_ms_per_cell": 1000 * t_base / len(base_cells),
+                       "scan_frame_ms_per_cell": 1000 * t_ours / len(cells)})
+    _, same = _time_presidio(base_texts, ours_analyzer)
+    base_ms = sum(r["presidio_ms_per_cell"] for r in rounds) / repeats
+    ours_ms = sum(r["scan_frame_ms_per_cell"] for r in rounds) / repeats
+    for r in rounds:
+        r["ratio"] = round(r["presidio_ms_per_cell"] / r["scan_frame_ms_per_cell"], 1)
+        r["presidio_ms_per_cell"] = round(r["presidio_ms_per_cell"], 3)
+        r["scan_frame_ms_per_cell"] = round(r["scan_frame_ms_per_cell"], 3)
     return {
-        "cells": len(cells), "baseline_cells": len(base_cells), "seed": seed,
-        "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-        "presidio_default": {"ms_per_cell": per_cell(t_base, len(base_cells)), **span_metrics(base_cells, base)},
-        "presidio_with_our_recognizers": {"ms_per_cell": per_cell(t_same, len(base_cells)),
-                                          **span_metrics(base_cells, same_recognizers)},
-        "scan_frame": {"ms_per_cell": per_cell(t_ours, len(cells)), "seconds": round(t_ours, 2),
-                       **span_metrics(cells, ours)},
-        "speedup_vs_presidio_default": round((t_base / len(base_cells)) / (t_ours / len(cells)), 1),
-        "speedup_vs_presidio_same_recognizers": round((t_same / len(base_cells)) / (t_ours / len(cells)), 1),
+        "cells": len(cells), "baseline_cells": len(base_cells), "seed": seed, "repeats": repeats,
+        "cpu_count": os.cpu_count(), "loadavg_after": [round(x, 2) for x in os.getloadavg()], "rounds": rounds,
+        "presidio_default": {"ms_per_cell": round(base_ms, 3), **span_metrics(base_cells, base)},
+        "presidio_with_our_recognizers": span_metrics(base_cells, same),
+        "scan_frame": {"ms_per_cell": round(ours_ms, 3), **span_metrics(cells, ours)},
+        "scan_frame_on_baseline_cells": span_metrics(base_cells, ours[:len(base_cells)]),
+        "speedup_vs_presidio_default": round(base_ms / ours_ms, 1),
+        "speedup_per_round": [r["ratio"] for r in rounds],
     }
 
 
@@ -224,9 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-cells", type=int, default=None,
                         help="time Presidio on the first N cells only (default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timing rounds (default: 3)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    result = run(args.cells, args.seed, args.baseline_cells)
+    result = run(args.cells, args.seed, args.baseline_cells, args.repeats)
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -42,15 +42,22 @@ def release(
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    map_: str = typer.Option(None, "--map", help="Rename data columns to the schema's: real=schema,..."),
     canaries: int = typer.Option(0, "--canaries", min=0,
                                  help="Audit run: plant M unique canary rows and report how many leak."),
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
     params = {"epochs": epochs} if epochs is not None else None
+    column_map = None
+    if map_:
+        from synthstruct.generate.mapping import parse_mapping
+
+        column_map = parse_mapping(map_)
     with step_progress(f"release {data.name}") as on_progress:
         result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
-                             seed=seed, policy=policy, overwrite=overwrite, canaries=canaries, on_progress=on_progress)
+                             seed=seed, policy=policy, overwrite=overwrite, canaries=canaries, on_progress=on_progress,
+                             column_map=column_map)
     print_gate(result)
     leak = result.gate.metrics.get("canary_leakage")
     if leak is not None and leak.value is not None:

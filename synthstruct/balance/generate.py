@@ -4,7 +4,9 @@ Two strategies, both without reject-sampling:
 
 * ``conditional`` — one synthesizer on all training rows, sampled class by class through
   :meth:`TableSynthesizer.sample_classes` (the default ``fast_copula`` engine keeps one copula per
-  class, so 10 000 rows of a 5 % class cost what 10 000 ordinary rows cost);
+  class, so 10 000 rows of a 5 % class cost what 10 000 ordinary rows cost). The synthesizer's value
+  protection is table-wide, so it is applied again *within* each class: numbers are clipped to the
+  class's k-th extremes and categories held by fewer than k rows of the class are replaced;
 * ``per_class`` — one synthesizer per augmented class, fitted on that class's rows only (any engine;
   value protection then also works within the class).
 """
@@ -48,7 +50,7 @@ def stratified_split(labels: pd.Series, *, test_fraction: float, seed: int) -> t
     for key in sorted(set(keys)):
         members = np.flatnonzero(keys == key)
         rng.shuffle(members)
-        n_test = int(round(len(members) * test_fraction))
+        n_test = round(len(members) * test_fraction)
         if n_test == 0 and len(members) >= 2:
             n_test = 1
         is_test[members[:n_test]] = True
@@ -75,6 +77,7 @@ class ClassSampler:
     strategy: Strategy = "auto"
     min_class_rows: int = 10
     models_: dict[Any, TableSynthesizer] = field(default_factory=dict, init=False)
+    protection_: dict[Any, _ClassProtection] = field(default_factory=dict, init=False)
     strategy_: str = field(default="", init=False)
 
     def _resolved_strategy(self) -> str:
@@ -107,13 +110,18 @@ class ClassSampler:
             model = TableSynthesizer(engine=name, engine_params=params, protect_k=self.protect_k)
             model.fit(train, schema=self.schema, seed=stream_seed(seed, "balance-fit"), source=source, avoid=avoid)
             self.models_ = {label: model for label in classes}
+            labels = train[target]
+            self.protection_ = {label: _class_protection(train[(labels == label).to_numpy()], self.schema,
+                                                         self.protect_k) for label in classes}
         else:
             labels = train[target]
+            schema = _without_target(self.schema)
+            keep = list(schema.columns)
             for i, label in enumerate(classes):
-                rows = train[(labels == label).to_numpy()].reset_index(drop=True)
+                rows = train[(labels == label).to_numpy()].reset_index(drop=True)[keep]
                 model = TableSynthesizer(engine=name, engine_params=self.engine_params, protect_k=self.protect_k)
-                model.fit(rows, schema=self.schema, seed=stream_seed(seed, "balance-fit", i), source=source,
-                          avoid=avoid)
+                model.fit(rows, schema=schema, seed=stream_seed(seed, "balance-fit", i), source=source,
+                          avoid=None if avoid is None else avoid[keep])
                 self.models_[label] = model
         return self
 
@@ -124,12 +132,12 @@ class ClassSampler:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in self.schema.columns})
         if self.strategy_ == "conditional":
             model = next(iter(self.models_.values()))
-            return model.sample_classes(plan, seed=seed)
+            return _protect_within_classes(model.sample_classes(plan, seed=seed), plan, self.protection_, seed)
         parts = [self.models_[label].sample(n, seed=stream_seed(seed, "class", i))
                  for i, (label, n) in enumerate(plan.items())]
         frame = pd.concat(parts, ignore_index=True)
         frame[self.schema.target] = np.repeat(np.asarray(list(plan), dtype=object), list(plan.values()))
-        return frame
+        return frame[list(self.schema.columns)]
 
     @property
     def sampling_stats(self) -> dict[str, int]:
@@ -139,6 +147,73 @@ class ClassSampler:
             for key, value in getattr(model, "sampling_stats_", {}).items():
                 stats[key] = stats.get(key, 0) + int(value)
         return stats
+
+
+def _without_target(schema: Schema) -> Schema:
+    """The schema of one class's rows: the target (constant there) is dropped."""
+    target = schema.target
+    return schema.model_copy(update={
+        "columns": {n: c for n, c in schema.columns.items() if n != target}, "target": None,
+        "quasi_identifiers": [c for c in schema.quasi_identifiers if c != target],
+        "sensitive": [c for c in schema.sensitive if c != target],
+        "constraints": [c for c in schema.constraints if target not in c.model_dump().values()
+                        and target not in (c.model_dump().get("columns") or [])]})
+
+
+@dataclass
+class _ClassProtection:
+    """Value protection within one class (the synthesizer's own protection is table-wide)."""
+
+    bounds: dict[str, tuple[float, float]]
+    rare: dict[str, list[Any]]
+    frequent: dict[str, tuple[list[Any], np.ndarray]]
+
+
+def _class_protection(rows: pd.DataFrame, schema: Schema, k: int) -> _ClassProtection:
+    """Numbers stay within the class's k-th most extreme values; categories held by fewer than k rows
+    of the class are never emitted for it (they are replaced by the class's frequent categories)."""
+    protection = _ClassProtection({}, {}, {})
+    if k <= 0:
+        return protection
+    for name in schema.columns_of("numerical"):
+        values = np.sort(pd.to_numeric(rows[name], errors="coerce").dropna().to_numpy(dtype="float64"))
+        if values.size > 2 * k:
+            protection.bounds[name] = (float(values[k - 1]), float(values[-k]))
+    for name in schema.columns_of("categorical", "ordinal", "boolean"):
+        if name == schema.target:
+            continue
+        counts = rows[name].value_counts(dropna=True)
+        rare, frequent = counts[counts < k], counts[counts >= k]
+        if len(rare) and len(frequent):
+            protection.rare[name] = list(rare.index)
+            protection.frequent[name] = (list(frequent.index), (frequent / frequent.sum()).to_numpy())
+    return protection
+
+
+def _protect_within_classes(frame: pd.DataFrame, plan: Mapping[Any, int],
+                            protection: Mapping[Any, _ClassProtection], seed: int) -> pd.DataFrame:
+    """Apply each class's protection to its block of rows (rows come grouped by class in plan order)."""
+    rng = np.random.default_rng(stream_seed(seed, "class-protection"))
+    start = 0
+    for label, n in plan.items():
+        block = np.arange(start, start + n)
+        start += n
+        rules = protection.get(label)
+        if rules is None:
+            continue
+        for name, (low, high) in rules.bounds.items():
+            position = frame.columns.get_loc(name)
+            frame.iloc[block, position] = frame.iloc[block, position].clip(low, high)
+        for name, rare in rules.rare.items():
+            position = frame.columns.get_loc(name)
+            hit = block[frame.iloc[block, position].isin(rare).to_numpy()]
+            if len(hit):
+                values, probs = rules.frequent[name]
+                picks = rng.choice(len(values), size=len(hit), p=probs)
+                column = frame[name].astype(object)
+                column.iloc[hit] = [values[i] for i in picks]
+                frame[name] = column.astype(frame[name].dtype) if frame[name].dtype != object else column
+    return frame
 
 
 def check_class_sizes(counts: Mapping[Any, int], plan: Mapping[Any, int], *, needed: int, target: str,

@@ -30,7 +30,7 @@ import pandas as pd
 from synthstruct.evaluation.utility import FeatureEncoder, limited_threads
 from synthstruct.schema.model import Schema
 
-__all__ = ["METHODS", "SCORES", "lift_table", "summarise"]
+__all__ = ["METHODS", "SCORES", "lift_table", "summarise", "verdicts"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _smote(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, plan: Mapping[
     have = pd.Series(y).value_counts()
     strategy = {label: int(have[label] + n) for label, n in plan.items()}
     if categorical.any() and not categorical.all():
-        sampler: Any = SMOTENC(categorical_features=np.flatnonzero(categorical), sampling_strategy=strategy,
+        sampler: Any = SMOTENC(categorical_features=[int(j) for j in np.flatnonzero(categorical)], sampling_strategy=strategy,
                                k_neighbors=SMOTE_NEIGHBOURS, random_state=seed)
     else:
         sampler = SMOTE(sampling_strategy=strategy, k_neighbors=SMOTE_NEIGHBOURS, random_state=seed)
@@ -71,7 +71,11 @@ def _smote(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, plan: Mapping[
 
 
 def _scores(model: Any, x_test: np.ndarray, y_test: np.ndarray, minority: str) -> dict[str, float]:
-    from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score
+    from sklearn.metrics import (
+        average_precision_score,
+        balanced_accuracy_score,
+        f1_score,
+    )
 
     predicted = model.predict(x_test)
     column = list(model.classes_).index(minority)
@@ -155,8 +159,8 @@ def lift_table(train: pd.DataFrame, test: pd.DataFrame, schema: Schema, *, plan:
         "runs": runs,
         "seconds": {m: round(s, 3) for m, s in seconds.items()},
         "minority_class_share": float(np.mean(y_train == minority_text)),
-        "n_train": int(len(train)),
-        "n_test": int(len(test)),
+        "n_train": len(train),
+        "n_test": len(test),
         "n_test_minority": int(np.sum(y_test == minority_text)),
         "seeds": list(seeds),
         "model": f"HistGradientBoostingClassifier(max_iter={max_iter}, early_stopping=False)",

@@ -24,8 +24,15 @@ import pandas as pd
 from synthstruct.errors import DataValidationError, InputError, Problem
 from synthstruct.schema.model import CategoricalColumn, Schema
 
-__all__ = ["ClassCounts", "MAX_CLASSES", "class_counts", "parse_counts", "parse_ratio", "plan_rows",
-           "target_schema"]
+__all__ = [
+    "MAX_CLASSES",
+    "ClassCounts",
+    "class_counts",
+    "parse_counts",
+    "parse_ratio",
+    "plan_rows",
+    "target_schema",
+]
 
 #: A numerical target with at most this many distinct integer values is treated as classes.
 MAX_CLASSES = 20
@@ -93,7 +100,7 @@ def class_counts(labels: pd.Series, *, target: str, source: str | None = None) -
     counts = labels.dropna().value_counts()
     if len(counts) < 2:
         raise DataValidationError("cannot balance", [Problem(
-            f"target {target!r}", f"has {len(counts)} class(es) in the training rows; balancing needs at least 2",
+            f"target {target!r}", f"has {len(counts)} class(es); balancing needs at least 2",
             "check the --target column, or provide rows of the other classes")], source=source)
     order = sorted(counts.index, key=lambda v: (-int(counts[v]), str(v)))
     return ClassCounts(labels=list(order), counts=[int(counts[v]) for v in order])
@@ -150,12 +157,13 @@ def _match_class(name: Any, labels: list[Any]) -> Any:
             return label
     if isinstance(name, str):  # "1" given for a label read as 1.0, or "true" for True
         for label in labels:
-            if isinstance(label, (bool, np.bool_)) and name.strip().lower() in ("true", "false"):
-                if bool(label) == (name.strip().lower() == "true"):
+            text = name.strip().lower()
+            if isinstance(label, (bool, np.bool_)):
+                if text in ("true", "false") and bool(label) == (text == "true"):
                     return label
-            elif isinstance(label, (float, np.floating)) and re.fullmatch(r"-?\d+(\.\d+)?", name.strip()):
-                if float(label) == float(name):
-                    return label
+            elif (isinstance(label, (float, np.floating)) and re.fullmatch(r"-?\d+(\.\d+)?", text)
+                  and float(label) == float(text)):
+                return label
     return _MISSING
 
 

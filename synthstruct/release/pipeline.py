@@ -96,7 +96,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
             seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
             synthetic_hook: Any = None, canaries: int = 0,
-            on_progress: Callable[[str, int, int], None] | None = None) -> ReleaseResult:
+            on_progress: Callable[[str, int, int], None] | None = None,
+            column_map: dict[str, str] | None = None) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -114,6 +115,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         canaries: Plant this many artificial unique rows (each kept in train with probability 1/2) and
             report how many leak (``canary_leakage``). A canary run is an audit of the engine and
             settings: release data from a run without canaries.
+        column_map: Real column name -> schema column name, for a schema pack whose names differ
+            from the data's (``--map real=schema,...``).
         on_progress: Called as ``on_progress(step, done, total)`` before each step (load, fit, sample,
             each gate metric, write), for progress bars.
 
@@ -127,6 +130,12 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     data = Path(data)
     frame = read_table(data)
     name = table_name_for(data)
+    if schema is not None and not isinstance(schema, Schema):
+        schema = load_schema(schema)
+    if column_map:
+        from synthstruct.generate.mapping import apply_column_mapping
+
+        frame = apply_column_mapping(frame, column_map, schema)
     schema_obj, inferred = schema_for(frame, schema, name=name, source=str(data))
     if isinstance(policy, Policy):
         policy_obj, policy_label = policy, policy.name

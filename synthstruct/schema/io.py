@@ -47,7 +47,7 @@ def pydantic_problems(exc: ValidationError) -> list[Problem]:
 
 _TAGS = {
     "id", "categorical", "ordinal", "numerical", "datetime", "boolean", "pii", "text",
-    "inequality", "range", "fixed_combinations", "positive",
+    "inequality", "range", "fixed_combinations", "positive", "derive", "check", "compose",
 }
 
 
@@ -149,8 +149,6 @@ def to_sdv_metadata(schema: Schema) -> dict[str, Any]:
             columns[name] = {"sdtype": _PII_TO_SDV.get(col.entity, "unknown"), "pii": True}
         else:
             entry: dict[str, Any] = {"sdtype": _TO_SDV[col.kind]}
-            if col.kind == "numerical":
-                entry["computer_representation"] = "Int64" if col.dtype == "int" else "Float"
             if col.kind == "datetime":
                 entry["datetime_format"] = col.format
             columns[name] = entry

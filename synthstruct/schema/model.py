@@ -19,6 +19,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "BooleanColumn",
     "CategoricalColumn",
+    "CheckRule",
+    "ComposeCase",
+    "ComposeRule",
+    "DatetimePrior",
+    "DeriveRule",
+    "NumericPrior",
+    "Rule",
     "Column",
     "Constraint",
     "DatetimeColumn",
@@ -73,6 +80,39 @@ class _ColumnBase(_Strict):
     description: str | None = Field(default=None, description="What the column holds, for people.")
 
 
+# ---------------------------------------------------------------- priors (schema-only generation)
+#: A category value as written in YAML (``1``, ``"1"`` and ``1.0`` are the same category).
+CategoryValue = Union[str, int, float, bool]
+#: Category -> probability; the probabilities of one prior sum to 1 (checked in ``semantic_problems``).
+Probabilities = dict[CategoryValue, Annotated[float, Field(ge=0, le=1)]]
+
+
+class NumericPrior(_Strict):
+    """A distribution for a numerical column: ``normal`` (mean, std), ``lognormal`` (median, sigma),
+    ``uniform`` (low, high), ``poisson`` (lam) or ``constant`` (value). Draws outside the column's
+    ``min``/``max`` are redrawn, then clipped. Used only by schema-only generation."""
+
+    distribution: Literal["normal", "lognormal", "uniform", "poisson", "constant"]
+    mean: float | None = None
+    std: float | None = Field(default=None, ge=0)
+    median: float | None = Field(default=None, gt=0)
+    sigma: float | None = Field(default=None, ge=0)
+    low: float | None = None
+    high: float | None = None
+    lam: float | None = Field(default=None, ge=0)
+    value: float | None = None
+
+
+class DatetimePrior(_Strict):
+    """Where datetimes fall: uniformly between ``start`` and ``end`` (default: the column's ``min`` and
+    ``max``), with optional relative weights per hour of day (24) and per weekday (7, Monday first)."""
+
+    start: str | None = None
+    end: str | None = None
+    hour_weights: list[Annotated[float, Field(ge=0)]] | None = Field(default=None, min_length=24, max_length=24)
+    weekday_weights: list[Annotated[float, Field(ge=0)]] | None = Field(default=None, min_length=7, max_length=7)
+
+
 class IdColumn(_ColumnBase):
     """An identifier. Never learned; generated from ``pattern`` (``#`` digit, ``?`` letter) or as a
     sequence / UUID. Unique per release."""
@@ -88,6 +128,10 @@ class CategoricalColumn(_ColumnBase):
 
     kind: Literal["categorical"]
     categories: list[str | int | float | bool] | None = None
+    prior: Probabilities | None = Field(default=None, description="Category -> probability (sums to 1).")
+    depends_on: str | None = Field(default=None, description="Parent column of ``conditional``.")
+    conditional: dict[CategoryValue, Probabilities] | None = Field(default=None, description=(
+        "Parent value -> probabilities; parent values not listed use ``prior``."))
 
 
 class OrdinalColumn(_ColumnBase):
@@ -95,6 +139,9 @@ class OrdinalColumn(_ColumnBase):
 
     kind: Literal["ordinal"]
     order: list[str | int | float]
+    prior: Probabilities | None = None
+    depends_on: str | None = None
+    conditional: dict[CategoryValue, Probabilities] | None = None
 
 
 class NumericalColumn(_ColumnBase):
@@ -106,6 +153,9 @@ class NumericalColumn(_ColumnBase):
     max: float | None = None
     decimals: int | None = Field(default=None, ge=0, le=12)
     unit: str | None = None
+    prior: NumericPrior | None = None
+    depends_on: str | None = None
+    conditional: dict[CategoryValue, NumericPrior] | None = None
 
 
 class DatetimeColumn(_ColumnBase):
@@ -115,12 +165,16 @@ class DatetimeColumn(_ColumnBase):
     format: str = "%Y-%m-%d"
     min: str | None = None
     max: str | None = None
+    prior: DatetimePrior | None = None
 
 
 class BooleanColumn(_ColumnBase):
     """True / false values."""
 
     kind: Literal["boolean"]
+    prior: float | None = Field(default=None, ge=0, le=1, description="Probability of true.")
+    depends_on: str | None = None
+    conditional: dict[CategoryValue, Annotated[float, Field(ge=0, le=1)]] | None = None
 
 
 class PiiColumn(_ColumnBase):
@@ -220,6 +274,47 @@ Constraint = Annotated[
 ]
 
 
+class DeriveRule(_Strict):
+    """``column`` is computed from other columns by ``expr`` (a small safe expression language, see
+    ``docs/generate.md``; never Python ``eval``)."""
+
+    type: Literal["derive"]
+    column: str
+    expr: str = Field(min_length=1, max_length=500)
+    description: str | None = None
+
+
+class CheckRule(_Strict):
+    """``expr`` must be true on every row (rows that break it are regenerated)."""
+
+    type: Literal["check"]
+    expr: str = Field(min_length=1, max_length=500)
+    description: str | None = None
+
+
+class ComposeCase(_Strict):
+    """Templates and slot values used when the ``by`` column has one value."""
+
+    templates: list[str] = Field(default_factory=list)
+    slots: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ComposeRule(_Strict):
+    """Text for ``column`` from ``templates`` whose ``{slot}`` s are filled from ``slots`` or from the
+    row's columns; ``cases`` override templates / slots per value of the ``by`` column."""
+
+    type: Literal["compose"]
+    column: str
+    templates: list[str] = Field(default_factory=list)
+    slots: dict[str, list[str]] = Field(default_factory=dict)
+    by: str | None = None
+    cases: dict[CategoryValue, ComposeCase] = Field(default_factory=dict)
+    description: str | None = None
+
+
+Rule = Annotated[Union[DeriveRule, CheckRule, ComposeRule], Field(discriminator="type")]
+
+
 class Schema(_Strict):
     """A table schema (``schema_version: 1``)."""
 
@@ -233,6 +328,8 @@ class Schema(_Strict):
     quasi_identifiers: list[str] = Field(default_factory=list)
     sensitive: list[str] = Field(default_factory=list)
     constraints: list[Constraint] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list, description=(
+        "Dependency rules for schema-only generation: derive, check, compose (docs/generate.md)."))
 
     # ------------------------------------------------------------------ helpers
     def kinds(self) -> dict[str, str]:
@@ -313,4 +410,7 @@ class Schema(_Strict):
                                             "correct the length bounds"))
             if isinstance(col, OrdinalColumn) and len(set(map(str, col.order))) != len(col.order):
                 problems.append(Problem(f"{path}.order", "order lists a value twice", "list each level once"))
+        from synthstruct.generate.checks import generation_problems  # priors and rules (lazy: no cycle)
+
+        problems.extend(generation_problems(self))
         return problems

@@ -127,9 +127,11 @@ class Codec:
                     ns = pd.to_datetime(pd.Series(seconds * 1e9, index=engine_frame.index), unit="ns", errors="coerce")
                     out[name] = ns.astype("datetime64[ns]")
             else:
-                obj = values.astype(object).copy()
-                rare = (obj == RARE).to_numpy()
+                obj = values.astype(object)
+                # only columns that had rare categories can hold the token (skips a 1M-row comparison)
+                rare = (obj == RARE).to_numpy() if name in self.frequent else np.zeros(0, dtype=bool)
                 if rare.any():
+                    obj = obj.copy()
                     cats, probs = self.frequent.get(name, ([], []))
                     if cats:
                         picks = rng.choice(len(cats), size=int(rare.sum()), p=np.asarray(probs) / np.sum(probs))

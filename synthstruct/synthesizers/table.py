@@ -131,8 +131,12 @@ class TableSynthesizer:
                 gens[name] = IdGenerator(col).fit(frame[name])
             elif col.kind == "pii":
                 gens[name] = PiiGenerator(col, locale=col.locale or schema.locale).fit(frame[name])
-            elif col.kind == "text":
+            elif col.kind == "text" and col.generator == "placeholder":
                 gens[name] = PlaceholderTextGenerator(column=name).fit(frame[name])
+            elif col.kind == "text":
+                from synthstruct.text.column import TextColumnGenerator
+
+                gens[name] = TextColumnGenerator(col, column=name).fit(frame[name], frame)
         return gens
 
     # ------------------------------------------------------------------ sample
@@ -187,13 +191,28 @@ class TableSynthesizer:
     def _with_generated_columns(self, structured: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
         """Add the ``id``/``pii``/``text`` columns to structured rows, in the schema's column order."""
         schema = self.schema_
+        if not self.generators_ and list(structured.columns) == list(schema.columns) and (
+                isinstance(structured.index, pd.RangeIndex) and structured.index.start == 0):
+            return structured  # nothing to add: skip rebuilding the frame
         columns: dict[str, pd.Series] = {}
+        conditioned = [name for name, g in self.generators_.items() if getattr(g, "conditions_on_rows", False)]
         for name, col in schema.columns.items():
+            if name in conditioned:
+                continue
             if name in self.generators_:
                 series = self.generators_[name].generate(n, _rng(seed, "column", name))
                 columns[name] = pd.Series(np.asarray(series, dtype=object), index=range(n), dtype=object)
             else:
                 columns[name] = structured[name].reset_index(drop=True)
+        # Row-conditioned text last: each text generator sees the synthetic row (and earlier texts).
+        text_stats: dict[str, Any] = {}
+        for name in conditioned:
+            gen = self.generators_[name]
+            series = gen.generate(pd.DataFrame(columns), _rng(seed, "column", name))
+            columns[name] = pd.Series(np.asarray(series, dtype=object), index=range(n), dtype=object)
+            text_stats.update({f"text.{name}.{k}": v for k, v in getattr(gen, "stats_", {}).items()})
+        if text_stats:
+            self.sampling_stats_ = {**getattr(self, "sampling_stats_", {}), **text_stats}
         return pd.DataFrame(columns)[list(schema.columns)]
 
     def _sample_structured(self, n: int, seed: int, draw: Callable[[int, int], pd.DataFrame] | None = None
@@ -213,7 +232,7 @@ class TableSynthesizer:
             batch = draw(want, stream_seed(seed, "engine-sample", round_))
             decoded = self.codec_.inverse_transform(batch, schema, decode_rng)
             ok = self._constraint_mask(decoded)
-            good = decoded[ok]
+            good = decoded if ok.all() else decoded[ok]
             if round_ > 0:
                 regenerated += int(len(good))
             kept.append(good)
@@ -222,7 +241,7 @@ class TableSynthesizer:
             want = int(np.ceil((n - have) / valid_rate * 1.1)) + 1
             if not schema.constraints:
                 break
-        frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
+        frame = kept[0] if len(kept) == 1 else (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame())
         repaired = 0
         if len(frame) < n:  # constraints too tight for the model: repair the remainder by rule
             extra = self.codec_.inverse_transform(
@@ -231,6 +250,8 @@ class TableSynthesizer:
             repaired = len(extra)
             frame = pd.concat([frame, extra], ignore_index=True)
         self.sampling_stats_ = {"regenerated_rows": regenerated, "repaired_rows": repaired}
+        if len(frame) == n and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
+            return frame  # the common case: no copy of a million-row frame
         return frame.iloc[:n].reset_index(drop=True)
 
     def _constraint_mask(self, frame: pd.DataFrame) -> np.ndarray:
@@ -329,8 +350,10 @@ class TableSynthesizer:
         self = cls(**state["params"])
         self.schema_ = schema
         self.codec_ = Codec.from_state(state["codec"])
+        from synthstruct.text.column import TextColumnGenerator
+
         types = {"IdGenerator": IdGenerator, "PiiGenerator": PiiGenerator,
-                 "PlaceholderTextGenerator": PlaceholderTextGenerator}
+                 "PlaceholderTextGenerator": PlaceholderTextGenerator, "TextColumnGenerator": TextColumnGenerator}
         self.generators_ = {name: types[g["type"]].from_state(g["state"]) for name, g in state["generators"].items()}
         self.combinations_ = {int(i): [tuple(c) for c in combos] for i, combos in state["combinations"].items()}
         self.n_train_ = int(state["n_train"])

@@ -67,7 +67,7 @@ def _examples(examples: Sequence[str]) -> str:
 
 
 def build_messages(spec: TextColumn, column: str, context: dict[str, str], *, target_words: int,
-                   examples: Sequence[str] = (), step: int | None = None,
+                   examples: Sequence[str] | None = None, step: int | None = None,
                    previous: str | None = None) -> tuple[dict[str, str], ...]:
     """Chat messages for one text (or one step of a multi-step text).
 
@@ -76,10 +76,11 @@ def build_messages(spec: TextColumn, column: str, context: dict[str, str], *, ta
         column: Column name.
         context: Conditioning column -> value (already formatted).
         target_words: Length to ask for.
-        examples: Few-shot examples (scrubbed).
+        examples: Few-shot examples (scrubbed); default ``spec.examples``.
         step: Index into ``spec.steps`` for multi-step generation.
         previous: The previous step's answer.
     """
+    examples = spec.examples if examples is None else examples
     facts = "\n".join(f"{k}: {v}" for k, v in context.items())
     user = f"{_examples(examples)}Write the {column} for this record.\n{facts}\n" if facts else \
         f"{_examples(examples)}Write one {column}.\n"

