@@ -12,6 +12,7 @@ import sys
 import typer
 
 from synthstruct._cli import audit, demo, fit_sample, generate, infer, release_cmd, scan
+from synthstruct._cli import balance as balance_cmd
 from synthstruct._cli import verify as verify_cmd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,6 +37,8 @@ app.command("infer", help="Propose a schema (commented YAML) from a data file.")
 app.command("release", help="Split, fit, sample, gate and write a release bundle.")(release_cmd.release)
 app.command("fit", help="Fit a synthesizer and save it to a model directory.")(fit_sample.fit)
 app.command("sample", help="Sample rows from a saved model directory.")(fit_sample.sample)
+app.command("balance", help="Add synthetic rows of rare classes, with proof of lift and per-class privacy.")(
+    balance_cmd.balance)
 app.command("generate", help="Generate records from a schema pack's priors and rules (no data needed).")(generate.generate)
 app.command("scan", help="Find personal data: column verdicts and spans in free text.")(scan.scan)
 app.command("audit", help="Audit synthetic data from any generator against the real data.")(audit.audit)

@@ -273,14 +273,14 @@ def balance(data: str | Path | pd.DataFrame, *, target: str, ratio: str | float 
 
 
 def _clean_report(report: dict[str, Any]) -> dict[str, Any]:
-    from synthstruct.release.report import _clean
+    from synthstruct.release.report import json_safe
 
-    return _clean(report)
+    return json_safe(report)
 
 
 def _write_bundle(output: Path, *, report: dict[str, Any], balanced: pd.DataFrame, test: pd.DataFrame,
                   passed: bool, name: str, overwrite: bool, about: dict[str, Any]) -> dict[str, Any]:
-    from synthstruct.release.pipeline import _versions
+    from synthstruct.release.pipeline import package_versions
 
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if passed:
@@ -299,7 +299,7 @@ def _write_bundle(output: Path, *, report: dict[str, Any], balanced: pd.DataFram
             "classes": report["classes"],
             "gate": {"passed": passed, "failed": [f"{e['class']}: {c}" for e in report["privacy"]["classes"]
                                                   for c in e["gate"]["failed"]]},
-            "timings": report["timings"], "versions": _versions(), "outputs": outputs,
+            "timings": report["timings"], "versions": package_versions(), "outputs": outputs,
         }
         atomic_write_bytes(tmp / "manifest.json", (json.dumps(_clean_report(manifest), indent=2) + "\n").encode())
     return manifest

@@ -25,8 +25,8 @@ _SCORE_TEXT = {"minority_f1": "minority-class F1", "pr_auc": "PR-AUC (minority)"
                "balanced_accuracy": "balanced accuracy"}
 
 
-def _num(x: Any) -> str:
-    return release_report._num(x)
+def format_number(x: Any) -> str:
+    return release_report.format_number(x)
 
 
 def _verdict(report: dict[str, Any]) -> str:
@@ -42,9 +42,9 @@ def _verdict(report: dict[str, Any]) -> str:
 
 
 def _classes_table(report: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><td>{_e(str(c['class']))}</td><td class='num'>{_num(c['train_rows'])}</td>"
-                   f"<td class='num'>{_num(c['added_rows'])}</td><td class='num'>{_num(c['output_rows'])}</td>"
-                   f"<td class='num'>{_num(c['test_rows'])}</td></tr>" for c in report["classes"])
+    rows = "".join(f"<tr><td>{_e(str(c['class']))}</td><td class='num'>{format_number(c['train_rows'])}</td>"
+                   f"<td class='num'>{format_number(c['added_rows'])}</td><td class='num'>{format_number(c['output_rows'])}</td>"
+                   f"<td class='num'>{format_number(c['test_rows'])}</td></tr>" for c in report["classes"])
     return ("<section id='classes'><h2>Rows per class</h2><table><thead><tr><th>class</th><th>real training rows"
             "</th><th>synthetic rows added</th><th>rows in the output</th><th>real test rows (held out)</th>"
             f"</tr></thead><tbody>{rows}</tbody></table><p class='muted'>The output holds every real training row "
@@ -69,7 +69,7 @@ def _lift_plot(lift: dict[str, Any]) -> str:
     svg = plots.bar_chart("plot-lift", "Scores on the real test split", [_SCORE_TEXT[s] for s in SCORES],
                           [(_METHOD_TEXT[m], [lift["methods"][m][s]["mean"] for s in SCORES]) for m in METHODS],
                           x_label="score (mean over seeds)", y_label="score")
-    return release_report._figure(svg, f"The same {lift['model']} trained four ways, tested on "
+    return release_report.figure_html(svg, f"The same {lift['model']} trained four ways, tested on "
                                        f"{lift['n_test']} real rows ({lift['n_test_minority']} of the minority "
                                        f"class) it never saw; mean over {len(lift['seeds'])} seeds.")
 
@@ -97,13 +97,13 @@ def _privacy(report: dict[str, Any]) -> str:
         metrics = [m for m in entry["metrics"].values() if m.get("category") == "privacy"]
         rows = entry["rows"]
         parts.append(f"<h3>Class {_e(str(entry['class']))} — {'passed' if gate['passed'] else 'BLOCKED'} "
-                     f"<span class='muted'>({_num(rows['train'])} training, {_num(rows['synthetic'])} synthetic, "
-                     f"{_num(rows['holdout'])} held-out rows)</span></h3>")
-        parts.append(release_report._reasons(gate).replace("<section id='reasons'>", "<div>")
+                     f"<span class='muted'>({format_number(rows['train'])} training, {format_number(rows['synthetic'])} synthetic, "
+                     f"{format_number(rows['holdout'])} held-out rows)</span></h3>")
+        parts.append(release_report.reasons_html(gate).replace("<section id='reasons'>", "<div>")
                      .replace("</section>", "</div>"))
-        parts.append(release_report._checks_table(gate).replace("<section id='checks'><h2>All checks</h2>", "<div>")
+        parts.append(release_report.checks_table_html(gate).replace("<section id='checks'><h2>All checks</h2>", "<div>")
                      .replace("</section>", "</div>"))
-        parts.append(release_report._metrics_table(metrics))
+        parts.append(release_report.metrics_table_html(metrics))
     parts.append("</section>")
     return "".join(parts)
 
@@ -114,7 +114,7 @@ def _run(report: dict[str, Any]) -> str:
     rows += [(f"rows: {k}", v) for k, v in report["rows"].items()]
     rows += [(f"sampling: {k.replace('_', ' ')}", v) for k, v in report.get("sampling", {}).items()]
     rows += [(f"time: {k} (s)", v) for k, v in report.get("timings", {}).items()]
-    body = "".join(f"<tr><td>{_e(str(k))}</td><td>{_num(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><td>{_e(str(k))}</td><td>{format_number(v)}</td></tr>" for k, v in rows)
     return f"<section id='run'><h2>About this run</h2><table><tbody>{body}</tbody></table></section>"
 
 
@@ -131,4 +131,4 @@ def render_balance_html(report: dict[str, Any]) -> str:
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "
             "img-src data:\">"
             f"<title>synthstruct balance report: {_e(str(report['table']))}</title>"
-            f"<style>{release_report._CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")
+            f"<style>{release_report.REPORT_CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")

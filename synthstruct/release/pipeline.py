@@ -56,7 +56,7 @@ class ReleaseResult:
     manifest: dict[str, Any]
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
     found = {}
     for name in _PACKAGES:
         try:
@@ -225,7 +225,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "canaries": ({"planted": canaries, "members": int(canary_table.n_members)}
                          if canary_table is not None else None),
             "timings": report["timings"],
-            "versions": _versions(),
+            "versions": package_versions(),
             "outputs": outputs,
         }
         atomic_write_bytes(tmp / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())

@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 REPORT_VERSION = 1
 
 
-def _clean(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """Make numbers JSON-safe (NaN/inf -> None; numpy scalars -> Python)."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -42,7 +42,7 @@ def build_report(gate: GateReport, *, table: str, engine: str, rows: dict[str, i
                  timings: dict[str, float], sampling: dict[str, Any] | None = None,
                  attempts: int = 1, value_protection: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the report dictionary (see ``docs/report.md`` for every field)."""
-    return _clean({
+    return json_safe({
         "report_version": REPORT_VERSION,
         "table": table,
         "engine": engine,
@@ -80,7 +80,7 @@ def validate_report(report: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- HTML
-_CSS = """
+REPORT_CSS = """
 :root{--ink:#1b1f24;--muted:#5f6670;--line:#e3e6ea;--real:#0072B2;--syn:#E69F00}
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);background:#f6f7f9;line-height:1.45}
@@ -151,7 +151,7 @@ _SHAPE_MEASURES = {"ks_complement": "1 − KS statistic", "tv_complement": "1 �
 _e = html.escape
 
 
-def _num(x: Any) -> str:
+def format_number(x: Any) -> str:
     if x is None:
         return "—"
     if isinstance(x, bool):
@@ -178,7 +178,7 @@ def _missing(metric: dict[str, Any] | None, what: str) -> str:
     return f"<p class='missing'>No {_e(what)}: {_e(reason)}.</p>"
 
 
-def _figure(svg: str, caption: str) -> str:
+def figure_html(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
 
 
@@ -193,10 +193,10 @@ def _safely(render: Callable[[], str], metric: dict[str, Any] | None, what: str)
 
 def _header(report: dict[str, Any]) -> str:
     gate = report["gate"]
-    rows = ", ".join(f"{_e(str(k))} {_num(v)}" for k, v in report.get("rows", {}).items())
+    rows = ", ".join(f"{_e(str(k))} {format_number(v)}" for k, v in report.get("rows", {}).items())
     return (f"<header><h1>Release report — {_e(str(report['table']))}</h1><p class='meta'>Engine "
             f"<b>{_e(str(report['engine']))}</b> · policy <b>{_e(str(gate['policy']))}</b> · rows: {rows} · "
-            f"report version {_num(report.get('report_version'))}</p></header>")
+            f"report version {format_number(report.get('report_version'))}</p></header>")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -230,7 +230,7 @@ def _attempts(gate: dict[str, Any]) -> str:
             f"each attempt gives the checks another chance to miss a copy. Say so when you share the data.</p>")
 
 
-def _reasons(gate: dict[str, Any]) -> str:
+def reasons_html(gate: dict[str, Any]) -> str:
     failed = [c for c in gate["checks"] if not c["passed"]]
     if not failed:
         return ""
@@ -245,29 +245,29 @@ def _reasons(gate: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _checks_table(gate: dict[str, Any]) -> str:
+def checks_table_html(gate: dict[str, Any]) -> str:
     out = ["<section id='checks'><h2>All checks</h2><table><thead><tr><th>check</th><th>value</th>"
            "<th>limit</th><th>severity</th><th>verdict</th></tr></thead><tbody>"]
     for c in gate["checks"]:
         cls = "ok" if c["passed"] else ("bad" if c["severity"] == "block" else "warn-t")
         word = "pass" if c["passed"] else ("FAIL" if c["severity"] == "block" else "warn")
         out.append(f"<tr><td>{_e(_check_label(c))}<br><code>{_e(c['name'])}</code></td><td class='num'>"
-                   f"{_num(c['value'])}</td><td class='num'>{_e(c['comparison'])} {_num(c['threshold'])}</td>"
+                   f"{format_number(c['value'])}</td><td class='num'>{_e(c['comparison'])} {format_number(c['threshold'])}</td>"
                    f"<td>{_e(c['severity'])}</td><td class='{cls}'>{word}</td></tr>")
     out.append("</tbody></table></section>")
     return "".join(out)
 
 
-def _metrics_table(metrics: list[dict[str, Any]]) -> str:
+def metrics_table_html(metrics: list[dict[str, Any]]) -> str:
     out = ["<table><thead><tr><th>metric</th><th>synthetic</th><th>holdout reference</th><th>95 % interval</th>"
            "<th>what it means</th></tr></thead><tbody>"]
     for m in metrics:
         ci = m.get("ci")
-        interval = f"{_num(ci[0])} – {_num(ci[1])}" if isinstance(ci, list) and len(ci) == 2 else "—"
+        interval = f"{format_number(ci[0])} – {format_number(ci[1])}" if isinstance(ci, list) and len(ci) == 2 else "—"
         meaning = _METRIC_TEXT.get(m["name"], ("", ""))[1]
         note = f"<br><span class='muted'>{_e(m['note'])}</span>" if m.get("note") else ""
         out.append(f"<tr><td>{_e(_label(m['name']))}<br><code>{_e(m['name'])}</code></td><td class='num'>"
-                   f"{_num(m['value'])}</td><td class='num'>{_num(m.get('reference'))}</td><td class='num'>"
+                   f"{format_number(m['value'])}</td><td class='num'>{format_number(m.get('reference'))}</td><td class='num'>"
                    f"{interval}</td><td>{_e(meaning)}{note}</td></tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -288,7 +288,7 @@ def _dcr_plot(metric: dict[str, Any]) -> str:
         return ""
     svg = plots.histogram("plot-dcr", "Distance to closest record", hist["bin_edges"], series,
                           x_label="distance to the closest row (0 = identical)", y_label="share of rows")
-    return _figure(svg, "If the synthetic → train curve sits left of synthetic → holdout, synthetic rows are "
+    return figure_html(svg, "If the synthetic → train curve sits left of synthetic → holdout, synthetic rows are "
                         "closer to the people the model saw than to comparable people it did not see. "
                         "holdout → train shows how close fresh real rows are.")
 
@@ -302,7 +302,7 @@ def _roc_plot(metric: dict[str, Any]) -> str:
     title = "Membership-inference ROC" + (f" (AUC {auc:.3f})" if isinstance(auc, (int, float)) else "")
     svg = plots.line_chart("plot-roc", title, [("distance attack", roc["fpr"], roc["tpr"])],
                            x_label="false-positive rate", y_label="true-positive rate", diagonal=True, marker=marker)
-    return _figure(svg, "The closer the curve stays to the dashed diagonal, the less an attacker learns about "
+    return figure_html(svg, "The closer the curve stays to the dashed diagonal, the less an attacker learns about "
                         "who was in the training data (AUC 0.5 = guessing).")
 
 
@@ -310,7 +310,7 @@ def _privacy(by_name: dict[str, dict[str, Any]], metrics: list[dict[str, Any]]) 
     dcr, mia = by_name.get("dcr"), by_name.get("membership_inference")
     figs = [_safely(lambda: _dcr_plot(dcr), dcr, "distance histogram"),  # type: ignore[arg-type]
             _safely(lambda: _roc_plot(mia), mia, "membership-inference ROC curve")]  # type: ignore[arg-type]
-    return (f"<section id='privacy'><h2>Privacy</h2>{_metrics_table(metrics)}"
+    return (f"<section id='privacy'><h2>Privacy</h2>{metrics_table_html(metrics)}"
             f"<div class='grid2' style='margin-top:.8rem'>{''.join(figs)}</div></section>")
 
 
@@ -323,7 +323,7 @@ def _count_table(metric: dict[str, Any] | None, what: str, fields: dict[str, str
     out = [f"<table><thead><tr><th>column</th>{''.join(f'<th>{_e(v)}</th>' for v in fields.values())}"
            "</tr></thead><tbody>"]
     for name, row in columns.items():
-        cells = "".join(f"<td class='num'>{_num(row.get(k)) if isinstance(row, dict) else '—'}</td>" for k in fields)
+        cells = "".join(f"<td class='num'>{format_number(row.get(k)) if isinstance(row, dict) else '—'}</td>" for k in fields)
         out.append(f"<tr><td>{_e(str(name))}</td>{cells}</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -350,8 +350,8 @@ def _pii(by_name: dict[str, dict[str, Any]]) -> str:
 def _column_plot(index: int, name: str, plot: dict[str, Any], score: dict[str, Any]) -> str:
     title = f"{name}"
     measure = _SHAPE_MEASURES.get(str(score.get("metric")), "similarity")
-    caption = (f"{measure}: {_num(score.get('score'))} (a fresh real sample scores "
-               f"{_num(score.get('reference'))}; 1 = identical)")
+    caption = (f"{measure}: {format_number(score.get('score'))} (a fresh real sample scores "
+               f"{format_number(score.get('reference'))}; 1 = identical)")
     if plot.get("type") == "histogram":
         svg = plots.histogram(f"plot-col-{index}", title, plot["edges"],
                               [("real (train)", plot["real"]), ("synthetic", plot["synthetic"])],
@@ -367,7 +367,7 @@ def _column_plot(index: int, name: str, plot: dict[str, Any], score: dict[str, A
                               x_label=f"{name} (categories seen at least k times)")
     else:
         return ""
-    return _figure(svg, caption)
+    return figure_html(svg, caption)
 
 
 def _column_plots(metric: dict[str, Any]) -> str:
@@ -393,7 +393,7 @@ def _heatmaps(metric: dict[str, Any]) -> str:
                           low=0.0, high=0.5)]
     caption = f"Association between column pairs: {assoc.get('measure', '')}."
     return (f"<div class='grid' style='grid-template-columns:repeat(auto-fit,minmax(20rem,1fr))'>"
-            f"{''.join(_figure(f, caption) for f in figs)}</div>")
+            f"{''.join(figure_html(f, caption) for f in figs)}</div>")
 
 
 def _worst_pairs(metric: dict[str, Any], limit: int = 8) -> str:
@@ -404,14 +404,14 @@ def _worst_pairs(metric: dict[str, Any], limit: int = 8) -> str:
            "<th>holdout reference</th></tr></thead><tbody>"]
     for p in sorted(pairs, key=lambda p: p["score"])[:limit]:
         out.append(f"<tr><td>{_e(' × '.join(map(str, p['columns'])))}</td><td>{_e(str(p.get('metric', '')))}</td>"
-                   f"<td class='num'>{_num(p['score'])}</td><td class='num'>{_num(p.get('reference'))}</td></tr>")
+                   f"<td class='num'>{format_number(p['score'])}</td><td class='num'>{format_number(p.get('reference'))}</td></tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
 
 def _fidelity(by_name: dict[str, dict[str, Any]], metrics: list[dict[str, Any]]) -> str:
     shapes, pairs = by_name.get("column_shapes"), by_name.get("pair_trends")
-    return (f"<section id='fidelity'><h2>Fidelity</h2>{_metrics_table(metrics)}"
+    return (f"<section id='fidelity'><h2>Fidelity</h2>{metrics_table_html(metrics)}"
             "<h3>Real vs synthetic, column by column</h3>"
             + _safely(lambda: _column_plots(shapes), shapes, "column distributions")  # type: ignore[arg-type]
             + "<h3>Associations between columns</h3>"
@@ -430,7 +430,7 @@ def _utility_plot(metric: dict[str, Any]) -> str:
                           [("trained on real", [trtr[k] for k in keys]),
                            ("trained on synthetic", [tstr.get(k) for k in keys])],
                           x_label="score on real holdout rows", y_label="score")
-    return _figure(svg, f"A {details.get('task', '')} model trained on {details.get('n_train_real', '?')} real or "
+    return figure_html(svg, f"A {details.get('task', '')} model trained on {details.get('n_train_real', '?')} real or "
                         f"{details.get('n_train_synthetic', '?')} synthetic rows, tested on "
                         f"{details.get('n_test', '?')} real rows it never saw.")
 
@@ -438,20 +438,20 @@ def _utility_plot(metric: dict[str, Any]) -> str:
 def _utility(by_name: dict[str, dict[str, Any]], metrics: list[dict[str, Any]]) -> str:
     util = by_name.get("utility")
     figure = _safely(lambda: _utility_plot(util), util, "utility chart")  # type: ignore[arg-type]
-    return (f"<section id='utility'><h2>Utility</h2>{_metrics_table(metrics)}"
+    return (f"<section id='utility'><h2>Utility</h2>{metrics_table_html(metrics)}"
             f"<div class='grid2' style='margin-top:.8rem'>{figure}</div></section>")
 
 
 def _run_details(report: dict[str, Any]) -> str:
     vp = report.get("value_protection") or {}
-    rows = [("value protection k", _num(vp.get("k"))),
-            ("rare categories merged", ", ".join(f"{_e(str(c))}: {_num(n)}" for c, n in
+    rows = [("value protection k", format_number(vp.get("k"))),
+            ("rare categories merged", ", ".join(f"{_e(str(c))}: {format_number(n)}" for c, n in
                                                  (vp.get("rare_categories_merged") or {}).items()) or "none"),
             ("columns clipped to their k-th extreme",
              _e(", ".join(map(str, vp.get("clipped_columns") or []))) or "none")]
-    rows += [(f"sampling: {_e(str(k).replace('_', ' '))}", _num(v))
+    rows += [(f"sampling: {_e(str(k).replace('_', ' '))}", format_number(v))
              for k, v in (report.get("sampling") or {}).items()]
-    rows += [(f"time: {_e(str(k))} (s)", _num(v)) for k, v in (report.get("timings") or {}).items()
+    rows += [(f"time: {_e(str(k))} (s)", format_number(v)) for k, v in (report.get("timings") or {}).items()
              if not isinstance(v, dict)]
     body = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
     return f"<section id='run'><h2>About this run</h2><table><tbody>{body}</tbody></table></section>"
@@ -473,7 +473,7 @@ def render_html(report: dict[str, Any]) -> str:
             "<nav aria-label='sections'><a href='#reasons'>what to change</a><a href='#checks'>checks</a>"
             "<a href='#privacy'>privacy</a><a href='#pii'>PII</a><a href='#fidelity'>fidelity</a>"
             "<a href='#utility'>utility</a><a href='#run'>run</a></nav>",
-            _reasons(gate), _checks_table(gate),
+            reasons_html(gate), checks_table_html(gate),
             _privacy(by_name, _by_category(report, "privacy")), _pii(by_name),
             _fidelity(by_name, _by_category(report, "fidelity") + _by_category(report, "validity")),
             _utility(by_name, _by_category(report, "utility")), _run_details(report)]
@@ -481,5 +481,5 @@ def render_html(report: dict[str, Any]) -> str:
             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "
             "img-src data:\">"
-            f"<title>synthstruct release report: {_e(str(report['table']))}</title><style>{_CSS}</style></head>"
+            f"<title>synthstruct release report: {_e(str(report['table']))}</title><style>{REPORT_CSS}</style></head>"
             f"<body><main>{''.join(body)}</main></body></html>\n")
