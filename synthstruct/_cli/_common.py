@@ -27,11 +27,11 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except InputError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False)
+            err_console.print(str(exc), markup=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except SynthstructError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False)
+            err_console.print(str(exc), markup=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -116,12 +116,14 @@ METRICS = Registry(
         "linkability": "synthstruct.privacy.attacks:linkability",
         "attribute_inference": "synthstruct.privacy.attacks:attribute_inference",
         "canary_leakage": "synthstruct.privacy.canaries:canary_leakage",
+        "pii_in_output": "synthstruct.privacy.output_pii:pii_in_output",
         # validity / fidelity / utility
         "validity": "synthstruct.evaluation.validity:validity",
         "column_shapes": "synthstruct.evaluation.fidelity:column_shapes",
         "pair_trends": "synthstruct.evaluation.fidelity:pair_trends",
         "discriminator_auc": "synthstruct.evaluation.fidelity:discriminator_auc",
         "missing_patterns": "synthstruct.evaluation.fidelity:missing_patterns",
+        "coverage": "synthstruct.evaluation.coverage:coverage",
         "utility": "synthstruct.evaluation.utility:utility",
     },
 )

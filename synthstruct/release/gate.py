@@ -132,7 +132,9 @@ class ReleaseGate:
             on_metric: Called with each metric's name before it is computed (progress reporting).
         """
         k = self.policy.value_protection.k
-        opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), **(options or {})}
+        suite = self.policy.load_suite()
+        opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), "block_entities": list(self.policy.pii.block_entities),
+                **(suite.options if suite else {}), **(options or {})}
         ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
                                 options=opts)
         metrics: dict[str, MetricResult] = {}

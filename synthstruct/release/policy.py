@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from synthstruct._resources import builtin_policy_path
 from synthstruct.errors import PolicyError, Problem
 
-__all__ = ["BUILTIN_POLICIES", "CheckSpec", "Policy", "SplitSpec", "load_policy", "policy_sha256"]
+__all__ = ["BUILTIN_POLICIES", "CheckSpec", "PiiSpec", "Policy", "SplitSpec", "load_policy", "policy_sha256"]
 
 BUILTIN_POLICIES = ("audit", "default", "lenient", "strict")
 
@@ -44,6 +44,14 @@ class ValueProtection(_Strict):
 
     k: int = Field(default=5, ge=0, description="Categories seen < k times are never emitted; numbers stay "
                                                "within the k-th most extreme training values. 0 = off.")
+
+
+class PiiSpec(_Strict):
+    """PII rules for generated output."""
+
+    block_entities: list[str] = Field(default_factory=list, description=(
+        "Entity types that must not appear in any synthetic text column (checked by the "
+        "pii_in_output metric), e.g. US_SSN, CREDIT_CARD, IBAN_CODE."))
 
 
 class CheckSpec(_Strict):
@@ -79,15 +87,24 @@ class Policy(_Strict):
     description: str = ""
     split: SplitSpec = Field(default_factory=SplitSpec)
     value_protection: ValueProtection = Field(default_factory=ValueProtection)
+    pii: PiiSpec = Field(default_factory=PiiSpec)
     checks: list[CheckSpec] = Field(min_length=1)
     report_metrics: list[str] = Field(default_factory=list, description="Metrics computed and reported without a check.")
+    suite: str | None = Field(default=None, description="An evaluation suite whose metrics are also reported.")
 
     def metric_names(self) -> list[str]:
+        """Checked metrics, then reported ones, then the suite's (each once, in that order)."""
         names: list[str] = []
-        for name in [c.metric for c in self.checks] + list(self.report_metrics):
+        suite_metrics = self.load_suite().metrics if self.suite else []
+        for name in [c.metric for c in self.checks] + list(self.report_metrics) + suite_metrics:
             if name not in names:
                 names.append(name)
         return names
+
+    def load_suite(self):  # noqa: ANN201 - Suite, imported lazily
+        from synthstruct.evaluation.suite import load_suite
+
+        return load_suite(self.suite) if self.suite else None
 
 
 def _problems(exc: ValidationError) -> list[Problem]:
@@ -118,6 +135,17 @@ def policy_from_dict(data: object, *, source: str | None = None) -> Policy:
         Problem(f"report_metrics[{i}]", f"unknown metric {m!r}", f"use one of: {', '.join(METRICS.names())}")
         for i, m in enumerate(policy.report_metrics) if m not in METRICS
     ]
+    if policy.suite is not None:
+        try:
+            policy.load_suite()
+        except PolicyError as exc:
+            unknown += [Problem(f"suite ({p.location})", p.message, p.fix) for p in exc.problems]
+    from synthstruct.schema.model import PII_ENTITIES
+
+    scan_entities = set(PII_ENTITIES) | {"IP_ADDRESS", "URL", "MEDICAL_LICENSE", "US_PASSPORT", "US_DRIVER_LICENSE",
+                                         "US_BANK_NUMBER", "UK_NHS", "CRYPTO"}
+    unknown += [Problem(f"pii.block_entities[{i}]", f"unknown entity {e!r}", "use an entity name from docs/scanning.md")
+                for i, e in enumerate(policy.pii.block_entities) if e not in scan_entities]
     if unknown:
         raise PolicyError("invalid policy", unknown, source=source)
     return policy

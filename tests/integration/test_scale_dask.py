@@ -1,0 +1,179 @@
+"""The distributed release on real Dask clusters, compared with the in-memory release.
+
+* a 2-worker in-process LocalCluster: same train/holdout and gate as the in-memory pipeline given the
+  same synthetic rows; partition aggregates equal single-machine computations; output bytes identical
+  with 1 and 2 workers; retried and failing tasks;
+* a scheduler and a worker started as separate processes on 127.0.0.1, reached at tcp://127.0.0.1:PORT.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+from synthstruct.dataio import read_table  # noqa: E402
+from synthstruct.privacy.distances import nearest_neighbours  # noqa: E402
+from synthstruct.privacy.encoding import MixedEncoder  # noqa: E402
+from synthstruct.release.pipeline import release  # noqa: E402
+from synthstruct.scale import release as scale_release  # noqa: E402
+from synthstruct.scale.aggregates import DistanceSummary  # noqa: E402
+from synthstruct.scale.cluster import open_client, parse_cluster  # noqa: E402
+from synthstruct.scale.release import run_distributed_release  # noqa: E402
+from synthstruct.schema.check import coerce_to_schema  # noqa: E402
+from synthstruct.schema.io import load_schema  # noqa: E402
+
+ROWS = 2_000
+PARTITION = 500
+
+
+@pytest.fixture(scope="module")
+def adult_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "adult.csv"
+    if not source.is_file():
+        pytest.skip("adult.csv is not available")
+    path = tmp_path_factory.mktemp("adult") / "adult.csv"
+    pd.read_csv(source, nrows=ROWS).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    with open_client(parse_cluster("threads:2")) as c:
+        yield c
+
+
+def _partitions(bundle: Path) -> pd.DataFrame:
+    files = sorted((bundle / "data").rglob("*.parquet"))
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def test_distributed_release_matches_in_memory_path(adult_csv: Path, tmp_path: Path, client) -> None:
+    dist = run_distributed_release(adult_csv, output=tmp_path / "dist", client=client, partition_rows=PARTITION,
+                                   seed=5)
+    assert dist.passed and client.scheduler_info()["workers"].__len__() == 2
+    manifest = json.loads((tmp_path / "dist" / "manifest.json").read_text())
+    assert manifest["scale"]["fit_sample_rows"] == ROWS and manifest["scale"]["partitions"] == 4
+    parts = [o for o in manifest["outputs"] if o["path"].startswith("data/")]
+    assert [o["rows"] for o in parts] == [500, 500, 500, 100]
+    schema = load_schema(tmp_path / "dist" / "schema.yaml")
+    synthetic = coerce_to_schema(_partitions(tmp_path / "dist"), schema)
+
+    # the in-memory pipeline given the same synthetic rows: same split, same gate numbers
+    seen = {}
+
+    def same_rows(_synthetic: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
+        seen["train"] = train
+        return synthetic
+
+    mem = release(adult_csv, output=tmp_path / "mem", schema=tmp_path / "dist" / "schema.yaml", seed=5,
+                  synthetic_hook=same_rows)
+    assert mem.manifest["split"] == dist.manifest["split"]
+    for name, result in mem.gate.metrics.items():
+        assert dist.gate.metrics[name].value == pytest.approx(result.value, nan_ok=True, abs=1e-12), name
+
+    # partition aggregates == the single-machine computations on the whole output
+    train = seen["train"]
+    holdout_free = MixedEncoder().fit(schema, train, read_table(adult_csv).pipe(coerce_to_schema, schema))
+    scale = dist.report["scale"]
+    encoder = MixedEncoder().fit(schema, train, coerce_to_schema(read_table(adult_csv), schema).iloc[len(train):])
+    del holdout_free
+    whole = nearest_neighbours(encoder.transform(synthetic), encoder.transform(train), n_columns=encoder.n_columns)
+    expected = DistanceSummary.of(whole.distance).to_dict()
+    assert scale["distance_to_train"]["median"] == expected["median"]
+    assert scale["distance_to_train"]["zero_distance_rows"] == expected["zero_distance_rows"]
+    copies = int(np.isin(encoder.row_keys(synthetic), encoder.row_keys(train)).sum())
+    assert scale["exact_copies_of_train"] == copies
+    shapes = mem.gate.metrics["column_shapes"].details["columns"]
+    for name, score in scale["column_shapes"]["columns"].items():
+        if shapes[name]["metric"] == "tv_complement":
+            assert score == pytest.approx(shapes[name]["score"], abs=1e-12)
+
+
+def test_same_bytes_with_one_and_two_workers(adult_csv: Path, tmp_path: Path, client) -> None:
+    data = tmp_path / "parts"
+    from synthstruct.scale.dataset import csv_to_parquet
+
+    csv_to_parquet(adult_csv, data, partition_rows=700)  # a partitioned Parquet input
+    kwargs = dict(partition_rows=300, fit_sample_rows=1_500, rows=1_000, seed=9, full_output_distances=False)
+    two = run_distributed_release(data, output=tmp_path / "two", client=client, **kwargs)
+    with open_client(parse_cluster("threads:1")) as single:
+        one = run_distributed_release(data, output=tmp_path / "one", client=single, **kwargs)
+    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]  # noqa: E731
+    assert digests(one) == digests(two) and len(digests(one)) == 5
+    assert one.manifest["scale"]["fit_sample_rows"] == 1_500 and one.manifest["input"]["rows"] == ROWS
+
+
+def test_failed_partition_is_retried_then_fails_cleanly(adult_csv: Path, tmp_path: Path, client,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = scale_release.sample_partition
+    marks = tmp_path / "attempts"
+    marks.mkdir()
+
+    def flaky(part, ctx):  # noqa: ANN001, ANN202 - tasks are serialised: count attempts in files
+        (marks / f"{part.index}-{len(list(marks.glob(f'{part.index}-*')))}").touch()
+        if part.index == 1 and len(list(marks.glob("1-*"))) == 1:
+            raise OSError("worker lost")
+        return real(part, ctx)
+
+    monkeypatch.setattr(scale_release, "sample_partition", flaky)
+    ok = run_distributed_release(adult_csv, output=tmp_path / "ok", client=client, partition_rows=PARTITION,
+                                 full_output_distances=False)
+    assert ok.passed and len(list(marks.glob("1-*"))) == 2 and len(list((tmp_path / "ok" / "data").rglob("*.parquet"))) == 4
+
+    def broken(part, ctx):  # noqa: ANN001, ANN202
+        if part.index == 2:
+            raise OSError("disk full")
+        return real(part, ctx)
+
+    monkeypatch.setattr(scale_release, "sample_partition", broken)
+    with pytest.raises(OSError):
+        run_distributed_release(adult_csv, output=tmp_path / "bad", client=client, partition_rows=PARTITION,
+                                retries=1, full_output_distances=False)
+    assert not (tmp_path / "bad").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".bad")] == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_release_against_a_separate_scheduler_and_worker(adult_csv: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
+                                  "--no-show"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
+                               "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GB"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from dask.distributed import Client
+
+        deadline = time.monotonic() + 60
+        with Client(f"tcp://127.0.0.1:{port}", timeout="30s") as probe:
+            while not probe.scheduler_info()["workers"] and time.monotonic() < deadline:
+                time.sleep(0.5)
+        result = run_distributed_release(adult_csv, output=tmp_path / "remote", cluster=f"tcp://127.0.0.1:{port}",
+                                         partition_rows=PARTITION, rows=1_200, seed=5, full_output_distances=False)
+        assert result.passed and result.report["scale"]["workers"] == 1
+        written = _partitions(tmp_path / "remote")
+        assert len(written) == 1_200 and list(written.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+        for proc in (worker, scheduler):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
