@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import typer
@@ -11,7 +12,7 @@ from rich.console import Console
 
 from synthstruct.errors import InputError, SynthstructError
 
-__all__ = ["console", "err_console", "handle_errors", "step_progress"]
+__all__ = ["console", "err_console", "handle_errors", "print_bundle_verdict", "step_progress"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False)
@@ -51,3 +52,11 @@ def step_progress(title: str) -> Iterator[Callable[[str, int, int], None]]:
             progress.update(task, completed=done, total=total, step=step)
 
         yield update
+
+
+def print_bundle_verdict(passed: bool, output: Path, *, written: str) -> None:
+    """One line on a written bundle: ``{written} → DIR (...)`` when it passed, else where the reasons are."""
+    if passed:
+        console.print(f"[bold green]{written}[/] → {output} (data/, report.html, report.json, manifest.json)")
+    else:
+        console.print(f"[bold red]blocked[/]: no data written; reasons in {output / 'report.html'}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from synthstruct._cli._common import console, handle_errors
+from synthstruct._cli._common import console, handle_errors, print_bundle_verdict
 
 __all__ = ["balance", "print_balance"]
 
@@ -39,10 +39,7 @@ def print_balance(result) -> None:
         warns = f" (warnings: {', '.join(gate['warnings'])})" if gate["warnings"] else ""
         console.print(f"per-class privacy, class {entry['class']}: {word}{warns}", highlight=False)
     if result.output is not None:
-        if result.passed:
-            console.print(f"[bold green]written[/] → {result.output} (data/, report.html, report.json, manifest.json)")
-        else:
-            console.print(f"[bold red]blocked[/]: no data written; reasons in {result.output / 'report.html'}")
+        print_bundle_verdict(result.passed, result.output, written="written")
 
 
 @handle_errors

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from synthstruct._cli._common import console, handle_errors, step_progress
+from synthstruct._cli._common import console, handle_errors, print_bundle_verdict, step_progress
 
 __all__ = ["release", "print_gate"]
 
@@ -23,10 +23,8 @@ def print_gate(result) -> None:  # noqa: ANN001 - ReleaseResult, imported lazily
         value = "—" if c.value is None else f"{c.value:.4g}"
         table.add_row(c.name, value, f"{c.comparison} {c.threshold:.4g}", c.severity, verdict)
     console.print(table)
-    if result.passed:
-        console.print(f"[bold green]released[/] → {result.output} (data/, report.html, report.json, manifest.json)")
-    else:
-        console.print(f"[bold red]blocked[/]: no data written; reasons in {result.output / 'report.html'}")
+    print_bundle_verdict(result.passed, result.output, written="released")
+    if not result.passed:
         for c in gate.failed_checks():
             console.print(f"  - {c.explanation}", markup=False)
 

@@ -12,7 +12,6 @@ read, followed by the synthetic rows.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from synthstruct.dataio import (
     write_table,
 )
 from synthstruct.errors import DataFileError, InputError, Problem
+from synthstruct.release.bundle import bundle_outputs, write_manifest
 from synthstruct.release.policy import Policy
 from synthstruct.release.report import report_json_bytes
 from synthstruct.schema.check import coerce_to_schema, to_output
@@ -290,9 +290,7 @@ def _write_bundle(output: Path, *, report: dict[str, Any], balanced: pd.DataFram
                 write_table(test, tmp / "data" / f"{name}_test{suffix}")
         atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
         (tmp / "report.html").write_text(render_balance_html(report), encoding="utf-8")
-        outputs = [{"path": p.relative_to(tmp).as_posix(), "sha256": file_sha256(p), "bytes": p.stat().st_size,
-                    "reproducible": p.name not in ("report.json", "report.html")}
-                   for p in sorted(q for q in tmp.rglob("*") if q.is_file())]
+        outputs = bundle_outputs(tmp)
         manifest = {
             "manifest_version": MANIFEST_VERSION, "kind": "balance", "written": passed, "table": name, **about,
             "rows": {**report["rows"], "real_rows_first": report["rows"]["train"]},
@@ -301,6 +299,6 @@ def _write_bundle(output: Path, *, report: dict[str, Any], balanced: pd.DataFram
                                                   for c in e["gate"]["failed"]]},
             "timings": report["timings"], "versions": package_versions(), "outputs": outputs,
         }
-        atomic_write_bytes(tmp / "manifest.json", (json.dumps(_clean_report(manifest), indent=2) + "\n").encode())
+        write_manifest(tmp, _clean_report(manifest))
     return manifest
 

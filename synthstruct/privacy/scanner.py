@@ -18,12 +18,11 @@ Findings are data (entity, column, row, start, end, score); a raw value is only 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,11 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem
+from synthstruct.privacy._ner_fast import WORD as _WORD
+from synthstruct.privacy._ner_fast import ner_candidates as _ner_candidates
+from synthstruct.privacy._ner_fast import ner_pipes as _ner_pipes
+from synthstruct.privacy._ner_fast import numpy_matmul as _numpy_matmul
+from synthstruct.privacy._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
@@ -59,13 +63,6 @@ _CONTEXT_BOOST, _CONTEXT_MIN, _CONTEXT_WORDS = 0.35, 0.4, 5
 _TEXT_MIN_WORDS, _TEXT_MIN_CHARS = 6, 60
 _CHUNK = 5000
 _SEP = "\n\x00\n"
-#: Sentence breaks (not after titles such as ``Dr.``); texts up to :data:`_WHOLE_TEXT` characters go
-#: to NER whole, longer ones sentence by sentence (only the sentences with a candidate word).
-_SENTENCE_BREAK = re.compile(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bSt)(?<!\bMrs)(?<!\bProf)(?<!\bJr)(?<!\bSr)"
-                             r"(?<=[.!?])\s+|\n+")
-_WHOLE_TEXT = 300
-_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 #: Cheap tests a cell must pass before an entity's (costly) regexes run on it: Presidio's URL
 #: patterns all end in a dot and a top-level domain (``example.org``), e-mail patterns need an ``@``.
 _GATES = {"URL": re.compile(r"[\w-]\.[^\W\d_]"), "EMAIL_ADDRESS": re.compile(r"@")}
@@ -294,99 +291,6 @@ def _resolve(spans: list[tuple[int, int, str, float]], min_score: float) -> list
     return sorted(kept)
 
 
-@functools.lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS)
-
-
-def _has_candidate_word(piece: str, offset: int, masks: list[tuple[int, int, str, float]],
-                        descriptors: frozenset[str] = frozenset()) -> bool:
-    """A capitalised word outside pattern spans that could start a name or place.
-
-    Not candidates: ``I``; a sentence-initial stop word (``The``) or PII descriptor (``Call``,
-    ``Transfer``); weekday names; acronyms of three or more letters that name a kind of personal
-    data (``IBAN``, ``SSN``).
-    """
-    stop = _stop_words()
-    for k, m in enumerate(_WORD.finditer(piece)):
-        token, at = m.group(), offset + m.start()
-        if not token[0].isupper() or token == "I" or any(s <= at < e for s, e, _, _ in masks):
-            continue
-        lower = token.lower()
-        if lower in _WEEKDAYS or (k == 0 and (lower in stop or (lower in descriptors and not token.isupper()))):
-            continue
-        if token.isupper() and len(token) >= 3 and lower in descriptors:
-            continue
-        return True
-    return False
-
-
-def _ner_candidates(text: str, masks: list[tuple[int, int, str, float]],
-                    descriptors: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
-    """``(offset, piece)`` pairs worth running NER on: the whole text when it is short and has a
-    candidate word in any sentence, else each sentence that has one."""
-    pieces, pos = [], 0
-    for piece in _SENTENCE_BREAK.split(text):
-        offset = text.find(piece, pos) if piece else pos
-        pos = offset + len(piece)
-        if piece and _has_candidate_word(piece, offset, masks, descriptors):
-            pieces.append((offset, piece))
-    if len(text) <= _WHOLE_TEXT:
-        return [(0, text)] if pieces else []
-    return pieces
-
-
-def _ner_pipes(nlp: Any) -> list[str]:
-    """``ner`` plus the shared embedding component it listens to, if any."""
-    ner = nlp.get_pipe("ner")
-    listens = any(type(node).__name__ in ("Tok2VecListener", "TransformerListener") for node in ner.model.walk())
-    return ["ner"] + [n for n in ("tok2vec", "transformer") if listens and n in nlp.pipe_names]
-
-
-@functools.lru_cache(maxsize=1)
-def _numpy_ops() -> Any:
-    """thinc's CPU ops with matrix products through numpy's BLAS instead of blis.
-
-    On the machines we measured, blis' generic kernels were ~5x slower than OpenBLAS for the
-    products of spaCy's embedding and NER layers; results are the same up to float rounding.
-    """
-    from thinc.api import NumpyOps
-
-    class _NumpyMatmulOps(NumpyOps):  # type: ignore[misc, valid-type]
-        def gemm(self, x: Any, y: Any, out: Any = None, trans1: bool = False, trans2: bool = False) -> Any:
-            x, y = (x.T if trans1 else x), (y.T if trans2 else y)
-            if out is None:
-                return np.dot(x, y)
-            np.dot(x, y, out=out)
-            return out
-
-    return _NumpyMatmulOps()
-
-
-@contextlib.contextmanager
-def _numpy_matmul(nlp: Any, pipes: Sequence[str]) -> Iterator[None]:
-    """Within the block, the layers of ``pipes`` use :func:`_numpy_ops` on one BLAS thread.
-
-    The pipeline is Presidio's own, so the original ops are restored on exit.
-    """
-    from thinc.api import NumpyOps
-
-    nodes = [node for name in pipes for node in nlp.get_pipe(name).model.walk() if type(node.ops) is NumpyOps]
-    saved = [node.ops for node in nodes]
-    with contextlib.ExitStack() as stack:
-        with contextlib.suppress(ImportError):
-            from threadpoolctl import threadpool_limits
-
-            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
-        try:
-            for node in nodes:
-                node.ops = _numpy_ops()
-            yield
-        finally:
-            for node, ops in zip(nodes, saved):
-                node.ops = ops
 
 
 # --------------------------------------------------------------------------------------- text scanning

@@ -7,7 +7,6 @@ written atomically (temporary directory + rename), and ``data/`` exists only whe
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import platform
 import time
@@ -26,6 +25,7 @@ from synthstruct.dataio import (
     table_name_for,
     write_table,
 )
+from synthstruct.release.bundle import bundle_outputs, write_manifest
 from synthstruct.release.gate import GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
 from synthstruct.release.policy import Policy, load_policy, policy_sha256
@@ -195,7 +195,6 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     step("write bundle")
     output = Path(output)
     with atomic_directory(output, overwrite=overwrite) as tmp:
-        outputs: list[dict[str, Any]] = []
         if gate.passed:
             (tmp / "data").mkdir()
             out_frame = to_output(synthetic, schema_obj)[list(frame.columns)]  # the input's column order
@@ -205,11 +204,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
         atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
         (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
-        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            rel = path.relative_to(tmp).as_posix()
-            outputs.append({"path": rel, "sha256": file_sha256(path), "bytes": path.stat().st_size,
-                            # report.json/html carry timings, so only their content, not bytes, repeats
-                            "reproducible": rel not in ("report.json", "report.html")})
+        outputs = bundle_outputs(tmp)
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "released": gate.passed,
@@ -228,6 +223,6 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "versions": package_versions(),
             "outputs": outputs,
         }
-        atomic_write_bytes(tmp / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+        write_manifest(tmp, manifest)
     log.info("release %s: %s", "passed" if gate.passed else "blocked", output)
     return ReleaseResult(passed=gate.passed, output=output, gate=gate, report=report, manifest=manifest)

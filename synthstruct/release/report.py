@@ -16,6 +16,7 @@ from typing import Any, Callable
 from synthstruct._resources import PACKAGE_DIR
 from synthstruct.release import plots
 from synthstruct.release.gate import GateReport
+from synthstruct.release.report_text import REPORT_CSS, check_label, metric_description, metric_label
 
 __all__ = ["REPORT_VERSION", "build_report", "load_report_schema", "render_html", "report_json_bytes",
            "report_schema_path", "validate_report"]
@@ -80,71 +81,6 @@ def validate_report(report: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- HTML
-REPORT_CSS = """
-:root{--ink:#1b1f24;--muted:#5f6670;--line:#e3e6ea;--real:#0072B2;--syn:#E69F00}
-*{box-sizing:border-box}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);background:#f6f7f9;line-height:1.45}
-main{max-width:68rem;margin:0 auto;padding:1.5rem 1.25rem 3rem}
-h1{font-size:1.55rem;margin:.2rem 0 .25rem} h2{font-size:1.2rem;margin:2.2rem 0 .6rem;padding-bottom:.3rem;border-bottom:2px solid var(--line)}
-h3{font-size:1rem;margin:1.4rem 0 .4rem}
-.meta{color:var(--muted);font-size:.9rem;margin:0 0 1rem}
-nav{font-size:.9rem;margin:.6rem 0 0} nav a{margin-right:.9rem;color:#0b57d0;text-decoration:none}
-.verdict{padding:1.1rem 1.3rem;border-radius:.6rem;border:1px solid;display:flex;gap:1rem;align-items:center}
-.verdict .mark{font-size:2rem;font-weight:700;line-height:1;width:2.6rem;height:2.6rem;border-radius:50%;display:flex;align-items:center;justify-content:center;color:#fff;flex:none}
-.verdict strong{font-size:1.3rem;display:block}
-.pass{background:#e6f4ea;border-color:#a8dab5;color:#0d652d} .pass .mark{background:#188038}
-.block{background:#fce8e6;border-color:#f4b8b2;color:#a50e0e} .block .mark{background:#c5221f}
-.card{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.8rem 1rem;margin:.6rem 0}
-.reason{border-left:5px solid #c5221f} .reason.warn{border-left-color:#e37400}
-.reason h3{margin:0 0 .25rem;font-size:1rem} .fix{margin:.35rem 0 0;color:#174ea6}
-.attempts{background:#fef7e0;border:1px solid #f6d776;border-radius:.5rem;padding:.6rem .9rem;margin:.8rem 0;color:#5c4400}
-table{border-collapse:collapse;width:100%;font-size:.9rem;background:#fff}
-td,th{padding:.38rem .55rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{background:#f1f3f5;font-weight:600} td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font-size:.82em;color:var(--muted)}
-.ok{color:#0d652d;font-weight:600} .bad{color:#a50e0e;font-weight:700} .warn-t{color:#8a5300;font-weight:600} .muted{color:var(--muted)}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(19rem,1fr));gap:.8rem}
-.grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(26rem,1fr));gap:.8rem}
-figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem}
-figcaption{font-size:.82rem;color:var(--muted);padding:.2rem .3rem}
-svg.chart{width:100%;height:auto;display:block}
-.missing{font-style:italic;color:var(--muted)}
-@media print{body{background:#fff} .card,figure{break-inside:avoid}}
-"""
-
-#: Plain-words name and meaning of every metric (what a reader needs to interpret the number).
-_METRIC_TEXT: dict[str, tuple[str, str]] = {
-    "validity": ("Rule validity", "Share of synthetic rows that satisfy every schema rule (types, bounds, "
-                 "constraints). Must be 1."),
-    "exact_match": ("Exact copies", "Share of synthetic rows identical to a training row. The reference is the "
-                    "share identical to an unseen real (holdout) row: copies above that are memorised people."),
-    "dcr": ("Distance to closest record", "Median distance from a synthetic row to its nearest training row; the "
-            "reference is the same distance to unseen real rows. Much closer to train than to holdout means "
-            "near-copies."),
-    "dcr_share": ("Closer to train than to holdout", "Share of synthetic rows nearer to a training row than to a "
-                  "holdout row. 0.5 is what a fresh sample scores. Context only."),
-    "nndr": ("Nearest-neighbour distance ratio", "Median ratio of the nearest to the second-nearest training "
-             "row distance; values near 0 single out one real person."),
-    "membership_inference": ("Membership inference", "True-positive rate of an attacker guessing who was in the "
-                             "training data, at 1 % false alarms. 0.01 is pure guessing."),
-    "pii_replay": ("PII replay", "Values of pii / id columns in the output that also occur in the real data."),
-    "rare_category_replay": ("Rare categories replayed", "Categories seen fewer than k times in the training "
-                             "data that appear in the output."),
-    "extreme_value_replay": ("Extreme values replayed", "Synthetic values beyond the k-th most extreme real "
-                             "value of a column."),
-    "column_shapes": ("Column shapes", "Mean similarity of each column's distribution (1 − KS statistic or "
-                      "1 − total variation distance); 1 is identical."),
-    "pair_trends": ("Pair trends", "Mean similarity of correlations and contingency tables between column "
-                    "pairs; 1 is identical."),
-    "discriminator_auc": ("Discriminator AUC", "How well a classifier tells synthetic from real rows; 0.5 means "
-                          "it cannot."),
-    "missing_patterns": ("Missing-value patterns", "Similarity of which cells are missing together."),
-    "utility": ("Machine-learning utility", "Score of a model trained on synthetic rows divided by the score of "
-                "one trained on real rows, both tested on real holdout rows; 1 means no loss."),
-}
-_STATISTIC_TEXT = {"value": "", "minus_reference": "minus the holdout reference",
-                   "over_reference": "relative to the holdout reference", "ci_upper": "upper 95 % bound",
-                   "ci_lower": "lower 95 % bound"}
 #: Column kinds whose schema-level labels may appear in plots (id, pii and text never do).
 _PLOTTABLE_KINDS = {"numerical", "datetime", "categorical", "ordinal", "boolean"}
 _SHAPE_MEASURES = {"ks_complement": "1 − KS statistic", "tv_complement": "1 − total variation distance"}
@@ -159,15 +95,6 @@ def format_number(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:.4g}"
     return _e(str(x))
-
-
-def _label(metric: str) -> str:
-    return _METRIC_TEXT.get(metric, (metric.replace("_", " ").capitalize(), ""))[0]
-
-
-def _check_label(check: dict[str, Any]) -> str:
-    extra = _STATISTIC_TEXT.get(check.get("statistic", ""), "")
-    return _label(check.get("metric", check["name"])) + (f", {extra}" if extra else "")
 
 
 def _missing(metric: dict[str, Any] | None, what: str) -> str:
@@ -238,7 +165,7 @@ def reasons_html(gate: dict[str, Any]) -> str:
     for c in sorted(failed, key=lambda c: c["severity"] != "block"):
         blocks = c["severity"] == "block"
         fix = f"<p class='fix'><b>What to change:</b> {_e(c['fix'])}</p>" if c.get("fix") else ""
-        out.append(f"<div class='card reason{'' if blocks else ' warn'}'><h3>{_e(_check_label(c))} — "
+        out.append(f"<div class='card reason{'' if blocks else ' warn'}'><h3>{_e(check_label(c))} — "
                    f"{'blocks the release' if blocks else 'warning only'}</h3><p>{_e(c['explanation'])}</p>"
                    f"{fix}<code>{_e(c['name'])}</code></div>")
     out.append("</section>")
@@ -251,7 +178,7 @@ def checks_table_html(gate: dict[str, Any]) -> str:
     for c in gate["checks"]:
         cls = "ok" if c["passed"] else ("bad" if c["severity"] == "block" else "warn-t")
         word = "pass" if c["passed"] else ("FAIL" if c["severity"] == "block" else "warn")
-        out.append(f"<tr><td>{_e(_check_label(c))}<br><code>{_e(c['name'])}</code></td><td class='num'>"
+        out.append(f"<tr><td>{_e(check_label(c))}<br><code>{_e(c['name'])}</code></td><td class='num'>"
                    f"{format_number(c['value'])}</td><td class='num'>{_e(c['comparison'])} {format_number(c['threshold'])}</td>"
                    f"<td>{_e(c['severity'])}</td><td class='{cls}'>{word}</td></tr>")
     out.append("</tbody></table></section>")
@@ -264,9 +191,9 @@ def metrics_table_html(metrics: list[dict[str, Any]]) -> str:
     for m in metrics:
         ci = m.get("ci")
         interval = f"{format_number(ci[0])} – {format_number(ci[1])}" if isinstance(ci, list) and len(ci) == 2 else "—"
-        meaning = _METRIC_TEXT.get(m["name"], ("", ""))[1]
+        meaning = metric_description(m["name"])
         note = f"<br><span class='muted'>{_e(m['note'])}</span>" if m.get("note") else ""
-        out.append(f"<tr><td>{_e(_label(m['name']))}<br><code>{_e(m['name'])}</code></td><td class='num'>"
+        out.append(f"<tr><td>{_e(metric_label(m['name']))}<br><code>{_e(m['name'])}</code></td><td class='num'>"
                    f"{format_number(m['value'])}</td><td class='num'>{format_number(m.get('reference'))}</td><td class='num'>"
                    f"{interval}</td><td>{_e(meaning)}{note}</td></tr>")
     out.append("</tbody></table>")

@@ -72,13 +72,13 @@ class DistanceSummary:
     total: float = 0.0
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "DistanceSummary":
+    def of(cls, values: np.ndarray) -> DistanceSummary:
         values = values[~np.isnan(values)]
         idx = np.clip((values * DISTANCE_BINS).astype(np.int64), 0, DISTANCE_BINS - 1)
         return cls(np.bincount(idx, minlength=DISTANCE_BINS).astype(np.int64), int(values.size),
                    int((values == 0).sum()), float(values.sum()))
 
-    def __add__(self, other: "DistanceSummary") -> "DistanceSummary":
+    def __add__(self, other: DistanceSummary) -> DistanceSummary:
         return DistanceSummary(self.counts + other.counts, self.n + other.n, self.zeros + other.zeros,
                                self.total + other.total)
 
@@ -113,7 +113,7 @@ class ColumnProfile:
     rows: int = 0
 
     @classmethod
-    def bins_from(cls, schema: Schema, reference: pd.DataFrame) -> "ColumnProfile":
+    def bins_from(cls, schema: Schema, reference: pd.DataFrame) -> ColumnProfile:
         """An empty profile whose numerical bins are ``reference``'s quantiles."""
         kinds = {c: schema.columns[c].kind for c in schema.structured_columns if c in reference.columns}
         edges: dict[str, np.ndarray] = {}
@@ -125,7 +125,7 @@ class ColumnProfile:
                 edges[name] = np.unique(qs)
         return cls(edges, kinds)
 
-    def count(self, frame: pd.DataFrame) -> "ColumnProfile":
+    def count(self, frame: pd.DataFrame) -> ColumnProfile:
         """A profile with the same bins holding ``frame``'s counts."""
         counts: dict[str, Any] = {}
         for name, kind in self.kinds.items():
@@ -139,7 +139,7 @@ class ColumnProfile:
                 counts[name] = _as_labels(frame[name]).value_counts()
         return ColumnProfile(self.edges, self.kinds, counts, len(frame))
 
-    def __add__(self, other: "ColumnProfile") -> "ColumnProfile":
+    def __add__(self, other: ColumnProfile) -> ColumnProfile:
         if not self.counts:
             return other
         if not other.counts:
@@ -149,7 +149,7 @@ class ColumnProfile:
                   for name in self.kinds}
         return ColumnProfile(self.edges, self.kinds, merged, self.rows + other.rows)
 
-    def scores(self, other: "ColumnProfile") -> dict[str, float | None]:
+    def scores(self, other: ColumnProfile) -> dict[str, float | None]:
         """Per column, 1 - KS on the bin edges (numerical) or 1 - TVD (categories) of ``other`` vs self."""
         out: dict[str, float | None] = {}
         for name, kind in self.kinds.items():

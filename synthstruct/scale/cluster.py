@@ -90,9 +90,10 @@ def run_tasks(client: Any, function: Callable[..., Any], items: Sequence[Any], *
     """Run ``function(item, *args)`` for every item on the cluster; results in item order.
 
     A task that fails (its worker died, or it raised) is retried ``retries`` times by Dask; after
-    that the first error is raised here and the caller's atomic output is discarded.
+    that the error is raised here, once every other task has stopped (so that no task writes into
+    the caller's atomic output after it is discarded).
     """
-    from dask.distributed import as_completed
+    from dask.distributed import as_completed, wait
 
     futures = [client.submit(function, item, *args, retries=retries, pure=False) for item in items]
     position = {f.key: i for i, f in enumerate(futures)}
@@ -103,6 +104,7 @@ def run_tasks(client: Any, function: Callable[..., Any], items: Sequence[Any], *
             if on_progress is not None:
                 on_progress(f"{label} {done}/{len(futures)}", done, len(futures))
     except BaseException:
+        wait(futures)  # running tasks cannot be interrupted: let them end before the output is removed
         client.cancel(futures)
         raise
     return results

@@ -32,18 +32,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.dataio import atomic_directory, atomic_write_bytes, file_sha256, table_name_for
+from synthstruct.dataio import (
+    atomic_directory,
+    atomic_write_bytes,
+    file_sha256,
+    table_name_for,
+)
 from synthstruct.release.gate import CheckResult, GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
-from synthstruct.release.pipeline import MANIFEST_VERSION, ReleaseResult, package_versions, schema_for
+from synthstruct.release.pipeline import (
+    MANIFEST_VERSION,
+    ReleaseResult,
+    package_versions,
+    schema_for,
+)
 from synthstruct.release.policy import Policy, load_policy, policy_sha256
 from synthstruct.release.report import build_report, render_html, report_json_bytes
 from synthstruct.release.split import split_train_holdout
 from synthstruct.scale.aggregates import ColumnProfile
-from synthstruct.scale.cluster import DEFAULT_RETRIES, open_client, parse_cluster, run_tasks
-from synthstruct.scale.dataset import DEFAULT_PARTITION_ROWS, csv_to_parquet, list_pieces, parquet_files
+from synthstruct.scale.cluster import (
+    DEFAULT_RETRIES,
+    open_client,
+    parse_cluster,
+    run_tasks,
+)
+from synthstruct.scale.dataset import (
+    DEFAULT_PARTITION_ROWS,
+    csv_to_parquet,
+    list_pieces,
+    parquet_files,
+)
 from synthstruct.scale.plan import fit_sample_positions, output_partitions
-from synthstruct.scale.tasks import PartitionContext, PartitionResult, draw_partition, sample_partition, sample_rows
+from synthstruct.scale.tasks import (
+    PartitionContext,
+    PartitionResult,
+    draw_partition,
+    sample_partition,
+    sample_rows,
+)
 from synthstruct.schema.check import coerce_to_schema
 from synthstruct.schema.io import dump_schema, load_schema, schema_sha256
 from synthstruct.schema.model import Schema

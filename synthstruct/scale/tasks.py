@@ -14,7 +14,11 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.dataio import file_sha256, write_table
-from synthstruct.scale.aggregates import ColumnProfile, DistanceSummary, blocked_neighbours
+from synthstruct.scale.aggregates import (
+    ColumnProfile,
+    DistanceSummary,
+    blocked_neighbours,
+)
 from synthstruct.scale.dataset import Piece, take_rows
 from synthstruct.scale.plan import OutputPartition
 from synthstruct.schema.check import to_output

@@ -21,16 +21,16 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
-from synthstruct.dataio import read_table  # noqa: E402
-from synthstruct.privacy.distances import nearest_neighbours  # noqa: E402
-from synthstruct.privacy.encoding import MixedEncoder  # noqa: E402
-from synthstruct.release.pipeline import release  # noqa: E402
-from synthstruct.scale import release as scale_release  # noqa: E402
-from synthstruct.scale.aggregates import DistanceSummary  # noqa: E402
-from synthstruct.scale.cluster import open_client, parse_cluster  # noqa: E402
-from synthstruct.scale.release import run_distributed_release  # noqa: E402
-from synthstruct.schema.check import coerce_to_schema  # noqa: E402
-from synthstruct.schema.io import load_schema  # noqa: E402
+from synthstruct.dataio import read_table
+from synthstruct.privacy.distances import nearest_neighbours
+from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.release.pipeline import release
+from synthstruct.scale import release as scale_release
+from synthstruct.scale.aggregates import DistanceSummary
+from synthstruct.scale.cluster import open_client, parse_cluster
+from synthstruct.scale.release import run_distributed_release
+from synthstruct.schema.check import coerce_to_schema
+from synthstruct.schema.io import load_schema
 
 ROWS = 2_000
 PARTITION = 500
@@ -83,10 +83,9 @@ def test_distributed_release_matches_in_memory_path(adult_csv: Path, tmp_path: P
 
     # partition aggregates == the single-machine computations on the whole output
     train = seen["train"]
-    holdout_free = MixedEncoder().fit(schema, train, read_table(adult_csv).pipe(coerce_to_schema, schema))
     scale = dist.report["scale"]
-    encoder = MixedEncoder().fit(schema, train, coerce_to_schema(read_table(adult_csv), schema).iloc[len(train):])
-    del holdout_free
+    # scales come from train; levels from every real row (a superset of train + holdout's levels)
+    encoder = MixedEncoder().fit(schema, train, coerce_to_schema(read_table(adult_csv), schema))
     whole = nearest_neighbours(encoder.transform(synthetic), encoder.transform(train), n_columns=encoder.n_columns)
     expected = DistanceSummary.of(whole.distance).to_dict()
     assert scale["distance_to_train"]["median"] == expected["median"]
@@ -108,7 +107,7 @@ def test_same_bytes_with_one_and_two_workers(adult_csv: Path, tmp_path: Path, cl
     two = run_distributed_release(data, output=tmp_path / "two", client=client, **kwargs)
     with open_client(parse_cluster("threads:1")) as single:
         one = run_distributed_release(data, output=tmp_path / "one", client=single, **kwargs)
-    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]  # noqa: E731
+    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]
     assert digests(one) == digests(two) and len(digests(one)) == 5
     assert one.manifest["scale"]["fit_sample_rows"] == 1_500 and one.manifest["input"]["rows"] == ROWS
 
@@ -119,7 +118,7 @@ def test_failed_partition_is_retried_then_fails_cleanly(adult_csv: Path, tmp_pat
     marks = tmp_path / "attempts"
     marks.mkdir()
 
-    def flaky(part, ctx):  # noqa: ANN001, ANN202 - tasks are serialised: count attempts in files
+    def flaky(part, ctx):
         (marks / f"{part.index}-{len(list(marks.glob(f'{part.index}-*')))}").touch()
         if part.index == 1 and len(list(marks.glob("1-*"))) == 1:
             raise OSError("worker lost")
@@ -130,7 +129,7 @@ def test_failed_partition_is_retried_then_fails_cleanly(adult_csv: Path, tmp_pat
                                  full_output_distances=False)
     assert ok.passed and len(list(marks.glob("1-*"))) == 2 and len(list((tmp_path / "ok" / "data").rglob("*.parquet"))) == 4
 
-    def broken(part, ctx):  # noqa: ANN001, ANN202
+    def broken(part, ctx):
         if part.index == 2:
             raise OSError("disk full")
         return real(part, ctx)
@@ -177,3 +176,21 @@ def test_release_against_a_separate_scheduler_and_worker(adult_csv: Path, tmp_pa
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_cli_verb_runs_a_distributed_release(adult_csv: Path, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from synthstruct._cli.release_dask import release_dask
+
+    app = typer.Typer()
+    app.command("release-dask")(release_dask)
+    app.command("noop")(lambda: None)  # two commands: typer keeps the verb name
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["release-dask", str(adult_csv), "-o", str(out), "--cluster", "threads:2",
+                                      "--partition-rows", "600", "--rows", "1000", "--no-full-distances"])
+    assert result.exit_code == 0, result.output
+    assert len(list((out / "data").rglob("*.parquet"))) == 2
+    bad = CliRunner().invoke(app, ["release-dask", str(adult_csv), "-o", str(tmp_path / "x"), "--cluster", "yarn"])
+    assert bad.exit_code == 2 and not (tmp_path / "x").exists()

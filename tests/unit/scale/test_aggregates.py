@@ -9,7 +9,11 @@ from synthstruct.evaluation.fidelity import column_shapes
 from synthstruct.evaluation.metric import EvaluationContext
 from synthstruct.privacy.distances import nearest_neighbours
 from synthstruct.privacy.encoding import MixedEncoder
-from synthstruct.scale.aggregates import ColumnProfile, DistanceSummary, blocked_neighbours
+from synthstruct.scale.aggregates import (
+    ColumnProfile,
+    DistanceSummary,
+    blocked_neighbours,
+)
 from synthstruct.schema.check import coerce_to_schema
 from synthstruct.schema.infer import infer_schema
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from synthstruct.errors import InputError
 from synthstruct.scale.cluster import parse_cluster
 from synthstruct.scale.plan import fit_sample_positions, output_partitions
-from synthstruct.errors import InputError
 
 
 def test_fit_sample_is_seeded_uniform_and_in_order() -> None:

@@ -1,0 +1,49 @@
+"""``synthstruct release-dask DATA -o DIR [--cluster local[:N] | tcp://HOST:PORT] [--partition-rows R]``.
+
+The distributed release (:func:`synthstruct.scale.release.run_distributed_release`): input a CSV, a
+Parquet file or a directory of Parquet files; output ``data/<table>/part-NNNNN.parquet``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from synthstruct._cli._common import console, handle_errors, step_progress
+from synthstruct._cli.release_cmd import print_gate
+
+__all__ = ["release_dask"]
+
+
+@handle_errors
+def release_dask(
+    data: Path = typer.Argument(..., help="CSV file, Parquet file, or directory of Parquet files."),
+    output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
+    cluster: str = typer.Option("local", "--cluster", help="local, local:N (N worker processes) or tcp://HOST:PORT."),
+    partition_rows: int = typer.Option(250_000, "--partition-rows", min=1, help="Rows per synthetic partition."),
+    fit_sample_rows: int = typer.Option(200_000, "--fit-sample-rows", min=100,
+                                        help="Rows of the seeded sample the engine is fitted on."),
+    schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the fit sample)."),
+    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
+    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: the input's size x train share)."),
+    seed: int = typer.Option(0, "--seed", help="Seed; the same input and seed give the same bytes on any cluster size."),
+    policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
+    retries: int = typer.Option(2, "--retries", min=0, help="Times a failed partition task is retried."),
+    no_full_distances: bool = typer.Option(False, "--no-full-distances",
+                                           help="Skip nearest-neighbour distances of every partition to train."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+) -> None:
+    from synthstruct.scale.release import run_distributed_release
+
+    with step_progress(f"release {data.name} on {cluster}") as on_progress:
+        result = run_distributed_release(
+            data, output=output, cluster=cluster, partition_rows=partition_rows, fit_sample_rows=fit_sample_rows,
+            schema=schema, engine=engine, rows=rows, seed=seed, policy=policy, retries=retries,
+            full_output_distances=not no_full_distances, overwrite=overwrite, on_progress=on_progress)
+    print_gate(result)
+    scale = result.report["scale"]
+    console.print(f"{scale['synthetic_rows']} rows in {scale['partitions']} partitions on {scale['workers']} workers; "
+                  f"fitted on a sample of {scale['fit_sample']['rows']} of {scale['fit_sample']['of_input_rows']} rows")
+    if not result.passed:
+        raise typer.Exit(code=1)
