@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from synthstruct._cli import audit, demo, fit_sample, generate, infer, release_cmd, scan
+from synthstruct._cli import audit, demo, fit_sample, generate, infer, release_cmd, release_dask, scan
 from synthstruct._cli import balance as balance_cmd
 from synthstruct._cli import verify as verify_cmd
 
@@ -35,6 +35,8 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
 
 app.command("infer", help="Propose a schema (commented YAML) from a data file.")(infer.infer)
 app.command("release", help="Split, fit, sample, gate and write a release bundle.")(release_cmd.release)
+app.command("release-dask", help="Release a table larger than one machine on Dask (partitioned Parquet).")(
+    release_dask.release_dask)
 app.command("fit", help="Fit a synthesizer and save it to a model directory.")(fit_sample.fit)
 app.command("sample", help="Sample rows from a saved model directory.")(fit_sample.sample)
 app.command("balance", help="Add synthetic rows of rare classes, with proof of lift and per-class privacy.")(

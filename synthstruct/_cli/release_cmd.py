@@ -41,6 +41,9 @@ def release(
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
     map_: str = typer.Option(None, "--map", help="Rename data columns to the schema's: real=schema,..."),
+    cluster: str = typer.Option(None, "--cluster",
+                                help="Run on Dask: local, local:N or tcp://HOST:PORT (partitioned Parquet output)."),
+    partition_rows: int = typer.Option(250_000, "--partition-rows", min=1, help="Rows per partition (with --cluster)."),
     canaries: int = typer.Option(0, "--canaries", min=0,
                                  help="Audit run: plant M unique canary rows and report how many leak."),
 ) -> None:
@@ -52,6 +55,21 @@ def release(
         from synthstruct.generate.mapping import parse_mapping
 
         column_map = parse_mapping(map_)
+    if cluster is not None:
+        from synthstruct.errors import InputError, Problem
+        from synthstruct.scale.release import run_distributed_release
+
+        if canaries or column_map:
+            raise InputError("option not supported on the distributed path", [Problem(
+                "--cluster", "cannot be combined with --canaries or --map yet", "drop one of the options")])
+        with step_progress(f"release {data.name} on {cluster}") as on_progress:
+            result = run_distributed_release(data, output=output, cluster=cluster, partition_rows=partition_rows,
+                                             schema=schema, engine=engine, engine_params=params, rows=rows, seed=seed,
+                                             policy=policy, overwrite=overwrite, on_progress=on_progress)
+        print_gate(result)
+        if not result.passed:
+            raise typer.Exit(code=1)
+        return
     with step_progress(f"release {data.name}") as on_progress:
         result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
                              seed=seed, policy=policy, overwrite=overwrite, canaries=canaries, on_progress=on_progress,

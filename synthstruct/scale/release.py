@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -38,6 +37,7 @@ from synthstruct.dataio import (
     file_sha256,
     table_name_for,
 )
+from synthstruct.release.bundle import write_manifest
 from synthstruct.release.gate import CheckResult, GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
 from synthstruct.release.pipeline import (
@@ -307,7 +307,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
             "timings": report["timings"], "versions": package_versions(),
         })
         manifest = {k: manifest[k] for k in [*[k for k in manifest if k != "outputs"], "outputs"]}
-        atomic_write_bytes(tmp / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+        write_manifest(tmp, manifest)
     log.info("distributed release %s: %s", "passed" if gate.passed else "blocked", output)
     return ReleaseResult(passed=gate.passed, output=output, gate=gate, report=report, manifest=manifest)
 
