@@ -29,9 +29,11 @@ def demo(
     from synthstruct._resources import bundled_dataset
     from synthstruct.release.pipeline import release
 
-    summary = Table(title="synthstruct demo")
-    for col in ("domain", "table", "rows", "verdict", "copies Δ", "DCR ratio", "shapes", "F1 ratio"):
-        summary.add_column(col, overflow="fold")
+    from rich import box
+
+    summary = Table(title="synthstruct demo", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("table", "rows", "verdict", "copies Δ", "DCR", "shapes", "F1"):
+        summary.add_column(col, no_wrap=True)
     bundles = []
     for domain, stem in DEMO_DATASETS:
         with step_progress(f"{domain}: {stem}") as on_progress:
@@ -46,15 +48,15 @@ def demo(
         shapes = m.get("column_shapes")
         util = m.get("utility")
         rows = result.report["rows"]
-        summary.add_row(domain, stem, f"{rows['input']}→{rows['synthetic']}",
+        summary.add_row(stem, f"{rows['input']}→{rows['synthetic']}",
                         "[green]released[/]" if result.passed else "[red]blocked[/]",
                         _fmt(excess), _fmt(dcr_ratio), _fmt(shapes.value if shapes else None),
                         _fmt(util.value if util else None))
-        bundles.append(f"  {stem}: {result.output}/ ({'data + ' if result.passed else 'no data, '}report.html)")
+        bundles.append(f"  {stem} ({domain}): {result.output}/ ({'data + ' if result.passed else 'no data, '}report.html)")
     console.print(summary)
     console.print(f"engine: {engine or 'fast_copula'}, policy: {policy}. Bundles:")
     for line in bundles:
         console.print(line, markup=False)
-    console.print("copies Δ = exact-copy share above a fresh real sample's; DCR ratio = median distance to "
+    console.print("copies Δ = exact-copy share above a fresh real sample's; DCR = median distance to "
                   "training rows / to unseen rows (1 = no closer); shapes = column-shape similarity; "
-                  "F1 ratio = train-on-synthetic / train-on-real F1 on held-out rows.", markup=False)
+                  "F1 = train-on-synthetic / train-on-real F1 ratio on held-out rows.", markup=False)

@@ -36,6 +36,7 @@ class MetricResult:
         value: The score on the synthetic data; ``None`` when it could not be computed.
         reference: The same score for the holdout (the real-data reference), when defined.
         ci: Optional 95 % confidence interval of ``value`` (for rates).
+        reference_ci: Optional 95 % confidence interval of ``reference``.
         min_value: Lower bound of the metric's range.
         max_value: Upper bound of the metric's range.
         details: Extra numbers (per column, histograms ...) for the reports. Never raw cell values.
@@ -52,6 +53,7 @@ class MetricResult:
     max_value: float = 1.0
     details: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+    reference_ci: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class MetricResult:
             "value": self.value,
             "reference": self.reference,
             "ci": list(self.ci) if self.ci is not None else None,
+            "reference_ci": list(self.reference_ci) if self.reference_ci is not None else None,
             "min_value": self.min_value,
             "max_value": self.max_value,
             "details": self.details,

@@ -120,7 +120,7 @@ def exact_match(ctx: EvaluationContext) -> MetricResult:
     value = matches / n if n else None
     details: dict[str, Any] = {"synthetic_rows": n, "train_rows": len(ctx.train), "matches_train": matches,
                                "distinct_synthetic_rows": int(len(np.unique(synthetic_keys)))}
-    reference, note = None, _NO_HOLDOUT
+    reference, note, reference_ci = None, _NO_HOLDOUT, None
     if ctx.holdout is not None and len(ctx.holdout) and n:
         holdout_matches = int(np.isin(synthetic_keys, encoder.row_keys(ctx.holdout)).sum())
         raw_reference = holdout_matches / n
@@ -133,12 +133,16 @@ def exact_match(ctx: EvaluationContext) -> MetricResult:
             if sub_matches:
                 factor = matches / sub_matches
         reference, note = raw_reference * factor, None
+        low, high = wilson_interval(holdout_matches, n)
+        reference_ci = (low * factor, high * factor)
         details.update(holdout_rows=len(ctx.holdout), matches_holdout=holdout_matches,
                        raw_reference=raw_reference, size_factor=factor)
         if value is not None:
             details["excess"] = value - reference
-    return _result("exact_match", "minimize", value, reference=reference,
-                   ci=wilson_interval(matches, n) if n else None, details=details, note=note)
+    result = _result("exact_match", "minimize", value, reference=reference,
+                     ci=wilson_interval(matches, n) if n else None, details=details, note=note)
+    result.reference_ci = reference_ci
+    return result
 
 
 # ---------------------------------------------------------------------------- distances

@@ -10,6 +10,7 @@ not pass what it could not measure) and says why.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -77,6 +78,11 @@ def statistic_of(result: MetricResult, statistic: str) -> float | None:
         return value
     if statistic == "minus_reference":
         return None if value is None or ref is None else value - ref
+    if statistic == "minus_reference_lower":
+        # lower 95 % bound of value - reference (Newcombe's method: both intervals' noise counts)
+        if value is None or ref is None or result.ci is None or result.reference_ci is None:
+            return None
+        return (value - ref) - math.hypot(value - result.ci[0], result.reference_ci[1] - ref)
     if statistic == "over_reference":
         if value is None or ref is None:
             return None

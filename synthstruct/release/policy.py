@@ -58,7 +58,8 @@ class CheckSpec(_Strict):
     """One gate check."""
 
     metric: str
-    statistic: Literal["value", "minus_reference", "over_reference", "ci_upper", "ci_lower"] = "value"
+    statistic: Literal["value", "minus_reference", "minus_reference_lower", "over_reference", "ci_upper",
+                       "ci_lower"] = "value"
     max: float | None = None
     min: float | None = None
     severity: Literal["block", "warn"] = "block"

@@ -94,6 +94,7 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
 }
 #: How a check's statistic relates to its metric's value, appended to the metric's label.
 STATISTIC_TEXT = {"value": "", "minus_reference": "minus the holdout reference",
+                  "minus_reference_lower": "above the holdout reference, lower 95 % bound",
                   "over_reference": "relative to the holdout reference", "ci_upper": "upper 95 % bound",
                   "ci_lower": "lower 95 % bound"}
 

@@ -73,11 +73,18 @@ def _normalised_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def conditional_cum(parent: np.ndarray, child: np.ndarray, k_parent: int, order: np.ndarray,
-                     marginal_cum: np.ndarray) -> np.ndarray:
-    """Cumulative P(child | parent) in the child's category order; unseen parents get the marginal."""
+                    marginal_cum: np.ndarray, *, min_count: int = 0) -> np.ndarray:
+    """Cumulative P(child | parent) in the child's category order; unseen parents get the marginal.
+
+    With ``min_count`` > 0, (parent, child) pairs seen fewer than ``min_count`` times are dropped from
+    the table (value protection for pairs: a combination held by a handful of people is not
+    replayed); a parent left with no pair at all falls back to the child's marginal.
+    """
     k_child = int(max(child.max(initial=0) + 1, order.max(initial=0) + 1))
     counts = np.bincount(parent * k_child + child, minlength=k_parent * k_child).reshape(k_parent, k_child)
     counts = counts[:, order].astype(np.float64)
+    if min_count > 0:
+        counts[counts < min_count] = 0.0
     totals = counts.sum(1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         cum = np.cumsum(counts, axis=1) / totals

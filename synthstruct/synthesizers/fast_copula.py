@@ -70,6 +70,8 @@ class FastCopulaEngine(BaseEngine):
         tree_threshold: Categorical pairs whose normalised mutual information reaches this value
             may be linked in a Chow-Liu tree: the child is then sampled from its exact conditional
             distribution given the parent (e.g. relationship -> sex). Above 1 disables the tree.
+        min_pair_count: Parent/child category pairs seen fewer times than this are never sampled
+            from the tree's conditional tables (value protection for pairs); 0 keeps every pair.
     """
 
     name = "fast_copula"
@@ -77,7 +79,7 @@ class FastCopulaEngine(BaseEngine):
 
     def __init__(self, *, stratify: bool = True, max_strata: int = 20, min_stratum_rows: int = 50,
                  grid_size: int = 1024, discrete_threshold: int = 50, chunk_rows: int = 65536,
-                 n_threads: int | None = None, tree_threshold: float = 0.15) -> None:
+                 n_threads: int | None = None, tree_threshold: float = 0.15, min_pair_count: int = 5) -> None:
         self.stratify = stratify
         self.max_strata = max_strata
         self.min_stratum_rows = min_stratum_rows
@@ -86,6 +88,7 @@ class FastCopulaEngine(BaseEngine):
         self.chunk_rows = chunk_rows
         self.n_threads = n_threads
         self.tree_threshold = tree_threshold
+        self.min_pair_count = min_pair_count
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, *, kinds: dict[str, Kind], target: str | None, seed: int) -> None:
@@ -187,12 +190,15 @@ class FastCopulaEngine(BaseEngine):
             if parent is not None:  # conditional probability integral transform given the parent
                 parent_codes = codes[parent][rows]
                 cum = conditional_cum(parent_codes, dim["codes"], len(self.categories_[parent]),
-                                       dim["values"], dim["probs"])
+                                      dim["values"], dim["probs"])
                 position = np.empty(len(dim["counts"]), dtype=np.int64)
                 position[dim["values"]] = np.arange(len(dim["values"]))
                 scores = np.stack([interval_scores(row) for row in cum])
                 z[:, j] = scores[parent_codes, position[dim["codes"]]]
-                dim.update(parent=parent, cond=cum)
+                # training rows are scored with every pair; sampling never draws a rare pair
+                sample_cum = conditional_cum(parent_codes, dim["codes"], len(self.categories_[parent]),
+                                             dim["values"], dim["probs"], min_count=self.min_pair_count)
+                dim.update(parent=parent, cond=sample_cum)
             del dim["codes"], dim["counts"]
         return {"dims": dims, "chol": nearest_correlation_cholesky(z)}
 

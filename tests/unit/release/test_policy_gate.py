@@ -26,7 +26,7 @@ def test_strict_is_tighter_than_default():
     strict, _ = load_policy("strict")
     d = {c.check_name: c for c in default.checks}
     s = {c.check_name: c for c in strict.checks}
-    assert s["exact_match.minus_reference"].max < d["exact_match.minus_reference"].max
+    assert s["exact_match.minus_reference"].max < d["exact_match.minus_reference_lower"].max
     assert s["membership_inference.ci_upper"].severity == "block"
     assert d["membership_inference.ci_upper"].severity == "warn"
 
@@ -55,6 +55,11 @@ def test_statistics():
     assert statistic_of(r, "over_reference") == pytest.approx(3.0)
     assert statistic_of(r, "ci_upper") == 0.05
     assert statistic_of(_result(0.1), "minus_reference") is None
+    both = MetricResult(name="m", category="privacy", goal="minimize", value=0.05, reference=0.01,
+                        ci=(0.03, 0.07), reference_ci=(0.0, 0.04))
+    # (0.05 - 0.01) - hypot(0.05 - 0.03, 0.04 - 0.01)
+    assert statistic_of(both, "minus_reference_lower") == pytest.approx(0.04 - (0.02 ** 2 + 0.03 ** 2) ** 0.5)
+    assert statistic_of(r, "minus_reference_lower") is None  # no reference interval
     assert statistic_of(_result(0.0, reference=0.0), "over_reference") == 1.0
 
 

@@ -180,3 +180,25 @@ def test_dependent_categoricals_keep_their_exact_conditional(tmp_path: Path) -> 
     assert abs((out.loc[out["role"] == "child", "sex"] == "M").mean() - 0.5) < 0.05
     untied = FastCopulaEngine(tree_threshold=2.0).fit(frame, kinds=kinds, seed=0)
     assert untied.parents_ == {}
+
+
+def test_rare_category_pairs_are_not_replayed_by_the_dependency_tree():
+    import numpy as np
+    import pandas as pd
+
+    from synthstruct.synthesizers.fast_copula import FastCopulaEngine
+
+    rng = np.random.default_rng(0)
+    a = rng.choice(["x", "y", "z"], size=3000)
+    b = np.array([{"x": "p", "y": "q", "z": "r"}[v] for v in a], dtype=object)  # b follows a exactly...
+    b[:3] = "q"  # ...except three rows holding the rare pair (x, q)
+    a[:3] = "x"
+    frame = pd.DataFrame({"a": a, "b": b})
+    kinds = {"a": "categorical", "b": "categorical"}
+
+    def rare_pairs(engine):
+        out = engine.fit(frame, kinds=kinds, seed=0).sample(50_000, seed=1)
+        return int(((out["a"] == "x") & (out["b"] == "q")).sum())
+
+    assert rare_pairs(FastCopulaEngine(min_pair_count=5)) == 0
+    assert rare_pairs(FastCopulaEngine(min_pair_count=0)) > 0
