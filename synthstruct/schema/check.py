@@ -198,11 +198,6 @@ def validate_table(frame: pd.DataFrame, *, source: str | None = None) -> None:
         raise DataValidationError("the table cannot be used as it is", problems, source=source)
 
 
-def category_values(series: pd.Series) -> np.ndarray:
-    """Distinct non-missing values of a column, in a stable order."""
-    return np.array(sorted(_nonnull(series).unique(), key=lambda v: (str(type(v)), str(v))), dtype=object)
-
-
 def to_output(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Format a coerced frame for writing: integer columns as nullable integers, datetimes as text in
     the schema's format, booleans as nullable booleans; other columns unchanged."""
