@@ -3,13 +3,16 @@
 1. Throughput of the embedded model (``local`` backend): rows/s for ~60-token texts, batched; the
    machine is shared, so the load average before and after is printed with the result.
 2. Womens clothing reviews: ``Review Text`` conditioned on Rating, Department Name and Recommended IND,
-   written for real holdout rows' conditioning values, then measured: copied 8-grams against the
-   training text, PII replay (PII values found in training text that appear in generated text), and
-   label consistency (TF-IDF + logistic regression trained on real text -> Recommended IND; accuracy
-   on a real holdout vs on the synthetic texts with the labels they were conditioned on).
+   written for real holdout rows' conditioning values, then scored with the report's metrics
+   (:mod:`synthstruct.evaluation.text_fidelity`): ``text_memorisation`` — texts sharing an 8-word run
+   with training text, and PII replay (a PII span in generated text equal, as a whole normalised span
+   of the same entity type, to one found in training text) — with the real holdout's counts as the
+   reference; ``text_fidelity`` — length shape, distinct-n, embedding centroid and label consistency
+   (TF-IDF + logistic regression trained on real text -> each conditioning column).
 
 Options: ``--backend local|template|openai``, ``--rows`` (texts for part 2), ``--throughput-rows``,
-``--batch-size``, ``--threads``, ``--skip-throughput``.
+``--batch-size``, ``--threads``, ``--precision`` (local backend, both parts), ``--embed-rows``,
+``--skip-throughput``.
 """
 
 from __future__ import annotations
@@ -29,22 +32,22 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from synthstruct.schema.model import TextColumn  # noqa: E402
-from synthstruct.text.base import TextRequest  # noqa: E402
-from synthstruct.text.checks import NgramIndex  # noqa: E402
-from synthstruct.text.column import TextColumnGenerator  # noqa: E402
+from synthstruct.schema.model import Schema
+from synthstruct.text.base import TextRequest
+from synthstruct.text.column import TextColumnGenerator
 
 CONDITIONS = ["Rating", "Department Name", "Recommended IND"]
 log = logging.getLogger("bench_text")
 
 
-def throughput(rows: int, batch_size: int, threads: int) -> dict[str, float]:
+def throughput(rows: int, batch_size: int, threads: int, precision: str) -> dict[str, object]:
     from synthstruct.text.local import LocalTextGenerator, load_model
 
     t = time.perf_counter()
-    load_model()
+    gen = LocalTextGenerator(options={"batch_size": batch_size, "threads": threads, "max_new_tokens": 60,
+                                      "precision": precision})
+    load_model(gen.precision_)
     load_s = time.perf_counter() - t
-    gen = LocalTextGenerator(options={"batch_size": batch_size, "threads": threads, "max_new_tokens": 60})
     items = ["dress", "jacket", "sweater", "skirt", "blouse", "jeans"]
     reqs = [TextRequest(messages=({"role": "system", "content": "You write realistic product reviews."},
                                   {"role": "user", "content": f"Write a review of a {items[i % 6]}. Rating {1 + i % 5} "
@@ -56,45 +59,64 @@ def throughput(rows: int, batch_size: int, threads: int) -> dict[str, float]:
     dt = time.perf_counter() - t
     return {"load_s": round(load_s, 2), "rows": rows, "seconds": round(dt, 2), "rows_per_s": round(rows / dt, 3),
             "tokens_per_s": round(gen.stats_["generated_tokens"] / dt, 1), "batch_size": batch_size,
-            "threads": threads, "loadavg_before": before, "loadavg_after": os.getloadavg()}
+            "threads": threads, "precision": gen.precision_, "loadavg_before": before, "loadavg_after": os.getloadavg()}
 
 
-def clothing(data_dir: Path, backend: str, rows: int, seed: int) -> dict[str, float]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+def _clothing_schema(backend: str, options: dict[str, object]) -> Schema:
+    from synthstruct.schema.io import schema_from_dict
 
-    from synthstruct.privacy.scanner import scan_texts
+    return schema_from_dict({"schema_version": 1, "name": "clothing_reviews", "columns": {
+        "Rating": {"kind": "ordinal", "order": [1, 2, 3, 4, 5]},
+        "Department Name": {"kind": "categorical"},
+        "Recommended IND": {"kind": "categorical", "categories": [0, 1]},
+        "Review Text": {"kind": "text", "generator": backend, "conditioned_on": CONDITIONS,
+                        "description": "a customer review of a clothing item bought online",
+                        "style": "first person, informal", "min_length": 10, "max_length": 60,
+                        "backend": options},
+    }})
+
+
+def clothing(data_dir: Path, backend: str, rows: int, seed: int, embed_rows: int,
+             options: dict[str, object]) -> dict[str, object]:
+    """Generate ``rows`` reviews for holdout rows' conditions; score them with the report's text metrics."""
+    from synthstruct.evaluation.metric import EvaluationContext
+    from synthstruct.evaluation.text_fidelity import text_fidelity, text_memorisation
 
     frame = pd.read_csv(data_dir / "womens_clothing_reviews.csv").dropna(subset=["Review Text"] + CONDITIONS)
-    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    holdout, train = frame.iloc[:2000], frame.iloc[2000:]
-    spec = TextColumn(kind="text", generator=backend, conditioned_on=CONDITIONS, description="a customer review of a "
-                      "clothing item bought online", style="first person, informal", min_length=10, max_length=60)
-    gen = TextColumnGenerator(spec, column="Review Text")
+    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)[CONDITIONS + ["Review Text"]]
+    holdout, train = frame.iloc[:2000].reset_index(drop=True), frame.iloc[2000:].reset_index(drop=True)
+    schema = _clothing_schema(backend, options)
+    gen = TextColumnGenerator(schema.columns["Review Text"], column="Review Text")  # type: ignore[arg-type]
     t = time.perf_counter()
     gen.fit(train["Review Text"], train)
     gen.missing_share_ = 0.0
-    rows_df = holdout.iloc[:rows][CONDITIONS].reset_index(drop=True)
-    texts = gen.generate(rows_df, np.random.default_rng(seed))
+    synthetic = holdout.iloc[:rows][CONDITIONS].reset_index(drop=True)
+    synthetic["Review Text"] = gen.generate(synthetic, np.random.default_rng(seed))
     gen_s = time.perf_counter() - t
-    ok = texts.notna().to_numpy()
-    synth = texts[ok].astype(str).tolist()
-    fresh = NgramIndex(8).add(train["Review Text"])
-    copied = sum(fresh.copied(s) > 0 for s in synth)
-    train_pii = {train["Review Text"].iloc[i][a:b].lower() for i, spans in
-                 enumerate(scan_texts(train["Review Text"].tolist()[:5000])) for a, b, _e, _s in spans if b - a >= 4}
-    replay = sum(any(v in s.lower() for v in train_pii) for s in synth)
-    vec = TfidfVectorizer(min_df=2, ngram_range=(1, 2), max_features=50000)
-    x = vec.fit_transform(train["Review Text"])
-    clf = LogisticRegression(max_iter=1000).fit(x, train["Recommended IND"])
-    real_acc = float((clf.predict(vec.transform(holdout["Review Text"].iloc[rows:])) ==
-                      holdout["Recommended IND"].iloc[rows:]).mean())
-    syn_acc = float((clf.predict(vec.transform(synth)) == rows_df["Recommended IND"][ok].to_numpy()).mean())
-    return {"backend": backend, "texts": len(synth), "generate_s": round(gen_s, 1),
-            "rows_per_s": round(len(synth) / gen_s, 2), "texts_with_copied_8gram": int(copied),
-            "pii_replay_texts": int(replay), "train_pii_values": len(train_pii),
-            "label_consistency_real_holdout": round(real_acc, 3), "label_consistency_synthetic": round(syn_acc, 3),
-            **{f"stat.{k}": v for k, v in gen.stats_.items()}, "loadavg": os.getloadavg()}
+    ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
+                            options={"text_embed_rows": embed_rows})
+    t = time.perf_counter()
+    memo, fid = text_memorisation(ctx), text_fidelity(ctx)
+    eval_s = time.perf_counter() - t
+    mem_col, fid_col = memo.details["columns"]["Review Text"], fid.details["columns"]["Review Text"]
+    out: dict[str, object] = {"backend": backend, "options": options, "texts": int(synthetic["Review Text"].notna().sum()),
+                              "generate_s": round(gen_s, 1), "rows_per_s": round(rows / gen_s, 2),
+                              "evaluate_s": round(eval_s, 1), "text_memorisation": memo.value,
+                              "text_memorisation_reference": memo.reference,
+                              "train_texts": mem_col["train_texts"], "train_pii_values": mem_col["train_pii_values"]}
+    for part in ("synthetic", "holdout"):
+        for k in ("texts", "copied_ngram_cells", "pii_spans", "pii_replay_cells", "pii_replay_by_entity"):
+            out[f"{part}.{k}"] = mem_col[part].get(k)
+    out.update({"length_score": fid.value, "length_score_reference": fid.reference,
+                "mean_words": fid_col["mean_words"], "real_mean_words": fid_col["real_mean_words"]})
+    out.update({f"diversity.{k}": v for k, v in fid_col["diversity"].items()})
+    out.update({f"embedding.{k}": v for k, v in fid_col["embedding"].items()})
+    for label, res in fid_col["label_consistency"].items():
+        out.update({f"labels.{label}.{k}": res.get(k) for k in ("synthetic_accuracy", "holdout_accuracy",
+                                                                 "majority_share")})
+    out.update({f"stat.{k}": v for k, v in gen.stats_.items()})
+    out["loadavg"] = tuple(round(x, 2) for x in os.getloadavg())
+    return out
 
 
 def main() -> None:
@@ -103,16 +125,20 @@ def main() -> None:
     p.add_argument("--backend", default="local")
     p.add_argument("--rows", type=int, default=64)
     p.add_argument("--throughput-rows", type=int, default=32)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--embed-rows", type=int, default=500, help="texts per frame for the embedding centroid")
     p.add_argument("--skip-throughput", action="store_true")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not args.skip_throughput:
-        for k, v in throughput(args.throughput_rows, args.batch_size, args.threads).items():
+        for k, v in throughput(args.throughput_rows, args.batch_size, args.threads, args.precision).items():
             sys.stdout.write(f"throughput {k}: {v}\n")
-    for k, v in clothing(args.data_dir, args.backend, args.rows, args.seed).items():
+    local = ({"batch_size": args.batch_size, "threads": args.threads, "precision": args.precision}
+             if args.backend == "local" else {})
+    for k, v in clothing(args.data_dir, args.backend, args.rows, args.seed, args.embed_rows, local).items():
         sys.stdout.write(f"clothing {k}: {v}\n")
 
 

@@ -120,6 +120,7 @@ METRICS = Registry(
         "attribute_inference": "synthstruct.privacy.attacks:attribute_inference",
         "canary_leakage": "synthstruct.privacy.canaries:canary_leakage",
         "pii_in_output": "synthstruct.privacy.output_pii:pii_in_output",
+        "text_memorisation": "synthstruct.evaluation.text_fidelity:text_memorisation",
         # validity / fidelity / utility
         "validity": "synthstruct.evaluation.validity:validity",
         "column_shapes": "synthstruct.evaluation.fidelity:column_shapes",
@@ -127,6 +128,7 @@ METRICS = Registry(
         "discriminator_auc": "synthstruct.evaluation.fidelity:discriminator_auc",
         "missing_patterns": "synthstruct.evaluation.fidelity:missing_patterns",
         "coverage": "synthstruct.evaluation.coverage:coverage",
+        "text_fidelity": "synthstruct.evaluation.text_fidelity:text_fidelity",
         "utility": "synthstruct.evaluation.utility:utility",
     },
 )

@@ -8,8 +8,9 @@ falls back to another backend, or reports it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from synthstruct.errors import InputError, Problem
 

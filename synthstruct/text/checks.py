@@ -16,7 +16,8 @@ import hashlib
 import logging
 import os
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class NgramIndex:
             gram = " ".join(toks[i:i + self.n]).encode()
             yield int.from_bytes(hashlib.blake2b(gram, key=self._salt, digest_size=8).digest(), "big")
 
-    def add(self, texts: Iterable[str]) -> "NgramIndex":
+    def add(self, texts: Iterable[str]) -> NgramIndex:
         for text in texts:
             self._hashes.update(self._grams(text))
         return self

@@ -11,6 +11,8 @@ count lands in ``stats_`` (and from there in the release report's ``sampling`` s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,15 +21,30 @@ import pandas as pd
 from synthstruct.errors import InputError, Problem
 from synthstruct.schema.model import TextColumn
 from synthstruct.text.base import TextGenerator, TextRequest, get_text_backend
-from synthstruct.text.checks import Embedder, NgramIndex, max_similarity, normalise, replace_pii, words
-from synthstruct.text.prompts import build_messages, clean_answer, format_value, scrub_examples
+from synthstruct.text.checkpoint import Checkpoint
+from synthstruct.text.checks import (
+    Embedder,
+    NgramIndex,
+    max_similarity,
+    normalise,
+    replace_pii,
+    words,
+)
+from synthstruct.text.prompts import (
+    build_messages,
+    clean_answer,
+    format_value,
+    scrub_examples,
+)
 
 __all__ = ["TextColumnGenerator"]
 
 log = logging.getLogger(__name__)
 
-_STAT_KEYS = ("texts", "missing", "rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_copied",
-              "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "memorisation_checked")
+_CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_copied", "rejected_similar",
+               "rejected_duplicate", "fallback_texts")
+_STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "pii_replaced", "memorisation_checked", "resumed_texts")
+CHUNK_ROWS = 256
 
 
 class TextColumnGenerator:
@@ -41,6 +58,12 @@ class TextColumnGenerator:
 
     #: TableSynthesizer passes the synthetic rows to :meth:`generate` instead of a row count.
     conditions_on_rows = True
+    #: Rows per chunk: the unit of progress reports and checkpoints.
+    chunk_rows: int = CHUNK_ROWS
+    #: Called as ``progress(texts_done, texts_total)`` after each chunk (see :func:`rich_progress`).
+    progress: Callable[[int, int], None] | None = None
+    #: A directory (the output's temp dir) for the checkpoint file that makes :meth:`generate` resumable.
+    checkpoint_dir: str | Path | None = None
 
     def __init__(self, spec: TextColumn, *, column: str, backend: TextGenerator | None = None) -> None:
         self.spec = spec
@@ -48,7 +71,7 @@ class TextColumnGenerator:
         self._backend = backend
 
     # ------------------------------------------------------------------ fit
-    def fit(self, series: pd.Series, frame: pd.DataFrame | None = None) -> "TextColumnGenerator":
+    def fit(self, series: pd.Series, frame: pd.DataFrame | None = None) -> TextColumnGenerator:
         """Learn the length profile and build the in-memory memorisation checks."""
         texts = series.dropna().astype(str)
         texts = texts[texts.str.strip() != ""]
@@ -94,7 +117,7 @@ class TextColumnGenerator:
 
     def _requests(self, rows: pd.DataFrame, idx: list[int], targets: np.ndarray, seeds: np.ndarray,
                   attempt: int, previous: dict[int, str] | None = None, step: int | None = None) -> list[TextRequest]:
-        lo, hi = self._bounds()
+        _, hi = self._bounds()
         out = []
         for i in idx:
             ctx = self._context(rows.iloc[i])
@@ -116,7 +139,13 @@ class TextColumnGenerator:
         return answers
 
     def generate(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
-        """One text per row of ``rows`` (the synthetic table so far), conditioned on ``spec.conditioned_on``."""
+        """One text per row of ``rows`` (the synthetic table so far), conditioned on ``spec.conditioned_on``.
+
+        Rows are written in chunks of :attr:`chunk_rows`; after each chunk :attr:`progress` (if set) is
+        called with ``(texts done, texts total)`` and, with :attr:`checkpoint_dir` set, the chunk is
+        appended to a checkpoint file there, so that a rerun with the same rows and seed continues
+        after the last finished chunk and returns exactly the texts an uninterrupted run would.
+        """
         n = len(rows)
         rows = rows.reset_index(drop=True)
         stats = dict.fromkeys(_STAT_KEYS, 0)
@@ -125,12 +154,50 @@ class TextColumnGenerator:
         seeds = rng.integers(0, 2**31 - 1, size=n)
         base_seed = int(rng.integers(0, 2**31 - 1))
         texts: list[Any] = [np.nan] * n
-        pending = [i for i in range(n) if not missing[i]]
-        stats["missing"], stats["texts"] = int(missing.sum()), len(pending)
-        backend = self._make_backend()
-        seen: set[str] = set()
-        sims = self.train_embeddings_ is not None and self.spec.similarity_threshold is not None
+        todo = [i for i in range(n) if not missing[i]]
+        stats["missing"], stats["texts"] = int(missing.sum()), len(todo)
+        self._texts_total = len(todo)
         stats["memorisation_checked"] = int(getattr(self, "ngrams_", None) is not None)
+        seen: set[str] = set()
+        store = self._checkpoint(rows, base_seed, n)
+        done = store.load() if store is not None else {}
+        for k, start in enumerate(range(0, len(todo), self.chunk_rows)):
+            idx = todo[start:start + self.chunk_rows]
+            if k in done and sorted(done[k][0]) == idx:
+                chunk_texts, chunk_stats = done[k]
+                stats["resumed_texts"] = stats.get("resumed_texts", 0) + len(idx)
+            else:
+                chunk_stats = dict.fromkeys(_CHUNK_KEYS, 0)
+                chunk_texts = self._generate_chunk(rows, idx, targets, seeds, base_seed, seen, chunk_stats)
+                if store is not None:
+                    store.append(k, chunk_texts, chunk_stats)
+            for i, text in chunk_texts.items():
+                texts[i] = text
+                seen.add(normalise(text))
+            for key, value in chunk_stats.items():
+                stats[key] = max(stats[key], value) if key == "rounds" else stats[key] + value
+            if self.progress is not None:
+                self.progress(min(start + len(idx), len(todo)), len(todo))
+        texts = self._scrub(texts, base_seed, stats)
+        self.stats_ = stats
+        return pd.Series(texts, dtype=object)
+
+    def _checkpoint(self, rows: pd.DataFrame, base_seed: int, n: int) -> Checkpoint | None:
+        if self.checkpoint_dir is None:
+            return None
+        context = rows[[c for c in self.spec.conditioned_on if c in rows.columns]]
+        key = [self.column, self.spec.model_dump(mode="json"), n, base_seed, self.chunk_rows,
+               self.length_quantiles_, self.missing_share_, context.astype(str).to_numpy().tolist()]
+        return Checkpoint(Path(self.checkpoint_dir), self.column, key)
+
+    def _generate_chunk(self, rows: pd.DataFrame, idx: list[int], targets: np.ndarray, seeds: np.ndarray,
+                        base_seed: int, seen: set[str], stats: dict[str, int]) -> dict[int, str]:
+        """Texts for the rows ``idx``: ask, check, regenerate the failures (bounded), then the fallback."""
+        backend = self._make_backend()
+        sims = self.train_embeddings_ is not None and self.spec.similarity_threshold is not None
+        texts: list[Any] = [np.nan] * len(rows)
+        seen = set(seen)
+        pending = list(idx)
         for attempt in range(self.spec.max_regenerations + 1):
             if not pending:
                 break
@@ -142,9 +209,7 @@ class TextColumnGenerator:
             log.info("text column %s: round %d, %d texts pending", self.column, attempt + 1, len(pending))
         if pending:
             self._fill_rest(rows, pending, targets, seeds, base_seed, texts, seen, stats)
-        texts = self._scrub(texts, base_seed, stats)
-        self.stats_ = stats
-        return pd.Series(texts, dtype=object)
+        return {i: texts[i] for i in idx}
 
     def _accept(self, idx: list[int], answers: list[str], texts: list[Any], seen: set[str],
                 stats: dict[str, int], sims: bool) -> tuple[list[Any], list[int]]:
@@ -187,12 +252,12 @@ class TextColumnGenerator:
         if fallback is None and self._last_empty == len(pending) and self.spec.generator != "template":
             raise InputError("text backend failed", [Problem(
                 f"columns.{self.column}.backend",
-                f"{len(pending)} of {stats['texts']} texts got no usable answer after "
+                f"{len(pending)} of {getattr(self, '_texts_total', len(pending))} texts got no usable answer after "
                 f"{self.spec.max_regenerations + 1} attempts (backend stats: {getattr(self._backend, 'stats_', {})})",
                 "check that the server is reachable (base_url, api_key_env), or set backend.fallback: template")])
         fallback = fallback or get_text_backend("template", {}, column=self.column)
         answers = self._ask(fallback, rows, pending, targets, seeds, 99, base_seed)
-        lo, hi = self._bounds()
+        _, hi = self._bounds()
         for i, answer in zip(pending, answers):
             texts[i] = clean_answer(answer, max_words=hi)
             seen.add(normalise(texts[i]))
@@ -216,7 +281,7 @@ class TextColumnGenerator:
                 "missing_share": self.missing_share_, "length_quantiles": self.length_quantiles_}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "TextColumnGenerator":
+    def from_state(cls, state: dict[str, Any]) -> TextColumnGenerator:
         gen = cls(TextColumn.model_validate(state["spec"]), column=state["column"])
         gen.missing_share_ = float(state["missing_share"])
         gen.length_quantiles_ = [float(v) for v in state["length_quantiles"]]

@@ -32,7 +32,7 @@ class PlaceholderTextGenerator:
     def __init__(self, *, column: str = "") -> None:
         self.column = column
 
-    def fit(self, series: pd.Series) -> "PlaceholderTextGenerator":
+    def fit(self, series: pd.Series) -> PlaceholderTextGenerator:
         lengths = series.dropna().astype(str).str.split().str.len().to_numpy(dtype=float)
         self.missing_share_ = float(series.isna().mean()) if len(series) else 0.0
         # 11 quantiles of the word count: a coarse profile, no text is kept.
@@ -59,7 +59,7 @@ class PlaceholderTextGenerator:
                 "length_quantiles": self.length_quantiles_}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "PlaceholderTextGenerator":
+    def from_state(cls, state: dict[str, Any]) -> PlaceholderTextGenerator:
         gen = cls(column=state["column"])
         gen.missing_share_ = float(state["missing_share"])
         gen.length_quantiles_ = [float(v) for v in state["length_quantiles"]]
