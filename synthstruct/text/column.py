@@ -41,8 +41,8 @@ __all__ = ["TextColumnGenerator"]
 
 log = logging.getLogger(__name__)
 
-_CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_copied", "rejected_similar",
-               "rejected_duplicate", "fallback_texts")
+_CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
+               "rejected_similar", "rejected_duplicate", "fallback_texts")
 _STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "pii_replaced", "memorisation_checked", "resumed_texts")
 CHUNK_ROWS = 256
 
@@ -231,11 +231,21 @@ class TextColumnGenerator:
             texts[i] = text
         return texts, failed
 
+    def _echoes_prompt(self, text: str) -> bool:
+        """A model repeated the prompt's ``Column: value`` lines instead of writing the text (the
+        ``template`` generator lists the values on purpose and is not checked)."""
+        if self.spec.generator == "template" or len(self.spec.conditioned_on) < 2:
+            return False
+        lowered = text.lower()
+        return sum(f"{name.lower()}:" in lowered for name in self.spec.conditioned_on) >= 2
+
     def _reject_reason(self, text: str, lo: int, seen: set[str], similar: bool) -> str | None:
         if not text.strip():
             return "empty"
         if len(words(text)) < min(lo, 3) or len(text.split()) < lo:
             return "short"
+        if self._echoes_prompt(text):
+            return "echo"
         ngrams = getattr(self, "ngrams_", None)
         if ngrams is not None and ngrams.copied(text):
             return "copied"

@@ -108,3 +108,15 @@ def test_regenerates_duplicates_and_counts_them() -> None:
     out = gen.generate(pd.DataFrame(index=range(4)), np.random.default_rng(0))
     assert len({normalise(t) for t in out}) == 4
     assert gen.stats_["rejected_duplicate"] == 3 * 3 and gen.stats_["fallback_texts"] == 3
+
+
+def test_texts_that_echo_the_prompt_fields_are_rejected():
+    from synthstruct.schema.model import TextColumn
+    from synthstruct.text.column import TextColumnGenerator
+
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating", "Department Name"])
+    gen = TextColumnGenerator(spec, column="t")
+    assert gen._echoes_prompt("Rating: 4 Department Name: Tops Class Name: Blouses")
+    assert not gen._echoes_prompt("Lovely top, the rating I give is high and it fits well.")
+    template = TextColumnGenerator(spec.model_copy(update={"generator": "template"}), column="t")
+    assert not template._echoes_prompt("A note on Rating: 4, Department Name: Tops.")
