@@ -14,23 +14,16 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
+from synthstruct.privacy.encoding import as_numbers
 
 __all__ = ["coverage"]
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.astype("datetime64[ns]").astype("int64").to_numpy(dtype=float)
-        values[series.isna().to_numpy()] = np.nan
-        return values
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-
-
 def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int) -> float | None:
     if kind in ("numerical", "datetime"):
-        real = _numbers(train)
+        real = as_numbers(train)
         real = real[~np.isnan(real)]
-        values = _numbers(other)
+        values = as_numbers(other)
         values = values[~np.isnan(values)]
         if real.size == 0 or values.size == 0:
             return None

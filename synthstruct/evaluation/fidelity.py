@@ -66,7 +66,7 @@ def _as_labels(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), MISSING).astype(str)
 
 
-def _ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sample Kolmogorov-Smirnov statistic of two sorted arrays without NaN."""
     grid = np.concatenate([a, b])
     cdf_a = np.searchsorted(a, grid, side="right") / len(a)
@@ -121,7 +121,7 @@ def _shape_score(kind: str, real: Any, other: Any) -> float | None:
     if kind in NUMERIC_KINDS:
         if len(real) == 0 or len(other) == 0:
             return None
-        return 1.0 - _ks_statistic(real, other)
+        return 1.0 - ks_statistic(real, other)
     return 1.0 - _tvd(real.value_counts(normalize=True), other.value_counts(normalize=True))
 
 

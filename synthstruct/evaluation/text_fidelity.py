@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthstruct.evaluation.fidelity import ks_statistic
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.text.checks import NgramIndex, words
 
@@ -81,10 +82,7 @@ def length_score(a: pd.Series, b: pd.Series) -> float | None:
     x, y = _word_counts(a), _word_counts(b)
     if not len(x) or not len(y):
         return None
-    grid = np.concatenate([x, y])
-    cdf_x = np.searchsorted(x, grid, side="right") / len(x)
-    cdf_y = np.searchsorted(y, grid, side="right") / len(y)
-    return float(1.0 - np.max(np.abs(cdf_x - cdf_y)))
+    return 1.0 - ks_statistic(x, y)
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float | None:
