@@ -207,8 +207,10 @@ class TextColumn(_ColumnBase):
     style: str | None = Field(default=None, description="Tone and register, e.g. 'casual, first person'.")
     required_elements: list[str] = Field(default_factory=list, description="Things every text mentions.")
     examples: list[str] = Field(default_factory=list, description="Hand-written few-shot examples.")
-    examples_from_data: int = Field(default=0, ge=0, le=10, description=(
-        "Few-shot examples drawn from the training text, PII-scrubbed and shortened; used in memory only."))
+    examples_from_data: int = Field(default=3, ge=0, le=10, description=(
+        "Few-shot examples per prompt drawn from the training text, matched to the row's conditioning values, "
+        "PII-replaced and shortened; kept in memory only (0 = none)."))
+    example_words: int = Field(default=40, ge=5, le=300, description="Words kept per few-shot example.")
     steps: list[str] = Field(default_factory=list, description=(
         "Multi-step generation: one instruction per step (e.g. outline, then content); the last step's "
         "answer is the text."))

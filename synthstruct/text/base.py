@@ -27,6 +27,9 @@ class TextRequest:
         target_words: Length the prompt asks for.
         context: The row's conditioning values as strings (used by the template backend).
         seed: Per-request seed, so that an answer does not depend on its batch-mates.
+        document: The same request as a completion prompt (a page of example records ending in an
+            open text line, :func:`synthstruct.text.prompts.build_document`); backends that complete
+            plain text (``local``) may use it instead of ``messages``. Empty when not available.
     """
 
     messages: tuple[dict[str, str], ...]
@@ -34,6 +37,7 @@ class TextRequest:
     target_words: int
     context: dict[str, str] = field(default_factory=dict)
     seed: int = 0
+    document: str = ""
 
 
 @runtime_checkable

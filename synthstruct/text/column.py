@@ -2,7 +2,8 @@
 
 ``fit`` learns only what is safe to keep: the missing share and a coarse word-count profile (saved),
 plus — in memory only, never saved — salted n-gram hashes and (optionally) embeddings of the training
-text for the memorisation checks, and (opt-in) a few PII-scrubbed examples. ``generate`` receives the
+text for the memorisation checks, and a pool of PII-replaced training texts for row-matched few-shot
+prompts (:mod:`synthstruct.text.examples`; ``examples_from_data: 0`` turns it off). ``generate`` receives the
 synthetic rows, prompts the backend with each row's conditioning values and runs the checks of
 :mod:`synthstruct.text.checks`; failing texts are regenerated a bounded number of times and every
 count lands in ``stats_`` (and from there in the release report's ``sampling`` section).
@@ -30,12 +31,8 @@ from synthstruct.text.checks import (
     replace_pii,
     words,
 )
-from synthstruct.text.prompts import (
-    build_messages,
-    clean_answer,
-    format_value,
-    scrub_examples,
-)
+from synthstruct.text.examples import ExamplePool
+from synthstruct.text.prompts import build_document, build_messages, clean_answer, format_value
 
 __all__ = ["TextColumnGenerator"]
 
@@ -43,7 +40,9 @@ log = logging.getLogger(__name__)
 
 _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
                "rejected_similar", "rejected_duplicate", "fallback_texts")
-_STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "pii_replaced", "memorisation_checked", "resumed_texts")
+_STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "pii_replaced", "memorisation_checked", "resumed_texts",
+              "example_pool", "example_pii_replaced")
+_NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
 
 
@@ -84,9 +83,10 @@ class TextColumnGenerator:
         if self.spec.similarity_threshold is not None and Embedder.available() and len(texts):
             self.train_embeddings_ = Embedder().encode(list(texts))
         self.examples_ = list(self.spec.examples)
-        if self.spec.examples_from_data and len(texts):
-            picks = texts.sample(min(self.spec.examples_from_data, len(texts)), random_state=0)
-            self.examples_ += scrub_examples(list(picks))
+        self.example_pool_: ExamplePool | None = None
+        if self.spec.examples_from_data and len(texts) and self.spec.generator not in _NO_MODEL:
+            self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
+                texts, frame, format_value)
         self.backend_name_ = self.spec.generator
         self._make_backend()  # fail early on an unknown backend or bad option
         return self
@@ -119,12 +119,20 @@ class TextColumnGenerator:
                   attempt: int, previous: dict[int, str] | None = None, step: int | None = None) -> list[TextRequest]:
         _, hi = self._bounds()
         out = []
+        pool = getattr(self, "example_pool_", None)
+        last = step is None or step == len(self.spec.steps) - 1
         for i in idx:
             ctx = self._context(rows.iloc[i])
-            msgs = build_messages(self.spec, self.column, ctx, target_words=int(targets[i]), examples=self.examples_,
-                                  step=step, previous=(previous or {}).get(i))
+            seed = int(seeds[i]) + 7919 * attempt
+            examples = list(self.examples_)
+            if pool is not None:
+                examples += pool.pick(ctx, self.spec.examples_from_data, seed)
+            before = (previous or {}).get(i)
+            msgs = build_messages(self.spec, self.column, ctx, target_words=int(targets[i]), examples=examples,
+                                  step=step, previous=before)
+            document = build_document(self.spec, self.column, ctx, examples=examples, previous=before) if last else ""
             out.append(TextRequest(messages=msgs, max_words=hi, target_words=int(targets[i]), context=ctx,
-                                   seed=int(seeds[i]) + 7919 * attempt))
+                                   seed=seed, document=document))
         return out
 
     def _ask(self, backend: TextGenerator, rows: pd.DataFrame, idx: list[int], targets: np.ndarray,
@@ -179,6 +187,9 @@ class TextColumnGenerator:
             if self.progress is not None:
                 self.progress(min(start + len(idx), len(todo)), len(todo))
         texts = self._scrub(texts, base_seed, stats)
+        pool = getattr(self, "example_pool_", None)
+        stats["example_pool"] = len(pool) if pool is not None else 0
+        stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
         self.stats_ = stats
         return pd.Series(texts, dtype=object)
 
@@ -296,5 +307,6 @@ class TextColumnGenerator:
         gen.missing_share_ = float(state["missing_share"])
         gen.length_quantiles_ = [float(v) for v in state["length_quantiles"]]
         gen.ngrams_, gen.train_embeddings_, gen.examples_ = None, None, list(gen.spec.examples)
+        gen.example_pool_ = None  # training texts are never saved: a loaded model prompts without them
         gen.backend_name_ = gen.spec.generator
         return gen

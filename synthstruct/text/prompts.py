@@ -1,10 +1,18 @@
 """Prompts from a schema ``text`` column and one synthetic row.
 
-The system message says what the column holds (description, style, required elements, length); the
-user message gives the row's conditioning values. Few-shot examples are shown as style references
-with an explicit instruction not to copy them; examples taken from training text are PII-scrubbed and
-shortened first (:func:`scrub_examples`), and the memorisation check rejects any answer that copies
-training text anyway.
+Two prompt forms, both built from the schema column and the row's conditioning values:
+
+* **chat** (:func:`build_messages`, for instruction-following models behind ``openai``): the system
+  message says what the column holds (description, style, required elements, length); the user message
+  gives few-shot examples with their own conditioning values, then the row's values.
+* **document** (:func:`build_document`, the ``local`` backend's default): a plain page of records, each a
+  line of ``Field: value`` pairs followed by the text, ending with the row's fields and an open text line.
+  A 135M-parameter model continues such a page in the domain's voice far better than it follows chat
+  instructions (measured in ``docs/text.md``); generation stops at the end of the line.
+
+Examples taken from training text are PII-scrubbed and shortened first
+(:mod:`synthstruct.text.examples`), and the memorisation check rejects any answer that copies training
+text anyway.
 """
 
 from __future__ import annotations
@@ -17,9 +25,11 @@ import pandas as pd
 
 from synthstruct.schema.model import TextColumn
 
-__all__ = ["build_messages", "clean_answer", "format_value", "scrub_examples"]
+__all__ = ["Example", "build_document", "build_messages", "clean_answer", "format_value"]
 
-_EXAMPLE_WORDS = 40
+#: A few-shot example: the conditioning values of its row (may be empty) and its text.
+Example = tuple[dict[str, str], str]
+
 _LABEL = re.compile(r"^\s*(?:here is|here's|sure[,!]?|certainly[,!]?)[^:\n]*:\s*", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*(?:title|review|text|answer|output)\s*:\s*", re.IGNORECASE)
 
@@ -35,20 +45,6 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def scrub_examples(texts: Sequence[str], *, max_words: int = _EXAMPLE_WORDS) -> list[str]:
-    """Replace detected PII with ``<ENTITY>`` tags and cut each text to ``max_words`` words."""
-    from synthstruct.privacy.scanner import scan_texts
-
-    texts = [str(t) for t in texts]
-    out = []
-    for text, spans in zip(texts, scan_texts(texts)):
-        for start, end, entity, _score in sorted(spans, reverse=True):
-            text = text[:start] + f"<{entity}>" + text[end:]
-        words = text.split()
-        out.append(" ".join(words[:max_words]) + (" ..." if len(words) > max_words else ""))
-    return out
-
-
 def _system(spec: TextColumn, column: str) -> str:
     what = spec.description or column
     lines = [f"You write realistic, original synthetic data: the field '{column}' ({what}).",
@@ -60,15 +56,50 @@ def _system(spec: TextColumn, column: str) -> str:
     return "\n".join(lines)
 
 
-def _examples(examples: Sequence[str]) -> str:
+def _as_examples(examples: Sequence[str | Example]) -> list[Example]:
+    return [e if isinstance(e, tuple) else ({}, str(e)) for e in examples]
+
+
+def _fields(context: dict[str, str]) -> str:
+    return " | ".join(f"{k}: {v}" for k, v in context.items())
+
+
+def _examples(examples: Sequence[str | Example]) -> str:
     if not examples:
         return ""
-    shown = "\n".join(f"- {e}" for e in examples)
-    return f"Examples of the kind of text (for tone only; do not copy or paraphrase them):\n{shown}\n"
+    shown = "\n".join(f"- ({_fields(c)}) {t}" if c else f"- {t}" for c, t in _as_examples(examples))
+    return f"Examples of the kind of text (for tone only; do not copy or paraphrase them):\n{shown}\n\n"
+
+
+def build_document(spec: TextColumn, column: str, context: dict[str, str], *,
+                   examples: Sequence[str | Example] = (), previous: str | None = None) -> str:
+    """A completion prompt: a page of example records ending with this row's fields and an open text line.
+
+    Args:
+        spec: The schema column (description and style head the page).
+        column: Column name (the label of the text line).
+        context: The row's conditioning values (formatted).
+        examples: Few-shot examples, plain texts or ``(context, text)`` pairs.
+        previous: A previous step's answer (multi-step), given as a ``Plan`` line before the text.
+    """
+    head = f"{spec.description or column}".rstrip(".") + "."
+    if spec.style:
+        head += f" Style: {spec.style}."
+    if spec.required_elements:
+        head += " Each mentions " + "; ".join(spec.required_elements) + "."
+    records = []
+    for ctx, text in _as_examples(examples):
+        fields = _fields({k: v for k, v in ctx.items() if k in context} if context else ctx)
+        records.append((f"{fields}\n" if fields else "") + f"{column}: {' '.join(text.split())}")
+    last = (f"{_fields(context)}\n" if context else "")
+    if previous:
+        last += f"Plan: {' '.join(previous.split())}\n"
+    records.append(last + f"{column}:")
+    return head + "\n\n" + "\n\n".join(records)
 
 
 def build_messages(spec: TextColumn, column: str, context: dict[str, str], *, target_words: int,
-                   examples: Sequence[str] | None = None, step: int | None = None,
+                   examples: Sequence[str | Example] | None = None, step: int | None = None,
                    previous: str | None = None) -> tuple[dict[str, str], ...]:
     """Chat messages for one text (or one step of a multi-step text).
 
@@ -77,7 +108,8 @@ def build_messages(spec: TextColumn, column: str, context: dict[str, str], *, ta
         column: Column name.
         context: Conditioning column -> value (already formatted).
         target_words: Length to ask for.
-        examples: Few-shot examples (scrubbed); default ``spec.examples``.
+        examples: Few-shot examples (scrubbed), plain texts or ``(context, text)`` pairs; default
+            ``spec.examples``.
         step: Index into ``spec.steps`` for multi-step generation.
         previous: The previous step's answer.
     """

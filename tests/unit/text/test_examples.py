@@ -1,0 +1,102 @@
+"""Few-shot examples from training text: Presidio-anonymized, shortened, matched to the row; document prompts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthstruct.schema.model import TextColumn
+from synthstruct.text.column import TextColumnGenerator
+from synthstruct.text.examples import ExamplePool, anonymize_texts, shorten
+from synthstruct.text.prompts import build_document, format_value
+
+
+def test_anonymizer_swaps_pii_for_values_of_the_same_kind() -> None:
+    texts = ["Write to jane.roe@example.org or call 212-555-0187 about the order.", "Lovely soft fabric."]
+    out, replaced = anonymize_texts(texts, seed=3)
+    assert replaced >= 2
+    assert "jane.roe@example.org" not in out[0] and "555-0187" not in out[0]
+    assert "@" in out[0] and "about the order." in out[0]  # an email is replaced by an email, text kept
+    assert out[1] == texts[1]
+    assert anonymize_texts(texts, seed=3) == (out, replaced)  # seeded surrogates
+
+
+def test_shorten_cuts_at_a_sentence_end() -> None:
+    assert shorten("One  two\nthree. Four five six seven.", 5) == "One two three."
+    assert shorten("a b c", 5) == "a b c"
+    assert shorten("no sentence end in this long line at all", 4) == "no sentence end in"
+
+
+def _reviews(n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rating = rng.choice([1, 2, 3, 4, 5], size=n, p=[0.04, 0.06, 0.1, 0.3, 0.5])
+    dept = rng.choice(["Tops", "Dresses"], size=n)
+    text = [f"Review number {i} of a {d.lower()} rated {r} with plenty of words here." for i, (r, d) in
+            enumerate(zip(rating, dept))]
+    return pd.DataFrame({"Rating": rating, "Department": dept, "Review": text})
+
+
+def test_pool_is_stratified_and_picks_matching_rows_deterministically() -> None:
+    frame = _reviews()
+    pool = ExamplePool(["Rating", "Department"], pool_size=40, max_words=6, seed=1).fit(
+        frame["Review"], frame, format_value)
+    assert len(pool) == 40
+    assert {c["Rating"] for c in pool.contexts_} == {"1", "2", "3", "4", "5"}  # rare ratings kept
+    assert all(len(t.split()) <= 6 for t in pool.texts_)
+    picks = pool.pick({"Rating": "1", "Department": "Tops"}, 3, seed=5)
+    assert len(picks) == 3 and all(c["Rating"] == "1" for c, _ in picks)
+    assert picks == pool.pick({"Rating": "1", "Department": "Tops"}, 3, seed=5)
+    best = pool.pick({"Rating": "4", "Department": "Dresses"}, 1, seed=0)[0][0]
+    assert best == {"Rating": "4", "Department": "Dresses"}
+    draws = {tuple(t for _, t in pool.pick({"Rating": "5", "Department": "Tops"}, 2, seed=s)) for s in range(8)}
+    assert len(draws) > 1  # ties are broken by the row's seed: rows see different examples
+
+
+def test_document_prompt_lists_example_records_then_the_open_row() -> None:
+    spec = TextColumn(kind="text", description="Customer reviews of clothing", style="casual",
+                      conditioned_on=["Rating"])
+    doc = build_document(spec, "Review", {"Rating": "2"},
+                         examples=[({"Rating": "2", "Other": "x"}, "Runs  small.\nSad."), "Hand written one."])
+    assert doc.startswith("Customer reviews of clothing. Style: casual.\n\n")
+    assert "Rating: 2\nReview: Runs small. Sad.\n\n" in doc and "Other" not in doc
+    assert "\n\nReview: Hand written one.\n\n" in doc
+    assert doc.endswith("\n\nRating: 2\nReview:")
+
+
+class _Recorder:
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.stats_: dict[str, int] = {}
+        self.requests: list = []
+
+    def generate(self, requests, *, seed):
+        self.requests += list(requests)
+        return [f"A fresh answer about {r.context.get('Rating')} stars number {r.seed} and more words" for r in requests]
+
+
+def test_column_prompts_carry_row_matched_scrubbed_examples() -> None:
+    frame = _reviews()
+    frame.loc[0, "Review"] = "Ask Maria Lopez at maria.lopez@example.com, she sold me this rated top."
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating", "Department"], examples_from_data=2)
+    backend = _Recorder()
+    gen = TextColumnGenerator(spec, column="Review", backend=backend).fit(frame["Review"], frame)
+    pool_text = " ".join(gen.example_pool_.texts_)
+    assert "maria.lopez@example.com" not in pool_text and "Maria Lopez" not in pool_text
+    rows = pd.DataFrame({"Rating": [1, 5], "Department": ["Tops", "Dresses"]})
+    gen.generate(rows, np.random.default_rng(0))
+    first = backend.requests[0]
+    assert first.document.endswith("Rating: 1 | Department: Tops\nReview:")
+    assert first.document.count("\nReview: ") == 2 and "Rating: 1" in first.document.split("\n\n")[1]
+    assert "Rating: 1" in first.messages[-1]["content"]
+    assert gen.stats_["example_pool"] == len(frame) and gen.stats_["example_pii_replaced"] >= 2
+    state = gen.to_state()
+    assert "maria" not in str(state).lower() and "Review number" not in str(state)
+    assert TextColumnGenerator.from_state(state).example_pool_ is None  # training text is never saved
+
+
+def test_template_generator_builds_no_pool() -> None:
+    frame = _reviews(30)
+    spec = TextColumn(kind="text", generator="template", conditioned_on=["Rating"])
+    gen = TextColumnGenerator(spec, column="Review").fit(frame["Review"], frame)
+    assert gen.example_pool_ is None
