@@ -221,6 +221,8 @@ class TextColumn(_ColumnBase):
     similarity_threshold: float | None = Field(default=None, gt=0, le=1, description=(
         "Reject texts whose embedding cosine similarity to a training text reaches this value."))
     max_regenerations: int = Field(default=3, ge=0, le=20)
+    judge: int = Field(default=0, ge=0, le=10_000, description=(
+        "LLM-as-judge: this many generated texts are scored 1-5 for realism by the same backend (0 = off)."))
 
 
 Column = Annotated[

@@ -187,11 +187,26 @@ class TextColumnGenerator:
             if self.progress is not None:
                 self.progress(min(start + len(idx), len(todo)), len(todo))
         texts = self._scrub(texts, base_seed, stats)
+        self._judge(rows, texts, base_seed, stats)
         pool = getattr(self, "example_pool_", None)
         stats["example_pool"] = len(pool) if pool is not None else 0
         stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
         self.stats_ = stats
         return pd.Series(texts, dtype=object)
+
+    def _judge(self, rows: pd.DataFrame, texts: list[Any], seed: int, stats: dict[str, Any]) -> None:
+        """Score a seeded sample of ``spec.judge`` texts with the column's backend (LLM-as-judge)."""
+        present = [i for i, t in enumerate(texts) if isinstance(t, str)]
+        self.judgements_: list[Any] = []
+        if not self.spec.judge or not present:
+            return
+        from synthstruct.text.judge import judge_texts
+
+        picks = sorted(np.random.default_rng(seed).permutation(present)[: self.spec.judge].tolist())
+        self.judgements_, numbers = judge_texts(
+            self._make_backend(), self.spec, self.column, [self._context(rows.iloc[i]) for i in picks],
+            [texts[i] for i in picks], picks, seed=seed)
+        stats.update(numbers)
 
     def _checkpoint(self, rows: pd.DataFrame, base_seed: int, n: int) -> Checkpoint | None:
         if self.checkpoint_dir is None:

@@ -100,3 +100,29 @@ def test_template_generator_builds_no_pool() -> None:
     spec = TextColumn(kind="text", generator="template", conditioned_on=["Rating"])
     gen = TextColumnGenerator(spec, column="Review").fit(frame["Review"], frame)
     assert gen.example_pool_ is None
+
+
+def test_judge_answers_are_parsed_and_only_numbers_are_reported() -> None:
+    from synthstruct.text.judge import parse_judgement
+
+    assert parse_judgement("Score: 4. Reason: reads like a real review") == (4, "reads like a real review")
+    assert parse_judgement("4 - plausible")[0] == 4
+    assert parse_judgement("**Score**: 2/5. Reason: off topic") == (2, "off topic")
+    assert parse_judgement("I cannot grade this")[0] is None
+    assert parse_judgement("Score: 10")[0] is None
+
+    class Grader(_Recorder):
+        def generate(self, requests, *, seed):
+            if "grade" in requests[0].messages[0]["content"]:
+                return ["Score: 5. Reason: fine" if "1 stars" in r.messages[-1]["content"] else "no idea"
+                        for r in requests]
+            return super().generate(requests, seed=seed)
+
+    frame = _reviews(40)
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating"], examples_from_data=0, judge=3)
+    gen = TextColumnGenerator(spec, column="Review", backend=Grader()).fit(frame["Review"], frame)
+    gen.generate(pd.DataFrame({"Rating": [1, 1, 5, 5, 5]}), np.random.default_rng(1))
+    stats = gen.stats_
+    assert stats["judge_scored"] + stats["judge_unparsed"] == 3
+    assert stats["judge_score_5"] == stats["judge_scored"] and len(gen.judgements_) == 3
+    assert stats["judge_mean"] == (5.0 if stats["judge_scored"] else None)
