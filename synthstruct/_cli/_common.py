@@ -12,7 +12,7 @@ from rich.console import Console
 
 from synthstruct.errors import InputError, SynthstructError
 
-__all__ = ["console", "err_console", "handle_errors", "print_bundle_verdict", "step_progress"]
+__all__ = ["console", "err_console", "handle_errors", "print_bundle_verdict", "print_notes", "progress_bars", "step_progress"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False)
@@ -27,31 +27,75 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False, soft_wrap=True)
+            _print_error(exc)
             raise typer.Exit(code=2) from None
         except SynthstructError as exc:
-            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False, soft_wrap=True)
+            _print_error(exc)
             raise typer.Exit(code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def _print_error(exc: BaseException) -> None:
+    err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
+    err_console.print(str(exc), markup=False, soft_wrap=True)
+    print_notes(exc)
+
+
+def print_notes(exc: BaseException) -> None:
+    """Print the notes added to ``exc`` on its way up (e.g. how to resume an interrupted run)."""
+    for note in getattr(exc, "__notes__", ()):
+        err_console.print("[bold]note:[/] ", end="")
+        err_console.print(str(note), markup=False, soft_wrap=True)
+
+
 @contextmanager
 def step_progress(title: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar driven by ``callback(step, done, total)`` (on stderr, hidden when not a TTY)."""
+    with progress_bars(title) as (on_step, _on_text):
+        yield on_step
+
+
+@contextmanager
+def progress_bars(title: str, *, console: Console | None = None) -> Iterator[
+        tuple[Callable[[str, int, int], None], Callable[[str, int, int], None]]]:
+    """Pipeline steps plus one bar per generated text column, on stderr (nothing when not a TTY).
+
+    Yields:
+        ``(on_step, on_text)``: ``on_step(step, done, total)`` drives the step bar;
+        ``on_text(column, texts_done, texts_total)`` adds (first call) and drives a ``text: COLUMN``
+        bar with the time remaining.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[step]}"), TimeElapsedColumn(), console=err_console,
-                  transient=True) as progress:
-        task = progress.add_task(title, total=None, step="")
+                  TextColumn("{task.fields[step]}"), TimeElapsedColumn(), _remaining_column(),
+                  console=console or err_console, transient=True) as progress:
+        task = progress.add_task(title, total=None, step="", eta=False)
+        text_tasks: dict[str, Any] = {}
 
-        def update(step: str, done: int, total: int) -> None:
+        def on_step(step: str, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total, step=step)
 
-        yield update
+        def on_text(column: str, done: int, total: int) -> None:
+            if column not in text_tasks:
+                text_tasks[column] = progress.add_task(f"  text: {column}", total=total, completed=done, step="texts",
+                                                       eta=True)
+            progress.update(text_tasks[column], completed=done, total=total)
+
+        yield on_step, on_text
+
+
+def _remaining_column() -> Any:
+    """Time remaining, shown only for tasks with ``eta=True`` (steps of unequal length have none)."""
+    from rich.progress import TimeRemainingColumn
+    from rich.text import Text
+
+    class _Remaining(TimeRemainingColumn):
+        def render(self, task: Any) -> Text:
+            return super().render(task) if task.fields.get("eta") else Text("")
+
+    return _Remaining()
 
 
 def print_bundle_verdict(passed: bool, output: Path, *, written: str) -> None:

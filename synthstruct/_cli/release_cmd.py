@@ -1,4 +1,4 @@
-"""``synthstruct release DATA [--schema S] [--engine E] [--rows N] [--seed K] [--policy P] -o DIR``."""
+"""``synthstruct release DATA [--schema S] [--engine E] [--rows N] [--seed K] [--policy P] [--no-resume] -o DIR``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from synthstruct._cli._common import console, handle_errors, print_bundle_verdict, step_progress
+from synthstruct._cli._common import (
+    console,
+    err_console,
+    handle_errors,
+    print_bundle_verdict,
+    print_notes,
+    progress_bars,
+    step_progress,
+)
 
 __all__ = ["release", "print_gate"]
 
@@ -46,6 +54,9 @@ def release(
     partition_rows: int = typer.Option(250_000, "--partition-rows", min=1, help="Rows per partition (with --cluster)."),
     canaries: int = typer.Option(0, "--canaries", min=0,
                                  help="Audit run: plant M unique canary rows and report how many leak."),
+    resume: bool = typer.Option(True, "--resume/--no-resume",
+                                help="Continue the free text of an interrupted run of the same command "
+                                     "(default), or discard it and start over."),
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
@@ -70,10 +81,17 @@ def release(
         if not result.passed:
             raise typer.Exit(code=1)
         return
-    with step_progress(f"release {data.name}") as on_progress:
-        result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
-                             seed=seed, policy=policy, overwrite=overwrite, canaries=canaries, on_progress=on_progress,
-                             column_map=column_map)
+    try:
+        with progress_bars(f"release {data.name}") as (on_progress, on_text):
+            result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
+                                 seed=seed, policy=policy, overwrite=overwrite, canaries=canaries,
+                                 on_progress=on_progress, column_map=column_map, resume=resume,
+                                 on_text_progress=on_text)
+    except KeyboardInterrupt as exc:
+        err_console.print("[bold red]interrupted[/]: ", end="")
+        err_console.print(f"no bundle was written to {output}", markup=False, soft_wrap=True)
+        print_notes(exc)
+        raise typer.Exit(code=130) from None
     print_gate(result)
     leak = result.gate.metrics.get("canary_leakage")
     if leak is not None and leak.value is not None:

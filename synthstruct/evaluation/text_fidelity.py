@@ -293,14 +293,15 @@ def _default_scanner(ctx: EvaluationContext) -> Scanner | None:
         return None
     from synthstruct.privacy.scanner import scan_texts
 
-    return lambda texts: scan_texts(texts)
+    return lambda texts: scan_texts(texts, restore_case=True)
 
 
 def text_memorisation(ctx: EvaluationContext, *, scanner: Scanner | None = None) -> MetricResult:
     """Synthetic text cells with a copied ``text_ngram``-word run (default 8) or replayed PII.
 
     Args:
-        ctx: The evaluation context (``options``: ``text_ngram`` 8, ``text_pii_replay`` true).
+        ctx: The evaluation context (``options``: ``text_ngram`` 8, ``text_pii_replay`` true,
+            ``text_ngram_shared_by``: default the column's ``ngram_shared_by``).
         scanner: Span finder ``texts -> [[(start, end, entity, score)]]``; defaults to
             :func:`synthstruct.privacy.scanner.scan_texts`.
 
@@ -318,9 +319,11 @@ def text_memorisation(ctx: EvaluationContext, *, scanner: Scanner | None = None)
     value, reference, has_reference = 0, 0, False
     for column in columns:
         train = _present(ctx.train[column])
-        index = NgramIndex(n).add(train)
+        spec = ctx.schema.columns[column]
+        shared_by = int(ctx.options.get("text_ngram_shared_by", getattr(spec, "ngram_shared_by", 0)))
+        index = NgramIndex(n, shared_by=shared_by).add(train)
         train_pii = set().union(*_pii_keys(train.tolist(), scan)) if scan is not None and len(train) else None
-        entry: dict[str, Any] = {"ngram": n, "train_texts": len(train),
+        entry: dict[str, Any] = {"ngram": n, "ngram_shared_by": shared_by, "train_texts": len(train),
                                  "train_pii_values": len(train_pii) if train_pii is not None else None,
                                  "synthetic": _memorised(_present(ctx.synthetic[column]), index, train_pii, scan)}
         value += entry["synthetic"]["memorised_cells"]

@@ -294,11 +294,30 @@ def _resolve(spans: list[tuple[int, int, str, float]], min_score: float) -> list
 
 
 # --------------------------------------------------------------------------------------- text scanning
+def _case_restored(text: str) -> str:
+    """``text`` in title case when it has no upper-case letter at all (offsets unchanged), else as is.
+
+    The NER model finds names by their capitals: in all-lower-case text (transcripts, normalised
+    notes) it finds none. Title case makes it over-detect instead, the safe side for scrubbing.
+    """
+    if any(c.isupper() for c in text):
+        return text
+    titled = text.title()
+    return titled if len(titled) == len(text) else text
+
+
 def scan_texts(texts: Sequence[str], *, analyzer: AnalyzerEngine | None = None,
                entities: Sequence[str] = DEFAULT_ENTITIES, batch_size: int = 1000,
-               min_score: float = MIN_SCORE) -> list[list[tuple[int, int, str, float]]]:
-    """Spans ``(start, end, entity, score)`` for each text (identical texts are scanned once)."""
+               min_score: float = MIN_SCORE, restore_case: bool = False) -> list[list[tuple[int, int, str, float]]]:
+    """Spans ``(start, end, entity, score)`` for each text (identical texts are scanned once).
+
+    Args:
+        restore_case: Scan all-lower-case texts as title-cased copies (same offsets), so that names
+            in lower-case text are found; more false positives, which scrubbing can afford.
+    """
     bulk = _bulk(analyzer or get_scan_analyzer(), tuple(entities))
+    if restore_case:
+        texts = [_case_restored(str(t)) for t in texts]
     codes, uniques = pd.factorize(pd.Series(list(texts), dtype=object))
     distinct = [str(u) for u in uniques]
     patterns = bulk.pattern_spans(distinct)

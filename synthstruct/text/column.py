@@ -26,6 +26,7 @@ from synthstruct.text.checkpoint import Checkpoint
 from synthstruct.text.checks import (
     Embedder,
     NgramIndex,
+    ReservedValues,
     max_similarity,
     normalise,
     replace_pii,
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
                "rejected_similar", "rejected_duplicate", "fallback_texts")
 _STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "pii_replaced", "memorisation_checked", "resumed_texts",
-              "example_pool", "example_pii_replaced")
+              "example_pool", "example_pii_replaced", "pii_redrawn", "pii_tagged")
+_STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan)
 _NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
 
@@ -78,12 +80,15 @@ class TextColumnGenerator:
         self.missing_share_ = float(series.isna().mean()) if len(series) else 0.0
         self.length_quantiles_ = (np.quantile(lengths, np.linspace(0, 1, 11)).round().tolist()
                                   if lengths.size else [20.0] * 11)
-        self.ngrams_: NgramIndex | None = NgramIndex(self.spec.ngram).add(texts)
+        self.ngrams_: NgramIndex | None = NgramIndex(self.spec.ngram, shared_by=self.spec.ngram_shared_by).add(texts)
         self.train_embeddings_: np.ndarray | None = None
         if self.spec.similarity_threshold is not None and Embedder.available() and len(texts):
             self.train_embeddings_ = Embedder().encode(list(texts))
         self.examples_ = list(self.spec.examples)
         self.example_pool_: ExamplePool | None = None
+        self.reserved_: ReservedValues | None = None
+        if self.spec.generator not in _NO_MODEL and len(texts):  # PII replacements must not be real values
+            self.reserved_ = ReservedValues.from_texts(list(texts))
         if self.spec.examples_from_data and len(texts) and self.spec.generator not in _NO_MODEL:
             self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
                 texts, frame, format_value)
@@ -121,17 +126,19 @@ class TextColumnGenerator:
         out = []
         pool = getattr(self, "example_pool_", None)
         last = step is None or step == len(self.spec.steps) - 1
+        budget = hi if last else min(hi, _STEP_WORDS)
         for i in idx:
             ctx = self._context(rows.iloc[i])
             seed = int(seeds[i]) + 7919 * attempt
+            target = int(targets[i]) if last else min(int(targets[i]), _STEP_WORDS)
             examples = list(self.examples_)
             if pool is not None:
                 examples += pool.pick(ctx, self.spec.examples_from_data, seed)
             before = (previous or {}).get(i)
-            msgs = build_messages(self.spec, self.column, ctx, target_words=int(targets[i]), examples=examples,
+            msgs = build_messages(self.spec, self.column, ctx, target_words=target, examples=examples,
                                   step=step, previous=before)
             document = build_document(self.spec, self.column, ctx, examples=examples, previous=before) if last else ""
-            out.append(TextRequest(messages=msgs, max_words=hi, target_words=int(targets[i]), context=ctx,
+            out.append(TextRequest(messages=msgs, max_words=budget, target_words=target, context=ctx,
                                    seed=seed, document=document))
         return out
 
@@ -174,6 +181,8 @@ class TextColumnGenerator:
             if k in done and sorted(done[k][0]) == idx:
                 chunk_texts, chunk_stats = done[k]
                 stats["resumed_texts"] = stats.get("resumed_texts", 0) + len(idx)
+                if chunk_stats.get("fallback_texts"):
+                    self.fallback_used_ = str(self.spec.backend.get("fallback") or "template")
             else:
                 chunk_stats = dict.fromkeys(_CHUNK_KEYS, 0)
                 chunk_texts = self._generate_chunk(rows, idx, targets, seeds, base_seed, seen, chunk_stats)
@@ -304,7 +313,8 @@ class TextColumnGenerator:
         present = [i for i, t in enumerate(texts) if isinstance(t, str)]
         if not present or self.spec.generator == "template":
             return texts
-        new, replaced = replace_pii([texts[i] for i in present], seed=seed)
+        new, replaced = replace_pii([texts[i] for i in present], seed=seed, avoid=getattr(self, "reserved_", None),
+                                    stats=stats)
         for i, t in zip(present, new):
             texts[i] = t
         stats["pii_replaced"] = replaced
@@ -322,6 +332,7 @@ class TextColumnGenerator:
         gen.missing_share_ = float(state["missing_share"])
         gen.length_quantiles_ = [float(v) for v in state["length_quantiles"]]
         gen.ngrams_, gen.train_embeddings_, gen.examples_ = None, None, list(gen.spec.examples)
+        gen.reserved_ = None
         gen.example_pool_ = None  # training texts are never saved: a loaded model prompts without them
         gen.backend_name_ = gen.spec.generator
         return gen

@@ -50,7 +50,8 @@ def anonymize_texts(texts: Sequence[str], *, seed: int, locale: str = "en_US") -
     """Replace every PII span with a Faker value of the same kind, through Presidio's ``AnonymizerEngine``.
 
     Spans come from the project's scanner (:func:`synthstruct.privacy.scanner.scan_texts`, which
-    runs Presidio's recognizers in bulk); the anonymizer applies them (overlaps resolved, right to
+    runs Presidio's recognizers in bulk; all-lower-case texts are scanned title-cased so that names
+    are found there too); the anonymizer applies them (overlaps resolved, right to
     left). Entities without a Faker strategy become ``[ID]``.
 
     Returns:
@@ -73,7 +74,7 @@ def anonymize_texts(texts: Sequence[str], *, seed: int, locale: str = "en_US") -
 
     engine = AnonymizerEngine()
     out, replaced = [], 0
-    for text, spans in zip(texts, scan_texts(list(texts))):
+    for text, spans in zip(texts, scan_texts(list(texts), restore_case=True)):
         if not spans:
             out.append(text)
             continue

@@ -126,3 +126,26 @@ def test_judge_answers_are_parsed_and_only_numbers_are_reported() -> None:
     assert stats["judge_scored"] + stats["judge_unparsed"] == 3
     assert stats["judge_score_5"] == stats["judge_scored"] and len(gen.judgements_) == 3
     assert stats["judge_mean"] == (5.0 if stats["judge_scored"] else None)
+
+
+def test_stock_phrases_shared_by_many_texts_are_not_copies() -> None:
+    from synthstruct.text.checks import NgramIndex
+
+    stock = "thank you for calling the bank have a great day"
+    train = [f"caller {w} asked about a card {stock}" for w in ("ann", "bob", "cy")] + \
+            ["a unique sentence that only one single caller ever said on the phone"]
+    strict, relaxed = NgramIndex(8).add(train), NgramIndex(8, shared_by=3).add(train)
+    assert strict.copied(f"agent hello {stock}") > 0 and relaxed.copied(f"agent hello {stock}") == 0
+    unique = "well a unique sentence that only one single caller ever said"
+    assert relaxed.copied(unique) > 0  # a run from one text still counts
+
+
+def test_names_in_lower_case_text_are_found_and_replaced() -> None:
+    from synthstruct.privacy.scanner import scan_texts
+
+    text = "caller hi my name is patricia johnson and i lost my debit card"
+    assert not any(e == "PERSON" for _, _, e, _ in scan_texts([text])[0])  # NER needs capitals
+    spans = scan_texts([text], restore_case=True)[0]
+    assert any(e == "PERSON" and text[a:b] == "patricia johnson" for a, b, e, _ in spans)
+    out, replaced = anonymize_texts([text], seed=0)
+    assert replaced >= 1 and "patricia johnson" not in out[0].lower() and out[0].endswith("lost my debit card")
