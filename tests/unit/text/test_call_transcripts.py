@@ -36,10 +36,11 @@ def calls() -> pd.DataFrame:
     return hv.load_harper_valley(DATA)
 
 
-def test_schema_loads_with_two_steps_conditioned_on_intent():
+def test_schema_loads_conditioned_on_intent_with_examples_and_stock_phrases():
     schema = load_schema(SCHEMA)
     spec = schema.columns["transcript"]
-    assert spec.kind == "text" and spec.conditioned_on == ["intent"] and len(spec.steps) == 2
+    assert spec.kind == "text" and spec.conditioned_on == ["intent"] and spec.examples_from_data > 0
+    assert spec.ngram == 8 and spec.ngram_shared_by >= 5
     assert spec.min_length < spec.max_length
     assert set(schema.columns["intent"].categories) == set(hv.INTENTS) - {"other"}
     assert schema.primary_key == "conversation_idx" and not schema.semantic_problems()

@@ -149,3 +149,26 @@ def test_names_in_lower_case_text_are_found_and_replaced() -> None:
     assert any(e == "PERSON" and text[a:b] == "patricia johnson" for a, b, e, _ in spans)
     out, replaced = anonymize_texts([text], seed=0)
     assert replaced >= 1 and "patricia johnson" not in out[0].lower() and out[0].endswith("lost my debit card")
+
+
+def test_multi_step_text_feeds_each_answer_into_the_next_step() -> None:
+    class Stepper(_Recorder):
+        def generate(self, requests, *, seed):
+            self.requests.append(list(requests))
+            step = len(self.requests)
+            return [f"answer of step {step} for rating {r.context['Rating']} with several more words here"
+                    for r in requests]
+
+    frame = _reviews(40)
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating"], examples_from_data=0,
+                      steps=["Outline the call in 3 points", "Write the call from the outline"], min_length=3,
+                      max_length=120)
+    backend = Stepper()
+    gen = TextColumnGenerator(spec, column="Review", backend=backend).fit(frame["Review"], frame)
+    out = gen.generate(pd.DataFrame({"Rating": [2, 4]}), np.random.default_rng(0))
+    outline, final = backend.requests
+    assert all(r.document == "" and r.max_words <= 30 for r in outline)  # a short plan, chat prompt
+    assert "Step 1 of 2: Outline the call" in outline[0].messages[-1]["content"]
+    assert "answer of step 1 for rating 2" in final[0].messages[-1]["content"]
+    assert "Plan: answer of step 1 for rating 2" in final[0].document and final[0].max_words == 120
+    assert out.tolist() == [f"answer of step 2 for rating {r} with several more words here" for r in (2, 4)]
