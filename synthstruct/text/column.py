@@ -40,9 +40,9 @@ __all__ = ["TextColumnGenerator"]
 log = logging.getLogger(__name__)
 
 _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
-               "rejected_similar", "rejected_duplicate", "fallback_texts")
-_STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "pii_replaced", "memorisation_checked", "resumed_texts",
-              "example_pool", "example_pii_replaced", "pii_redrawn", "pii_tagged")
+               "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "pii_redrawn", "pii_tagged")
+_STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "memorisation_checked", "resumed_texts",
+              "example_pool", "example_pii_replaced")
 _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan)
 _NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
@@ -195,7 +195,6 @@ class TextColumnGenerator:
                 stats[key] = max(stats[key], value) if key == "rounds" else stats[key] + value
             if self.progress is not None:
                 self.progress(min(start + len(idx), len(todo)), len(todo))
-        texts = self._scrub(texts, base_seed, stats)
         self._judge(rows, texts, base_seed, stats)
         pool = getattr(self, "example_pool_", None)
         stats["example_pool"] = len(pool) if pool is not None else 0
@@ -240,6 +239,7 @@ class TextColumnGenerator:
             if attempt:
                 stats["regenerated"] += len(pending)
             answers = self._ask(backend, rows, pending, targets, seeds, attempt, base_seed)
+            answers = self._scrub(answers, base_seed + 104_729 * attempt + pending[0], stats)
             texts, pending = self._accept(pending, answers, texts, seen, stats, sims)
             log.info("text column %s: round %d, %d texts pending", self.column, attempt + 1, len(pending))
         if pending:
@@ -302,6 +302,7 @@ class TextColumnGenerator:
                 "check that the server is reachable (base_url, api_key_env), or set backend.fallback: template")])
         fallback = fallback or get_text_backend("template", {}, column=self.column)
         answers = self._ask(fallback, rows, pending, targets, seeds, 99, base_seed)
+        answers = self._scrub(answers, base_seed + 104_729 * 99 + pending[0], stats)
         _, hi = self._bounds()
         for i, answer in zip(pending, answers):
             texts[i] = clean_answer(answer, max_words=hi)
@@ -309,16 +310,19 @@ class TextColumnGenerator:
         stats["fallback_texts"] += len(pending)
         self.fallback_used_ = getattr(fallback, "name", "template")
 
-    def _scrub(self, texts: list[Any], seed: int, stats: dict[str, int]) -> list[Any]:
-        present = [i for i, t in enumerate(texts) if isinstance(t, str)]
+    def _scrub(self, answers: list[str], seed: int, stats: dict[str, int]) -> list[str]:
+        """Replace PII in a round's answers *before* they are checked, so that what is checked (copied
+        runs, duplicates) is what is written: a replacement name can complete a run of training text."""
+        present = [k for k, a in enumerate(answers) if a and a.strip()]
         if not present or self.spec.generator == "template":
-            return texts
-        new, replaced = replace_pii([texts[i] for i in present], seed=seed, avoid=getattr(self, "reserved_", None),
-                                    stats=stats)
-        for i, t in zip(present, new):
-            texts[i] = t
-        stats["pii_replaced"] = replaced
-        return texts
+            return answers
+        new, replaced = replace_pii([answers[k] for k in present], seed=seed,
+                                    avoid=getattr(self, "reserved_", None), stats=stats)
+        answers = list(answers)
+        for k, text in zip(present, new):
+            answers[k] = text
+        stats["pii_replaced"] += replaced
+        return answers
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:
