@@ -29,8 +29,16 @@ app = typer.Typer(
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    level = logging.INFO if verbose else logging.WARNING
+    if sys.stderr.isatty():  # log through the progress bars' console so lines do not tear the bars
+        from rich.logging import RichHandler
+
+        from synthstruct._cli._common import err_console
+
+        logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[RichHandler(
+            console=err_console, show_time=False, show_path=False, markup=False)])
+    else:
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
 app.command("infer", help="Propose a schema (commented YAML) from a data file.")(infer.infer)

@@ -220,6 +220,8 @@ class ReservedValues:
             return True
         if entity not in RUN_ENTITIES:
             return False
+        if any(self._hash(self._span_key(entity, part)) in self._spans for part in value.split()):
+            return True  # "Elizabeth Moore" when "elizabeth" alone is a name span of the training text
         toks = words(value)
         shortest = min(2, len(toks))
         return any(self._has_run(" ".join(toks[i:i + n])) for n in range(shortest, min(self.max_words, len(toks)) + 1)

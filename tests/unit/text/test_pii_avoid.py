@@ -59,3 +59,10 @@ def test_collides_compares_word_runs_for_names_and_whole_spans_otherwise():
     assert not index.collides("EMAIL_ADDRESS", "joann@example.com")  # never a substring
     assert not index.collides("EMAIL_ADDRESS", "lost@my.card")  # e-mails are not checked against word runs
     assert len(index) > 0
+
+
+def test_a_name_containing_a_single_word_name_span_of_the_training_text_collides():
+    index = ReservedValues().add_spans([("PERSON", "elizabeth")])
+    assert index.collides("PERSON", "Elizabeth Moore")  # the metric would see "elizabeth" replayed
+    assert not index.collides("PERSON", "Mary Jones")
+    assert not index.collides("EMAIL_ADDRESS", "elizabeth@example.org")
