@@ -24,7 +24,9 @@ floating-point sums, so it is a fixed setting rather than chosen from the load; 
 other work, ``threads: 1`` avoids oversubscription), ``prompt`` (``auto`` | ``document`` | ``chat``),
 ``top_k`` (50), ``precision`` (``auto``: bfloat16 on CPUs with native bf16 instructions — 2.5-3x faster here with text
 of the same quality, see ``docs/text.md`` — else float32; or ``float32`` / ``bfloat16``),
-``max_new_tokens`` (default from the word budget).
+``max_new_tokens`` (default from the word budget), ``repetition_penalty`` (1.15: tokens already in the
+answer — not the prompt's examples — are penalised, which stops the small model's loops such as "no no
+no ..."; 1.0 turns it off).
 """
 
 from __future__ import annotations
@@ -168,6 +170,7 @@ class LocalTextGenerator:
         self.top_k = max(option(opts, "top_k", int, 50, column=column), 1)
         self.threads = option(opts, "threads", int, 2, column=column)
         self.max_new_tokens = option(opts, "max_new_tokens", int, 0, column=column)
+        self.repetition_penalty = option(opts, "repetition_penalty", float, 1.15, column=column)
         precision = option(opts, "precision", str, "auto", column=column)
         if precision not in PRECISIONS:
             raise InputError("invalid text backend option", [Problem(
@@ -215,6 +218,11 @@ class LocalTextGenerator:
         kwargs: dict[str, Any] = {"do_sample": False, "max_new_tokens": budget, "pad_token_id": tok.pad_token_id,
                                   "cache_implementation": "static"}
         processors: list[Any] = []
+        if self.repetition_penalty != 1.0:  # tokens of the answer so far (not the prompt's examples)
+            from transformers import RepetitionPenaltyLogitsProcessor
+
+            processors.append(RepetitionPenaltyLogitsProcessor(
+                float(self.repetition_penalty), prompt_ignore_length=int(enc["input_ids"].shape[1])))
         if document:
             kwargs["eos_token_id"] = [tok.eos_token_id, *_newline_tokens(tok)]
             processors.append(_no_empty_line(enc["input_ids"].shape[1], kwargs["eos_token_id"]))
