@@ -142,6 +142,7 @@ _FAKE: dict[str, str] = {
     "URL": "url", "MAC_ADDRESS": "mac_address", "US_BANK_NUMBER": "bban", "US_PASSPORT": "passport_number",
 }
 _MAX_DRAWS = 20
+_RESCANS = 2
 #: Entities whose replacements are also checked against the training text's word runs.
 RUN_ENTITIES = frozenset({"PERSON", "LOCATION"})
 
@@ -214,6 +215,10 @@ class ReservedValues:
         pos = int(np.searchsorted(self._runs, h))
         return pos < len(self._runs) and self._runs[pos] == h
 
+    def is_span(self, entity: str, value: str) -> bool:
+        """Whether ``(entity, value)`` is, normalised, a PII span of the training text."""
+        return self._hash(self._span_key(entity, value)) in self._spans
+
     def collides(self, entity: str, value: str) -> bool:
         """Whether ``value`` (a candidate replacement of kind ``entity``) occurs in the training text."""
         if self._hash(self._span_key(entity, value)) in self._spans:
@@ -252,7 +257,9 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid
         locale: Faker locale.
         avoid: Values of the training text a replacement must not equal (:class:`ReservedValues`);
             colliding draws are redrawn, and after 20 collisions the span becomes ``[ENTITY]``.
-        stats: If given, ``pii_redrawn`` and ``pii_tagged`` counts are added to it.
+        stats: If given, ``pii_redrawn``, ``pii_tagged`` and ``pii_rescanned`` (spans replaced by a
+            rescan: with ``avoid``, replaced texts are scanned again, up to twice, and spans that are
+            training-text spans are replaced too) counts are added to it.
 
     Returns:
         The new texts and the number of spans replaced. Entities without a Faker strategy are replaced
@@ -264,13 +271,27 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid
 
     fake = Faker(locale)
     fake.seed_instance(int(seed))
-    counts = {"pii_redrawn": 0, "pii_tagged": 0}
+    counts = {"pii_redrawn": 0, "pii_tagged": 0, "pii_rescanned": 0}
     out, replaced = [], 0
     for text, spans in zip(texts, scan_texts(list(texts), restore_case=True)):
         for start, end, entity, _score in sorted(spans, reverse=True):
             text = text[:start] + _draw(fake, entity, avoid, counts) + text[end:]
             replaced += 1
         out.append(text)
+    for _ in range(_RESCANS if avoid is not None else 0):
+        # Named-entity spans depend on context: once the first names are replaced, the scanner can see
+        # a name it missed before. Rescan, and replace any span that is a training-text span.
+        changed = False
+        for k, spans in enumerate(scan_texts(out, restore_case=True)):
+            text = out[k]
+            for start, end, entity, _score in sorted(spans, reverse=True):
+                if avoid.is_span(entity, text[start:end]):
+                    text = text[:start] + _draw(fake, entity, avoid, counts) + text[end:]
+                    counts["pii_rescanned"] += 1
+                    changed = True
+            out[k] = text
+        if not changed:
+            break
     if stats is not None:
         for key, value in counts.items():
             stats[key] = stats.get(key, 0) + value

@@ -40,7 +40,8 @@ __all__ = ["TextColumnGenerator"]
 log = logging.getLogger(__name__)
 
 _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
-               "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "pii_redrawn", "pii_tagged")
+               "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "pii_redrawn", "pii_tagged",
+               "pii_rescanned")
 _STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "memorisation_checked", "resumed_texts",
               "example_pool", "example_pii_replaced")
 _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan)

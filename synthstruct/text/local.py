@@ -170,7 +170,7 @@ class LocalTextGenerator:
         self.top_k = max(option(opts, "top_k", int, 50, column=column), 1)
         self.threads = option(opts, "threads", int, 2, column=column)
         self.max_new_tokens = option(opts, "max_new_tokens", int, 0, column=column)
-        self.repetition_penalty = option(opts, "repetition_penalty", float, 1.15, column=column)
+        self.repetition_penalty = option(opts, "repetition_penalty", float, 1.08, column=column)
         precision = option(opts, "precision", str, "auto", column=column)
         if precision not in PRECISIONS:
             raise InputError("invalid text backend option", [Problem(

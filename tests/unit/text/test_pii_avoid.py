@@ -66,3 +66,24 @@ def test_a_name_containing_a_single_word_name_span_of_the_training_text_collides
     assert index.collides("PERSON", "Elizabeth Moore")  # the metric would see "elizabeth" replayed
     assert not index.collides("PERSON", "Mary Jones")
     assert not index.collides("EMAIL_ADDRESS", "elizabeth@example.org")
+
+
+def test_a_rescan_replaces_training_names_the_first_scan_missed(monkeypatch):
+    import synthstruct.privacy.scanner as scanner
+
+    text = "agent hello my name is abigail how can i help"
+    calls = []
+
+    def context_dependent_scan(texts, **_kwargs):  # NER finds the name only on the second look
+        calls.append(list(texts))
+        start = texts[0].find("abigail")
+        return [[] if len(calls) == 1 or start < 0 else [(start, start + 7, "PERSON", 0.85)]]
+
+    monkeypatch.setattr(scanner, "scan_texts", context_dependent_scan)
+    index = ReservedValues().add_spans([("PERSON", "Abigail")])
+    stats: dict[str, int] = {}
+    out, _ = replace_pii([text], seed=1, avoid=index, stats=stats)
+    assert "abigail" not in out[0].lower() and out[0].startswith("agent hello my name is ")
+    assert stats["pii_rescanned"] == 1 and len(calls) == 3  # scan, rescan (replaced), rescan (clean)
+    calls.clear()
+    assert replace_pii([text], seed=1)[0] == [text] and len(calls) == 1  # without avoid: no rescan
