@@ -19,7 +19,7 @@ import numpy as np
 from synthstruct.schema.model import TextColumn
 from synthstruct.text.base import TextGenerator, TextRequest
 
-__all__ = ["Judgement", "judge_prompt", "judge_texts", "parse_judgement"]
+__all__ = ["Judgement", "judge_document", "judge_prompt", "judge_texts", "parse_judgement"]
 
 _SCORE = re.compile(r"score\D{0,12}([1-5])(?![0-9])", re.IGNORECASE)
 _LEADING = re.compile(r"^\D{0,3}([1-5])(?![0-9])")
@@ -47,6 +47,16 @@ def judge_prompt(spec: TextColumn, column: str, context: dict[str, str], text: s
             {"role": "user", "content": user})
 
 
+def judge_document(spec: TextColumn, column: str, context: dict[str, str], text: str) -> str:
+    """The same question as a completion prompt (for the ``local`` backend): the answer line starts
+    with the score."""
+    what = spec.description or column
+    fields = " | ".join(f"{k}: {v}" for k, v in context.items())
+    return (f"Grades from 1 (not at all) to 5 (completely) of whether a text reads like a real {what}"
+            + (" and fits its record" if fields else "") + ", each with a short reason.\n\n"
+            + (f"{fields}\n" if fields else "") + f"{column}: {' '.join(text.split())}\nScore (1-5) and reason:")
+
+
 def parse_judgement(answer: str) -> tuple[int | None, str]:
     """``(score, reason)`` from a judge answer; the score is ``None`` when none is given."""
     answer = str(answer or "").strip()
@@ -64,7 +74,8 @@ def judge_texts(backend: TextGenerator, spec: TextColumn, column: str, contexts:
         (``None`` when nothing parsed) and ``judge_score_1`` ... ``judge_score_5``.
     """
     requests = [TextRequest(messages=judge_prompt(spec, column, ctx, text), max_words=40, target_words=20,
-                            context=ctx, seed=seed + k) for k, (ctx, text) in enumerate(zip(contexts, texts))]
+                            context=ctx, seed=seed + k, document=judge_document(spec, column, ctx, text))
+                for k, (ctx, text) in enumerate(zip(contexts, texts))]
     answers = backend.generate(requests, seed=seed) if requests else []
     judgements = [Judgement(row, *parse_judgement(a)) for row, a in zip(rows, answers)]
     scores = np.array([j.score for j in judgements if j.score is not None], dtype=float)

@@ -114,6 +114,7 @@ def test_judge_answers_are_parsed_and_only_numbers_are_reported() -> None:
     class Grader(_Recorder):
         def generate(self, requests, *, seed):
             if "grade" in requests[0].messages[0]["content"]:
+                assert all(r.document.endswith("Score (1-5) and reason:") for r in requests)
                 return ["Score: 5. Reason: fine" if "1 stars" in r.messages[-1]["content"] else "no idea"
                         for r in requests]
             return super().generate(requests, seed=seed)
