@@ -287,6 +287,8 @@ class TextColumnGenerator:
             return "copied"
         if similar:
             return "similar"
+        if self.spec.generator == "template":  # deterministic filler from a small phrase bank: repeats by design
+            return None
         if len(words(text)) >= self.spec.ngram and normalise(text) in seen:  # short texts repeat naturally
             return "duplicate"
         return None

@@ -102,12 +102,19 @@ def test_regenerates_duplicates_and_counts_them() -> None:
         def generate(self, requests, *, seed):
             return ["the very same answer for every single row of this table"] * len(requests)
 
-    spec = TextColumn(kind="text", generator="template", max_regenerations=2, min_length=1)
+    spec = TextColumn(kind="text", generator="local", max_regenerations=2, min_length=1, examples_from_data=0)
     gen = TextColumnGenerator(spec, column="t", backend=Repeating())
     gen.fit(pd.Series(["a real text of some length here and a few more words"] * 4))
     out = gen.generate(pd.DataFrame(index=range(4)), np.random.default_rng(0))
     assert len({normalise(t) for t in out}) == 4
     assert gen.stats_["rejected_duplicate"] == 3 * 3 and gen.stats_["fallback_texts"] == 3
+
+
+def test_template_texts_may_repeat_without_regeneration() -> None:
+    spec = TextColumn(kind="text", generator="template", conditioned_on=["c"], min_length=1)
+    gen = TextColumnGenerator(spec, column="t").fit(pd.Series(["a real text of some length here and more"] * 4))
+    gen.generate(pd.DataFrame({"c": ["x"] * 600}), np.random.default_rng(0))
+    assert gen.stats_["rejected_duplicate"] == 0 and gen.stats_["fallback_texts"] == 0 and gen.stats_["rounds"] == 1
 
 
 def test_texts_that_echo_the_prompt_fields_are_rejected():
