@@ -14,12 +14,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import hashlib
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -258,8 +257,8 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid
         avoid: Values of the training text a replacement must not equal (:class:`ReservedValues`);
             colliding draws are redrawn, and after 20 collisions the span becomes ``[ENTITY]``.
         stats: If given, ``pii_redrawn``, ``pii_tagged`` and ``pii_rescanned`` (spans replaced by a
-            rescan: with ``avoid``, replaced texts are scanned again, up to twice, and spans that are
-            training-text spans are replaced too) counts are added to it.
+            rescan: with ``avoid``, texts that changed are scanned again, up to twice, and spans that
+            are training-text spans are replaced too) counts are added to it.
 
     Returns:
         The new texts and the number of spans replaced. Entities without a Faker strategy are replaced
@@ -278,18 +277,20 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid
             text = text[:start] + _draw(fake, entity, avoid, counts) + text[end:]
             replaced += 1
         out.append(text)
+    changed = [k for k, text in enumerate(out) if text != texts[k]]
     for _ in range(_RESCANS if avoid is not None else 0):
-        # Named-entity spans depend on context: once the first names are replaced, the scanner can see
-        # a name it missed before. Rescan, and replace any span that is a training-text span.
-        changed = False
-        for k, spans in enumerate(scan_texts(out, restore_case=True)):
+        # Named-entity spans depend on context: once a name is replaced, the scanner can see a name it
+        # missed before. Rescan the texts that changed; replace any span that is a training-text span.
+        rescanned, changed = changed, []
+        for k, spans in zip(rescanned, scan_texts([out[k] for k in rescanned], restore_case=True)):
             text = out[k]
             for start, end, entity, _score in sorted(spans, reverse=True):
                 if avoid.is_span(entity, text[start:end]):
                     text = text[:start] + _draw(fake, entity, avoid, counts) + text[end:]
                     counts["pii_rescanned"] += 1
-                    changed = True
-            out[k] = text
+            if text != out[k]:
+                out[k] = text
+                changed.append(k)
         if not changed:
             break
     if stats is not None:

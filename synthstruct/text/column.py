@@ -33,7 +33,12 @@ from synthstruct.text.checks import (
     words,
 )
 from synthstruct.text.examples import ExamplePool
-from synthstruct.text.prompts import build_document, build_messages, clean_answer, format_value
+from synthstruct.text.prompts import (
+    build_document,
+    build_messages,
+    clean_answer,
+    format_value,
+)
 
 __all__ = ["TextColumnGenerator"]
 
@@ -88,11 +93,11 @@ class TextColumnGenerator:
         self.examples_ = list(self.spec.examples)
         self.example_pool_: ExamplePool | None = None
         self.reserved_: ReservedValues | None = None
-        if self.spec.generator not in _NO_MODEL and len(texts):  # PII replacements must not be real values
-            self.reserved_ = ReservedValues.from_texts(list(texts))
-        if self.spec.examples_from_data and len(texts) and self.spec.generator not in _NO_MODEL:
-            self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
-                texts, frame, format_value)
+        if self.spec.generator not in _NO_MODEL and len(texts):
+            self.reserved_ = ReservedValues.from_texts(list(texts))  # PII replacements must not be real values
+            if self.spec.examples_from_data:
+                self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
+                    texts, frame, format_value)
         self.backend_name_ = self.spec.generator
         self._make_backend()  # fail early on an unknown backend or bad option
         return self

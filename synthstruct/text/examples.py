@@ -27,12 +27,6 @@ import pandas as pd
 
 __all__ = ["ExamplePool", "anonymize_texts", "shorten"]
 
-_FAKE: dict[str, str] = {
-    "PERSON": "name", "LOCATION": "city", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number",
-    "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "US_SSN": "ssn", "IP_ADDRESS": "ipv4",
-    "URL": "url", "MAC_ADDRESS": "mac_address", "US_BANK_NUMBER": "bban", "US_PASSPORT": "passport_number",
-    "DATE_TIME": "date", "NRP": "country", "UK_NHS": "ssn", "MEDICAL_RECORD_NUMBER": "bothify",
-}
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 
 
@@ -62,15 +56,17 @@ def anonymize_texts(texts: Sequence[str], *, seed: int, locale: str = "en_US") -
     from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
     from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.text.checks import _draw
 
     fake = Faker(locale)
     fake.seed_instance(int(seed))
 
+    counts = {"pii_redrawn": 0, "pii_tagged": 0}
+
     def surrogate(entity: str) -> Any:
-        provider = _FAKE.get(entity)
-        if provider == "bothify":
+        if entity == "MEDICAL_RECORD_NUMBER":  # no Faker provider; an MRN-shaped value keeps the example natural
             return lambda _value: fake.bothify("MRN-########")
-        return (lambda _value: str(getattr(fake, provider)())) if provider else (lambda _value: "[ID]")
+        return lambda _value: _draw(fake, entity, None, counts)
 
     engine = AnonymizerEngine()
     out, replaced = [], 0

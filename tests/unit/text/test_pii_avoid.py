@@ -71,19 +71,30 @@ def test_a_name_containing_a_single_word_name_span_of_the_training_text_collides
 def test_a_rescan_replaces_training_names_the_first_scan_missed(monkeypatch):
     import synthstruct.privacy.scanner as scanner
 
-    text = "agent hello my name is abigail how can i help"
+    text = "agent hello my name is Zed Quill and abigail can help"
     calls = []
 
-    def context_dependent_scan(texts, **_kwargs):  # NER finds the name only on the second look
+    def context_dependent_scan(texts, **_kwargs):  # NER sees "abigail" only once the other name is gone
         calls.append(list(texts))
-        start = texts[0].find("abigail")
-        return [[] if len(calls) == 1 or start < 0 else [(start, start + 7, "PERSON", 0.85)]]
+        spans = []
+        for t in texts:
+            first, second = t.find("Zed Quill"), t.find("abigail")
+            if first >= 0:
+                spans.append([(first, first + 9, "PERSON", 0.85)])
+            elif second >= 0:
+                spans.append([(second, second + 7, "PERSON", 0.85)])
+            else:
+                spans.append([])
+        return spans
 
     monkeypatch.setattr(scanner, "scan_texts", context_dependent_scan)
     index = ReservedValues().add_spans([("PERSON", "Abigail")])
     stats: dict[str, int] = {}
-    out, _ = replace_pii([text], seed=1, avoid=index, stats=stats)
-    assert "abigail" not in out[0].lower() and out[0].startswith("agent hello my name is ")
+    out, _ = replace_pii([text, "nothing to see here"], seed=1, avoid=index, stats=stats)
+    assert "abigail" not in out[0].lower() and "Zed Quill" not in out[0] and out[0].startswith("agent hello my name is ")
+    assert out[1] == "nothing to see here"
     assert stats["pii_rescanned"] == 1 and len(calls) == 3  # scan, rescan (replaced), rescan (clean)
+    assert calls[1] == [calls[1][0]] and calls[1][0] != text  # only the text that changed is rescanned
     calls.clear()
-    assert replace_pii([text], seed=1)[0] == [text] and len(calls) == 1  # without avoid: no rescan
+    plain, _ = replace_pii([text], seed=1)
+    assert "abigail" in plain[0] and len(calls) == 1  # without avoid: no rescan
