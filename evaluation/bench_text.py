@@ -88,6 +88,27 @@ def _clothing_schema(backend: str, options: dict[str, object]) -> Schema:
     }})
 
 
+_MEMO_KEYS = ("copied_ngram_cells", "pii_spans", "pii_replay_cells", "pii_replay_by_entity")
+
+
+def _memorisation_numbers(mem_col: dict, keys: tuple[str, ...]) -> dict[str, object]:
+    """``text_memorisation`` counts of one column, synthetic and holdout."""
+    return {f"{part}.{k}": mem_col[part].get(k) for part in ("synthetic", "holdout") for k in keys}
+
+
+def _fidelity_numbers(fid: object, fid_col: dict, stats: dict) -> dict[str, object]:
+    """``text_fidelity`` numbers of one column (length, diversity, embedding, labels) and the generator's counts."""
+    out: dict[str, object] = {"length_score": fid.value, "length_score_reference": fid.reference,  # type: ignore[attr-defined]
+                              "mean_words": fid_col["mean_words"], "real_mean_words": fid_col["real_mean_words"]}
+    out.update({f"diversity.{k}": v for k, v in fid_col["diversity"].items()})
+    out.update({f"embedding.{k}": v for k, v in fid_col["embedding"].items()})
+    for label, res in fid_col["label_consistency"].items():
+        out.update({f"labels.{label}.{k}": res.get(k) for k in ("synthetic_accuracy", "holdout_accuracy",
+                                                                 "majority_share")})
+    out.update({f"stat.{k}": v for k, v in stats.items()})
+    return out
+
+
 def clothing(data_dir: Path, backend: str, rows: int, seed: int, embed_rows: int,
              options: dict[str, object]) -> dict[str, object]:
     """Generate ``rows`` reviews for holdout rows' conditions; score them with the report's text metrics."""
@@ -116,17 +137,8 @@ def clothing(data_dir: Path, backend: str, rows: int, seed: int, embed_rows: int
                               "evaluate_s": round(eval_s, 1), "text_memorisation": memo.value,
                               "text_memorisation_reference": memo.reference,
                               "train_texts": mem_col["train_texts"], "train_pii_values": mem_col["train_pii_values"]}
-    for part in ("synthetic", "holdout"):
-        for k in ("texts", "copied_ngram_cells", "pii_spans", "pii_replay_cells", "pii_replay_by_entity"):
-            out[f"{part}.{k}"] = mem_col[part].get(k)
-    out.update({"length_score": fid.value, "length_score_reference": fid.reference,
-                "mean_words": fid_col["mean_words"], "real_mean_words": fid_col["real_mean_words"]})
-    out.update({f"diversity.{k}": v for k, v in fid_col["diversity"].items()})
-    out.update({f"embedding.{k}": v for k, v in fid_col["embedding"].items()})
-    for label, res in fid_col["label_consistency"].items():
-        out.update({f"labels.{label}.{k}": res.get(k) for k in ("synthetic_accuracy", "holdout_accuracy",
-                                                                 "majority_share")})
-    out.update({f"stat.{k}": v for k, v in gen.stats_.items()})
+    out.update(_memorisation_numbers(mem_col, ("texts", *_MEMO_KEYS)))
+    out.update(_fidelity_numbers(fid, fid_col, gen.stats_))
     out["loadavg"] = tuple(round(x, 2) for x in os.getloadavg())
     return out
 
@@ -201,22 +213,13 @@ def harper_valley(data_dir: Path, backend: str, rows: int, seed: int, embed_rows
         "text_memorisation": memo.value, "text_memorisation_reference": memo.reference,
         "train_pii_values": mem_col["train_pii_values"], "train_caller_names": len(names),
     }
-    for part in ("synthetic", "holdout"):
-        for k in ("copied_ngram_cells", "pii_spans", "pii_replay_cells", "pii_replay_by_entity"):
-            out[f"{part}.{k}"] = mem_col[part].get(k)
+    out.update(_memorisation_numbers(mem_col, _MEMO_KEYS))
     out["synthetic.caller_name_cells"] = _name_cells(texts, names)
     out["holdout.caller_name_cells"] = _name_cells(holdout["transcript"], names)
     out["synthetic.keyword_intent_agreement"] = round(float(np.mean(
         [hv.derive_intent(x.lower()) == y for x, y in zip(texts, synthetic.loc[texts.index, "intent"])])), 3)
     out["synthetic.keyword_intent_other"] = int(sum(hv.derive_intent(x.lower()) == "other" for x in texts))
-    out.update({"length_score": fid.value, "length_score_reference": fid.reference,
-                "mean_words": fid_col["mean_words"], "real_mean_words": fid_col["real_mean_words"]})
-    out.update({f"diversity.{k}": v for k, v in fid_col["diversity"].items()})
-    out.update({f"embedding.{k}": v for k, v in fid_col["embedding"].items()})
-    for label, res in fid_col["label_consistency"].items():
-        out.update({f"labels.{label}.{k}": res.get(k) for k in ("synthetic_accuracy", "holdout_accuracy",
-                                                                 "majority_share")})
-    out.update({f"stat.{k}": v for k, v in gen.stats_.items()})
+    out.update(_fidelity_numbers(fid, fid_col, gen.stats_))
     out["loadavg_after"] = tuple(round(x, 2) for x in os.getloadavg())
     return out
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from synthstruct.schema.model import TextColumn
 from synthstruct.text.base import TextGenerator, TextRequest
+from synthstruct.text.prompts import field_line
 
 __all__ = ["Judgement", "judge_document", "judge_prompt", "judge_texts", "parse_judgement"]
 
@@ -51,7 +52,7 @@ def judge_document(spec: TextColumn, column: str, context: dict[str, str], text:
     """The same question as a completion prompt (for the ``local`` backend): the answer line starts
     with the score."""
     what = spec.description or column
-    fields = " | ".join(f"{k}: {v}" for k, v in context.items())
+    fields = field_line(context)
     return (f"Grades from 1 (not at all) to 5 (completely) of whether a text reads like a real {what}"
             + (" and fits its record" if fields else "") + ", each with a short reason.\n\n"
             + (f"{fields}\n" if fields else "") + f"{column}: {' '.join(text.split())}\nScore (1-5) and reason:")

@@ -25,7 +25,7 @@ import pandas as pd
 
 from synthstruct.schema.model import TextColumn
 
-__all__ = ["Example", "build_document", "build_messages", "clean_answer", "format_value"]
+__all__ = ["Example", "build_document", "build_messages", "clean_answer", "field_line", "format_value"]
 
 #: A few-shot example: the conditioning values of its row (may be empty) and its text.
 Example = tuple[dict[str, str], str]
@@ -60,14 +60,15 @@ def _as_examples(examples: Sequence[str | Example]) -> list[Example]:
     return [e if isinstance(e, tuple) else ({}, str(e)) for e in examples]
 
 
-def _fields(context: dict[str, str]) -> str:
+def field_line(context: dict[str, str]) -> str:
+    """Conditioning values as one ``Field: value | Field: value`` line."""
     return " | ".join(f"{k}: {v}" for k, v in context.items())
 
 
 def _examples(examples: Sequence[str | Example]) -> str:
     if not examples:
         return ""
-    shown = "\n".join(f"- ({_fields(c)}) {t}" if c else f"- {t}" for c, t in _as_examples(examples))
+    shown = "\n".join(f"- ({field_line(c)}) {t}" if c else f"- {t}" for c, t in _as_examples(examples))
     return f"Examples of the kind of text (for tone only; do not copy or paraphrase them):\n{shown}\n\n"
 
 
@@ -89,9 +90,9 @@ def build_document(spec: TextColumn, column: str, context: dict[str, str], *,
         head += " Each mentions " + "; ".join(spec.required_elements) + "."
     records = []
     for ctx, text in _as_examples(examples):
-        fields = _fields({k: v for k, v in ctx.items() if k in context} if context else ctx)
+        fields = field_line({k: v for k, v in ctx.items() if k in context} if context else ctx)
         records.append((f"{fields}\n" if fields else "") + f"{column}: {' '.join(text.split())}")
-    last = (f"{_fields(context)}\n" if context else "")
+    last = (f"{field_line(context)}\n" if context else "")
     if previous:
         last += f"Plan: {' '.join(previous.split())}\n"
     records.append(last + f"{column}:")
