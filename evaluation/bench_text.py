@@ -22,7 +22,9 @@
 
 Options: ``--dataset clothing|harper_valley``, ``--backend local|template|openai``, ``--rows`` (texts
 for part 2 / 3), ``--throughput-rows``, ``--batch-size``, ``--threads``, ``--precision`` (local backend,
-all parts), ``--embed-rows``, ``--skip-throughput``, ``--no-pii-avoid``, ``--no-steps``, ``--dump`` (CSV of the
+all parts), ``--embed-rows``, ``--skip-throughput``, ``--no-pii-avoid``, ``--no-steps``, ``--judge N``
+(clothing: LLM-as-judge on N synthetic, real and junk reviews), ``--cache-steps`` (seconds per decoding
+step, growing vs static key/value cache), ``--dump`` (CSV of the
 generated rows, for reading them; never printed).
 """
 
@@ -74,6 +76,48 @@ def throughput(rows: int, batch_size: int, threads: int, precision: str) -> dict
             "threads": threads, "precision": gen.precision_, "loadavg_before": before, "loadavg_after": os.getloadavg()}
 
 
+def cache_steps(threads: int, precision: str, *, batch: int = 64, prompt_tokens: int = 250,
+                steps: int = 40) -> dict[str, object]:
+    """Seconds per decoding step with transformers' growing cache vs the static cache the backend uses."""
+    import torch
+
+    from synthstruct.text.local import load_model
+
+    tok, model = load_model(precision)
+    torch.set_num_threads(threads)
+    ids = torch.randint(100, 20000, (batch, prompt_tokens), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    out: dict[str, object] = {"batch": batch, "prompt_tokens": prompt_tokens, "loadavg_before": os.getloadavg()}
+    with torch.inference_mode():
+        for name, impl in (("dynamic", None), ("static", "static")):
+            kw = {"attention_mask": mask, "do_sample": False, "cache_implementation": impl,
+                  "pad_token_id": tok.pad_token_id}
+            t = time.perf_counter()
+            model.generate(input_ids=ids, max_new_tokens=1, **kw)
+            prefill = time.perf_counter() - t
+            t = time.perf_counter()
+            model.generate(input_ids=ids, max_new_tokens=steps + 1, min_new_tokens=steps + 1, **kw)
+            out[f"{name}.prefill_s"] = round(prefill, 2)
+            out[f"{name}.step_s"] = round((time.perf_counter() - t - prefill) / steps, 3)
+    return out
+
+
+def judge_scores(spec_column: object, column: str, contexts: list[dict[str, str]], groups: dict[str, list[str]],
+                 options: dict[str, object]) -> dict[str, object]:
+    """LLM-as-judge with the local backend on each group of texts (e.g. synthetic, real, junk)."""
+    from synthstruct.text.judge import judge_texts
+    from synthstruct.text.local import LocalTextGenerator
+
+    backend = LocalTextGenerator(options=options, column=column)
+    out: dict[str, object] = {}
+    for name, texts in groups.items():
+        _, numbers = judge_texts(backend, spec_column, column, contexts[: len(texts)], texts,  # type: ignore[arg-type]
+                                 list(range(len(texts))), seed=0)
+        out.update({f"judge.{name}.{k}": v for k, v in numbers.items()
+                    if k in ("judge_scored", "judge_unparsed", "judge_mean")})
+    return out
+
+
 def _clothing_schema(backend: str, options: dict[str, object]) -> Schema:
     from synthstruct.schema.io import schema_from_dict
 
@@ -110,7 +154,7 @@ def _fidelity_numbers(fid: object, fid_col: dict, stats: dict) -> dict[str, obje
 
 
 def clothing(data_dir: Path, backend: str, rows: int, seed: int, embed_rows: int,
-             options: dict[str, object]) -> dict[str, object]:
+             options: dict[str, object], *, judge: int = 0) -> dict[str, object]:
     """Generate ``rows`` reviews for holdout rows' conditions; score them with the report's text metrics."""
     from synthstruct.evaluation.metric import EvaluationContext
     from synthstruct.evaluation.text_fidelity import text_fidelity, text_memorisation
@@ -139,6 +183,16 @@ def clothing(data_dir: Path, backend: str, rows: int, seed: int, embed_rows: int
                               "train_texts": mem_col["train_texts"], "train_pii_values": mem_col["train_pii_values"]}
     out.update(_memorisation_numbers(mem_col, ("texts", *_MEMO_KEYS)))
     out.update(_fidelity_numbers(fid, fid_col, gen.stats_))
+    if judge:
+        n = min(judge, len(synthetic))
+        contexts = [{c: str(v) for c, v in row.items()} for row in synthetic[CONDITIONS].to_dict("records")]
+        real_contexts = [{c: str(v) for c, v in row.items()} for row in holdout[CONDITIONS].to_dict("records")]
+        spec = schema.columns["Review Text"]
+        out.update(judge_scores(spec, "Review Text", contexts, {
+            "synthetic": synthetic["Review Text"].dropna().astype(str).tolist()[:n],
+            "junk": ["asdf qwer zxcv lorem ipsum"] * n}, options))
+        out.update(judge_scores(spec, "Review Text", real_contexts,
+                                {"real": holdout["Review Text"].astype(str).tolist()[:n]}, options))
     out["loadavg"] = tuple(round(x, 2) for x in os.getloadavg())
     return out
 
@@ -152,6 +206,15 @@ def harper_valley_schema(backend: str, options: dict[str, object]) -> Schema:
     merged = {**spec.backend, **options} if backend == spec.generator else dict(options)
     columns = {**schema.columns, "transcript": spec.model_copy(update={"generator": backend, "backend": merged})}
     return schema.model_copy(update={"columns": columns})
+
+
+def _faker_name_collisions(names: set[str], *, draws: int, seed: int) -> int:
+    """How many of ``draws`` Faker ``name()`` values are exactly (case-folded) a caller's full name."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    return sum(" ".join(fake.name().lower().split()) in names for _ in range(draws))
 
 
 def _name_cells(texts: pd.Series, names: set[str]) -> int:
@@ -203,6 +266,7 @@ def harper_valley(data_dir: Path, backend: str, rows: int, seed: int, embed_rows
     eval_s = time.perf_counter() - t
     mem_col, fid_col = memo.details["columns"]["transcript"], fid.details["columns"]["transcript"]
     names = hv.caller_names(train["transcript"])
+    out_faker = _faker_name_collisions(hv.caller_names(frame["transcript"]), draws=20_000, seed=seed)
     texts = synthetic["transcript"].dropna().astype(str)
     out: dict[str, object] = {
         "backend": backend, "options": options, "pii_avoid": pii_avoid, "steps": len(spec.steps), "train_calls": len(train),
@@ -212,6 +276,7 @@ def harper_valley(data_dir: Path, backend: str, rows: int, seed: int, embed_rows
         "loadavg_before": tuple(round(x, 2) for x in before),
         "text_memorisation": memo.value, "text_memorisation_reference": memo.reference,
         "train_pii_values": mem_col["train_pii_values"], "train_caller_names": len(names),
+        "faker_names_equal_to_a_caller_name_of_20000": out_faker,
     }
     out.update(_memorisation_numbers(mem_col, _MEMO_KEYS))
     out["synthetic.caller_name_cells"] = _name_cells(texts, names)
@@ -239,6 +304,10 @@ def main() -> None:
     p.add_argument("--dataset", default="clothing", choices=["clothing", "harper_valley"])
     p.add_argument("--no-pii-avoid", dest="pii_avoid", action="store_false",
                    help="harper_valley: scrub PII without avoiding training values (the behaviour before)")
+    p.add_argument("--judge", type=int, default=0,
+                   help="clothing: LLM-as-judge (local backend) on this many synthetic, real and junk reviews")
+    p.add_argument("--cache-steps", action="store_true",
+                   help="also time a decoding step with the growing vs the static key/value cache")
     p.add_argument("--no-steps", dest="steps", action="store_false",
                    help="harper_valley: write the transcript in one step (no outline first)")
     p.add_argument("--dump", type=Path, default=None, help="harper_valley: write the generated rows to this CSV")
@@ -247,13 +316,17 @@ def main() -> None:
     if not args.skip_throughput:
         for k, v in throughput(args.throughput_rows, args.batch_size, args.threads, args.precision).items():
             sys.stdout.write(f"throughput {k}: {v}\n")
+    if args.cache_steps:
+        for k, v in cache_steps(args.threads, args.precision).items():
+            sys.stdout.write(f"cache {k}: {v}\n")
     local = ({"batch_size": args.batch_size, "threads": args.threads, "precision": args.precision}
              if args.backend == "local" else {})
     if args.dataset == "harper_valley":
         result = harper_valley(args.data_dir, args.backend, args.rows, args.seed, args.embed_rows, local,
                                pii_avoid=args.pii_avoid, dump=args.dump, steps=args.steps)
     else:
-        result = clothing(args.data_dir, args.backend, args.rows, args.seed, args.embed_rows, local)
+        result = clothing(args.data_dir, args.backend, args.rows, args.seed, args.embed_rows, local,
+                          judge=args.judge)
     for k, v in result.items():
         sys.stdout.write(f"{args.dataset} {k}: {v}\n")
 
