@@ -20,11 +20,13 @@ from synthstruct.errors import (
     SchemaError,
     SynthstructError,
 )
-from synthstruct.schema import Schema, dump_schema, load_schema
 
 __version__ = "0.1.0"
 
-_LAZY = {
+_LAZY = {  # imported on first use, so `import synthstruct` (and `synthstruct --help`) stays light
+    "Schema": "synthstruct.schema",
+    "dump_schema": "synthstruct.schema",
+    "load_schema": "synthstruct.schema",
     "TableSynthesizer": "synthstruct.synthesizers.table",
     "ReleaseGate": "synthstruct.release.gate",
     "GateReport": "synthstruct.release.gate",
