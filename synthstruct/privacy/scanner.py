@@ -35,6 +35,7 @@ from synthstruct.privacy._ner_fast import ner_candidates as _ner_candidates
 from synthstruct.privacy._ner_fast import ner_pipes as _ner_pipes
 from synthstruct.privacy._ner_fast import numpy_matmul as _numpy_matmul
 from synthstruct.privacy._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
+from synthstruct.privacy.conventions import is_convention_span, lower_case_words, mask_spans
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
@@ -321,9 +322,13 @@ def scan_texts(texts: Sequence[str], *, analyzer: AnalyzerEngine | None = None,
     codes, uniques = pd.factorize(pd.Series(list(texts), dtype=object))
     distinct = [str(u) for u in uniques]
     patterns = bulk.pattern_spans(distinct)
-    masks = [[s for s in spans if s[3] >= min_score] for spans in patterns]
+    conventions = [mask_spans(text) for text in distinct]
+    masks = [[s for s in spans if s[3] >= min_score] + [(a, b, "MASK", 1.0) for a, b in conv]
+             for spans, conv in zip(patterns, conventions)]
     ner = bulk.ner_spans(distinct, masks, batch_size)
-    resolved = [_resolve(p + n, min_score) for p, n in zip(patterns, ner)]
+    vocabulary = lower_case_words(distinct)
+    resolved = [[s for s in _resolve(p + n, min_score) if not is_convention_span(text, s, conv, vocabulary)]
+                for text, p, n, conv in zip(distinct, patterns, ner, conventions)]
     return [resolved[c] if c >= 0 else [] for c in codes]
 
 
