@@ -78,7 +78,7 @@ def text_requirements(schema: Schema, name: str, spec_text: dict[str, Any] | Non
         req.min_words, req.max_words = col.min_length, col.max_length
         req.required_elements = list(col.required_elements)
     for attr, value in (spec_text or {}).items():
-        if value is not None:
+        if value is not None and hasattr(req, attr):  # QC limits (max_duplicate_share ...) are not row rules
             setattr(req, attr, list(value) if attr == "required_elements" else value)
     return req
 

@@ -7,7 +7,11 @@ Sections:
 * ``consistency`` — rows breaking schema rules, constraints, ``check`` rules, ``derive`` rules
   (recomputed) and text requirements (must all be 0), plus how many rows were regenerated;
 * ``diversity`` — duplicate-row rate (ids and PII left out) and, per text column, duplicate rate and
-  distinct-1 / distinct-2 (distinct n-grams / all n-grams);
+  distinct-1 / distinct-2 (distinct n-grams / all n-grams); fails when a text column's duplicate share
+  is above ``max_duplicate_share`` (default 1 %) or its distinct-2 below ``min_distinct_2`` (if set);
+* ``accuracy`` — the share of rows that keep every rule, and per composed text column the label
+  agreement: cross-validated balanced accuracy of a TF-IDF classifier that reads the row's ``by`` label
+  from the text (fails below ``min_label_agreement``, default 0.9; not computed is reported, not failed);
 * ``timeliness`` — share of datetimes within the column's declared range;
 * ``shares`` — observed class shares vs the requested shares (spec) or the declared unconditional
   prior, with a sampling-error check (|observed - expected| <= 3 standard errors, or exact quotas).
@@ -37,9 +41,13 @@ from synthstruct.schema.model import (
     Schema,
 )
 
-__all__ = ["distinct_n", "quality_report", "typed_frame"]
+__all__ = ["MAX_DUPLICATE_SHARE", "MIN_LABEL_AGREEMENT", "distinct_n", "label_agreement", "quality_report",
+           "typed_frame"]
 
 _Z = 3.0
+#: Default QC limits for text columns (a requirement spec's ``text.<column>`` may set others).
+MAX_DUPLICATE_SHARE = 0.01
+MIN_LABEL_AGREEMENT = 0.9
 
 
 def distinct_n(texts: pd.Series, n: int) -> float | None:
@@ -127,15 +135,76 @@ def _equal(actual: pd.Series, expected: Any) -> np.ndarray:
         return actual.astype(str).to_numpy() == np.asarray(expected).astype(str)
 
 
-def _diversity(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+def _limit(spec: RequirementSpec | None, column: str, field: str, default: float | None) -> float | None:
+    text = spec.text.get(column) if spec else None
+    value = getattr(text, field, None) if text is not None else None
+    return default if value is None else value
+
+
+def _diversity(frame: pd.DataFrame, schema: Schema, spec: RequirementSpec | None) -> dict[str, Any]:
     content = [c for c in schema.columns if schema.columns[c].kind not in ("id", "pii")]
     out: dict[str, Any] = {"duplicate_row_rate": round(float(frame[content].duplicated().mean()), 4)
                            if content and len(frame) else None, "text": {}}
+    passed = True
     for name in schema.columns_of("text"):
         texts = frame[name].dropna().astype(str)
-        out["text"][name] = {"duplicate_rate": round(float(texts.duplicated().mean()), 4) if len(texts) else None,
-                             "distinct_1": distinct_n(texts, 1), "distinct_2": distinct_n(texts, 2),
-                             "mean_words": round(float(texts.str.split().str.len().mean()), 1) if len(texts) else None}
+        duplicates = round(float(texts.duplicated().mean()), 4) if len(texts) else None
+        distinct_2 = distinct_n(texts, 2)
+        max_dup = _limit(spec, name, "max_duplicate_share", MAX_DUPLICATE_SHARE)
+        min_d2 = _limit(spec, name, "min_distinct_2", None)
+        ok = (duplicates is None or duplicates <= max_dup) and (min_d2 is None or (distinct_2 or 0.0) >= min_d2)
+        passed &= ok
+        out["text"][name] = {"duplicate_rate": duplicates, "max_duplicate_share": max_dup,
+                             "distinct_1": distinct_n(texts, 1), "distinct_2": distinct_2, "min_distinct_2": min_d2,
+                             "mean_words": round(float(texts.str.split().str.len().mean()), 1) if len(texts) else None,
+                             "passed": bool(ok)}
+    out["passed"] = bool(passed)
+    return out
+
+
+def label_agreement(texts: pd.Series, labels: pd.Series, *, seed: int = 0) -> dict[str, Any]:
+    """How well a text says its row's label: 5-fold cross-validated balanced accuracy of TF-IDF +
+    logistic regression predicting ``labels`` from ``texts`` (chance = 1 / number of labels).
+
+    Not computed (``value`` None, with the reason) when fewer than two labels or fewer than 5 rows of a
+    label are present.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.pipeline import make_pipeline
+
+    keep = texts.notna() & labels.notna()
+    x, y = texts[keep].astype(str).to_numpy(), labels[keep].map(key).astype(str).to_numpy()
+    counts = pd.Series(y).value_counts()
+    if len(counts) < 2 or counts.min() < 5:
+        return {"value": None, "reason": "needs two labels with at least 5 texts each", "labels": int(len(counts))}
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+                          LogisticRegression(max_iter=1000))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(model, x, y, cv=folds)
+    return {"value": round(float(balanced_accuracy_score(y, predicted)), 4), "chance": round(1 / len(counts), 4),
+            "labels": int(len(counts))}
+
+
+def _accuracy(frame: pd.DataFrame, schema: Schema, spec: RequirementSpec | None,
+              consistency: dict[str, Any]) -> dict[str, Any]:
+    """Rules kept (from consistency) and, per composed text column, whether the text says its label."""
+    from synthstruct.schema.model import ComposeRule
+
+    out: dict[str, Any] = {"rows_valid_share": consistency["rows_valid_share"], "label_agreement": {}}
+    passed = consistency["passed"]
+    for rule in schema.rules:
+        if not isinstance(rule, ComposeRule) or not rule.by or rule.column not in frame.columns:
+            continue
+        result = label_agreement(frame[rule.column], frame[rule.by])
+        minimum = _limit(spec, rule.column, "min_label_agreement", MIN_LABEL_AGREEMENT)
+        result.update({"by": rule.by, "min": minimum,
+                       "passed": None if result["value"] is None else bool(result["value"] >= minimum)})
+        passed &= result["passed"] is not False  # not computed is reported, not a failure
+        out["label_agreement"][rule.column] = result
+    out["passed"] = bool(passed)
     return out
 
 
@@ -191,7 +260,8 @@ def quality_report(frame: pd.DataFrame, schema: Schema, *, spec: RequirementSpec
                    regeneration: dict[str, Any] | None = None) -> dict[str, Any]:
     """The quality-control report of generated rows (output representation) as a JSON-able dict.
 
-    ``passed`` is true when completeness and consistency pass and every requested share is met;
+    ``passed`` is true when completeness, consistency, diversity and accuracy pass and every requested
+    share is met;
     shares against unconditional priors are reported but informative only (rows regenerated for
     breaking a rule can shift them).
     """
@@ -201,10 +271,12 @@ def quality_report(frame: pd.DataFrame, schema: Schema, *, spec: RequirementSpec
         "rows": len(frame),
         "completeness": _completeness(frame, schema),
         "consistency": _consistency(frame, schema, reqs, regeneration or {}),
-        "diversity": _diversity(frame, schema),
+        "diversity": _diversity(frame, schema, spec),
         "timeliness": _timeliness(frame, schema),
         "shares": _shares(frame, schema, spec),
     }
+    report["accuracy"] = _accuracy(frame, schema, spec, report["consistency"])
     report["passed"] = bool(report["completeness"]["passed"] and report["consistency"]["passed"]
+                            and report["diversity"]["passed"] and report["accuracy"]["passed"]
                             and all(s["passed"] for s in report["shares"]["requested"].values()))
     return report

@@ -40,6 +40,10 @@ class TextSpec(BaseModel):
     min_chars: int | None = Field(default=None, ge=0)
     max_chars: int | None = Field(default=None, ge=1)
     required_elements: list[str] | None = None
+    #: Quality-control limits (``qc.diversity`` / ``qc.accuracy``); defaults in ``synthstruct.generate.qc``.
+    max_duplicate_share: float | None = Field(default=None, ge=0, le=1)
+    min_distinct_2: float | None = Field(default=None, ge=0, le=1)
+    min_label_agreement: float | None = Field(default=None, ge=0, le=1)
 
 
 class RequirementSpec(BaseModel):
