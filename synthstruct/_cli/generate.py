@@ -57,4 +57,8 @@ def generate(
     console.print(f"rows regenerated for breaking a rule: {regen.get('rows_regenerated', 0)} "
                   f"in {regen.get('rounds', 0)} rounds")
     if not result.report["passed"]:
+        failed = [name for name in ("completeness", "consistency", "diversity", "accuracy")
+                  if not result.report[name]["passed"]]
+        failed += [f"shares.{c}" for c, s in result.report["shares"]["requested"].items() if not s["passed"]]
+        console.print(f"failed quality-control sections: {', '.join(failed)} (details in {qc_path})")
         raise typer.Exit(code=1)
