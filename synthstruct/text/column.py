@@ -105,6 +105,12 @@ class TextColumnGenerator:
     def _make_backend(self) -> TextGenerator:
         if self._backend is None:
             self._backend = get_text_backend(self.spec.generator, self.spec.backend, column=self.column)
+        if self.checkpoint_dir is not None and hasattr(self._backend, "answer_cache"):
+            from synthstruct.text.answer_cache import AnswerCache
+
+            cache = getattr(self._backend, "answer_cache", None)
+            if cache is None or cache.path.parent != Path(self.checkpoint_dir):
+                self._backend.answer_cache = AnswerCache(Path(self.checkpoint_dir), self.column)
         return self._backend
 
     def _fallback(self) -> TextGenerator | None:

@@ -184,6 +184,8 @@ class LocalTextGenerator:
                 f"columns.{column}.backend.prompt" if column else "backend.prompt",
                 f"must be one of {', '.join(PROMPTS)}", "set prompt to auto, document or chat")])
         self.stats_: dict[str, int] = {"requests": 0, "batches": 0, "generated_tokens": 0}
+        #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
+        self.answer_cache: Any = None
         _gguf_dir()  # fail early when the package is missing
 
     def generate(self, requests: Sequence[TextRequest], *, seed: int) -> list[str]:
@@ -204,11 +206,24 @@ class LocalTextGenerator:
             order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: len(prompts[i]))
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                for i, text in zip(idx, self._batch(tok, model, [prompts[i] for i in idx],
-                                                    [requests[i] for i in idx], seed, document=kind)):
+                batch_prompts, batch_requests = [prompts[i] for i in idx], [requests[i] for i in idx]
+                key = self._cache_key(batch_prompts, batch_requests, seed, kind)
+                answers = self.answer_cache.get(key) if self.answer_cache is not None else None
+                if answers is None or len(answers) != len(idx):
+                    answers = self._batch(tok, model, batch_prompts, batch_requests, seed, document=kind)
+                    if self.answer_cache is not None:
+                        self.answer_cache.put(key, answers)
+                for i, text in zip(idx, answers):
                     out[i] = text
         self.stats_["requests"] += len(requests)
         return out
+
+    def _cache_key(self, prompts: list[str], requests: list[TextRequest], seed: int, document: bool) -> str:
+        from synthstruct.text.answer_cache import answer_key
+
+        return answer_key("local", prompts, [r.seed for r in requests], [r.max_words for r in requests], seed,
+                          document, self.temperature, self.top_p, self.top_k, self.max_new_tokens,
+                          self.repetition_penalty, self.precision_)
 
     def _batch(self, tok: Any, model: Any, prompts: list[str], requests: list[TextRequest], seed: int, *,
                document: bool = False) -> list[str]:

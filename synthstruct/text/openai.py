@@ -63,6 +63,8 @@ class OpenAITextGenerator:
         self.top_p = option(opts, "top_p", float, 0.95, column=column)
         self._lock = threading.Lock()
         self.stats_: dict[str, int] = {"requests": 0, "retries": 0, "failed": 0}
+        #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
+        self.answer_cache: Any = None
 
     def _count(self, key: str, by: int = 1) -> None:
         with self._lock:
@@ -85,6 +87,22 @@ class OpenAITextGenerator:
                 return list(pool.map(lambda r: self._with_retries(client, r, seed), requests))
 
     def _with_retries(self, client: Any, request: TextRequest, seed: int) -> str:
+        cache = self.answer_cache
+        key = None
+        if cache is not None:
+            from synthstruct.text.answer_cache import answer_key
+
+            key = answer_key("openai", self.base_url, self.model, list(request.messages), request.seed,
+                             request.max_words, seed, self.temperature, self.top_p)
+            saved = cache.get(key)
+            if saved is not None:
+                return saved[0]
+        answer = self._answer(client, request, seed)
+        if cache is not None and key is not None and answer:  # failures are retried on resume
+            cache.put(key, [answer])
+        return answer
+
+    def _answer(self, client: Any, request: TextRequest, seed: int) -> str:
         self._count("requests")
         delay = self.backoff
         for attempt in range(self.max_retries + 1):
