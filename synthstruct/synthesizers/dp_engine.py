@@ -80,6 +80,9 @@ class DPEngine(BaseEngine):
         select_share: Share of the remaining budget for choosing the tree (exponential mechanism).
         max_bins: Coarse groups per column in the two-way marginals.
         fine_cells: Cells of the public grid of a numerical column's one-way marginal.
+        condition_on_target: With a categorical ``target`` of at most 4 coarse groups, measure
+            three-way marginals (target, parent, child) along the tree of the other columns
+            (tree-augmented naive Bayes), so every column depends on the target directly.
     """
 
     name = "dp"
@@ -91,7 +94,7 @@ class DPEngine(BaseEngine):
 
     def __init__(self, *, epsilon: float = 1.0, delta: float = 1e-6, domain: dict[str, dict[str, Any]] | None = None,
                  estimate_share: float = 0.1, one_way_share: float = 0.25, select_share: float = 0.1,
-                 max_bins: int = 16, fine_cells: int = 64) -> None:
+                 max_bins: int = 16, fine_cells: int = 64, condition_on_target: bool = True) -> None:
         self.epsilon = epsilon
         self.delta = delta
         self.domain = domain
@@ -100,6 +103,7 @@ class DPEngine(BaseEngine):
         self.select_share = select_share
         self.max_bins = max_bins
         self.fine_cells = fine_cells
+        self.condition_on_target = condition_on_target
 
     # ================================================================== fit
     def _check_params(self, n_rows: int) -> None:
@@ -145,7 +149,6 @@ class DPEngine(BaseEngine):
         d = len(columns)
         one_way_share = self.one_way_share if d > 1 else 1.0
         rho_one = one_way_share * rho_rest / d
-        rho_select = self.select_share * rho_rest / (d - 1) if d > 1 else 0.0
         rho_two = (1.0 - self.one_way_share - self.select_share) * rho_rest / (d - 1) if d > 1 else 0.0
 
         # 1. public or privately estimated domains -> fine codes
@@ -181,26 +184,53 @@ class DPEngine(BaseEngine):
         one_coarse = {c: np.bincount(self.groups_[c], weights=noisy_one[c], minlength=sizes[c]) for c in columns}
         one_var = {c: sigma_one ** 2 * np.bincount(self.groups_[c], minlength=sizes[c]).astype(float) for c in columns}
 
-        # 4. private maximum spanning tree over pairs
-        edges = self._select_tree(columns, coarse, sizes, one_coarse, n_hat, acct, rho_select) if d > 1 else []
+        # 4. private maximum spanning tree over pairs (over the non-target columns when conditioning)
+        tan = (self.condition_on_target and target in columns and kinds[target] == "categorical"
+               and sizes[target] <= 4 and d >= 3)
+        tree_columns = [c for c in columns if c != target] if tan else columns
+        rounds = len(tree_columns) - 1
+        rho_select_round = self.select_share * rho_rest / rounds if rounds else 0.0
+        edges = (self._select_tree(tree_columns, coarse, sizes, one_coarse, n_hat, acct, rho_select_round)
+                 if rounds else [])
+        if tan:
+            root_feature = tree_columns[0]
+            order, tree_parent = _bfs(tree_columns, edges, root_feature)
+            cliques = [(target, root_feature)] + [(target, tree_parent[c], c) for c in order[1:]]
+        else:
+            order, tree_parent = _bfs(columns, edges, target if target in columns else columns[0])
+            cliques = [(tree_parent[c], c) for c in order[1:]]
 
-        # 5. noisy two-way marginals, made consistent
-        sigma_two = 1.0 / math.sqrt(2.0 * rho_two) if d > 1 else 0.0
-        tables: dict[tuple[str, str], np.ndarray] = {}
-        for a, b in edges:
-            counts = np.bincount(coarse[a] * sizes[b] + coarse[b], minlength=sizes[a] * sizes[b])
-            tables[(a, b)] = acct.gaussian_counts(counts, rho_two, f"two_way:{a}|{b}").reshape(sizes[a], sizes[b])
+        # 5. noisy marginals of the cliques, made consistent
+        sigma_two = 1.0 / math.sqrt(2.0 * rho_two) if cliques else 0.0
+        tables: dict[tuple[str, ...], np.ndarray] = {}
+        for clique in cliques:
+            shape = tuple(sizes[c] for c in clique)
+            flat = np.ravel_multi_index(tuple(coarse[c] for c in clique), shape)
+            counts = np.bincount(flat, minlength=int(np.prod(shape)))
+            tables[clique] = acct.gaussian_counts(counts, rho_two, f"marginals:{'|'.join(clique)}").reshape(shape)
         margins = self._consistent_margins(columns, sizes, one_coarse, one_var, tables, sigma_two, n_hat)
-        self.root_, self.order_, self.parents_ = self._orient(columns, edges, target)
         self.margins_ = margins
         self.conditionals_ = {}
-        for child, parent in self.parents_.items():
-            table = tables[(parent, child)] if (parent, child) in tables else tables[(child, parent)].T
-            fitted = _ipf(np.clip(table, 0.0, None), margins[parent], margins[child])
-            rows = fitted.sum(axis=1, keepdims=True)
-            fallback = margins[child] / max(margins[child].sum(), 1e-300)
-            cond = np.where(rows > 0, fitted / np.where(rows > 0, rows, 1.0), fallback[None, :])
-            self.conditionals_[child] = cond
+        self.parents_ = {}
+        if tan:
+            pair_margins = _target_pairs(target, tree_columns, tables, margins, sizes, sigma_two)
+            self.order_ = [target] + order
+            for clique in cliques:
+                child = clique[-1]
+                if len(clique) == 2:
+                    fitted = pair_margins[child]
+                else:
+                    fitted = _ipf3(np.clip(tables[clique], 0.0, None), pair_margins[clique[1]], pair_margins[child])
+                self.parents_[child] = list(clique[:-1])
+                self.conditionals_[child] = _conditional(fitted.reshape(-1, sizes[child]), margins[child])
+        else:
+            self.order_ = order
+            for parent, child in cliques:
+                fitted = _ipf(np.clip(tables[(parent, child)], 0.0, None), margins[parent], margins[child])
+                self.parents_[child] = [parent]
+                self.conditionals_[child] = _conditional(fitted, margins[child])
+        self.root_ = self.order_[0]
+        edges = [tuple(c) for c in cliques]
         eps_spent, delta_spent = acct.spent()
         if eps_spent > self.epsilon * (1 + 1e-9) or delta_spent > self.delta * (1 + 1e-9):  # never over budget
             raise RuntimeError(f"dp engine overspent: epsilon {eps_spent} > {self.epsilon} or delta {delta_spent}")
@@ -294,10 +324,11 @@ class DPEngine(BaseEngine):
             next_group += 1
         else:
             other = None
-        if missing_single or other is None:
+        if missing_single:
             groups[-1] = next_group
-        else:
-            groups[-1] = other
+        else:  # too few missing values to tell from noise: never emitted unless its group has no mass
+            probs[-1] = 0.0
+            groups[-1] = other if other is not None else 0
         return groups
 
     def _select_tree(self, columns: list[str], coarse: dict[str, np.ndarray], sizes: dict[str, int],
@@ -324,17 +355,18 @@ class DPEngine(BaseEngine):
 
     @staticmethod
     def _consistent_margins(columns: list[str], sizes: dict[str, int], one: dict[str, np.ndarray],
-                            one_var: dict[str, np.ndarray], tables: dict[tuple[str, str], np.ndarray],
+                            one_var: dict[str, np.ndarray], tables: dict[tuple[str, ...], np.ndarray],
                             sigma_two: float, n_hat: float) -> dict[str, np.ndarray]:
         """Inverse-variance average of every noisy estimate of each column's coarse margin."""
         margins = {}
         for col in columns:
             estimates = [(one[col], one_var[col])]
-            for (a, b), table in tables.items():
-                if a == col:
-                    estimates.append((table.sum(axis=1), np.full(sizes[col], sigma_two ** 2 * sizes[b])))
-                elif b == col:
-                    estimates.append((table.sum(axis=0), np.full(sizes[col], sigma_two ** 2 * sizes[a])))
+            for clique, table in tables.items():
+                if col in clique:
+                    axis = clique.index(col)
+                    others = tuple(i for i in range(len(clique)) if i != axis)
+                    summed = int(np.prod([sizes[clique[i]] for i in others]))
+                    estimates.append((table.sum(axis=others), np.full(sizes[col], sigma_two ** 2 * summed)))
             weights = np.array([1.0 / np.maximum(v, 1e-12) for _, v in estimates])
             values = np.array([e for e, _ in estimates])
             merged = np.clip((weights * values).sum(axis=0) / weights.sum(axis=0), 0.0, None)
@@ -343,45 +375,26 @@ class DPEngine(BaseEngine):
             margins[col] = merged / merged.sum() * n_hat
         return margins
 
-    @staticmethod
-    def _orient(columns: list[str], edges: list[tuple[str, str]], target: str | None
-                ) -> tuple[str, list[str], dict[str, str]]:
-        root = target if target in columns else columns[0]
-        neighbours: dict[str, list[str]] = {c: [] for c in columns}
-        for a, b in edges:
-            neighbours[a].append(b)
-            neighbours[b].append(a)
-        order, parents, seen = [], {}, {root}
-        queue = deque([root])
-        while queue:
-            node = queue.popleft()
-            order.append(node)
-            for nxt in neighbours[node]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    parents[nxt] = node
-                    queue.append(nxt)
-        for c in columns:  # a forest cannot happen (d - 1 edges, no cycles), but stay total
-            if c not in seen:
-                order.append(c)
-        return root, order, parents
-
     # ================================================================== sample
     def _sample(self, n: int, *, seed: int) -> pd.DataFrame:
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         coarse: dict[str, np.ndarray] = {}
         for col in self.order_:
-            parent = self.parents_.get(col)
-            if parent is None:
+            parents = self.parents_.get(col)
+            if not parents:
                 p = self.margins_[col] / self.margins_[col].sum()
                 coarse[col] = _draw(np.cumsum(p), rng.random(n))
                 continue
+            index = np.zeros(n, dtype=np.int64)
+            for parent in parents:
+                index = index * len(self.margins_[parent]) + coarse[parent]
             cum = np.cumsum(self.conditionals_[col], axis=1)
             out = np.zeros(n, dtype=np.int64)
             u = rng.random(n)
-            parent_codes = coarse[parent]
+            order = np.argsort(index, kind="stable")
+            bounds = np.searchsorted(index[order], np.arange(cum.shape[0] + 1))
             for g in range(cum.shape[0]):
-                rows = np.flatnonzero(parent_codes == g)
+                rows = order[bounds[g]:bounds[g + 1]]
                 if rows.size:
                     out[rows] = _draw(cum[g], u[rows])
             coarse[col] = out
@@ -525,6 +538,69 @@ def _ipf(table: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int 
         t *= (rows / np.maximum(t.sum(axis=1), 1e-300))[:, None]
         t *= (cols / np.maximum(t.sum(axis=0), 1e-300))[None, :]
     return t * total
+
+
+def _bfs(columns: list[str], edges: list[tuple[str, str]], root: str) -> tuple[list[str], dict[str, str]]:
+    """Breadth-first order of a spanning tree from ``root`` and each column's parent."""
+    neighbours: dict[str, list[str]] = {c: [] for c in columns}
+    for a, b in edges:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    order, parents, seen = [], {}, {root}
+    queue = deque([root])
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        for nxt in neighbours[node]:
+            if nxt not in seen:
+                seen.add(nxt)
+                parents[nxt] = node
+                queue.append(nxt)
+    for c in columns:  # cannot happen for a spanning tree; stay total
+        if c not in seen:
+            order.append(c)
+    return order, parents
+
+
+def _conditional(table: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Rows of a non-negative table normalised to conditionals; empty rows use ``fallback``."""
+    rows = table.sum(axis=1, keepdims=True)
+    fallback = fallback / max(fallback.sum(), 1e-300)
+    return np.where(rows > 0, table / np.where(rows > 0, rows, 1.0), fallback[None, :])
+
+
+def _target_pairs(target: str, features: list[str], tables: dict[tuple[str, ...], np.ndarray],
+                  margins: dict[str, np.ndarray], sizes: dict[str, int], sigma_two: float) -> dict[str, np.ndarray]:
+    """Consistent (target, column) tables: inverse-variance average of every clique's estimate, then raked
+    to the consistent one-way margins."""
+    out = {}
+    for col in features:
+        estimates = []
+        for clique, table in tables.items():
+            if col not in clique:
+                continue
+            axis = clique.index(col)
+            if len(clique) == 2:
+                estimates.append((table, sigma_two ** 2))
+            else:
+                other = 3 - axis
+                estimates.append((table.sum(axis=other), sigma_two ** 2 * sizes[clique[other]]))
+        weights = np.array([1.0 / v for _, v in estimates])
+        merged = sum(w * e for w, (e, _) in zip(weights, estimates)) / weights.sum()
+        out[col] = _ipf(np.clip(merged, 0.0, None), margins[target], margins[col])
+    return out
+
+
+def _ipf3(table: np.ndarray, yp: np.ndarray, yc: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """Rake a non-negative (target, parent, child) table to its (target, parent) and (target, child) tables."""
+    total = max(yp.sum(), 1e-300)
+    t = table + 1e-9 * max(table.sum(), 1.0) / table.size
+    t = t / t.sum() * total
+    yc = yc / max(yc.sum(), 1e-300) * total
+    for _ in range(iterations):
+        t *= (yp / np.maximum(t.sum(axis=2), 1e-300))[:, :, None]
+        t *= (yc / np.maximum(t.sum(axis=1), 1e-300))[:, None, :]
+    return t
 
 
 def _jsonable_domain(domain: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
