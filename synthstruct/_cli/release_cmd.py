@@ -1,4 +1,4 @@
-"""``synthstruct release DATA [--schema S] [--engine E] [--rows N] [--seed K] [--policy P] [--no-resume] -o DIR``."""
+"""``synthstruct release DATA [--schema S] [--engine E] [--epsilon E [--delta D]] [--rows N] [--seed K] [--policy P] [--no-resume] -o DIR``."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ def release(
     data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows."),
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
-    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
+    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae, dp."),
+    epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp; "
+                                                          "see docs/dp.md)."),
+    delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; must be below 1/rows)."),
     rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same bytes."),
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
@@ -60,7 +63,10 @@ def release(
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
+    from synthstruct.dp.guard import resolve_engine_options
+
     params = {"epochs": epochs} if epochs is not None else None
+    engine, params = resolve_engine_options(engine, epsilon, delta, params)
     column_map = None
     if map_:
         from synthstruct.generate.mapping import parse_mapping

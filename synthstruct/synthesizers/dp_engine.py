@@ -324,6 +324,9 @@ class DPEngine(BaseEngine):
             next_group += 1
         else:
             other = None
+        for i in rest:  # categories indistinguishable from noise are not emitted (post-processing)
+            if counts[i] < tau and probs[rest].sum() > probs[i]:
+                probs[i] = 0.0
         if missing_single:
             groups[-1] = next_group
         else:  # too few missing values to tell from noise: never emitted unless its group has no mass
