@@ -46,7 +46,8 @@ def release(
     epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp; "
                                                           "see docs/dp.md)."),
     delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; must be below 1/rows)."),
-    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split)."),
+    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split; "
+                                                          "with --engine dp its noisy estimate)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same bytes."),
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),

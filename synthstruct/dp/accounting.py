@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ def epsilon_from_rho(rho: float, delta: float) -> float:
     return float(dp.c.make_zCDP_to_approxDP(base).map(math.sqrt(2.0 * rho)).epsilon(delta))
 
 
+@lru_cache(maxsize=64)
 def rho_for_epsilon(epsilon: float, delta: float) -> float:
     """The largest ρ whose conversion gives at most ``epsilon`` at ``delta`` (bisection, conservative)."""
     lo, hi = 0.0, max(epsilon, 1.0)

@@ -8,7 +8,8 @@ from typing import Any
 
 __all__ = ["COVERS", "DOES_NOT_COVER", "privacy_html", "privacy_record"]
 
-COVERS = ("the synthetic rows, given the schema: every statistic the dp engine learned from the training "
+COVERS = ("the synthetic rows and their number (by default the noisy estimate of the training row count), "
+          "given the schema: every statistic the dp engine learned from the training "
           "rows (one-way marginals, the tree choice, the clique marginals, and any bounds or category lists "
           "the schema did not declare) is released through an OpenDP mechanism and accounted; id, pii and "
           "placeholder text columns are generated without reading any real value")
@@ -16,7 +17,8 @@ DOES_NOT_COVER = ("the schema itself (column kinds, declared categories and boun
                   "release gate's verdict and the report's metrics, which are computed on the real rows (a "
                   "blocked or passed verdict, and every number in this report other than the privacy record, is a "
                   "function of the real data); the train/holdout split, which is drawn from the seed and the rows "
-                  "(the guarantee is with respect to the training rows)")
+                  "(the guarantee is with respect to the training rows); the row counts recorded in the manifest and "
+                  "report")
 
 
 def privacy_record(privacy: dict[str, Any]) -> dict[str, Any]:

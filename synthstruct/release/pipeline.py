@@ -243,6 +243,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout)
     timings["fit"] = time.perf_counter() - t
     n_rows = len(train) if rows is None else rows
+    if rows is None and synth.privacy_ is not None:  # the exact count of training rows is private too
+        n_rows = max(1, int(round(synth.privacy_["n_estimate"])))
     schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
     run_dir = _resume_directory(schema_obj, [input_sha, schema_sha, pol_sha, seed, n_rows, engine_name,
                                              engine_params or {}, canaries, column_map or {}])
