@@ -178,7 +178,7 @@ class DPEngine(BaseEngine):
         self.fine_probs_ = {c: np.clip(v, 0.0, None) for c, v in noisy_one.items()}
 
         # 3. coarse groups (post-processing of the noisy one-way marginals)
-        self.groups_ = {c: self._coarsen(c, self.fine_probs_[c], 2.0 * sigma_one) for c in columns}
+        self.groups_ = {c: self._coarsen(c, self.fine_probs_[c], 3.0 * sigma_one) for c in columns}
         coarse = {c: self.groups_[c][fine[c]] for c in columns}
         sizes = {c: int(self.groups_[c].max()) + 1 for c in columns}
         one_coarse = {c: np.bincount(self.groups_[c], weights=noisy_one[c], minlength=sizes[c]) for c in columns}
@@ -307,7 +307,11 @@ class DPEngine(BaseEngine):
                 raw = np.minimum((mid * self.max_bins).astype(np.int64), self.max_bins - 1)
                 groups[:-1] = np.unique(raw, return_inverse=True)[1]
             top = int(groups[:-1].max()) + 1
-            groups[-1] = top if probs[-1] >= tau else top - 1
+            if probs[-1] >= tau:
+                groups[-1] = top
+            else:  # too few missing values to tell from noise: never emitted
+                probs[-1] = 0.0
+                groups[-1] = top - 1
             return groups
         counts = probs[:-1]
         order = np.argsort(-counts, kind="stable")

@@ -135,6 +135,8 @@ class TableSynthesizer:
             for i, c in enumerate(schema.constraints) if isinstance(c, FixedCombinations)
         }
         self.n_train_ = int(len(frame))
+        if private and self.privacy_ is not None:  # the saved model must not hold the exact private count
+            self.n_train_ = max(1, int(round(self.privacy_["n_estimate"])))
         return self
 
     @staticmethod
