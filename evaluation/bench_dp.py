@@ -18,7 +18,8 @@ Usage::
 
     .venv/bin/python evaluation/bench_dp.py                         # ε = 1 and 4, δ = 1e-6, 3 repeats
     .venv/bin/python evaluation/bench_dp.py --epsilons 1 --repeats 1
-    .venv/bin/python evaluation/bench_dp.py --smartnoise /work/benchenv-smartnoise/bin/python
+    .venv/bin/python evaluation/bench_dp.py --smartnoise /work/benchenv-smartnoise/bin/python \
+        --smartnoise-methods mst aim --smartnoise-timeout 1800
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def run_ours(train: pd.DataFrame, schema: Schema, engine: str, params: dict[str,
 
 
 def run_smartnoise(python: str, train: pd.DataFrame, schema: Schema, synth: str, epsilon: float, delta: float,
-                   seed: int) -> tuple[pd.DataFrame | None, float, str | None]:
+                   seed: int, timeout: float) -> tuple[pd.DataFrame | None, float, str | None]:
     """Run smartnoise-synth in its own interpreter; returns (coerced rows or None, seconds, error)."""
     from synthstruct.schema import coerce_to_schema
 
@@ -76,7 +77,10 @@ def run_smartnoise(python: str, train: pd.DataFrame, schema: Schema, synth: str,
         cmd = [python, str(SMARTNOISE_RUNNER), str(src), str(out), str(DP_SCHEMA), synth, str(epsilon), str(delta),
                str(seed)]
         start = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, time.perf_counter() - start, f"not finished within {timeout:.0f} s"
         seconds = time.perf_counter() - start
         if done.returncode != 0 or not out.is_file():
             return None, seconds, (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -93,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="fits per ε (DP noise differs per fit)")
     parser.add_argument("--no-baseline", action="store_true", help="skip fast_copula")
     parser.add_argument("--smartnoise", default=None, help="python of an environment with smartnoise-synth")
+    parser.add_argument("--smartnoise-methods", nargs="+", default=["mst", "aim"])
+    parser.add_argument("--smartnoise-timeout", type=float, default=1800.0, help="seconds per smartnoise fit")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -114,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                          "epsilon_spent": privacy["epsilon_spent"], **score(train, synthetic, test, schema)})
             LOG.info("%s", rows[-1])
         if args.smartnoise:
-            for method in ("mst", "aim"):
+            for method in args.smartnoise_methods:
                 synthetic, seconds, error = run_smartnoise(args.smartnoise, train, schema, method, epsilon,
-                                                           args.delta, 0)
+                                                           args.delta, 0, args.smartnoise_timeout)
                 row = {"method": f"smartnoise {method}", "epsilon": epsilon, "repeat": 0, "fit_s": seconds}
                 row.update(score(train, synthetic, test, schema) if synthetic is not None else {"error": error})
                 rows.append(row)
