@@ -76,6 +76,7 @@ def test_clopper_pearson_brackets_the_rate() -> None:
 def test_audit_lower_bound_stays_below_the_claimed_epsilon(monkeypatch: pytest.MonkeyPatch, epsilon: float) -> None:
     scores_in, scores_out = _scores(monkeypatch, epsilon, 300, noise=True)
     audit = epsilon_lower_bound(np.array(scores_in), np.array(scores_out), delta=DELTA)
+    print(f"claimed epsilon {epsilon}: audit lower bound {audit.epsilon_lower:.3f} ({audit})")  # docs/dp.md
     assert audit.epsilon_lower < epsilon, audit
     # the attack is not blind: members score higher on average
     assert np.mean(scores_in) > np.mean(scores_out)
@@ -87,4 +88,5 @@ def test_audit_catches_the_engine_with_noise_switched_off(monkeypatch: pytest.Mo
     # zero false positives in m trials bound FPR by about 3.7 / m: ε = 4 needs m >= 300 per half
     scores_in, scores_out = _scores(monkeypatch, epsilon, 200 if epsilon <= 1 else 600, noise=False)
     audit = epsilon_lower_bound(np.array(scores_in), np.array(scores_out), delta=DELTA)
+    print(f"noise off, claimed epsilon {epsilon}: audit lower bound {audit.epsilon_lower:.3f} ({audit})")
     assert audit.epsilon_lower > epsilon, audit
