@@ -107,6 +107,12 @@ def test_policy_can_require_dp(tmp_path: Path) -> None:
         code, text = _run(["release", str(data), "-s", str(schema), "-o", str(tmp_path / "b"), "--policy",
                            str(ppath), *extra])
         assert code == 2 and expect in " ".join(text.split()), text
+    out = tmp_path / "ok"
+    code, text = _run(["release", str(data), "-s", str(schema), "-o", str(out), "--policy", str(ppath),
+                       "--epsilon", "1", "--delta", "1e-4"])
+    assert code in (0, 1), text
+    checks = {c["name"]: c for c in json.loads((out / "report.json").read_text())["gate"]["checks"]}
+    assert checks["differential_privacy"]["passed"] and checks["differential_privacy"]["value"] <= 1.0
 
 
 def test_gate_check_fails_without_a_dp_record() -> None:
