@@ -80,6 +80,10 @@ def release(
         if canaries or column_map:
             raise InputError("option not supported on the distributed path", [Problem(
                 "--cluster", "cannot be combined with --canaries or --map yet", "drop one of the options")])
+        if engine == "dp":
+            raise InputError("option not supported on the distributed path", [Problem(
+                "--cluster", "has no differentially private mode (partitions would each spend the budget)",
+                "drop --cluster to release with --epsilon")])
         with step_progress(f"release {data.name} on {cluster}") as on_progress:
             result = run_distributed_release(data, output=output, cluster=cluster, partition_rows=partition_rows,
                                              schema=schema, engine=engine, engine_params=params, rows=rows, seed=seed,
