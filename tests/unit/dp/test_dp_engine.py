@@ -128,3 +128,36 @@ def test_two_fits_differ_but_a_fitted_model_samples_deterministically(tmp_path) 
     loaded = DPEngine.load(tmp_path)
     pd.testing.assert_frame_equal(a.sample(200, seed=3), loaded.sample(200, seed=3))
     assert loaded.privacy_["epsilon_spent"] == a.privacy_["epsilon_spent"]
+
+
+def test_public_domain_reads_every_structured_kind_from_the_schema() -> None:
+    from synthstruct.dp.domain import public_domain
+
+    schema = schema_from_dict({
+        "schema_version": 1, "name": "d",
+        "columns": {
+            "when": {"kind": "datetime", "format": "%Y-%m-%d", "min": "2020-01-01", "max": "2020-12-31"},
+            "grade": {"kind": "ordinal", "order": ["low", "mid", "high"]},
+            "flag": {"kind": "boolean"},
+            "n": {"kind": "numerical", "dtype": "float", "min": -1.5},
+            "c": {"kind": "categorical"},
+        }})
+    domain = public_domain(schema)
+    assert domain["when"]["low"] == pd.Timestamp("2020-01-01").value / 1e9 and domain["when"]["integer"]
+    assert domain["when"]["high"] - domain["when"]["low"] == 365 * 86400
+    assert domain["grade"] == {"categories": ["low", "mid", "high"]} and domain["flag"] == {"categories": [False, True]}
+    assert domain["n"] == {"low": -1.5, "high": None, "integer": False} and domain["c"] == {"categories": None}
+    # a DP fit on it: dates stay within the declared range, the undeclared bound and categories are charged
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({
+        "when": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+        "grade": rng.choice(["low", "mid", "high"], n), "flag": rng.random(n) < 0.3,
+        "n": rng.normal(10, 2, n), "c": rng.choice(["u", "v"], n)})
+    synth = TableSynthesizer(engine="dp", engine_params={"epsilon": 4.0, "delta": 1e-4}, protect_k=0)
+    synth.fit(frame, schema=schema)
+    assert synth.privacy_["estimated_domain"] == ["c", "n"]
+    out = synth.sample(300, seed=0)
+    when = out["when"].dropna()
+    assert when.between(pd.Timestamp("2020-01-01"), pd.Timestamp("2020-12-31")).all()
+    assert set(out["grade"].dropna()) <= {"low", "mid", "high"}
