@@ -79,6 +79,7 @@ ENGINES = Registry(
         "gaussian_copula": "synthstruct.synthesizers.sdv_engines:SDVGaussianCopulaEngine",
         "ctgan": "synthstruct.synthesizers.sdv_engines:SDVCTGANEngine",
         "tvae": "synthstruct.synthesizers.sdv_engines:SDVTVAEEngine",
+        "dp": "synthstruct.synthesizers.dp_engine:DPEngine",
     },
 )
 

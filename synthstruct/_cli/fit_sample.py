@@ -18,7 +18,10 @@ def fit(
     output: Path = typer.Option(..., "--output", "-o", help="Model directory to create."),
     engine: str = typer.Option(None, "--engine", "-e", help="Engine name (default fast_copula)."),
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
-    protect_k: int = typer.Option(5, "--protect-k", min=0, help="Value protection k (0 = off)."),
+    protect_k: int = typer.Option(None, "--protect-k", min=0,
+                                  help="Value protection k (0 = off; default 5, and 0 with --engine dp)."),
+    epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp)."),
+    delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; below 1/rows)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     from synthstruct.dataio import read_table, table_name_for
@@ -29,9 +32,16 @@ def fit(
     if output.exists():
         raise DataFileError("model directory exists", [Problem(str(output), "already exists",
                                                               "choose a new directory")], source=str(output))
-    frame = read_table(data)
-    schema_obj, _ = schema_for(frame, schema, name=table_name_for(data), source=str(data))
+    from synthstruct.dp.guard import is_private, require_declared_schema, resolve_engine_options
+
     params = {"epochs": epochs} if epochs is not None else None
+    engine, params = resolve_engine_options(engine, epsilon, delta, params)
+    frame = read_table(data)
+    schema_obj, inferred = schema_for(frame, schema, name=table_name_for(data), source=str(data))
+    if is_private(engine):
+        require_declared_schema(inferred)
+    if protect_k is None:
+        protect_k = 0 if is_private(engine) else 5
     synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k)
     with console.status(f"fitting {synth.engine} on {len(frame)} rows"):
         synth.fit(frame, schema=schema_obj, seed=seed, source=str(data))

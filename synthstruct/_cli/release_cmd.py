@@ -1,4 +1,4 @@
-"""``synthstruct release DATA [--schema S] [--engine E] [--rows N] [--seed K] [--policy P] [--no-resume] -o DIR``."""
+"""``synthstruct release DATA [--schema S] [--engine E] [--epsilon E [--delta D]] [--rows N] [--seed K] [--policy P] [--no-resume] -o DIR``."""
 
 from __future__ import annotations
 
@@ -42,8 +42,12 @@ def release(
     data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows."),
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
-    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
-    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split)."),
+    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae, dp."),
+    epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp; "
+                                                          "see docs/dp.md)."),
+    delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; must be below 1/rows)."),
+    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split; "
+                                                          "with --engine dp its noisy estimate)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same bytes."),
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
@@ -60,7 +64,10 @@ def release(
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
+    from synthstruct.dp.guard import resolve_engine_options
+
     params = {"epochs": epochs} if epochs is not None else None
+    engine, params = resolve_engine_options(engine, epsilon, delta, params)
     column_map = None
     if map_:
         from synthstruct.generate.mapping import parse_mapping
@@ -73,6 +80,10 @@ def release(
         if canaries or column_map:
             raise InputError("option not supported on the distributed path", [Problem(
                 "--cluster", "cannot be combined with --canaries or --map yet", "drop one of the options")])
+        if engine == "dp":
+            raise InputError("option not supported on the distributed path", [Problem(
+                "--cluster", "has no differentially private mode (partitions would each spend the budget)",
+                "drop --cluster to release with --epsilon")])
         with step_progress(f"release {data.name} on {cluster}") as on_progress:
             result = run_distributed_release(data, output=output, cluster=cluster, partition_rows=partition_rows,
                                              schema=schema, engine=engine, engine_params=params, rows=rows, seed=seed,

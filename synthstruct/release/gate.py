@@ -153,5 +153,9 @@ class ReleaseGate:
             timings[name] = round(time.perf_counter() - start, 4)
             log.info("metric %s computed in %.2fs", name, timings[name])
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
+        if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
+            from synthstruct.dp.guard import dp_gate_check
+
+            checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))
         passed = all(c.passed for c in checks if c.severity == "block")
         return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings)

@@ -230,12 +230,21 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
 
         train, canary_table = insert_canaries(train, schema_obj, canaries, seed=stream_seed(seed, "canaries"))
     engine_name = engine or DEFAULT_ENGINE
-    synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=policy_obj.value_protection.k)
+    from synthstruct.dp.guard import check_policy, is_private, require_declared_schema
+
+    check_policy(policy_obj, engine_name, engine_params)
+    private = is_private(engine_name)
+    if private:  # value protection reads the rows; the DP noise replaces it (docs/dp.md)
+        require_declared_schema(inferred)
+    protect_k = 0 if private else policy_obj.value_protection.k
+    synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=protect_k)
     step(f"fit {engine_name}")
     t = time.perf_counter()
     synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout)
     timings["fit"] = time.perf_counter() - t
     n_rows = len(train) if rows is None else rows
+    if rows is None and synth.privacy_ is not None:  # the exact count of training rows is private too
+        n_rows = max(1, int(round(synth.privacy_["n_estimate"])))
     schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
     run_dir = _resume_directory(schema_obj, [input_sha, schema_sha, pol_sha, seed, n_rows, engine_name,
                                              engine_params or {}, canaries, column_map or {}])
@@ -250,6 +259,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     attempts = record_gate_run(hashlib.sha256(f"{input_sha}:{schema_sha}:{pol_sha}".encode()).hexdigest())
     t = time.perf_counter()
     gate_options = {"canaries": canary_table} if canary_table is not None else None
+    if synth.privacy_ is not None:
+        gate_options = {**(gate_options or {}), "differential_privacy": synth.privacy_}
     gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
                                             seed=stream_seed(seed, "gate"), options=gate_options,
                                             on_metric=lambda name: step(f"gate: {name}"))
@@ -269,6 +280,10 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
                           "clipped_columns": sorted(synth.codec_.bounds)},
     )
+    if synth.privacy_ is not None:
+        from synthstruct.dp.report import privacy_record
+
+        report["differential_privacy"] = privacy_record(synth.privacy_)
     step("write bundle")
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if gate.passed:
@@ -291,6 +306,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "seed": seed,
             "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
             "text": _text_manifest(synth),
+            **({"differential_privacy": report["differential_privacy"]} if synth.privacy_ is not None else {}),
             "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
                       "holdout_rows": len(holdout), "stratified_on": stratify},
             "gate": {"passed": gate.passed, "attempts": attempts, "failed": [c.name for c in gate.failed_checks()]},

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from synthstruct._resources import builtin_policy_path
 from synthstruct.errors import PolicyError, Problem
 
-__all__ = ["BUILTIN_POLICIES", "CheckSpec", "PiiSpec", "Policy", "SplitSpec", "load_policy", "policy_sha256"]
+__all__ = ["BUILTIN_POLICIES", "CheckSpec", "PiiSpec", "Policy", "RequireDP", "SplitSpec", "load_policy", "policy_sha256"]
 
 BUILTIN_POLICIES = ("audit", "default", "lenient", "strict")
 
@@ -44,6 +44,14 @@ class ValueProtection(_Strict):
 
     k: int = Field(default=5, ge=0, description="Categories seen < k times are never emitted; numbers stay "
                                                "within the k-th most extreme training values. 0 = off.")
+
+
+class RequireDP(_Strict):
+    """Require a differentially private release (see docs/dp.md): the engine must be ``dp`` with at most
+    this budget; anything else is refused before fitting and fails the gate's ``differential_privacy`` check."""
+
+    max_epsilon: float = Field(gt=0, description="Largest total epsilon allowed.")
+    max_delta: float | None = Field(default=None, gt=0, lt=1, description="Largest total delta allowed (optional).")
 
 
 class PiiSpec(_Strict):
@@ -92,6 +100,7 @@ class Policy(_Strict):
     checks: list[CheckSpec] = Field(min_length=1)
     report_metrics: list[str] = Field(default_factory=list, description="Metrics computed and reported without a check.")
     suite: str | None = Field(default=None, description="An evaluation suite whose metrics are also reported.")
+    require_dp: RequireDP | None = Field(default=None, description="Require differential privacy with a budget cap.")
 
     def metric_names(self) -> list[str]:
         """Checked metrics, then reported ones, then the suite's (each once, in that order)."""

@@ -388,6 +388,12 @@ def _by_category(report: dict[str, Any], category: str) -> list[dict[str, Any]]:
     return [m for m in report.get("metrics", {}).values() if isinstance(m, dict) and m.get("category") == category]
 
 
+def _dp_section(report: dict[str, Any]) -> str:
+    from synthstruct.dp.report import privacy_html
+
+    return privacy_html(report)
+
+
 def render_html(report: dict[str, Any]) -> str:
     """Render the report dictionary as one self-contained HTML page (inline CSS and SVG, no scripts).
 
@@ -403,7 +409,7 @@ def render_html(report: dict[str, Any]) -> str:
             reasons_html(gate), checks_table_html(gate),
             _privacy(by_name, _by_category(report, "privacy")), _pii(by_name),
             _fidelity(by_name, _by_category(report, "fidelity") + _by_category(report, "validity")),
-            _utility(by_name, _by_category(report, "utility")), _run_details(report)]
+            _utility(by_name, _by_category(report, "utility")), _dp_section(report), _run_details(report)]
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "

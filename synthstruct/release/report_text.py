@@ -89,6 +89,9 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
                           "what two real samples (train vs holdout) score."),
     "missing_patterns": ("Missing-value patterns", "Similarity of which cells are empty together in a row "
                          "(1 − total variation distance between the patterns); 1 is identical."),
+    "differential_privacy": ("Differential privacy budget", "Total ε spent by the differentially private engine's "
+                             "accountant (OpenDP, zCDP); the policy's require_dp sets the limit. It covers the synthetic "
+                             "rows given the schema, not this report (docs/dp.md)."),
     "utility": ("Machine-learning utility", "Score of a model trained on synthetic rows divided by the score of "
                 "one trained on real rows, both tested on real holdout rows; 1 means no loss."),
 }

@@ -50,6 +50,12 @@ class BaseEngine:
     name: ClassVar[str] = "base"
     #: Whether ``save`` produces files that can only be read by unpickling (needs authentication).
     uses_pickle: ClassVar[bool] = False
+    #: Whether two fits with the same data and seed give the same model (False for DP engines, whose
+    #: noise comes from a cryptographic RNG so that the recorded seed cannot be used to remove it).
+    deterministic_fit: ClassVar[bool] = True
+    #: Whether the engine gives a differential privacy guarantee (it then receives the schema's public
+    #: domain as ``domain`` and the table synthesizer switches data-dependent steps off).
+    differentially_private: ClassVar[bool] = False
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's keyword arguments as stored on the instance (scikit-learn contract)."""

@@ -72,6 +72,11 @@ class TableSynthesizer:
         return {"engine": self.engine, "engine_params": self.engine_params,
                 "protect_k": self.protect_k, "max_rounds": self.max_rounds}
 
+    @property
+    def privacy_(self) -> dict[str, Any] | None:
+        """The engine's differential privacy record (ε, δ, accountant, budget split), or ``None``."""
+        return getattr(self.engine_, "privacy_", None) if hasattr(self, "engine_") else None
+
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, *, schema: Schema, seed: int = 0, source: str | None = None,
             avoid: pd.DataFrame | None = None) -> "TableSynthesizer":
@@ -94,6 +99,13 @@ class TableSynthesizer:
         if not isinstance(self.protect_k, int) or self.protect_k < 0:
             raise InputError("invalid protect_k", [Problem("protect_k", "must be an integer >= 0", "use e.g. 5")])
         frame = coerce_to_schema(data, schema, source=source)
+        engine_cls = ENGINES.get(self.engine)
+        private = bool(getattr(engine_cls, "differentially_private", False))
+        if private:  # nothing outside the engine may learn from the rows (docs/dp.md)
+            from synthstruct.dp.guard import check_dp_setup
+
+            check_dp_setup(schema, protect_k=self.protect_k, engine_params=self.engine_params)
+            avoid = None
         codec = Codec(k=self.protect_k)
         structured = schema.structured_columns
         engine = None
@@ -101,14 +113,19 @@ class TableSynthesizer:
             encoded = codec.fit_transform(frame, schema)
             kinds = codec.engine_kinds(schema)
             target = schema.target if schema.target in structured else None
-            engine_cls = ENGINES.get(self.engine)
-            engine = engine_cls(**(self.engine_params or {}))
+            params = dict(self.engine_params or {})
+            if private:
+                from synthstruct.dp.domain import public_domain
+
+                params["domain"] = public_domain(schema)
+            engine = engine_cls(**params)
             log.info("fitting engine %s on %d rows x %d columns", self.engine, len(encoded), len(structured))
             engine.fit(encoded, kinds=kinds, target=target, seed=stream_seed(seed, "engine-fit"))
         self.schema_ = schema
         self.codec_ = codec
         self.engine_ = engine
-        self.generators_ = self._fit_generators(frame, schema)
+        # a DP fit learns nothing about id/pii/text columns from the rows: their generators see no values
+        self.generators_ = self._fit_generators(frame.iloc[:0] if private else frame, schema)
         if avoid is not None:
             for name, gen in self.generators_.items():
                 if name in avoid.columns and hasattr(gen, "guard_"):
@@ -118,6 +135,8 @@ class TableSynthesizer:
             for i, c in enumerate(schema.constraints) if isinstance(c, FixedCombinations)
         }
         self.n_train_ = int(len(frame))
+        if private and self.privacy_ is not None:  # the saved model must not hold the exact private count
+            self.n_train_ = max(1, int(round(self.privacy_["n_estimate"])))
         return self
 
     @staticmethod
