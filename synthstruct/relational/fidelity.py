@@ -11,8 +11,8 @@ and SDV's in ``evaluation/bench_relational.py``.
 * ``table_shapes``: per table, the mean over structured non-key columns of 1 - KS (numbers, dates) or
   1 - total variation distance (categories), as SDMetrics' ColumnShapes.
 * ``parent_child_trends``: per relationship, 1 - |rho_real - rho_syn| / 2 averaged over pairs of
-  (parent numerical/date column or the child count, child numerical mean per parent), Spearman's rho on
-  the parent rows that have children.
+  (parent numerical/date column or the parent's number of children, child numerical/date mean per parent),
+  Spearman's rho on the parent rows that have children.
 * ``sequence_order``: share of parents whose children, in row order, have non-decreasing sequence keys;
   and the KS statistic of inter-event gaps.
 * ``keys_disjoint``: whether no synthetic primary key equals a real one.
@@ -138,7 +138,6 @@ def parent_child_trends(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.D
             left = {c: _numeric(parent[c])[has] for c in pcols}
             left["__count"] = keys[has].map(counts).to_numpy(dtype=np.float64)
             right = {f"mean({c})": keys[has].map(means[c]).to_numpy(dtype=np.float64) for c in ccols}
-            right["__count"] = left.pop("__count")
             result = {}
             for a, x in left.items():
                 for b, y in right.items():
