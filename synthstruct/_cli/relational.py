@@ -15,7 +15,7 @@ from rich.table import Table
 
 from synthstruct._cli._common import console, handle_errors
 
-__all__ = ["infer_db", "print_relational", "release_db", "source_text"]
+__all__ = ["infer_db", "print_relational", "release_db", "run_release_db", "source_text"]
 
 
 def source_text(value: str | Path) -> str:
@@ -67,11 +67,18 @@ def release_db(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
     no_pii: bool = typer.Option(False, "--no-pii", help="Skip content-based PII detection while inferring kinds."),
 ) -> None:
+    run_release_db(source, output=output, schema=schema, to=to, to_schema=to_schema, scale=scale, seed=seed,
+                   policy=policy, overwrite=overwrite, detect_pii=not no_pii)
+
+
+def run_release_db(source: str | Path, *, output: Path, schema: Path | None, to: str | None, to_schema: str | None,
+                   scale: float, seed: int, policy: str, overwrite: bool, detect_pii: bool) -> None:
+    """Run a relational release, print the verdict, exit 1 when blocked (shared by release and release-db)."""
     from synthstruct.relational.pipeline import release_relational
 
     result = release_relational(source_text(source), output=output, schema=schema, policy=policy, seed=seed,
                                 scale=scale, to=source_text(to) if to else None, to_schema=to_schema,
-                                overwrite=overwrite, detect_pii=not no_pii)
+                                overwrite=overwrite, detect_pii=detect_pii)
     print_relational(result)
     if not result.passed:
         raise typer.Exit(code=1)

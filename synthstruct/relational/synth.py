@@ -48,7 +48,9 @@ _GRID = np.linspace(0.0, 1.0, 51)
 class _ContextEncoder:
     """Numbers for clustering parents: quantile ranks of numbers and dates, one-hot top categories."""
 
-    def fit(self, frame: pd.DataFrame, schema: Schema, k: int) -> "_ContextEncoder":
+    def fit(self, frame: pd.DataFrame, schema: Schema, k: int, *, emphasis: str | None = None,
+            weight: float = 1.0) -> "_ContextEncoder":
+        self.emphasis_, self.weight_ = emphasis, weight
         self.numeric_: dict[str, np.ndarray] = {}
         self.categories_: dict[str, list[str]] = {}
         for name, col in schema.columns.items():
@@ -67,8 +69,8 @@ class _ContextEncoder:
         parts = []
         for name, grid in self.numeric_.items():
             values = _as_float(frame[name])
-            ranks = np.interp(values, grid, _GRID)
-            parts.append(np.where(np.isfinite(values), ranks, 0.5)[:, None])
+            ranks = np.where(np.isfinite(values), np.interp(values, grid, _GRID), 0.5)
+            parts.append((ranks * (self.weight_ if name == self.emphasis_ else 1.0))[:, None])
         for name, cats in self.categories_.items():
             text = frame[name].astype(str).to_numpy()
             parts.extend((0.5 * (text == c))[:, None] for c in cats)
@@ -110,14 +112,20 @@ class RelationalSynthesizer:
         protect_k: Value protection threshold of every table.
         max_contexts: Most parent context groups per child table (1 = children not conditioned).
         min_context_rows: Fewest child rows a context group must hold.
+        rows_per_grid_point: Training rows per point of each numerical quantile grid (at least 32 and
+            at most 1024 points), so that small tables are not reproduced value by value.
+        count_weight: Weight of the parent's number of such children among the context features (children
+            of parents with many siblings differ: in Berka, accounts with many orders have small orders).
     """
 
     def __init__(self, *, engine: str = "fast_copula", protect_k: int = 5, max_contexts: int = 8,
-                 min_context_rows: int = 60) -> None:
+                 min_context_rows: int = 60, rows_per_grid_point: int = 16, count_weight: float = 3.0) -> None:
         self.engine = engine
         self.protect_k = protect_k
         self.max_contexts = max_contexts
         self.min_context_rows = min_context_rows
+        self.rows_per_grid_point = rows_per_grid_point
+        self.count_weight = count_weight
 
     # ------------------------------------------------------------------ fit
     def fit(self, tables: dict[str, pd.DataFrame], schema: RelationalSchema, *, seed: int = 0,
@@ -169,13 +177,17 @@ class RelationalSynthesizer:
                 rows = pd.Series(mf.parent_keys).map(parent_row)
                 orphan = rows.isna().to_numpy()
                 self.orphan_share_[t] = float(orphan.mean()) if len(orphan) else 0.0
-                encoder = _ContextEncoder().fit(parent.frame, parent.schema, self.protect_k)
+                encoder = _ContextEncoder().fit(parent.frame, parent.schema, self.protect_k,
+                                                emphasis=count_column(t, drive.child_column),
+                                                weight=self.count_weight)
                 x = encoder.transform(parent.frame)
                 counts = parent.frame[count_column(t, drive.child_column)].to_numpy(dtype=np.float64)
                 labels, model = None, None
-                for k in range(min(self.max_contexts, len(parent.frame)), 1, -1):
+                with_children = counts > 0  # parents without such children never need a context
+                for k in range(min(self.max_contexts, int(with_children.sum())), 1, -1):
                     km = KMeans(n_clusters=k, n_init=3, random_state=stream_seed(seed, "context", t) % (2**31))
-                    cand = km.fit_predict(x)
+                    km.fit(x[with_children])
+                    cand = km.predict(x)
                     per_group = np.bincount(cand, weights=counts, minlength=k)
                     if per_group.min() >= self.min_context_rows:
                         labels, model = cand, km
@@ -208,8 +220,13 @@ class RelationalSynthesizer:
             if not mschema.columns:
                 self.tables_[t] = None
                 continue
+            # A quantile grid with a point per training value would put synthetic values next to
+            # training values (the per-table DCR check sees it on small tables): one point per
+            # ``rows_per_grid_point`` rows smooths the marginals.
+            grid = int(min(1024, max(32, len(frame) // max(self.rows_per_grid_point, 1))))
             synth = TableSynthesizer(engine=self.engine, protect_k=self.protect_k,
-                                     engine_params={"min_stratum_rows": min(50, self.min_context_rows)})
+                                     engine_params={"min_stratum_rows": min(50, self.min_context_rows),
+                                                    "grid_size": grid})
             synth.fit(frame, schema=mschema, seed=stream_seed(seed, "table", t), source=t)
             self.tables_[t] = synth
             log.info("fitted table %s (%d rows, %s contexts)", t, len(frame),

@@ -1,0 +1,164 @@
+"""Relational release of a Berka subset: SQLite in, SQLite out, with keys and constraints recreated."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from synthstruct.cli import app
+from synthstruct.relational.fidelity import relational_fidelity
+from synthstruct.relational.frames import norm_keys
+from synthstruct.relational.pipeline import coerce_tables, release_relational
+from synthstruct.relational.sources import read_source
+
+
+def _release(tmp_path, source, **kw):
+    return release_relational(source, output=tmp_path / "bundle", detect_pii=False, **kw)
+
+
+def test_sqlite_to_sqlite_release(tmp_path, berka_sqlite):
+    out_db = tmp_path / "synthetic.db"
+    result = _release(tmp_path, berka_sqlite, to=f"sqlite:///{out_db}")
+    assert result.passed, result.report["relational_checks"]
+    real = read_source(berka_sqlite).tables
+    # the synthetic database: every table, primary keys and foreign keys recreated, constraints hold
+    with sqlite3.connect(out_db) as conn:
+        conn.execute("pragma foreign_keys = on")
+        assert conn.execute("pragma foreign_key_check").fetchall() == []
+        fks = {(t, row[3], row[2]) for t in ("account", "disp", "card", "loan", "order", "client")
+               for row in conn.execute(f'pragma foreign_key_list("{t}")')}
+        assert ("disp", "client_id", "client") in fks and ("card", "disp_id", "disp") in fks
+        assert ("account", "district_id", "district") in fks
+        pk = [row[1] for row in conn.execute('pragma table_info("loan")') if row[5]]
+        assert pk == ["loan_id"]
+        n_disp = conn.execute("select count(*) from disp").fetchone()[0]
+        joined = conn.execute("select count(*) from disp d join account a on a.account_id = d.account_id "
+                              "join client c on c.client_id = d.client_id").fetchone()[0]
+    assert joined == n_disp > 0  # 100 % referential integrity through both parents
+    syn = read_source(out_db).tables
+    for table in ("account", "client", "disp", "loan", "card", "order"):
+        pk = f"{table}_id"
+        assert not set(norm_keys(syn[table][pk])) & set(norm_keys(real[table][pk])), table  # no real key reused
+    assert syn["district"].equals(real["district"])  # the reference table is released unchanged
+    summary = result.report["fidelity"]["summary"]
+    assert summary["referential_integrity"] == 1.0 and summary["orphans"] == 0
+    assert summary["sequence_in_order_min"] == 1.0
+    assert summary["child_count_ks_max"] <= 0.1
+    assert summary["table_shapes_min"] >= 0.85
+    # bundle: data only after a pass, manifest without secrets
+    assert sorted(p.name for p in (tmp_path / "bundle" / "data").iterdir())[:2] == ["account.csv", "account.parquet"]
+    manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
+    assert manifest["released"] and manifest["written_to"].startswith("sqlite:///")
+
+
+def _count_vs_mean_amount(tables) -> float:
+    """Spearman's rho between an account's number of orders and its mean order amount."""
+    orders = tables["order"]
+    per = orders.groupby(orders["account_id"].astype(str))["amount"].agg(["size", "mean"])
+    return float(per["size"].corr(per["mean"], method="spearman"))
+
+
+def test_children_are_conditioned_on_their_parent(berka_small):
+    """In Berka, accounts with more orders have smaller orders (rho about -0.36). Children drawn from
+    their parent's context keep that trend; the same model without contexts (max_contexts=1) loses it."""
+    from synthstruct.relational.infer import infer_relational
+    from synthstruct.relational.synth import RelationalSynthesizer
+
+    schema, _ = infer_relational(berka_small, detect_pii=False)
+    real = coerce_tables(berka_small, schema)
+    real_rho = _count_vs_mean_amount(real)
+    assert real_rho < -0.2
+    conditioned = RelationalSynthesizer().fit(real, schema, seed=0).sample(seed=0)
+    flat = RelationalSynthesizer(max_contexts=1).fit(real, schema, seed=0).sample(seed=0)
+    rho_cond, rho_flat = _count_vs_mean_amount(conditioned), _count_vs_mean_amount(flat)
+    assert abs(rho_cond - real_rho) < abs(rho_flat - real_rho)
+    assert rho_cond < -0.15
+    fid = relational_fidelity(real, conditioned, schema)
+    assert fid["parent_child_trends"]["order.account_id->account"] >= 0.85
+    real_orders = real["order"].groupby("account_id").size()
+    syn_orders = conditioned["order"].groupby("account_id").size()
+    assert abs(real_orders.mean() - syn_orders.mean()) / real_orders.mean() < 0.1
+
+
+def _schema_of(result):
+    from synthstruct.relational.model import relational_from_dict
+    import yaml
+
+    return relational_from_dict(yaml.safe_load((result.output / "relational_schema.yaml").read_text()))
+
+
+def test_same_seed_same_bytes(tmp_path, berka_csv_dir):
+    a = release_relational(berka_csv_dir, output=tmp_path / "a", detect_pii=False, seed=3)
+    b = release_relational(berka_csv_dir, output=tmp_path / "b", detect_pii=False, seed=3)
+    for table in a.synthetic:
+        assert (tmp_path / "a" / "data" / f"{table}.csv").read_bytes() == \
+            (tmp_path / "b" / "data" / f"{table}.csv").read_bytes(), table
+
+
+def test_blocked_release_writes_no_data_and_no_database(tmp_path, berka_sqlite):
+    """A synthesizer that copies real rows is blocked per table; nothing reaches the database."""
+    def leak(synthetic, train):
+        out = dict(synthetic)
+        copy = train["loan"].copy()
+        copy["loan_id"] = synthetic["loan"]["loan_id"].iloc[0] + np.arange(len(copy))
+        copy["account_id"] = synthetic["account"]["account_id"].iloc[: len(copy)].to_numpy()
+        out["loan"] = copy
+        return out
+
+    out_db = tmp_path / "synthetic.db"
+    result = _release(tmp_path, berka_sqlite, to=f"sqlite:///{out_db}", synthetic_hook=leak)
+    assert not result.passed
+    assert not result.gates["loan"].passed and result.gates["account"].passed
+    assert not out_db.exists()
+    assert not (tmp_path / "bundle" / "data").exists()
+    assert json.loads((tmp_path / "bundle" / "manifest.json").read_text())["released"] is False
+
+
+def test_existing_target_database_is_refused_before_anything_is_written(tmp_path, berka_sqlite):
+    out_db = tmp_path / "exists.db"
+    out_db.write_bytes(b"")
+    from synthstruct.errors import DataFileError
+
+    with pytest.raises(DataFileError, match="exists"):
+        _release(tmp_path, berka_sqlite, to=str(out_db))
+    assert out_db.read_bytes() == b""
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_data_that_breaks_the_schema_is_reported_per_table(tmp_path, berka_csv_dir):
+    loan = pd.read_csv(berka_csv_dir / "loan.csv")
+    loan.loc[0, "amount"] = "lots"
+    loan.to_csv(berka_csv_dir / "loan.csv", index=False)
+    from synthstruct.relational.infer import infer_relational
+    from synthstruct.errors import DataValidationError
+
+    clean = {k: v for k, v in read_source(berka_csv_dir).tables.items()}
+    clean["loan"] = clean["loan"].copy()
+    clean["loan"]["amount"] = pd.to_numeric(clean["loan"]["amount"], errors="coerce").fillna(1000)
+    schema, _ = infer_relational(clean, detect_pii=False)
+    with pytest.raises(DataValidationError) as info:
+        release_relational(berka_csv_dir, output=tmp_path / "bundle", schema=schema)
+    assert any(p.location.startswith("loan.") for p in info.value.problems)
+    assert "lots" not in str(info.value)  # never a cell value
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_cli_release_verb_takes_a_sqlite_file(tmp_path, berka_sqlite):
+    out_db = tmp_path / "cli.db"
+    runner = CliRunner()
+    result = runner.invoke(app, ["release", str(berka_sqlite), "-o", str(tmp_path / "b"), "--to", str(out_db)])
+    assert result.exit_code == 0, result.output
+    assert "referential_integrity" in result.output
+    assert out_db.exists()
+    bad = runner.invoke(app, ["release-db", str(tmp_path / "missing.db"), "-o", str(tmp_path / "c")])
+    assert bad.exit_code == 2 and not (tmp_path / "c").exists()
+    inferred = runner.invoke(app, ["infer-db", str(berka_sqlite), "--no-pii", "-o", str(tmp_path / "rel.yaml")])
+    assert inferred.exit_code == 0, inferred.output
+    from synthstruct.relational.model import load_relational
+
+    assert len(load_relational(tmp_path / "rel.yaml").relationships) == 7
