@@ -9,7 +9,8 @@ Keys come from the database's declared constraints when there are any; otherwise
   the relationship is marked ``optional`` and the orphans are reported as a count);
 * **reference table**: a table without parents, of at most 1000 rows, referenced by tables with at least
   ten times as many rows (a lookup list such as districts) - released unchanged, so check it is public;
-* **sequence key**: the only datetime column of a table that has a parent.
+* **sequence key**: the only datetime column of a table that has a parent, when at least 5 % of the
+  parents have two or more rows (a history, not one row per parent).
 
 Every guess is explained in a comment (counts, never values).
 """
@@ -165,7 +166,9 @@ def infer_relational(tables: dict[str, pd.DataFrame], *, declared: Declared | No
         if not any(not specs[p].get("reference") for p in parents_of[table]):
             continue
         dates = [c for c, spec in specs[table]["schema"]["columns"].items() if spec["kind"] == "datetime"]
-        if len(dates) == 1:
+        drive = next(r for r in rels if r["child"] == table and not specs[r["parent"]].get("reference"))
+        per_parent = tables[table][drive["child_column"]].value_counts()
+        if len(dates) == 1 and len(per_parent) and (per_parent >= 2).mean() >= 0.05:  # histories, not 1:1
             specs[table]["sequence_key"] = dates[0]
             comments[f"{table}.{dates[0]}"] = comments.get(f"{table}.{dates[0]}", "") + "; sequence key (events per parent)"
     data = {"relational_version": 1, "name": _table_key(name), "tables": {_table_key(t): s for t, s in specs.items()},

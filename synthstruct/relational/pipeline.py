@@ -29,7 +29,7 @@ from synthstruct.errors import DataFileError, Problem
 from synthstruct.relational.fidelity import relational_fidelity
 from synthstruct.relational.frames import model_frame, norm_keys
 from synthstruct.relational.model import RelationalSchema, dump_relational, load_relational
-from synthstruct.relational.sources import is_database_url, mask_url, read_source, write_database
+from synthstruct.relational.sources import check_target, is_database_url, mask_url, read_source, write_database
 from synthstruct.relational.split import split_entities
 from synthstruct.relational.synth import RelationalSynthesizer
 from synthstruct.release.bundle import bundle_outputs, write_manifest
@@ -150,6 +150,8 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
             output.name, "output directory exists and is not empty", "choose a new directory or pass --overwrite")],
             source=str(output))
     label = mask_url(str(source)) if is_database_url(str(source)) else str(source)
+    if to:
+        check_target(to, db_schema=to_schema)
     src = read_source(source)
     inferred = schema is None
     if isinstance(schema, (str, Path)):

@@ -28,7 +28,7 @@ import pandas as pd
 
 from synthstruct.errors import DataFileError, InputError, Problem
 
-__all__ = ["Declared", "Source", "is_database_url", "is_relational_source", "mask_url", "read_source",
+__all__ = ["Declared", "Source", "check_target", "is_database_url", "is_relational_source", "mask_url", "read_source",
            "write_database"]
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,40 @@ def _python_rows(frame: pd.DataFrame, types: dict[str, Any]) -> list[dict[str, A
             out[col] = [None if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in series]
     names = list(frame.columns)
     return [dict(zip(names, row)) for row in zip(*(out[c] for c in names))] if len(frame) else []
+
+
+def check_target(url: str, *, db_schema: str | None = None) -> None:
+    """Fail early (before any fitting) when the output database file or PostgreSQL schema exists.
+
+    Raises:
+        DataFileError: the target exists or the server cannot be reached (password masked).
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    url = _url_of(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        target = Path(make_url(url).database or "")
+        if target.exists():
+            raise DataFileError("output database exists", [Problem(target.name, "already exists",
+                                                                   "choose a new file name")], source=str(target))
+        return
+    engine = _engine(url)
+    name = db_schema or _schema_param(url) or "synthetic"
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("select 1 from information_schema.schemata where schema_name = :s"),
+                                  {"s": name}).first()
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "sqlite3"):
+            raise _db_error(url, exc, "reach the output database") from None
+        raise
+    finally:
+        engine.dispose()
+    if exists:
+        raise DataFileError("output schema exists", [Problem(f"schema {name!r}", "already exists in the target "
+                                                             "database", "choose another --to-schema or drop it")],
+                            source=mask_url(url))
 
 
 def write_database(url: str, frames: dict[str, pd.DataFrame], schema: Any, *, db_schema: str | None = None) -> str:

@@ -184,7 +184,8 @@ class RelationalSynthesizer:
                 counts = parent.frame[count_column(t, drive.child_column)].to_numpy(dtype=np.float64)
                 labels, model = None, None
                 with_children = counts > 0  # parents without such children never need a context
-                for k in range(min(self.max_contexts, int(with_children.sum())), 1, -1):
+                distinct = len(np.unique(x[with_children], axis=0)) if with_children.any() else 0
+                for k in range(min(self.max_contexts, distinct), 1, -1):
                     km = KMeans(n_clusters=k, n_init=3, random_state=stream_seed(seed, "context", t) % (2**31))
                     km.fit(x[with_children])
                     cand = km.predict(x)

@@ -35,7 +35,7 @@ def test_inference_from_plain_csv_finds_the_declared_relationships(berka_csv_dir
     assert {t: s.schema_.primary_key for t, s in from_data.tables.items()} == declared.primary_keys
     # district is a small lookup table referenced by many rows; the events of a parent get a sequence key
     assert from_data.tables["district"].reference
-    assert from_data.tables["loan"].sequence_key == "date"
+    assert from_data.tables["loan"].sequence_key is None  # one loan per account: not a history
     # disp is driven by account (three child tables) and linked to client
     assert from_data.driving("disp").parent == "account"
     assert [r.parent for r in from_data.links("disp")] == ["client"]
