@@ -120,7 +120,9 @@ class PostgresServer:
                    "-o", f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
 
     def _run(self, cmd: list[str]) -> None:
-        subprocess.run(self._as + cmd, check=True, capture_output=True, timeout=120)
+        done = subprocess.run(self._as + cmd, capture_output=True, timeout=120, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{Path(cmd[0]).name} failed ({done.returncode}): {done.stderr[-2000:]}")
 
     def url(self, database: str = "postgres", *, password: bool = False) -> str:
         auth = f"{self.user}:{self.password}" if password else self.user
@@ -152,7 +154,10 @@ def _user_exists(name: str) -> bool:
 def postgres(tmp_path_factory: pytest.TempPathFactory):
     if not (PG_BIN / "initdb").exists():
         pytest.skip(f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql; .ci/run does)")
-    root = tmp_path_factory.mktemp("pg")
+    import tempfile
+
+    # not under pytest's basetemp: that is private to the test user, and the server runs as another one
+    root = Path(tempfile.mkdtemp(prefix="synthstruct-pg-"))
     os.chmod(root, 0o755)
     server = PostgresServer(root)
     deadline = time.time() + 30
@@ -166,6 +171,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory):
             time.sleep(0.3)
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
