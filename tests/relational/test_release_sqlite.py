@@ -173,3 +173,16 @@ def test_cli_release_verb_takes_a_sqlite_file(tmp_path, berka_sqlite, io_policy)
     from synthstruct.relational.model import load_relational
 
     assert len(load_relational(tmp_path / "rel.yaml").relationships) == 7
+
+
+def test_orphans_are_reported_and_kept_without_a_parent(tmp_path, berka_csv_dir, io_policy):
+    orders = pd.read_csv(berka_csv_dir / "order.csv")
+    orders.loc[orders.index[:60], "account_id"] = 99_999_999  # 60 orders of an account that does not exist
+    orders.to_csv(berka_csv_dir / "order.csv", index=False)
+    result = release_relational(berka_csv_dir, output=tmp_path / "o", detect_pii=False, policy=io_policy)
+    assert result.report["orphans_in_input"]["order.account_id->account"] == 60
+    syn = result.synthetic["order"]
+    parentless = int(syn["account_id"].isna().sum())
+    assert 0.5 * 60 * 0.8 <= parentless <= 1.5 * 60  # about the real share of the training split
+    assert result.report["fidelity"]["summary"]["referential_integrity"] == 1.0
+    assert result.passed
