@@ -64,6 +64,15 @@ def release(
     from synthstruct.relational.sources import is_relational_source
 
     if is_relational_source(source_text(data)):  # a whole database: docs/relational.md
+        unsupported = [flag for flag, value in (("--engine", engine), ("--rows", rows), ("--epochs", epochs),
+                                                ("--map", map_), ("--cluster", cluster), ("--canaries", canaries))
+                       if value]
+        if unsupported:
+            from synthstruct.errors import InputError, Problem
+
+            raise InputError("option not supported for several tables", [Problem(
+                flag, "does not apply to a directory, SQLite file or database URL",
+                "drop it (see 'synthstruct release-db --help')") for flag in unsupported])
         run_release_db(data, output=output, schema=schema, to=to, to_schema=None, scale=1.0, seed=seed,
                        policy=policy, overwrite=overwrite, detect_pii=True)
         return
