@@ -119,7 +119,7 @@ class RelationalSynthesizer:
     """
 
     def __init__(self, *, engine: str = "fast_copula", protect_k: int = 5, max_contexts: int = 8,
-                 min_context_rows: int = 60, rows_per_grid_point: int = 16, count_weight: float = 3.0) -> None:
+                 min_context_rows: int = 200, rows_per_grid_point: int = 16, count_weight: float = 3.0) -> None:
         self.engine = engine
         self.protect_k = protect_k
         self.max_contexts = max_contexts
@@ -222,9 +222,10 @@ class RelationalSynthesizer:
                 self.tables_[t] = None
                 continue
             # A quantile grid with a point per training value would put synthetic values next to
-            # training values (the per-table DCR check sees it on small tables): one point per
-            # ``rows_per_grid_point`` rows smooths the marginals.
-            grid = int(min(1024, max(32, len(frame) // max(self.rows_per_grid_point, 1))))
+            # training values (the per-table DCR and exact-copy checks see it on small tables): one
+            # point per ``rows_per_grid_point`` rows of the smallest context group smooths the marginals.
+            smallest = int(frame[CONTEXT].value_counts().min()) if CONTEXT in frame.columns else len(frame)
+            grid = int(min(1024, max(16, smallest // max(self.rows_per_grid_point, 1))))
             synth = TableSynthesizer(engine=self.engine, protect_k=self.protect_k,
                                      engine_params={"min_stratum_rows": min(50, self.min_context_rows),
                                                     "grid_size": grid})
