@@ -59,9 +59,8 @@ def _load() -> str:
 def ours(source: Path, seed: int) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     """Full release; returns (figures, schema, train tables)."""
     from synthstruct.relational.fidelity import relational_fidelity
-    from synthstruct.relational.pipeline import coerce_tables
+    from synthstruct.relational.pipeline import coerce_tables, release_relational
     from synthstruct.relational.split import split_entities
-    from synthstruct.relational.pipeline import release_relational
     from synthstruct.relational.sources import read_source
     from synthstruct.release.policy import load_policy
     from synthstruct.synthesizers.table import stream_seed

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthstruct.dataio import atomic_directory, atomic_write_bytes, write_table
