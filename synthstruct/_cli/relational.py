@@ -57,7 +57,7 @@ def print_relational(result) -> None:  # noqa: ANN001 - RelationalResult, import
 def release_db(
     source: str = typer.Argument(..., help="Directory of CSV/Parquet files, SQLite file, or database URL."),
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
-    schema: Path = typer.Option(None, "--schema", "-s", help="Relational schema YAML (default: inferred)."),
+    schema: Path = typer.Option(None, "--schema", "-s", help="Relational schema YAML, or SDV multi-table metadata .json (default: inferred)."),
     to: str = typer.Option(None, "--to", help="Also write the synthetic tables to a new SQLite file or a "
                                               "PostgreSQL URL (one transaction, only when the gate passes)."),
     to_schema: str = typer.Option(None, "--to-schema", help="PostgreSQL schema to create (default: synthetic)."),

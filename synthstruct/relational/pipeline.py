@@ -127,8 +127,8 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
     Args:
         source: Directory of CSV/Parquet files, SQLite file, or SQLAlchemy URL (PostgreSQL, SQLite).
         output: Bundle directory to create.
-        schema: Relational schema object or YAML path; inferred (keys from the database's constraints or
-            from the data) when omitted.
+        schema: Relational schema object, YAML path, or SDV multi-table metadata (``.json``); inferred (keys
+            from the database's constraints or from the data) when omitted.
         policy: Built-in policy name, policy YAML path, or a :class:`Policy` (applied to every table).
         seed: Seed of split, fit, sample and gate.
         scale: Root tables get ``scale x`` their training rows.
@@ -153,7 +153,19 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
         check_target(to, db_schema=to_schema)
     src = read_source(source)
     inferred = schema is None
-    if isinstance(schema, (str, Path)):
+    if isinstance(schema, (str, Path)) and Path(schema).suffix.lower() == ".json":  # SDV multi-table metadata
+        import json
+
+        from synthstruct.relational.sdv_metadata import from_sdv_multi_table
+
+        try:
+            metadata = json.loads(Path(schema).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise DataFileError("cannot read SDV metadata", [Problem(Path(schema).name, "is not a readable JSON file",
+                                                                     "pass SDV multi-table metadata JSON")],
+                                source=str(schema)) from None
+        schema = from_sdv_multi_table(metadata, name=Path(schema).stem)
+    elif isinstance(schema, (str, Path)):
         schema = load_relational(schema)
     if schema is None:
         from synthstruct.relational.infer import infer_relational

@@ -190,3 +190,17 @@ def test_orphans_are_reported_and_kept_without_a_parent(tmp_path, berka_csv_dir,
     assert 0.5 * 60 * 0.8 <= parentless <= 1.5 * 60  # about the real share of the training split
     assert result.report["fidelity"]["summary"]["referential_integrity"] == 1.0
     assert result.passed
+
+
+def test_sdv_metadata_json_as_the_schema(tmp_path, berka_csv_dir, io_policy):
+    """``--schema metadata.json`` (SDV multi-table metadata written by infer-db --sdv) drives a release."""
+    (berka_csv_dir / "district.csv").unlink()  # SDV has no reference tables: district_id stays a plain column
+    runner = CliRunner()
+    meta = tmp_path / "berka.json"
+    done = runner.invoke(app, ["infer-db", str(berka_csv_dir), "--no-pii", "--sdv", "-o", str(meta)])
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(meta.read_text())["relationships"]) == 5
+    result = release_relational(berka_csv_dir, output=tmp_path / "s", schema=meta, policy=io_policy)
+    assert result.passed
+    assert result.report["fidelity"]["summary"]["referential_integrity"] == 1.0
+    assert set(result.synthetic) == {"account", "client", "disp", "loan", "card", "order"}
