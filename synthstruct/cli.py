@@ -13,6 +13,7 @@ import typer
 
 from synthstruct._cli import audit, demo, fit_sample, generate, infer, release_cmd, release_dask, scan
 from synthstruct._cli import balance as balance_cmd
+from synthstruct._cli import relational as relational_cmd
 from synthstruct._cli import verify as verify_cmd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,6 +54,10 @@ app.command("generate", help="Generate records from a schema pack's priors and r
 app.command("scan", help="Find personal data: column verdicts and spans in free text.")(scan.scan)
 app.command("audit", help="Audit synthetic data from any generator against the real data.")(audit.audit)
 app.command("verify", help="Re-check the sha256 of every file in a release bundle.")(verify_cmd.verify)
+app.command("release-db", help="Release a whole database: several tables with keys (CSV/Parquet directory, "
+            "SQLite, PostgreSQL).")(relational_cmd.release_db)
+app.command("infer-db", help="Propose a relational schema (keys, relationships) from a directory or database.")(
+    relational_cmd.infer_db)
 app.command("demo", help="Run the whole path on the bundled demo datasets.")(demo.demo)
 
 

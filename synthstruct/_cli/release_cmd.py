@@ -39,7 +39,7 @@ def print_gate(result) -> None:  # noqa: ANN001 - ReleaseResult, imported lazily
 
 @handle_errors
 def release(
-    data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows."),
+    data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows (or a directory, SQLite file or database URL: docs/relational.md)."),
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
     engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae, dp."),
@@ -61,7 +61,25 @@ def release(
     resume: bool = typer.Option(True, "--resume/--no-resume",
                                 help="Continue the free text of an interrupted run of the same command "
                                      "(default), or discard it and start over."),
+    to: str = typer.Option(None, "--to", help="Several tables (directory, SQLite, database URL): also write the "
+                                              "synthetic tables to a new SQLite file or PostgreSQL URL."),
 ) -> None:
+    from synthstruct._cli.relational import run_release_db, source_text
+    from synthstruct.relational.sources import is_relational_source
+
+    if is_relational_source(source_text(data)):  # a whole database: docs/relational.md
+        unsupported = [flag for flag, value in (("--engine", engine), ("--rows", rows), ("--epochs", epochs),
+                                                ("--map", map_), ("--cluster", cluster), ("--canaries", canaries))
+                       if value]
+        if unsupported:
+            from synthstruct.errors import InputError, Problem
+
+            raise InputError("option not supported for several tables", [Problem(
+                flag, "does not apply to a directory, SQLite file or database URL",
+                "drop it (see 'synthstruct release-db --help')") for flag in unsupported])
+        run_release_db(data, output=output, schema=schema, to=to, to_schema=None, scale=1.0, seed=seed,
+                       policy=policy, overwrite=overwrite, detect_pii=True)
+        return
     from synthstruct.release.pipeline import release as run_release
 
     from synthstruct.dp.guard import resolve_engine_options

@@ -1,0 +1,118 @@
+"""``synthstruct release-db SOURCE -o DIR [--to URL]`` and ``synthstruct infer-db SOURCE -o schema.yaml``.
+
+SOURCE is a directory of CSV/Parquet files (one per table), a SQLite file or a database URL
+(``postgresql://user@host:5432/db``; the password from ``PGPASSWORD`` or ``~/.pgpass``). ``synthstruct
+release`` hands such sources to ``release-db`` too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from synthstruct._cli._common import console, handle_errors
+
+__all__ = ["infer_db", "print_relational", "release_db", "run_release_db", "source_text"]
+
+
+def source_text(value: str | Path) -> str:
+    """The source as the user typed it (a URL passed through ``Path`` lost one slash: ``postgresql:/u@h``)."""
+    text = str(value)
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/(?!/)", r"\1://", text)
+
+
+def print_relational(result) -> None:  # noqa: ANN001 - RelationalResult, imported lazily
+    """Print the per-table verdicts and the cross-table checks."""
+    table = Table(title="relational release gate", show_lines=False)
+    for col in ("table / check", "value", "limit", "verdict"):
+        table.add_column(col)
+    for name, gate in result.gates.items():
+        failed = gate.failed_checks()
+        verdict = "[green]pass[/]" if gate.passed else "[red]FAIL[/]"
+        table.add_row(f"table {name}", f"{len(gate.checks) - len(failed)}/{len(gate.checks)} checks", "", verdict)
+    for c in result.checks:
+        verdict = "[green]pass[/]" if c["passed"] else ("[red]FAIL[/]" if c["severity"] == "block" else "[yellow]warn[/]")
+        value = "—" if c["value"] is None else f"{c['value']:.4g}"
+        table.add_row(c["name"], value, f"{c['comparison']} {c['threshold']:g}", verdict)
+    console.print(table)
+    if result.passed:
+        console.print(f"[bold green]released[/] → {result.output} (data/, report.json, manifest.json)")
+    else:
+        console.print(f"[bold red]blocked[/] → {result.output} (report.json, manifest.json; no data written)")
+    if result.database:
+        console.print(f"synthetic tables written to {result.database}", markup=False)
+    if not result.passed:
+        for name, gate in result.gates.items():
+            for c in gate.failed_checks():
+                console.print(f"  - {name}: {c.explanation}", markup=False)
+        for c in result.checks:
+            if not c["passed"] and c["severity"] == "block":
+                console.print(f"  - {c['explanation']}", markup=False)
+
+
+@handle_errors
+def release_db(
+    source: str = typer.Argument(..., help="Directory of CSV/Parquet files, SQLite file, or database URL."),
+    output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
+    schema: Path = typer.Option(None, "--schema", "-s", help="Relational schema YAML, or SDV multi-table metadata .json (default: inferred)."),
+    to: str = typer.Option(None, "--to", help="Also write the synthetic tables to a new SQLite file or a "
+                                              "PostgreSQL URL (one transaction, only when the gate passes)."),
+    to_schema: str = typer.Option(None, "--to-schema", help="PostgreSQL schema to create (default: synthetic)."),
+    scale: float = typer.Option(1.0, "--scale", min=0.001, help="Root tables get SCALE x their training rows."),
+    seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same tables."),
+    policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    no_pii: bool = typer.Option(False, "--no-pii", help="Skip content-based PII detection while inferring kinds."),
+) -> None:
+    run_release_db(source, output=output, schema=schema, to=to, to_schema=to_schema, scale=scale, seed=seed,
+                   policy=policy, overwrite=overwrite, detect_pii=not no_pii)
+
+
+def run_release_db(source: str | Path, *, output: Path, schema: Path | None, to: str | None, to_schema: str | None,
+                   scale: float, seed: int, policy: str, overwrite: bool, detect_pii: bool) -> None:
+    """Run a relational release, print the verdict, exit 1 when blocked (shared by release and release-db)."""
+    from synthstruct.relational.pipeline import release_relational
+
+    result = release_relational(source_text(source), output=output, schema=schema, policy=policy, seed=seed,
+                                scale=scale, to=source_text(to) if to else None, to_schema=to_schema,
+                                overwrite=overwrite, detect_pii=detect_pii)
+    print_relational(result)
+    if not result.passed:
+        raise typer.Exit(code=1)
+
+
+@handle_errors
+def infer_db(
+    source: str = typer.Argument(..., help="Directory of CSV/Parquet files, SQLite file, or database URL."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the schema here (default: stdout)."),
+    name: str = typer.Option("database", "--name", help="Name of the relational schema."),
+    no_pii: bool = typer.Option(False, "--no-pii", help="Skip content-based PII detection (faster)."),
+    sdv: bool = typer.Option(False, "--sdv", help="Write SDV multi-table metadata (JSON) instead."),
+) -> None:
+    from synthstruct.dataio import atomic_write_bytes
+    from synthstruct.relational.infer import infer_relational
+    from synthstruct.relational.model import dump_relational
+    from synthstruct.relational.sources import read_source
+
+    src = read_source(source_text(source))
+    schema, comments = infer_relational(src.tables, declared=src.declared, name=name, detect_pii=not no_pii)
+    if sdv:
+        import json
+
+        from synthstruct.relational.sdv_metadata import to_sdv_multi_table
+
+        text = json.dumps(to_sdv_multi_table(schema), indent=2) + "\n"
+    else:
+        notes = "".join(f"#   {k}: {v}\n" for k, v in sorted(comments.items()) if "." not in k or "key" in v)
+        text = (f"# Relational schema proposed by 'synthstruct infer-db' from {src.label}.\n"
+                "# Review the keys, relationships, reference tables and sequence keys (docs/relational.md):\n"
+                + notes + dump_relational(schema))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_bytes(output, text.encode("utf-8"))
+        console.print(f"relational schema written to {output} ({len(schema.tables)} tables, "
+                      f"{len(schema.relationships)} relationships)")
