@@ -43,7 +43,7 @@ def release(
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
     engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
-    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split)."),
+    rows: int = typer.Option(None, "--rows", "-n", min=1, help="Synthetic rows (default: as many as the training split)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same bytes."),
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
@@ -57,6 +57,9 @@ def release(
     resume: bool = typer.Option(True, "--resume/--no-resume",
                                 help="Continue the free text of an interrupted run of the same command "
                                      "(default), or discard it and start over."),
+    no_escape_formulas: bool = typer.Option(
+        False, "--no-escape-formulas",
+        help="CSV: write cells starting with = + - @ as they are (default: prefix ' so spreadsheets do not run them)."),
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
@@ -86,7 +89,7 @@ def release(
             result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
                                  seed=seed, policy=policy, overwrite=overwrite, canaries=canaries,
                                  on_progress=on_progress, column_map=column_map, resume=resume,
-                                 on_text_progress=on_text)
+                                 on_text_progress=on_text, escape_formulas=not no_escape_formulas)
     except KeyboardInterrupt as exc:
         err_console.print("[bold red]interrupted[/]: ", end="")
         err_console.print(f"no bundle was written to {output}", markup=False, soft_wrap=True)
