@@ -25,7 +25,7 @@ from synthstruct.errors import DataFileError, Problem
 __all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "scan_csv"]
 
 #: Widest table read (columns). Above it the run is refused at once; see docs/file-safety.md.
-MAX_COLUMNS = 2_000
+MAX_COLUMNS = 1_000
 #: Longest cell read (characters).
 MAX_CELL_CHARS = 1 << 20
 _SAMPLE_ROWS = 200
