@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
 
 from synthstruct.errors import DataFileError, Problem
 
-__all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "scan_csv"]
+__all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "max_columns", "scan_csv"]
 
-#: Widest table read (columns). Above it the run is refused at once; see docs/file-safety.md.
-MAX_COLUMNS = 1_000
+#: Widest table read (columns); ``SYNTHSTRUCT_MAX_COLUMNS`` raises it. Above it the run is refused at
+#: once: the copula and the gate grow faster than linearly with width (docs/file-safety.md).
+MAX_COLUMNS = 500
+
+
+def max_columns() -> int:
+    """:data:`MAX_COLUMNS`, or ``$SYNTHSTRUCT_MAX_COLUMNS`` when set to a whole number."""
+    configured = os.environ.get("SYNTHSTRUCT_MAX_COLUMNS", "")
+    return int(configured) if configured.isdigit() else MAX_COLUMNS
 #: Longest cell read (characters).
 MAX_CELL_CHARS = 1 << 20
 _SAMPLE_ROWS = 200
@@ -76,9 +84,9 @@ def _lines(numbers: list[int], total: int) -> str:
 
 def _check_header(path: Path, header: list[str], sample: list[list[str]]) -> None:
     n = len(header)
-    if n > MAX_COLUMNS:
-        raise _fail(path, "line 1", f"has {n} columns; synthstruct reads at most {MAX_COLUMNS}",
-                    "split the table into narrower tables or drop columns")
+    if n > max_columns():
+        raise _fail(path, "line 1", f"has {n} columns; synthstruct reads at most {max_columns()}",
+                    "split the table into narrower tables, drop columns, or raise SYNTHSTRUCT_MAX_COLUMNS")
     if n == 1:
         for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
             if header[0].count(sep) >= 1 and all(row and row[0].count(sep) == header[0].count(sep)

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from synthstruct._csvscan import MAX_COLUMNS, scan_csv
+from synthstruct._csvscan import max_columns, scan_csv
 from synthstruct.errors import DataFileError, Problem, file_access_error
 
 __all__ = [
@@ -74,9 +74,9 @@ def _check_parquet_schema(path: Path) -> None:
 
     schema = pq.read_schema(path)
     names = schema.names
-    if len(names) > MAX_COLUMNS:
-        raise _fail(path, f"has {len(names)} columns; synthstruct reads at most {MAX_COLUMNS}",
-                    "split the table into narrower tables or drop columns")
+    if len(names) > max_columns():
+        raise _fail(path, f"has {len(names)} columns; synthstruct reads at most {max_columns()}",
+                    "split the table into narrower tables, drop columns, or raise SYNTHSTRUCT_MAX_COLUMNS")
     dupes = [n for n, k in Counter(names).items() if k > 1]
     if dupes:
         positions = [[i + 1 for i, n in enumerate(names) if n == d] for d in dupes]
