@@ -137,7 +137,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise _fail(path, "has no columns", "write a header row")
     if len(frame) == 0:
         raise _fail(path, "has a header but no data rows", "add data rows")
+    _check_finite(path, frame)
     return frame
+
+
+def _check_finite(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse ``inf``/``-inf`` in numeric columns (pandas reads the text "inf" as a number)."""
+    import numpy as np
+
+    problems = []
+    for name in frame.columns:
+        col = frame[name]
+        if not pd.api.types.is_float_dtype(col):
+            continue
+        rows = np.flatnonzero(np.isinf(col.to_numpy(dtype="float64", na_value=np.nan)))
+        if len(rows):
+            shown = ", ".join(str(r + 1) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+            problems.append(Problem(f"column {name!r}", f"has infinite numbers (data rows {shown})",
+                                    "replace them with real numbers or leave the cells empty (missing)"))
+    if problems:
+        raise DataFileError("infinite numbers in numeric columns", problems, source=str(path))
 
 
 # --------------------------------------------------------------------------- formula escaping
@@ -308,11 +327,11 @@ def check_output_file(path: str | Path, *, overwrite: bool = False, suffixes: tu
         DataFileError, FileAccessError: naming the path and the fix.
     """
     path = Path(path)
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a file", "pass a file name inside the folder")
     if suffixes is not None and path.suffix.lower() not in suffixes:
         raise _fail(path, f"unsupported output format {path.suffix or '(no extension)'!r}",
                     f"use one of {', '.join(suffixes)}")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a file", "pass a file name inside the folder")
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise _fail(path, "output file exists", "choose another name or pass --overwrite")
     parent = path.parent

@@ -202,6 +202,10 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     # every option and file is checked before the data is read, inferred or fitted
     _check_output(output, overwrite=overwrite)
     check_rows(rows, 1)
+    if engine is not None:
+        from synthstruct._registry import ENGINES
+
+        ENGINES.get(engine)  # an unknown engine name is a typed error before any work
     if isinstance(policy, Policy):
         policy_obj, policy_label = policy, policy.name
     else:
