@@ -417,6 +417,9 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     try:
         yield tmp
         _make_private(tmp)
+        if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+            raise _fail(target, "was created by another run while this one worked",
+                        "choose a new output directory or pass --overwrite")
         if target.exists():
             backup = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, backup)
