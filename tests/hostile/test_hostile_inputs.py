@@ -729,50 +729,119 @@ def _snapshot(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*")}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hostile_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest,
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+def run_case(case: Case, tmp_path: Path, fixture: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+             ) -> dict[str, Any]:
+    """Run one case; returns its outcome (what the test asserts and the summary counts)."""
     w = tmp_path / "w"
-    w.mkdir()
+    w.mkdir(parents=True)
     values: dict[str, str] = {"w": str(w), "out": str(w / "out")}
     for key, make in case.files.items():
         values[key] = str(make(w))
     for need in case.needs:
         kind, _, how = need.partition(":")
         if kind == "model":
-            _prepare_model(request.getfixturevalue("fitted_model"), w / "model", how)
+            _prepare_model(fixture("fitted_model"), w / "model", how)
         else:
-            _prepare_bundle(request.getfixturevalue("released_bundle"), w / "bundle", how)
+            _prepare_bundle(fixture("released_bundle"), w / "bundle", how)
     before = _snapshot(tmp_path)
     if case.patch is not None:
         case.patch(monkeypatch)
     argv = [a.format(**values) for a in case.argv]
-    result = CliRunner().invoke(app, argv)
-    monkeypatch.undo()
-    monkeypatch.setenv("SYNTHSTRUCT_SECRET", "hostile-suite-key")
+    try:
+        result = CliRunner().invoke(app, argv)
+    finally:
+        monkeypatch.undo()
+        monkeypatch.setenv("SYNTHSTRUCT_SECRET", "hostile-suite-key")
     text = result.output + (result.stderr if result.stderr_bytes is not None else "")
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"traceback: {type(result.exception).__name__}")
-    assert "Traceback" not in text
     expected = case.exit if isinstance(case.exit, tuple) else (case.exit,)
-    assert result.exit_code in expected, text
-    low = text.lower()
-    for word in case.words:
-        assert word.lower() in low, f"{word!r} not in: {text}"
-    assert SECRET not in text, "the planted secret was echoed"
     added = _snapshot(tmp_path) - before
-    allowed = {o for o in case.outputs} if result.exit_code in (0, 1) else set()
-    left = {a for a in added if not any(a == f"w/{o}" or a.startswith(f"w/{o}/") for o in allowed)}
-    assert not left, f"files left behind: {sorted(left)}"
-    for rel in added:
-        path = tmp_path / rel
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), f"the planted secret was written to {rel}"
+    allowed = set(case.outputs) if result.exit_code in (0, 1) else set()
+    left = sorted(a for a in added if not any(a == f"w/{o}" or a.startswith(f"w/{o}/") for o in allowed))
+    written = [rel for rel in added if (tmp_path / rel).is_file()
+               and SECRET.encode() in (tmp_path / rel).read_bytes()]
+    check_error = None
     if case.check is not None and result.exit_code in (0, 1):
-        case.check(w, text)
+        try:
+            case.check(w, text)
+        except AssertionError as exc:
+            check_error = str(exc) or "check failed"
+    return {
+        "text": text, "exit": result.exit_code, "expected": expected,
+        "traceback": not (result.exception is None or isinstance(result.exception, SystemExit))
+        or "Traceback" in text,
+        "exception": type(result.exception).__name__ if result.exception is not None else None,
+        "missing_words": [wd for wd in case.words if wd.lower() not in text.lower()],
+        "echoed": SECRET in text, "secret_written": written, "left": left,
+        "silently_accepted": 0 not in expected and result.exit_code == 0,
+        "check_error": check_error,
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    out = run_case(case, tmp_path, request.getfixturevalue, monkeypatch)
+    text = out["text"]
+    assert not out["traceback"], f"traceback: {out['exception']}"
+    assert out["exit"] in out["expected"], text
+    assert not out["missing_words"], f"{out['missing_words']} not in: {text}"
+    assert not out["echoed"], "the planted secret was echoed"
+    assert not out["left"], f"files left behind: {out['left']}"
+    assert not out["secret_written"], f"the planted secret was written to {out['secret_written']}"
+    assert out["check_error"] is None, out["check_error"]
 
 
 def test_suite_is_large_enough() -> None:
     verbs = {c.argv[0] for c in CASES}
     assert len(CASES) >= 120
     assert verbs >= {"release", "fit", "sample", "infer", "scan", "audit", "verify", "balance", "generate"}
+
+
+def main() -> int:
+    """Run every case outside pytest and print the totals (``python tests/hostile/test_hostile_inputs.py``)."""
+    import tempfile
+    import time
+
+    root = Path(tempfile.mkdtemp(prefix="hostile-"))
+    os.environ["SYNTHSTRUCT_HOME"] = str(root / "home")
+    fixtures: dict[str, Path] = {}
+
+    class _Factory:
+        def mktemp(self, name: str) -> Path:
+            path = root / name
+            path.mkdir()
+            return path
+
+    def fixture(name: str) -> Path:
+        if name not in fixtures:
+            maker = {"fitted_model": fitted_model, "released_bundle": released_bundle}[name]
+            fixtures[name] = maker.__wrapped__(_Factory())  # type: ignore[attr-defined]
+        return fixtures[name]
+
+    totals = dict.fromkeys(("cases", "tracebacks", "echoed secrets", "secrets written", "files left behind",
+                            "silently accepted", "wrong exit code", "missing words", "failed checks"), 0)
+    failures = []
+    started = time.perf_counter()
+    for i, case in enumerate(CASES):
+        mp = pytest.MonkeyPatch()
+        mp.setenv("SYNTHSTRUCT_SECRET", "hostile-suite-key")
+        out = run_case(case, root / f"case{i}", fixture, mp)
+        mp.undo()
+        flags = {"tracebacks": out["traceback"], "echoed secrets": out["echoed"],
+                 "secrets written": bool(out["secret_written"]), "files left behind": bool(out["left"]),
+                 "silently accepted": out["silently_accepted"], "wrong exit code": out["exit"] not in out["expected"],
+                 "missing words": bool(out["missing_words"]), "failed checks": out["check_error"] is not None}
+        totals["cases"] += 1
+        for key, bad in flags.items():
+            totals[key] += bool(bad)
+        if any(flags.values()):
+            failures.append((case.id, [k for k, v in flags.items() if v]))
+    shutil.rmtree(root, ignore_errors=True)
+    for case_id, what in failures:
+        print(f"FAIL {case_id}: {', '.join(what)}")
+    print(", ".join(f"{k}: {v}" for k, v in totals.items()) + f" ({time.perf_counter() - started:.0f} s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
