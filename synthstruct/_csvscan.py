@@ -59,13 +59,37 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _as_float(text: str) -> float | None:
+    try:
+        return float(text.strip().replace(",", ""))
+    except ValueError:
+        return None
+
+
 def _looks_like_data(cell: str, values: list[str]) -> bool:
+    """A header cell looks like data when it is a value of its own column, or a number (a date) in
+    the range of a column of numbers (of dates). ``2019`` over a column of counts is a name."""
     cell = cell.strip()
     if not cell:
         return False
-    if _is_number(cell) or _DATE.match(cell):
+    if cell in values:
         return True
-    return cell in values
+    present = [v for v in values if v]
+    if not present:
+        return False
+    if _is_number(cell):
+        numbers = [x for x in (_as_float(v) for v in present) if x is not None and math.isfinite(x)]
+        value = _as_float(cell)
+        if len(numbers) < len(present) / 2 or value is None:
+            return False
+        if not math.isfinite(value):
+            return True
+        low, high = min(numbers), max(numbers)
+        span = max(high - low, abs(high) * 0.1, 1.0)
+        return low - span <= value <= high + span
+    if _DATE.match(cell):
+        return sum(bool(_DATE.match(v)) for v in present) >= len(present) / 2
+    return False
 
 
 def _check_prefix(path: Path, head: bytes) -> None:
