@@ -765,6 +765,8 @@ def run_case(case: Case, tmp_path: Path, fixture: Callable[[str], Path], monkeyp
             case.check(w, text)
         except AssertionError as exc:
             check_error = str(exc) or "check failed"
+        except Exception as exc:  # noqa: BLE001 - e.g. an expected output is missing
+            check_error = f"check failed: {type(exc).__name__}"
     return {
         "text": text, "exit": result.exit_code, "expected": expected,
         "traceback": not (result.exception is None or isinstance(result.exception, SystemExit))
