@@ -624,6 +624,25 @@ CASES += [
          {**_GOOD, "afile": _file_named("afile")}, words=("is a file",)),
 ]
 
+# order of checks: a bad policy or output is reported before the data is read (a bad data file too)
+_BAD_AND_POLICY = {"data": _binary_nul, "good": good_csv, "p": yaml_file("p.yaml", POLICY_NAN)}
+CASES += [
+    Case("order: release reports the policy before reading data", ["release", "{data}", "-o", "{out}", "-p", "{p}"],
+         _BAD_AND_POLICY, words=("finite",)),
+    Case("order: balance reports the policy before reading data",
+         ["balance", "{data}", "--target", "city", "-o", "{out}", "-p", "{p}"], _BAD_AND_POLICY, words=("finite",)),
+    Case("order: audit reports the policy before reading data",
+         ["audit", "--real", "{data}", "--synthetic", "{data}", "-o", "{out}", "-p", "{p}"], _BAD_AND_POLICY,
+         words=("finite",)),
+    Case("order: release reports the output before reading data", ["release", "{data}", "-o", "{w}/afile/o"],
+         {**_BAD_AND_POLICY, "afile": _file_named("afile")}, words=("is a file",)),
+    Case("order: fit reports the schema before reading data", ["fit", "{data}", "-o", "{out}", "--schema", "{s}"],
+         {**_BAD_AND_POLICY, "s": yaml_file("s.yaml", BOMB)}, words=("bomb",)),
+    Case("order: sample reports the output before loading the model",
+         ["sample", "{w}/afile", "-n", "5", "-o", "{w}/no/s.csv"], {"afile": _file_named("afile")},
+         words=("does not exist",)),
+]
+
 # verify (a released bundle is copied into the work folder as "bundle")
 _V = ["verify", "{w}/bundle"]
 CASES += [
