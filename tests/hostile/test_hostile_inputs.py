@@ -727,10 +727,10 @@ def _prepare_bundle(src: Path, dest: Path, how: str) -> None:
                 entry["bytes"] = target.stat().st_size
         manifest_path.write_text(json.dumps(manifest))
     elif how == "unsigned":
-        del manifest["hmac"]
+        manifest.pop("hmac", None)
         manifest_path.write_text(json.dumps(manifest))
     elif how == "foreign":
-        for entry in manifest["hmac"]:
+        for entry in manifest.get("hmac", []):
             entry["key_id"] = "0" * 16
         manifest_path.write_text(json.dumps(manifest))
     elif how == "garbage":
