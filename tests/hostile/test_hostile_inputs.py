@@ -643,6 +643,12 @@ CASES += [
          words=("does not exist",)),
 ]
 
+# release-dask reads CSV through the same structure scan
+CASES += [
+    Case("release-dask: ragged rows", ["release-dask", "{data}", "-o", "{out}", "--cluster", "local:1"],
+         {"data": _ragged_long}, words=("different number of fields", "line 5")),
+]
+
 # verify (a released bundle is copied into the work folder as "bundle")
 _V = ["verify", "{w}/bundle"]
 CASES += [
