@@ -2,13 +2,20 @@
 
 Inputs are CSV or Parquet files (SQL sources come later). Every failure is a
 :class:`~synthstruct.errors.DataFileError` that names the file and the problem, never a cell value.
+CSV structure (ragged rows, missing header, encodings, width) is checked by
+:func:`synthstruct._csvscan.scan_csv` before pandas reads the file.
+
+Writes are atomic (a temporary sibling named ``.<name>.tmp-<pid>-<random>``, then a rename); temporary
+siblings left by a killed run are removed by the next run on the same output path; written folders
+are private (``0700``, files ``0600``). Generated CSV cells that a spreadsheet would run as a formula
+are escaped (see :func:`escape_formulas`). See docs/file-safety.md.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -18,12 +25,16 @@ from typing import Iterator
 
 import pandas as pd
 
-from synthstruct.errors import DataFileError, Problem
+from synthstruct._csvscan import max_columns, scan_csv
+from synthstruct.errors import DataFileError, Problem, file_access_error
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "atomic_directory",
     "atomic_write_bytes",
+    "check_output_dir",
+    "check_output_file",
+    "escape_formulas",
     "file_sha256",
     "read_table",
     "table_name_for",
@@ -54,20 +65,42 @@ def _fail(path: Path, message: str, fix: str) -> DataFileError:
     return DataFileError(message, [Problem(path.name, message, fix)], source=str(path))
 
 
-def _csv_header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        try:
-            return next(csv.reader(fh))
-        except StopIteration:
-            return []
+_NESTED_TYPES = ("list", "large_list", "fixed_size_list", "struct", "map", "union", "dictionary<values=list",
+                 "binary", "large_binary", "fixed_size_binary")
+
+
+def _check_parquet_schema(path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    names = schema.names
+    if len(names) > max_columns():
+        raise _fail(path, f"has {len(names)} columns; synthstruct reads at most {max_columns()}",
+                    "split the table into narrower tables, drop columns, or raise SYNTHSTRUCT_MAX_COLUMNS")
+    dupes = [n for n, k in Counter(names).items() if k > 1]
+    if dupes:
+        positions = [[i + 1 for i, n in enumerate(names) if n == d] for d in dupes]
+        raise DataFileError("duplicate column names", [
+            Problem(f"columns {', '.join(map(str, pos))}", "have the same name (appears more than once)",
+                    "rename the columns") for pos in positions], source=str(path))
+    nested = [(i + 1, field) for i, field in enumerate(schema) if str(field.type).split("<")[0].split("[")[0]
+              in _NESTED_TYPES or str(field.type).startswith(("list", "large_list", "struct", "map"))]
+    if nested:
+        raise DataFileError("unsupported column types", [
+            Problem(f"column {pos} ({field.name})", f"has the nested or binary type {str(field.type).split('<')[0]}",
+                    "flatten it into scalar columns (numbers, text, dates) before reading")
+            for pos, field in nested[:10]], source=str(path))
+    if any(not str(n).strip() for n in names):
+        raise _fail(path, "has a column without a name", "give every column a name")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame.
 
     Raises:
-        DataFileError: missing or unreadable file, unsupported format, no header, duplicate column
-            names, or no data rows.
+        DataFileError: missing or unreadable file, unsupported format, no header, a first row that
+            looks like data, ragged rows, duplicate or empty column names, nested Parquet types,
+            too many columns, or no data rows.
     """
     path = Path(path)
     if not path.exists():
@@ -80,73 +113,285 @@ def read_table(path: str | Path) -> pd.DataFrame:
                     "convert it to CSV or Parquet (.csv, .parquet)")
     try:
         if suffix == ".csv":
-            header = _csv_header(path)
-            if not header or all(not h.strip() for h in header):
-                raise _fail(path, "the file is empty (no header row)", "write a header row and data rows")
-            dupes = sorted(name for name, n in Counter(h.strip() for h in header).items() if n > 1)
-            if dupes:
-                raise DataFileError("duplicate column names", [
-                    Problem(f"column {name!r}", "appears more than once in the header",
-                            "rename the columns so that each name is unique") for name in dupes
-                ], source=str(path))
+            scan_csv(path)
             frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
                                 encoding="utf-8-sig", skipinitialspace=True)
             frame.columns = [str(c).strip() for c in frame.columns]
         else:
-            import pyarrow.parquet as pq
-
-            names = pq.read_schema(path).names
-            dupes = sorted(name for name, n in Counter(names).items() if n > 1)
-            if dupes:
-                raise DataFileError("duplicate column names", [
-                    Problem(f"column {name!r}", "appears more than once", "rename the columns")
-                    for name in dupes], source=str(path))
+            _check_parquet_schema(path)
             frame = pd.read_parquet(path)
     except DataFileError:
         raise
     except UnicodeDecodeError:
         raise _fail(path, "is not UTF-8 text", "re-save the CSV as UTF-8") from None
+    except PermissionError as exc:
+        raise file_access_error(exc, action="read") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
         raise _fail(path, f"cannot be parsed as {suffix[1:].upper()} ({type(exc).__name__})",
                     "check that the file is a valid, complete file of that format") from None
+    except MemoryError:
+        raise _fail(path, "is too large to read into memory", "read a sample of the rows") from None
     except Exception as exc:  # pyarrow raises its own hierarchy
         raise _fail(path, f"cannot be read ({type(exc).__name__})", "check the file") from None
     if frame.shape[1] == 0:
         raise _fail(path, "has no columns", "write a header row")
     if len(frame) == 0:
         raise _fail(path, "has a header but no data rows", "add data rows")
+    _check_finite(path, frame)
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a DataFrame deterministically as CSV or Parquet (by suffix)."""
+def _check_finite(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse ``inf``/``-inf`` in numeric columns (pandas reads the text "inf" as a number)."""
+    import numpy as np
+
+    problems = []
+    for name in frame.columns:
+        col = frame[name]
+        if not pd.api.types.is_float_dtype(col):
+            continue
+        rows = np.flatnonzero(np.isinf(col.to_numpy(dtype="float64", na_value=np.nan)))
+        if len(rows):
+            shown = ", ".join(str(r + 1) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+            problems.append(Problem(f"column {name!r}", f"has infinite numbers (data rows {shown})",
+                                    "replace them with real numbers or leave the cells empty (missing)"))
+    if problems:
+        raise DataFileError("infinite numbers in numeric columns", problems, source=str(path))
+
+
+# --------------------------------------------------------------------------- formula escaping
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells a spreadsheet would run as a formula (OWASP CSV injection advice).
+
+    A cell is escaped when it is text, starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return, and is not a number (``-5`` and ``+1.5e3`` stay as they are). Numeric, boolean and
+    datetime columns are never touched. Returns a copy when something changed, else ``frame``.
+    """
+    out = frame
+    for name in frame.columns:
+        col = frame[name]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+                or isinstance(col.dtype, pd.CategoricalDtype)):
+            continue
+        text = col.astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        if not risky.any():
+            continue
+        numeric = pd.to_numeric(text.where(risky), errors="coerce").notna()
+        risky &= ~numeric
+        if not risky.any():
+            continue
+        if out is frame:
+            out = frame.copy()
+        fixed = col.astype(object).copy()
+        fixed[risky] = "'" + text[risky].astype(str)
+        out[name] = fixed
+    return out
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, escape_csv_formulas: bool = True) -> None:
+    """Write a DataFrame deterministically as CSV or Parquet (by suffix), atomically.
+
+    Args:
+        frame: The rows.
+        path: ``.csv``, ``.parquet`` or ``.pq``.
+        escape_csv_formulas: CSV only: escape cells that would run as spreadsheet formulas
+            (:func:`escape_formulas`). Parquet is written unchanged.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        if escape_csv_formulas:
+            frame = escape_formulas(frame)
         data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
         atomic_write_bytes(path, data)
     elif suffix in (".parquet", ".pq"):
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-            tmp_path = Path(tmp.name)
+        _remove_stale_siblings(path)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path))
+        except OSError as exc:
+            raise file_access_error(exc, action="write") from None
+        os.close(fd)
+        tmp_path = Path(tmp)
         try:
             frame.to_parquet(tmp_path, index=False, compression="zstd")
             os.replace(tmp_path, path)
+        except OSError as exc:
+            raise file_access_error(exc, action="write") from None
         finally:
             tmp_path.unlink(missing_ok=True)
     else:
         raise _fail(path, f"unsupported output format {suffix!r}", "use .csv or .parquet")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written)."""
+# --------------------------------------------------------------------------- temporary siblings
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)(?:-.*)?$")
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_siblings(path: Path) -> list[Path]:
+    """Remove ``.<name>.tmp-<pid>-*`` / ``.<name>.old-<pid>`` siblings whose process is gone.
+
+    Left by a run that was killed (SIGKILL, power loss) before its ``finally`` ran. Symbolic links
+    are unlinked, never followed; siblings of live processes (a concurrent run) are left alone.
+    """
+    removed: list[Path] = []
+    parent = path.parent
+    if not parent.is_dir():
+        return removed
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STALE.match(entry.name)
+        if not match or match.group("name") != path.name or _pid_alive(int(match.group("pid"))):
+            continue
+        try:
+            if entry.is_symlink() or not entry.is_dir():
+                entry.unlink()
+            else:
+                shutil.rmtree(entry)
+            removed.append(entry)
+        except OSError:
+            continue
+    return removed
+
+
+def _make_private(root: Path) -> None:
+    """``chmod`` a written tree: folders 0700, files 0600 (symbolic links are not followed)."""
+    os.chmod(root, 0o700)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if not os.path.islink(full):
+                os.chmod(full, 0o700)
+        for f in filenames:
+            full = os.path.join(dirpath, f)
+            if not os.path.islink(full):
+                os.chmod(full, 0o600)
+
+
+# --------------------------------------------------------------------------- output checks
+def _nearest_existing(path: Path) -> Path:
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe
+
+
+def _probe_writable(folder: Path) -> None:
+    """Create and remove a file in ``folder`` (catches read-only mounts and missing rights up front)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".synthstruct-probe-")
+    except OSError as exc:
+        err = file_access_error(exc, action="write")
+        raise err from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:  # pragma: no cover - e.g. a vanished mount
+        return None
+
+
+def check_output_file(path: str | Path, *, overwrite: bool = False, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Fail fast, before any expensive work, when ``path`` cannot be written as an output file.
+
+    Checks the suffix (when ``suffixes`` is given), that ``path`` is not a folder, that an existing
+    file is replaced only with ``overwrite``, that the parent folder exists and is a folder, and that
+    a file can be created in it (read-only mounts, permissions). Removes temporary siblings left by
+    a killed earlier run.
+
+    Raises:
+        DataFileError, FileAccessError: naming the path and the fix.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a file", "pass a file name inside the folder")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise _fail(path, f"unsupported output format {path.suffix or '(no extension)'!r}",
+                    f"use one of {', '.join(suffixes)}")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise _fail(path, "output file exists", "choose another name or pass --overwrite")
+    parent = path.parent
+    if not parent.exists():
+        anchor = _nearest_existing(parent)
+        if anchor.exists() and not anchor.is_dir():
+            raise _fail(path, f"a part of the output path ({anchor.name}) is a file, not a folder",
+                        "choose a path inside a folder")
+        raise _fail(path, "the output folder does not exist", f"create {parent} first or choose another path")
+    if not parent.is_dir():
+        raise _fail(path, "the output's parent is a file, not a folder", "choose a path inside a folder")
+    _probe_writable(parent)
+    _remove_stale_siblings(path)
+    return path
+
+
+def check_output_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Fail fast when ``path`` cannot become an output folder (bundle, model, report).
+
+    Raises:
+        DataFileError, FileAccessError: it exists as a file, is non-empty without ``overwrite``, a
+            part of its path is a file, or its nearest existing ancestor is not writable.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise _fail(path, "is a symbolic link", "choose a real folder path")
+    if path.exists() and not path.is_dir():
+        raise _fail(path, "exists and is not a directory", "choose another output path")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise _fail(path, "output directory exists and is not empty",
+                    "choose a new output directory or pass --overwrite")
+    anchor = _nearest_existing(path.parent)
+    if not anchor.is_dir():
+        raise _fail(path, f"a part of the output path ({anchor.name}) is a file, not a folder",
+                    "choose a path inside a folder")
+    _probe_writable(anchor)
+    _remove_stale_siblings(path)
+    return path
+
+
+# --------------------------------------------------------------------------- atomic writes
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written; mode 0600).
+
+    Raises:
+        FileAccessError: the folder is missing or read-only, the disk is full, ... (nothing is left).
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path))
+    except OSError as exc:
+        raise file_access_error(exc, action="write") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise file_access_error(exc, action="write") from None
         raise
 
 
@@ -154,21 +399,27 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Build a directory in a temporary sibling and rename it into place on success.
 
-    On any exception the temporary directory is removed and ``target`` is untouched.
+    On any exception the temporary directory is removed and ``target`` is untouched. The finished
+    directory is private: folders ``0700``, files ``0600``. Temporary siblings of killed earlier runs
+    on the same ``target`` are removed first.
 
     Raises:
         DataFileError: ``target`` exists (and ``overwrite`` is false) or is not a directory.
+        FileAccessError: the folder cannot be written (read-only, permissions, disk full).
     """
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise _fail(target, "exists and is not a directory", "choose another output path")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise _fail(target, "output directory exists and is not empty",
-                    "choose a new output directory or pass --overwrite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    check_output_dir(target, overwrite=overwrite)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=_tmp_prefix(target)))
+    except OSError as exc:
+        raise file_access_error(exc, action="write") from None
     try:
         yield tmp
+        _make_private(tmp)
+        if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+            raise _fail(target, "was created by another run while this one worked",
+                        "choose a new output directory or pass --overwrite")
         if target.exists():
             backup = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, backup)
@@ -176,6 +427,8 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
             shutil.rmtree(backup, ignore_errors=True)
         else:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise file_access_error(exc, action="write") from None
         raise

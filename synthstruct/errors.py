@@ -9,6 +9,7 @@ refines a builtin it inherits that builtin too (``except ValueError`` keeps work
     │   ├── DataValidationError                the table breaks the schema or basic sanity rules
     │   ├── SchemaError                        a schema YAML (or object) is invalid
     │   ├── PolicyError                        a release policy YAML is invalid
+    │   ├── FileAccessError                    a file cannot be read or written (permissions, disk full, ...)
     │   └── ModelIntegrityError                a saved model's files changed or are not ours
     ├── NotFittedError (ValueError, AttributeError)   a synthesizer used before ``fit``
     ├── EngineError (RuntimeError)             a generation backend failed
@@ -30,8 +31,10 @@ __all__ = [
     "DataFileError",
     "DataValidationError",
     "EngineError",
+    "FileAccessError",
     "InputError",
     "ModelIntegrityError",
+    "file_access_error",
     "NotFittedError",
     "PolicyError",
     "Problem",
@@ -120,6 +123,41 @@ class SchemaError(InputError):
 
 class PolicyError(InputError):
     """A release policy is invalid."""
+
+
+class FileAccessError(InputError):
+    """A file or folder cannot be read or written: permissions, a read-only mount, a full disk.
+
+    Built from an :class:`OSError` by :func:`file_access_error`; names the path, never file content.
+    """
+
+
+_ERRNO_WORDS = {
+    "ENOSPC": ("no space left on the device", "free disk space or write to another folder"),
+    "EDQUOT": ("disk quota exceeded", "free disk space or write to another folder"),
+    "EROFS": ("is on a read-only file system", "write to a writable folder"),
+    "EACCES": ("permission denied", "check the permissions or choose another path"),
+    "EPERM": ("operation not permitted", "check the permissions or choose another path"),
+    "ENOENT": ("no such file or folder", "check the path (create the folder first)"),
+    "ENOTDIR": ("a part of the path is a file, not a folder", "choose a path inside a folder"),
+    "EISDIR": ("is a folder, not a file", "pass a file path"),
+    "ELOOP": ("too many symbolic links", "do not point the path at a symbolic link"),
+    "EEXIST": ("already exists", "choose another path or pass --overwrite"),
+    "ENAMETOOLONG": ("the file name is too long", "choose a shorter name"),
+    "EMFILE": ("too many open files", "raise the open-file limit (ulimit -n)"),
+    "EIO": ("input/output error", "check the disk"),
+}
+
+
+def file_access_error(exc: OSError, *, action: str = "access") -> FileAccessError:
+    """A :class:`FileAccessError` for an :class:`OSError` (names the path and the errno, nothing else)."""
+    import errno as _errno
+
+    code = _errno.errorcode.get(exc.errno or 0, "")
+    message, fix = _ERRNO_WORDS.get(code, (f"cannot {action} ({code or type(exc).__name__})",
+                                           "check the path, the permissions and the free disk space"))
+    where = exc.filename if exc.filename is not None else "file system"
+    return FileAccessError(f"cannot {action} a file", [Problem(str(where), message, fix)])
 
 
 class ModelIntegrityError(InputError):

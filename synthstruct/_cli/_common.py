@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import typer
 from rich.console import Console
 
-from synthstruct.errors import InputError, SynthstructError
+from synthstruct.errors import InputError, Problem, SynthstructError
 
 __all__ = ["console", "err_console", "handle_errors", "print_bundle_verdict", "print_notes", "progress_bars", "step_progress"]
 
@@ -20,18 +20,57 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(fn: F) -> F:
-    """Turn synthstruct errors into a readable message and the documented exit code."""
+    """Turn every error into a readable message and the documented exit code; never a traceback.
+
+    Synthstruct errors print as they are (exit 2 for bad input, their own code otherwise); an
+    :class:`OSError` becomes a :class:`~synthstruct.errors.FileAccessError` naming the path (exit 2);
+    running out of memory exits 2 with advice; Ctrl-C exits 130. Any other exception is a bug: only
+    its type is printed (its message could quote data), exit 3, and ``SYNTHSTRUCT_DEBUG=1`` shows the
+    traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import click
+
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+                click.exceptions.Abort):
+            raise
         except InputError as exc:
             _print_error(exc)
             raise typer.Exit(code=2) from None
         except SynthstructError as exc:
             _print_error(exc)
             raise typer.Exit(code=exc.exit_code) from None
+        except OSError as exc:
+            from synthstruct.errors import file_access_error
+
+            _print_error(file_access_error(exc))
+            raise typer.Exit(code=2) from None
+        except MemoryError:
+            _print_error(InputError("out of memory", [Problem(
+                "memory", "the run needs more memory than this machine has",
+                "generate fewer rows (-n), use fewer columns, or run on a larger machine")]))
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt as exc:
+            err_console.print("[bold red]interrupted[/]: nothing was written")
+            print_notes(exc)
+            raise typer.Exit(code=130) from None
+        except RecursionError:
+            _print_error(InputError("input nested too deeply", [Problem(
+                "input", "is nested too deeply to process", "simplify the file")]))
+            raise typer.Exit(code=2) from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
+            import os
+
+            if os.environ.get("SYNTHSTRUCT_DEBUG"):
+                raise
+            err_console.print(f"[bold red]internal error:[/] {type(exc).__name__} (its message is not shown: it "
+                              "could quote your data). Nothing was released. Rerun with SYNTHSTRUCT_DEBUG=1 to "
+                              "see the traceback, and report it.", soft_wrap=True)
+            raise typer.Exit(code=3) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -24,20 +24,23 @@ def fit(
     delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; below 1/rows)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    from synthstruct.dataio import read_table, table_name_for
+    from synthstruct.dataio import atomic_directory, check_output_dir, read_table, table_name_for
     from synthstruct.errors import DataFileError, Problem
     from synthstruct.release.pipeline import schema_for
+    from synthstruct.schema.io import load_schema
     from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer
 
-    if output.exists():
+    if output.exists() or output.is_symlink():
         raise DataFileError("model directory exists", [Problem(str(output), "already exists",
                                                               "choose a new directory")], source=str(output))
     from synthstruct.dp.guard import is_private, require_declared_schema, resolve_engine_options
 
+    check_output_dir(output)  # a read-only or impossible path fails before fitting
+    schema_obj = load_schema(schema) if schema is not None else None  # a bad schema fails before reading data
     params = {"epochs": epochs} if epochs is not None else None
     engine, params = resolve_engine_options(engine, epsilon, delta, params)
     frame = read_table(data)
-    schema_obj, inferred = schema_for(frame, schema, name=table_name_for(data), source=str(data))
+    schema_obj, inferred = schema_for(frame, schema_obj, name=table_name_for(data), source=str(data))
     if is_private(engine):
         require_declared_schema(inferred)
     if protect_k is None:
@@ -45,31 +48,33 @@ def fit(
     synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k)
     with console.status(f"fitting {synth.engine} on {len(frame)} rows"):
         synth.fit(frame, schema=schema_obj, seed=seed, source=str(data))
-    tmp = output.with_name(f".{output.name}.tmp")
-    import shutil
-
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    # a fresh, randomly named private sibling (never a predictable path an attacker could plant a link at)
+    with atomic_directory(output) as tmp:
+        tmp.rmdir()
         synth.save(tmp)
-        tmp.rename(output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     console.print(f"model saved to {output}")
 
 
 @handle_errors
 def sample(
     model: Path = typer.Argument(..., help="Model directory written by 'synthstruct fit'."),
-    rows: int = typer.Option(..., "--rows", "-n", min=0, help="Rows to generate."),
+    rows: int = typer.Option(..., "--rows", "-n", min=1, help="Rows to generate."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.csv or .parquet)."),
     seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    no_escape_formulas: bool = typer.Option(
+        False, "--no-escape-formulas",
+        help="CSV: write cells starting with = + - @ as they are (default: prefix ' so spreadsheets do not run them)."),
 ) -> None:
-    from synthstruct.dataio import write_table
+    from synthstruct._limits import check_rows
+    from synthstruct.dataio import SUPPORTED_SUFFIXES, check_output_file, write_table
     from synthstruct.schema.check import to_output
     from synthstruct.synthesizers.table import TableSynthesizer
 
+    check_output_file(output, overwrite=overwrite, suffixes=SUPPORTED_SUFFIXES)
     synth = TableSynthesizer.load(model)
+    check_rows(rows, len(synth.schema_.columns))
     with console.status(f"sampling {rows} rows"):
         frame = synth.sample(rows, seed=seed)
-    write_table(to_output(frame, synth.schema_), output)
+    write_table(to_output(frame, synth.schema_), output, escape_csv_formulas=not no_escape_formulas)
     console.print(f"{rows} rows written to {output}")

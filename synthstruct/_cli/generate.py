@@ -29,8 +29,13 @@ def generate(
     set_shares: str = typer.Option(None, "--set", help="Class shares, e.g. sentiment=positive:0.5,sentiment=negative:0.5."),
     spec: Path = typer.Option(None, "--spec", help="Requirement spec YAML (rows, shares, text lengths, required elements)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same schema, spec and seed give the same rows."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    no_escape_formulas: bool = typer.Option(
+        False, "--no-escape-formulas",
+        help="CSV: write cells starting with = + - @ as they are (default: prefix ' so spreadsheets do not run them)."),
 ) -> None:
-    from synthstruct.dataio import SUPPORTED_SUFFIXES, atomic_write_bytes, write_table
+    from synthstruct._limits import check_rows
+    from synthstruct.dataio import SUPPORTED_SUFFIXES, atomic_write_bytes, check_output_dir, check_output_file, write_table
     from synthstruct.errors import DataFileError, Problem
     from synthstruct.generate import (
         generate_table,
@@ -40,15 +45,20 @@ def generate(
     )
     from synthstruct.schema.io import load_schema
 
-    if output.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise DataFileError("unsupported output format", [Problem(output.name, f"suffix {output.suffix or '(none)'!r}",
-                                                                  "use .csv or .parquet")])
+    if output.parent.exists():
+        check_output_file(output, overwrite=overwrite, suffixes=SUPPORTED_SUFFIXES)
+    else:  # created just before writing, once generation worked
+        if output.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise DataFileError("unsupported output format", [Problem(
+                output.name, f"suffix {output.suffix or '(none)'!r}", "use .csv or .parquet")])
+        check_output_dir(output.parent)
     loaded = load_schema(schema)
     request = merge_spec(load_spec(spec) if spec else None, rows=rows,
                          set_shares=parse_set_option(set_shares) if set_shares else None)
+    check_rows(request.rows, len(loaded.columns))
     result = generate_table(loaded, spec=request, seed=seed)
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_table(result.data, output)
+    write_table(result.data, output, escape_csv_formulas=not no_escape_formulas)
     qc_path = qc_path_for(output)
     atomic_write_bytes(qc_path, (json.dumps(result.report, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     regen = result.report["consistency"]["regeneration"]

@@ -19,10 +19,12 @@ def infer(
     no_pii: bool = typer.Option(False, "--no-pii", help="Skip content-based PII detection (faster)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the value samples used in detection."),
 ) -> None:
-    from synthstruct.dataio import atomic_write_bytes, read_table, table_name_for
+    from synthstruct.dataio import atomic_write_bytes, check_output_file, read_table, table_name_for
     from synthstruct.schema.check import validate_table
     from synthstruct.schema.io import dump_schema
 
+    if output is not None:
+        check_output_file(output, overwrite=True)  # a missing or read-only folder fails before inference
     frame = read_table(data)
     validate_table(frame, source=str(data))
     from synthstruct.schema.infer import infer_schema  # loads Presidio: only for valid input

@@ -46,7 +46,7 @@ def release(
     epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp; "
                                                           "see docs/dp.md)."),
     delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; must be below 1/rows)."),
-    rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: as many as the training split; "
+    rows: int = typer.Option(None, "--rows", "-n", min=1, help="Synthetic rows (default: as many as the training split; "
                                                           "with --engine dp its noisy estimate)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same bytes."),
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
@@ -63,6 +63,9 @@ def release(
                                      "(default), or discard it and start over."),
     to: str = typer.Option(None, "--to", help="Several tables (directory, SQLite, database URL): also write the "
                                               "synthetic tables to a new SQLite file or PostgreSQL URL."),
+    no_escape_formulas: bool = typer.Option(
+        False, "--no-escape-formulas",
+        help="CSV: write cells starting with = + - @ as they are (default: prefix ' so spreadsheets do not run them)."),
 ) -> None:
     from synthstruct._cli.relational import run_release_db, source_text
     from synthstruct.relational.sources import is_relational_source
@@ -115,7 +118,7 @@ def release(
             result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
                                  seed=seed, policy=policy, overwrite=overwrite, canaries=canaries,
                                  on_progress=on_progress, column_map=column_map, resume=resume,
-                                 on_text_progress=on_text)
+                                 on_text_progress=on_text, escape_formulas=not no_escape_formulas)
     except KeyboardInterrupt as exc:
         err_console.print("[bold red]interrupted[/]: ", end="")
         err_console.print(f"no bundle was written to {output}", markup=False, soft_wrap=True)

@@ -26,16 +26,11 @@ def scan(
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from synthstruct.dataio import atomic_write_bytes, read_table
+    from synthstruct.dataio import atomic_write_bytes, check_output_file, read_table
     from synthstruct.errors import DataFileError, Problem
     from synthstruct.schema.io import load_schema
 
-    if output.exists() and output.is_dir():
-        raise DataFileError("output is a directory", [Problem(str(output), "is a directory",
-                                                              "pass a file name such as findings.json")])
-    if not output.parent.exists():
-        raise DataFileError("output folder does not exist", [Problem(str(output.parent), "no such folder",
-                                                                     "create it or choose another path")])
+    check_output_file(output, overwrite=True)  # a folder, a missing or read-only folder fail before scanning
     frame = read_table(data)
     schema = load_schema(schema_path) if schema_path is not None else None
     if recognizers:  # validate the YAML before loading any model

@@ -44,6 +44,7 @@ from synthstruct.balance.privacy import (
 from synthstruct.balance.report import BALANCE_REPORT_VERSION, render_balance_html
 from synthstruct.dataio import (
     atomic_directory,
+    check_output_dir,
     atomic_write_bytes,
     file_sha256,
     read_table,
@@ -190,6 +191,8 @@ def balance(data: str | Path | pd.DataFrame, *, target: str, ratio: str | float 
     t0 = time.perf_counter()
     if output is not None:
         _check_output(Path(output), overwrite)
+        check_output_dir(Path(output), overwrite=overwrite)  # read-only or impossible paths, before work
+    gate_policy = class_policy(policy)  # a bad policy fails before the data is read and models fitted
     if not isinstance(min_class_rows, int) or min_class_rows < SMOTE_NEIGHBOURS + 1:
         raise InputError("invalid min_class_rows", [Problem("--min-class-rows", f"must be an integer >= "
                                                             f"{SMOTE_NEIGHBOURS + 1} (SMOTE uses 5 neighbours)",
@@ -218,7 +221,6 @@ def balance(data: str | Path | pd.DataFrame, *, target: str, ratio: str | float 
     sampling = sampler.sampling_stats
 
     t = time.perf_counter()
-    gate_policy = class_policy(policy)
     privacy = class_privacy(train, synthetic, test, schema_obj, classes=list(plan), policy=gate_policy,
                             seed=stream_seed(seed, "balance-gate"))
     timings["privacy"] = time.perf_counter() - t

@@ -13,6 +13,11 @@ Grammar (Python syntax, restricted):
 * functions: ``hour(t)``, ``weekday(t)`` (Monday = 0), ``month(t)``, ``days(x)``, ``hours(x)``,
   ``minutes(x)`` (durations to add to datetimes), ``abs(x)``, ``round(x, k)``, ``min(a, b)``,
   ``max(a, b)``, ``log(x)``, ``sqrt(x)``
+
+Bounds (hostile schemas must not exhaust memory or crash the run): number literals up to 10**15 in
+magnitude, ``round`` digits within -15..15, no repetition of text with ``*``, text results of at most
+10,000 characters; division by zero gives a missing value. Anything that still fails while evaluating
+raises :class:`ExpressionError` naming the expression (never a cell value).
 """
 
 from __future__ import annotations
@@ -24,14 +29,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthstruct.errors import InputError
+
 __all__ = ["FUNCTIONS", "Expression", "ExpressionError", "parse_expression"]
 
 _MAX_LENGTH = 500
 _MAX_DEPTH = 40
+_MAX_LITERAL = 10**15
+_MAX_DIGITS = 15
+_MAX_TEXT = 10_000
 
 
-class ExpressionError(ValueError):
-    """The expression uses syntax outside the grammar (message names the construct, never data)."""
+class ExpressionError(InputError):
+    """The expression uses syntax outside the grammar or cannot be evaluated (never names data)."""
 
 
 def _dt(x: Any) -> pd.Series:
@@ -45,7 +55,36 @@ def _duration(unit: str) -> Callable[[Any], Any]:
 
 
 def _round(x: Any, k: Any = 0) -> Any:
+    if np.ndim(k) != 0 or isinstance(k, str) or not np.isfinite(float(k)) or abs(float(k)) > _MAX_DIGITS:
+        raise ExpressionError(f"round() takes a whole number of digits between -{_MAX_DIGITS} and {_MAX_DIGITS}")
     return np.round(np.asarray(x, dtype="float64"), int(k))
+
+
+def _is_text(x: Any) -> bool:
+    if isinstance(x, str):
+        return True
+    if isinstance(x, (np.ndarray, pd.Series)) and x.dtype == object and len(x):
+        return any(isinstance(v, str) for v in np.asarray(x, dtype=object)[:1000])
+    return False
+
+
+def _binop(op: type, left: Any, right: Any) -> Any:
+    """``left OP right`` with the bounds of the module docstring."""
+    if op is ast.Mult and (_is_text(left) or _is_text(right)):
+        raise ExpressionError("multiplies text ('*' works on numbers only)")
+    if np.ndim(left) == 0 and np.ndim(right) == 0 and not isinstance(left, str) and not isinstance(right, str):
+        try:
+            out = _BINOPS[op](left, right)
+        except ZeroDivisionError:
+            return float("nan")
+        if isinstance(out, int) and abs(out) > _MAX_LITERAL**2:
+            raise ExpressionError(f"computes a number larger than 10**{2 * 15}")
+        return out
+    with np.errstate(all="ignore"):
+        out = _BINOPS[op](left, right)
+    if op is ast.Add and isinstance(out, str) and len(out) > _MAX_TEXT:
+        raise ExpressionError(f"builds text longer than {_MAX_TEXT} characters")
+    return out
 
 
 #: Function name -> (number of arguments allowed, implementation).
@@ -108,6 +147,9 @@ class Expression:
         if isinstance(node, ast.Constant):
             if not isinstance(node.value, (int, float, str, bool)):
                 raise ExpressionError("uses an unsupported literal")
+            if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) and (
+                    abs(node.value) > _MAX_LITERAL):
+                raise ExpressionError("uses a number larger than 10**15")
             return
         if isinstance(node, ast.Name):
             if node.id not in _CONSTANTS:
@@ -119,8 +161,19 @@ class Expression:
             arities, _ = FUNCTIONS[node.func.id]
             if len(node.args) not in arities:
                 raise ExpressionError(f"calls {node.func.id}() with {len(node.args)} arguments")
+            if node.func.id == "round" and len(node.args) == 2 and isinstance(node.args[1], ast.Constant):
+                digits = node.args[1].value
+                if not isinstance(digits, int) or isinstance(digits, bool) or abs(digits) > _MAX_DIGITS:
+                    raise ExpressionError(f"round() takes a whole number of digits between -{_MAX_DIGITS} "
+                                          f"and {_MAX_DIGITS}")
             children: list[ast.AST] = list(node.args)
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            if isinstance(node.op, ast.Mult) and any(
+                    isinstance(c, ast.Constant) and isinstance(c.value, str) for c in (node.left, node.right)):
+                raise ExpressionError("multiplies text ('*' works on numbers only)")
+            if (isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and isinstance(node.right, ast.Constant)
+                    and not isinstance(node.right.value, str) and node.right.value == 0):
+                raise ExpressionError("divides by zero")
             children = [node.left, node.right]
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
             children = [node.operand]
@@ -144,8 +197,18 @@ class Expression:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, frame: pd.DataFrame) -> Any:
-        """Evaluate on every row of ``frame``; returns an array (or a scalar for constant expressions)."""
-        return self._eval(self.tree, frame)
+        """Evaluate on every row of ``frame``; returns an array (or a scalar for constant expressions).
+
+        Raises:
+            ExpressionError: the expression cannot be evaluated (the message names the expression and
+                the kind of failure, never a value).
+        """
+        try:
+            return self._eval(self.tree, frame)
+        except ExpressionError as exc:
+            raise ExpressionError(f"{self.text!r} {exc.summary}") from None
+        except (ArithmeticError, MemoryError, TypeError, ValueError) as exc:
+            raise ExpressionError(f"{self.text!r} cannot be evaluated ({type(exc).__name__})") from None
 
     def evaluate_bool(self, frame: pd.DataFrame) -> np.ndarray:
         """Evaluate as a per-row truth value (missing counts as false)."""
@@ -169,7 +232,7 @@ class Expression:
             return fn(*(self._eval(a, frame) for a in node.args))
         if isinstance(node, ast.BinOp):
             left, right = self._eval(node.left, frame), self._eval(node.right, frame)
-            out = _BINOPS[type(node.op)](left, right)
+            out = _binop(type(node.op), left, right)
             return out.reset_index(drop=True) if isinstance(out, pd.Series) else out
         if isinstance(node, ast.UnaryOp):
             value = self._eval(node.operand, frame)

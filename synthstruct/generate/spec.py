@@ -19,7 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthstruct.errors import Problem, SchemaError
@@ -67,11 +66,9 @@ def load_spec(path: str | Path) -> RequirementSpec:
     if not path.is_file():
         raise SchemaError("spec file not found", [Problem(str(path), "no such file", "check the path")],
                           source=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise SchemaError("not valid YAML", [Problem(str(path), "cannot be parsed as YAML", "fix the syntax")],
-                          source=str(path)) from None
+    from synthstruct._yaml import load_yaml_file
+
+    data = load_yaml_file(path, error=SchemaError, what="requirement spec") or {}
     try:
         return RequirementSpec.model_validate(data)
     except ValidationError as exc:

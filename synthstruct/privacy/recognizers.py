@@ -33,7 +33,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthstruct._resources import PACKAGE_DIR
@@ -233,11 +232,9 @@ def load_recognizer_file(path: str | Path) -> RecognizerFile:
     if not path.is_file():
         raise InputError("recognizer file not found", [Problem(path.name, "no such file", "check the path")],
                          source=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise InputError("not valid YAML", [Problem(path.name, "cannot be parsed as YAML", "fix the syntax")],
-                         source=str(path)) from None
+    from synthstruct._yaml import load_yaml_file
+
+    data = load_yaml_file(path, what="recognizer file")
     if not isinstance(data, dict):
         raise InputError("a recognizer file must be a mapping with 'version' and 'recognizers'",
                          source=str(path))

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthstruct.dataio import atomic_directory, atomic_write_bytes, read_table, table_name_for
+from synthstruct.dataio import atomic_directory, atomic_write_bytes, check_output_dir, read_table, table_name_for
 from synthstruct.errors import DataValidationError, Problem
 from synthstruct.evaluation.metric import METRICS, EvaluationContext, MetricResult
 from synthstruct.release.gate import GateReport, ReleaseGate
@@ -201,10 +201,11 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
         InputError: unreadable or mismatching tables, schema or policy (nothing is written).
     """
     t0 = time.perf_counter()
+    check_output_dir(Path(output), overwrite=overwrite)  # the output and the policy fail before any reading
+    policy_obj = policy if isinstance(policy, Policy) or policy is None else load_policy(policy)[0]
     real_frame, real_src = _load(real, "real")
     synthetic_frame, synthetic_src = _load(synthetic, "synthetic")
     holdout_frame, holdout_src = _load(holdout, "holdout") if holdout is not None else (None, None)
-    policy_obj = policy if isinstance(policy, Policy) or policy is None else load_policy(policy)[0]
     schema_obj, inferred = _schema(real_frame, schema, real_src)
 
     problems = _column_problems(real_frame, synthetic_frame, "synthetic")

@@ -1,7 +1,8 @@
 """Shared pieces of a written bundle (release, balance): the file inventory and ``manifest.json``.
 
 A bundle directory ends with ``manifest.json``, which lists every other file with its SHA-256 and
-size. ``report.json`` and ``report.html`` carry timings, so only their content, not their bytes,
+size, and is signed (HMAC-SHA256, :mod:`synthstruct.signing`) with the machine key and, when one is
+configured, a user key, so that an edited file whose hash was rewritten is caught by ``verify``. ``report.json`` and ``report.html`` carry timings, so only their content, not their bytes,
 repeats from run to run; every other file is byte-reproducible for the same input and seed.
 """
 
@@ -31,5 +32,12 @@ def bundle_outputs(directory: Path) -> list[dict[str, Any]]:
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    """Write ``manifest`` as indented JSON to ``directory / "manifest.json"`` (atomically)."""
+    """Sign ``manifest`` and write it as indented JSON to ``directory / "manifest.json"`` (atomically).
+
+    The signature entries are added to ``manifest`` itself (key ``hmac``).
+    """
+    from synthstruct.signing import SIGNATURE_FIELD, sign_document
+
+    manifest.pop(SIGNATURE_FIELD, None)
+    manifest[SIGNATURE_FIELD] = sign_document(manifest)
     atomic_write_bytes(directory / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode())

@@ -22,15 +22,16 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from synthstruct._limits import check_rows
 from synthstruct.dataio import (
     atomic_directory,
+    check_output_dir,
     atomic_write_bytes,
     file_sha256,
     read_table,
     table_name_for,
     write_table,
 )
-from synthstruct.errors import DataFileError, Problem
 from synthstruct.release.bundle import bundle_outputs, write_manifest
 from synthstruct.release.gate import GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
@@ -101,13 +102,7 @@ def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name:
 
 def _check_output(output: Path, *, overwrite: bool) -> None:
     """Fail before hours of fitting and text generation, not when the bundle is written."""
-    if output.exists() and not output.is_dir():
-        raise DataFileError("exists and is not a directory", [Problem(
-            output.name, "exists and is not a directory", "choose another output path")], source=str(output))
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise DataFileError("output directory exists and is not empty", [Problem(
-            output.name, "output directory exists and is not empty",
-            "choose a new output directory or pass --overwrite")], source=str(output))
+    check_output_dir(output, overwrite=overwrite)
 
 
 def _resume_directory(schema: Schema, key: list[Any]) -> ResumeDirectory | None:
@@ -165,7 +160,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             synthetic_hook: Any = None, canaries: int = 0,
             on_progress: Callable[[str, int, int], None] | None = None,
             column_map: dict[str, str] | None = None, resume: bool = True,
-            on_text_progress: Callable[[str, int, int], None] | None = None) -> ReleaseResult:
+            on_text_progress: Callable[[str, int, int], None] | None = None,
+            escape_formulas: bool = True) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -192,6 +188,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             ``<state dir>/resume/<run hash>``); ``False`` discards them and starts over.
         on_text_progress: Called as ``on_text_progress(column, texts_done, texts_total)`` after each
             chunk of generated text (columns with a text generator other than ``placeholder``).
+        escape_formulas: Escape CSV cells a spreadsheet would run as formulas (see
+            :func:`synthstruct.dataio.escape_formulas`); the Parquet file is never changed.
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
@@ -201,22 +199,29 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     step("load and validate")
     t0 = time.perf_counter()
     data, output = Path(data), Path(output)
+    # every option and file is checked before the data is read, inferred or fitted
     _check_output(output, overwrite=overwrite)
-    frame = read_table(data)
-    input_sha = file_sha256(data)
-    name = table_name_for(data)
-    if schema is not None and not isinstance(schema, Schema):
-        schema = load_schema(schema)
-    if column_map:
-        from synthstruct.generate.mapping import apply_column_mapping
+    check_rows(rows, 1)
+    if engine is not None:
+        from synthstruct._registry import ENGINES
 
-        frame = apply_column_mapping(frame, column_map, schema)
-    schema_obj, inferred = schema_for(frame, schema, name=name, source=str(data))
+        ENGINES.get(engine)  # an unknown engine name is a typed error before any work
     if isinstance(policy, Policy):
         policy_obj, policy_label = policy, policy.name
     else:
         policy_obj, _text = load_policy(policy)
         policy_label = str(policy)
+    if schema is not None and not isinstance(schema, Schema):
+        schema = load_schema(schema)
+    frame = read_table(data)
+    check_rows(rows, len(frame.columns))
+    input_sha = file_sha256(data)
+    name = table_name_for(data)
+    if column_map:
+        from synthstruct.generate.mapping import apply_column_mapping
+
+        frame = apply_column_mapping(frame, column_map, schema)
+    schema_obj, inferred = schema_for(frame, schema, name=name, source=str(data))
     step.total = 4 + len(policy_obj.metric_names())
     coerced = coerce_to_schema(frame, schema_obj, source=str(data))
     timings["load"] = time.perf_counter() - t0
@@ -291,7 +296,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             out_frame = to_output(synthetic, schema_obj)[list(frame.columns)]  # the input's column order
             for suffix in (".parquet", ".csv"):
                 path = tmp / "data" / f"{schema_obj.name}{suffix}"
-                write_table(out_frame, path)
+                write_table(out_frame, path, escape_csv_formulas=escape_formulas)
         (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
         atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
         (tmp / "report.html").write_text(render_html(report), encoding="utf-8")

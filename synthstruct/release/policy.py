@@ -28,7 +28,7 @@ BUILTIN_POLICIES = ("audit", "default", "lenient", "strict")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # `min: .nan` would disable a check
 
 
 class SplitSpec(_Strict):
@@ -178,7 +178,10 @@ def load_policy(name_or_path: str | Path) -> tuple[Policy, str]:
             raise PolicyError("policy not found", [
                 Problem(str(path), "is neither a built-in policy nor a file",
                         f"use one of {', '.join(BUILTIN_POLICIES)} or a path to a policy YAML")], source=source)
-        text = path.read_text(encoding="utf-8")
+        from synthstruct._yaml import load_yaml_file
+
+        data = load_yaml_file(path, error=PolicyError, what="policy")  # binary, bombs, tags: typed errors
+        return policy_from_dict(data, source=source), path.read_text(encoding="utf-8-sig")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:

@@ -2,8 +2,10 @@
 
 ``verify_bundle(dir)`` recomputes the sha256 of every file listed in ``manifest.json["outputs"]`` and
 reports files that are missing, changed (hash or size differs) or extra (present in the directory but
-not listed; ``manifest.json`` itself is never listed). Findings are data (:class:`BundleCheck`); only a
-directory that is not a bundle at all raises :class:`~synthstruct.errors.InputError`.
+not listed; ``manifest.json`` itself is never listed), and checks the manifest's HMAC signature
+(:mod:`synthstruct.signing`): ``unsigned``, ``valid``, ``invalid`` or ``unknown key``. Findings are
+data (:class:`BundleCheck`); only a directory that is not a bundle at all raises
+:class:`~synthstruct.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class BundleCheck:
         changed: Present but with a different sha256 or size.
         extra: Present in the directory but not listed in the manifest.
         released: The manifest's ``released`` flag (``None`` if absent).
+        signature: ``unsigned``, ``valid``, ``invalid`` (the manifest changed after signing) or
+            ``unknown key`` (signed with a key not available here).
+        signature_detail: Which keys matched, failed or are unknown.
     """
 
     directory: Path
@@ -43,14 +48,17 @@ class BundleCheck:
     changed: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     released: bool | None = None
+    signature: str = "unsigned"
+    signature_detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        """True when nothing is missing, changed or extra."""
-        return not (self.missing or self.changed or self.extra)
+        """True when nothing is missing, changed or extra and the signature is not invalid."""
+        return not (self.missing or self.changed or self.extra) and self.signature != "invalid"
 
     def to_dict(self) -> dict[str, Any]:
         return {"directory": str(self.directory), "ok": self.ok, "released": self.released,
+                "signature": self.signature, "signature_detail": self.signature_detail,
                 "checked": self.checked, "missing": self.missing, "changed": self.changed, "extra": self.extra}
 
 
@@ -64,9 +72,11 @@ def _load_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST_NAME
     if not path.is_file():
         raise _not_a_bundle(directory, f"has no {MANIFEST_NAME}", "pass the directory written by `synthstruct release`")
+    if path.stat().st_size > 64 << 20:
+        raise _not_a_bundle(directory, f"{MANIFEST_NAME} is larger than 64 MiB", _RESTORE)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         where = f"position {getattr(exc, 'pos', '?')}"
         raise _not_a_bundle(directory, f"{MANIFEST_NAME} is not valid JSON ({type(exc).__name__} at {where})",
                             _RESTORE) from None
@@ -95,11 +105,13 @@ def _entries(directory: Path, outputs: list[Any]) -> list[tuple[str, str, int | 
     return entries
 
 
-def verify_bundle(directory: str | Path) -> BundleCheck:
+def verify_bundle(directory: str | Path, *, key_file: str | Path | None = None) -> BundleCheck:
     """Recompute the hash of every output listed in the bundle's manifest.
 
     Args:
         directory: A bundle directory written by :func:`synthstruct.release.pipeline.release`.
+        key_file: A file holding the shared user key (default: ``$SYNTHSTRUCT_SIGNING_KEY_FILE`` or
+            ``$SYNTHSTRUCT_SIGNING_KEY``); the machine key is always tried.
 
     Returns:
         A :class:`BundleCheck`; ``ok`` is False when a file is missing, changed or extra.
@@ -110,7 +122,11 @@ def verify_bundle(directory: str | Path) -> BundleCheck:
     """
     directory = Path(directory)
     manifest = _load_manifest(directory)
-    result = BundleCheck(directory=directory, released=manifest.get("released"))
+    from synthstruct.signing import check_signatures
+
+    signature = check_signatures(manifest, key_file)
+    result = BundleCheck(directory=directory, released=manifest.get("released"), signature=signature.status,
+                         signature_detail=signature.to_dict())
     listed = set()
     for rel, sha, size in _entries(directory, manifest["outputs"]):
         listed.add(rel)

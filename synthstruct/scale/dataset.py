@@ -107,6 +107,9 @@ def csv_to_parquet(csv_path: str | Path, directory: str | Path, *,
         DataFileError: the CSV cannot be parsed or has no data rows.
     """
     csv_path, directory = Path(csv_path), Path(directory)
+    from synthstruct._csvscan import scan_csv
+
+    scan_csv(csv_path)  # ragged rows, missing header, encodings, width: as read_table refuses them
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:

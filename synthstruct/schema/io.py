@@ -76,17 +76,13 @@ def load_schema(path: str | Path) -> Schema:
     Raises:
         SchemaError: the file is missing, is not YAML, or is not a valid schema.
     """
+    from synthstruct._yaml import load_yaml_file
+
     path = Path(path)
     if not path.is_file():
         raise SchemaError("schema file not found", [Problem(str(path), "no such file", "check the path")],
                           source=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else str(path)
-        raise SchemaError("not valid YAML", [Problem(where, "cannot be parsed as YAML", "fix the YAML syntax")],
-                          source=str(path)) from None
+    data = load_yaml_file(path, error=SchemaError, what="schema")  # bounded: no bombs, no object tags
     return schema_from_dict(data, source=str(path))
 
 

@@ -9,7 +9,13 @@ another machine therefore cannot be loaded here (unless both share ``SYNTHSTRUCT
 saved in data-only formats (JSON + ``.npz``) stay portable because only their hashes are checked.
 
 The key lives in ``$SYNTHSTRUCT_HOME/secret.key`` (default ``~/.local/share/synthstruct``), created
-on first use with mode ``0600``; the environment variable ``SYNTHSTRUCT_SECRET`` overrides it.
+on first use with mode ``0600``; the environment variable ``SYNTHSTRUCT_SECRET`` overrides it. A key
+file or folder that others can open is refused (:mod:`synthstruct._home`).
+
+``integrity.json`` itself is signed (key ``hmac``, :mod:`synthstruct.signing`) with the machine key
+and an optional user key: editing a file *and* rewriting its hash is caught on this machine.
+A model signed only with another machine's key still loads when it holds no pickle (its hashes are
+checked, a warning says it is not authenticated here) unless ``SYNTHSTRUCT_REQUIRE_SIGNATURE=1``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from synthstruct._home import state_dir
+import logging
+
+from synthstruct._home import KEY_FILE, check_key_file, state_dir
 from synthstruct.errors import ModelIntegrityError, Problem
 
 __all__ = [
@@ -40,7 +48,8 @@ __all__ = [
 MANIFEST_NAME = "integrity.json"
 _FORMAT = "synthstruct-integrity/1"
 _PICKLE_SUFFIXES = (".pkl", ".pickle")
-_KEY_FILE = "secret.key"
+_KEY_FILE = KEY_FILE
+log = logging.getLogger(__name__)
 
 
 def local_secret() -> bytes:
@@ -53,10 +62,15 @@ def local_secret() -> bytes:
     if override:
         return hashlib.sha256(override.encode("utf-8")).digest()
     path = state_dir() / _KEY_FILE
+    check_key_file(path)
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
         pass
+    except (ValueError, UnicodeDecodeError):
+        raise ModelIntegrityError("the machine key is damaged", [Problem(
+            str(path), "is not a hex key written by synthstruct",
+            "delete it (a new key is created; sign models and bundles again)")]) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -113,6 +127,9 @@ def write_integrity_manifest(directory: Path | str, *, sign: Iterable[str] = ())
         "files": {f: _sha256(directory / f) for f in files},
         "signatures": {f: _signature((directory / f).read_bytes()) for f in sorted(to_sign)},
     }
+    from synthstruct.signing import SIGNATURE_FIELD, sign_document
+
+    manifest[SIGNATURE_FIELD] = sign_document(manifest)
     (directory / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     return manifest
 
@@ -158,9 +175,29 @@ def verify_integrity(directory: Path | str) -> dict[str, Any]:
     for name, signature in sorted(manifest["signatures"].items()):
         if name in present and not hmac.compare_digest(_signature((directory / name).read_bytes()), str(signature)):
             problems.append(Problem(name, _FOREIGN_KEY_MESSAGE, _FOREIGN_KEY_FIX))
+    problems += _signature_problems(manifest, pickled=any(f.endswith(_PICKLE_SUFFIXES) for f in recorded))
     if problems:
         raise ModelIntegrityError(f"saved model in {directory} failed the integrity check", problems)
     return manifest
+
+
+def _signature_problems(manifest: dict[str, Any], *, pickled: bool) -> list[Problem]:
+    """Problems with the manifest's own HMAC (edited manifest; unsigned or foreign when required)."""
+    from synthstruct.signing import check_signatures
+
+    check = check_signatures(manifest)
+    fix = "save the model again from its source; do not edit saved model files"
+    if check.status == "invalid":
+        return [Problem(MANIFEST_NAME, "was changed after it was signed (its HMAC does not match)", fix)]
+    if check.status == "valid":
+        return []
+    required = os.environ.get("SYNTHSTRUCT_REQUIRE_SIGNATURE", "") not in ("", "0")
+    what = "is not signed" if check.status == "unsigned" else "is signed with a key not available here"
+    if required:
+        return [Problem(MANIFEST_NAME, f"{what} (SYNTHSTRUCT_REQUIRE_SIGNATURE is set)", _FOREIGN_KEY_FIX)]
+    if not pickled:
+        log.warning("model %s %s: its file hashes were checked but not authenticated", MANIFEST_NAME, what)
+    return []
 
 
 _FOREIGN_KEY_MESSAGE = ("is not signed with this machine's key: it was written on another machine or "

@@ -147,6 +147,8 @@ def test_cli_writes_output_and_report(tmp_path):
     report = json.loads((tmp_path / "reviews.qc.json").read_text())
     assert report["passed"] and report["shares"]["requested"]["sentiment"]["classes"]["negative"]["observed"] == 0.75
     first = out.read_bytes()
-    assert CliRunner().invoke(app, args).exit_code == 0 and out.read_bytes() == first
-    bad = CliRunner().invoke(app, args[:-1] + ["sentiment=positive:0.3"])
+    refused = CliRunner().invoke(app, args)  # an existing output is replaced only with --overwrite
+    assert refused.exit_code == 2 and "--overwrite" in refused.output and out.read_bytes() == first
+    assert CliRunner().invoke(app, args + ["--overwrite"]).exit_code == 0 and out.read_bytes() == first
+    bad = CliRunner().invoke(app, args[:-1] + ["sentiment=positive:0.3", "--overwrite"])
     assert bad.exit_code == 2 and "shares.sentiment" in bad.output

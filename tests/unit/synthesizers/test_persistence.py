@@ -116,5 +116,24 @@ def test_rehashed_but_unsigned_pickle_is_refused(model_dir: Path) -> None:
     manifest["files"]["model.pkl"] = persistence._sha256(model_dir / "model.pkl")
     del manifest["signatures"]["model.pkl"]
     (model_dir / "integrity.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="changed after it was signed"):  # the manifest's own HMAC
+        load_signed_pickle(model_dir, "model.pkl")
+    del manifest["hmac"]  # stripping the manifest signature does not help: the pickle is unsigned
+    (model_dir / "integrity.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelIntegrityError, match="refusing"):
         load_signed_pickle(model_dir, "model.pkl")
+
+
+def test_rehashed_data_file_is_caught_by_the_manifest_hmac(model_dir: Path) -> None:
+    """Editing a data-only file and rewriting its hash breaks the signature of integrity.json."""
+    import json
+
+    (model_dir / "arrays.bin").write_bytes(b"real values")
+    write_integrity_manifest(model_dir)
+    verify_integrity(model_dir)
+    (model_dir / "arrays.bin").write_bytes(b"forged values")
+    manifest = json.loads((model_dir / "integrity.json").read_text())
+    manifest["files"]["arrays.bin"] = persistence._sha256(model_dir / "arrays.bin")
+    (model_dir / "integrity.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="changed after it was signed"):
+        verify_integrity(model_dir)
