@@ -33,6 +33,8 @@ is the larger), capped at ``options["attack_rows"]`` (default 1000) rows each, s
 measured on equally many people. Nearest neighbours use the mixed-type distance of
 :mod:`synthstruct.privacy.encoding` restricted to the set's columns (one encoding, shared by the three
 attacks through ``ctx.cache``); exact ties are broken at random, seeded, independently per search.
+Synthetic rows identical on a set are searched once per group (a tie then goes to a group in
+proportion to its size and to a uniform row inside it), which makes coarse column sets cheap.
 Without a holdout there is no control: ``value`` is ``None`` and ``details.attack_rate`` alone is
 reported.
 """
@@ -262,10 +264,63 @@ def top_k_neighbours(query: EncodedFrame, reference: EncodedFrame, k: int,
     return out
 
 
+@dataclass(frozen=True)
+class _Groups:
+    """Synthetic rows grouped by their encoding on a column set (identical rows are one group)."""
+
+    first: EncodedFrame  # one row per group
+    counts: np.ndarray  # rows per group
+    starts: np.ndarray  # offset of each group in ``members``
+    members: np.ndarray  # row positions sorted by group
+
+
+def _groups(data: _AttackData, columns: list[str]) -> _Groups | None:
+    """Groups of identical synthetic rows on ``columns``, or ``None`` when grouping saves little."""
+    key = ("groups", tuple(columns))
+    if key not in data.subsets:
+        ref = data.subset("synthetic", columns)
+        assert ref is not None
+        block = np.concatenate([ref.scaled, ref.onehot, ref.codes], axis=1)
+        rows = np.ascontiguousarray(block).view(np.dtype((np.void, block.dtype.itemsize * block.shape[1])))[:, 0]
+        _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
+        if len(first) > 0.5 * ref.n_rows:
+            data.subsets[key] = None  # type: ignore[assignment]
+        else:
+            members = np.argsort(inverse, kind="stable")
+            starts = np.r_[0, np.cumsum(counts)[:-1]]
+            data.subsets[key] = _Groups(ref.take(first), counts, starts, members)  # type: ignore[assignment]
+    return data.subsets[key]  # type: ignore[return-value]
+
+
+def _nearest_grouped(query: EncodedFrame, groups: _Groups, rng: np.random.Generator) -> np.ndarray:
+    """Nearest synthetic row of every query row, searching one row per group of identical rows.
+
+    Exact ties between groups are broken in proportion to group size (an exponential race: the
+    smallest ``E / size`` wins, ``E ~ Exp(1)``), then a row is drawn uniformly inside the group, so
+    each tied synthetic row is equally likely, as in the ungrouped search.
+    """
+    n_query, n_groups = query.n_rows, groups.first.n_rows
+    ref = PreparedReference(groups.first)
+    block = max(1, min(1024, BLOCK_ELEMENTS // max(n_groups, 1)))
+    jitter = rng.standard_exponential((min(block, n_query), n_groups), dtype=np.float32)
+    jitter *= np.float32(_TIE_JITTER / 10) / groups.counts.astype(np.float32)[None, :]
+    chosen = np.empty(n_query, dtype=np.int64)
+    for lo in range(0, n_query, block):
+        hi = min(lo + block, n_query)
+        total = block_distance_sums(query, lo, hi, ref)
+        total += jitter[: hi - lo]
+        chosen[lo:hi] = total.argmin(axis=1)
+    inside = np.floor(rng.random(n_query) * groups.counts[chosen]).astype(np.int64)
+    return groups.members[groups.starts[chosen] + inside]
+
+
 def _nearest(data: _AttackData, role: str, columns: list[str], rng: np.random.Generator) -> np.ndarray | None:
     query, ref = data.subset(role, columns), data.subset("synthetic", columns)
     if query is None or ref is None:
         return None
+    groups = _groups(data, columns)
+    if groups is not None:
+        return _nearest_grouped(query, groups, rng)
     return top_k_neighbours(query, ref, 1, rng)[:, 0]
 
 

@@ -141,3 +141,21 @@ def test_top_k_breaks_ties_at_random() -> None:
     assert near.shape == (200, 3)
     assert (near < 50).all()  # only exact matches
     assert len(np.unique(near[:, 0])) > 30  # not always the first tied row
+
+
+def test_grouped_search_draws_every_tied_row_alike() -> None:
+    """Identical synthetic rows are searched once per group; a tie still picks each row equally often."""
+    schema = Schema.model_validate({"schema_version": 1, "name": "t", "columns": {"c": {"kind": "categorical"},
+                                                                                  "d": {"kind": "categorical"}}})
+    # 30 rows of one value and 10 of another, both at distance 1 from the query; 60 far rows
+    synthetic = pd.DataFrame({"c": ["x"] * 30 + ["y"] * 10 + ["z"] * 60, "d": ["p"] * 30 + ["q"] * 10 + ["s"] * 60})
+    train = pd.DataFrame({"c": ["x"] * 4000, "d": ["q"] * 4000})  # one mismatch to both x/p and y/q
+    ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=train.copy(), seed=0,
+                            options={"attack_rows": 4000})
+    data = attacks._data(ctx)
+    assert attacks._groups(data, ["c", "d"]) is not None  # 3 groups for 100 rows
+    picks = attacks._nearest(data, "train", ["c", "d"], np.random.default_rng(0))
+    assert (picks < 40).all()  # only the tied rows
+    counts = np.bincount(picks, minlength=40)[:40]
+    assert counts[:30].sum() / counts.sum() == pytest.approx(0.75, abs=0.03)  # in proportion to group size
+    assert counts.min() > 50  # every tied row is drawn, not one per group
