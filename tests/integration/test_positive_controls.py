@@ -147,3 +147,22 @@ def test_overfitted_engine_is_blocked(german, tmp_path) -> None:
     failed = {c.name for c in result.gate.failed_checks()}
     assert result.passed is False
     assert failed & {"near_copies.minus_reference", "membership_auc.ci_lower", "dcr.over_reference"}, failed
+
+
+def test_not_computed_is_shown_and_blocks_only_where_the_policy_says(german, tmp_path) -> None:
+    """Without a holdout the copy checks cannot be computed: default requires them (blocked, "not
+    computed"), lenient only reports them; both say so in report.json and report.html."""
+    for policy, expected in (("default", False), ("lenient", True)):
+        result = audit(german["train"], german["engine"], schema=german["schema"], policy=policy,
+                       output=tmp_path / policy)
+        gate = result.report["gate"]
+        assert "dcr.over_reference" in gate["not_computed"], policy
+        check = next(c for c in gate["checks"] if c["name"] == "dcr.over_reference")
+        assert check["status"] == "not_computed" and "holdout" in check["explanation"]
+        assert result.passed is expected, policy
+        html = (tmp_path / policy / "report.html").read_text()
+        assert "not computed" in html
+        if expected:
+            assert "dcr.over_reference" not in gate["failed"]
+        else:
+            assert "dcr.over_reference" in gate["failed"]
