@@ -57,9 +57,9 @@ def wilson_interval(successes: int, total: int, *, z: float = 1.959964) -> tuple
 
 def z_for(alpha: float) -> float:
     """Two-sided normal quantile: ``z`` with ``P(|Z| > z) = alpha`` (1.96 for 0.05)."""
-    from scipy.stats import norm
+    from scipy.special import ndtri  # scipy.special: no scipy.stats import on the gate's path
 
-    return float(norm.ppf(1.0 - alpha / 2.0))
+    return float(ndtri(1.0 - alpha / 2.0))
 
 
 def clopper_pearson(successes: int, total: int, *, alpha: float = 0.05) -> tuple[float, float]:
@@ -70,10 +70,10 @@ def clopper_pearson(successes: int, total: int, *, alpha: float = 0.05) -> tuple
     """
     if total <= 0:
         return (0.0, 1.0)
-    from scipy.stats import beta
+    from scipy.special import betaincinv  # the beta quantile, without importing scipy.stats
 
-    low = 0.0 if successes <= 0 else float(beta.ppf(alpha / 2, successes, total - successes + 1))
-    high = 1.0 if successes >= total else float(beta.ppf(1 - alpha / 2, successes + 1, total - successes))
+    low = 0.0 if successes <= 0 else float(betaincinv(successes, total - successes + 1, alpha / 2))
+    high = 1.0 if successes >= total else float(betaincinv(successes + 1, total - successes, 1 - alpha / 2))
     return (low, high)
 
 

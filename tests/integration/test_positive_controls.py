@@ -136,17 +136,24 @@ def test_a_fresh_real_sample_passes_the_copy_checks(german, tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_overfitted_engine_is_blocked(german, tmp_path) -> None:
-    """TVAE trained far too long on 200 rows with value protection off memorises them."""
-    schema = german["schema"]
-    small = german["train"].iloc[:200].reset_index(drop=True)
-    synth = TableSynthesizer(engine="tvae", engine_params={"epochs": 800, "batch_size": 50}, protect_k=0)
-    synthetic = synth.fit(coerce_to_schema(small, schema), schema=schema, seed=0).sample(200, seed=0)
-    result = audit(small, to_output(synthetic, schema), holdout=german["holdout"], schema=schema,
-                   policy="default", output=tmp_path / "tvae")
+def test_overfitted_engine_is_blocked(tmp_path) -> None:
+    """TVAE trained far too long (300 epochs) on 150 rows of ten German credit columns, value protection
+    off, memorises them: its rows sit near training rows (near copies, DCR) though none is an exact copy."""
+    full = load_schema(BUNDLED / "german_credit.yaml")
+    columns = ["checking_status", "duration_months", "credit_history", "purpose", "credit_amount", "savings",
+               "age", "housing", "job", "credit_risk"]
+    schema = full.model_copy(update={"columns": {c: full.columns[c] for c in columns}, "constraints": [],
+                                     "quasi_identifiers": [c for c in full.quasi_identifiers if c in columns]})
+    raw = pd.read_csv(BUNDLED / "german_credit.csv")[columns]
+    order = np.random.default_rng(0).permutation(len(raw))
+    train, holdout = raw.iloc[order[:150]].reset_index(drop=True), raw.iloc[order[600:800]].reset_index(drop=True)
+    synth = TableSynthesizer(engine="tvae", engine_params={"epochs": 300, "batch_size": 50}, protect_k=0)
+    synthetic = synth.fit(coerce_to_schema(train, schema), schema=schema, seed=0).sample(150, seed=0)
+    result = audit(train, to_output(synthetic, schema), holdout=holdout, schema=schema, policy="default",
+                   output=tmp_path / "tvae")
     failed = {c.name for c in result.gate.failed_checks()}
     assert result.passed is False
-    assert failed & {"near_copies.minus_reference", "membership_auc.ci_lower", "dcr.over_reference"}, failed
+    assert {"near_copies.minus_reference", "dcr.over_reference"} <= failed, failed
 
 
 def test_not_computed_is_shown_and_blocks_only_where_the_policy_says(german, tmp_path) -> None:
