@@ -22,8 +22,9 @@ def _print_result(result) -> None:  # noqa: ANN001 - AuditResult, imported lazil
         table.add_row(name, value, ref, (m.note or "")[:80])
     console.print(table)
     for c in result.gate.checks:
-        if not c.passed:
+        if not c.passed or getattr(c, "status", "computed") == "not_computed":
             tag = "[red]FAIL[/]" if c.severity == "block" else "[yellow]warn[/]"
+            tag = "[dim]not computed[/]" if c.passed else tag
             console.print(f"{tag} ", end="")
             console.print(c.explanation, markup=False)
     if result.passed is None:

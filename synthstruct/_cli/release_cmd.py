@@ -28,6 +28,8 @@ def print_gate(result) -> None:  # noqa: ANN001 - ReleaseResult, imported lazily
         table.add_column(col)
     for c in gate.checks:
         verdict = "[green]pass[/]" if c.passed else ("[red]FAIL[/]" if c.severity == "block" else "[yellow]warn[/]")
+        if getattr(c, "status", "computed") == "not_computed":
+            verdict = "[dim]not computed[/]" if c.passed else verdict + " (not computed)"
         value = "—" if c.value is None else f"{c.value:.4g}"
         table.add_row(c.name, value, f"{c.comparison} {c.threshold:.4g}", c.severity, verdict)
     console.print(table)

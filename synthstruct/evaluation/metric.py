@@ -93,6 +93,8 @@ class EvaluationContext:
     holdout: pd.DataFrame | None = None
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    #: Work shared between metrics of one evaluation (e.g. the attacks' encodings), keyed by owner.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def distances(self) -> Any:
@@ -112,6 +114,8 @@ METRICS = Registry(
         "dcr_share": "synthstruct.privacy.metrics:dcr_share",
         "nndr": "synthstruct.privacy.metrics:nndr",
         "membership_inference": "synthstruct.privacy.metrics:membership_inference",
+        "membership_auc": "synthstruct.privacy.metrics:membership_auc",
+        "near_copies": "synthstruct.privacy.metrics:near_copies",
         "pii_replay": "synthstruct.privacy.metrics:pii_replay",
         "rare_category_replay": "synthstruct.privacy.metrics:rare_category_replay",
         "extreme_value_replay": "synthstruct.privacy.metrics:extreme_value_replay",

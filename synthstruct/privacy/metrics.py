@@ -26,7 +26,11 @@ __all__ = [
     "dcr_share",
     "exact_match",
     "extreme_value_replay",
+    "auc_interval",
+    "clopper_pearson",
+    "membership_auc",
     "membership_inference",
+    "near_copies",
     "nndr",
     "pii_replay",
     "rare_category_replay",
@@ -49,6 +53,38 @@ def wilson_interval(successes: int, total: int, *, z: float = 1.959964) -> tuple
     centre = (p + z * z / (2 * total)) / denom
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def z_for(alpha: float) -> float:
+    """Two-sided normal quantile: ``z`` with ``P(|Z| > z) = alpha`` (1.96 for 0.05)."""
+    from scipy.special import ndtri  # scipy.special: no scipy.stats import on the gate's path
+
+    return float(ndtri(1.0 - alpha / 2.0))
+
+
+def clopper_pearson(successes: int, total: int, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) two-sided ``1 - alpha`` interval of a binomial rate.
+
+    Conservative: it covers the true rate at least ``1 - alpha`` of the time, also at 0 and 1
+    (e.g. 10 of 10 gives ``[0.692, 1.0]``, 0 of 10 gives ``[0.0, 0.308]``).
+    """
+    if total <= 0:
+        return (0.0, 1.0)
+    from scipy.special import betaincinv  # the beta quantile, without importing scipy.stats
+
+    low = 0.0 if successes <= 0 else float(betaincinv(successes, total - successes + 1, alpha / 2))
+    high = 1.0 if successes >= total else float(betaincinv(successes + 1, total - successes, 1 - alpha / 2))
+    return (low, high)
+
+
+def auc_interval(auc: float, n_pos: int, n_neg: int, *, z: float = 1.959964) -> tuple[float, float]:
+    """Hanley–McNeil (1982) normal interval of a ROC AUC from ``n_pos`` positives and ``n_neg`` negatives."""
+    if n_pos <= 0 or n_neg <= 0:
+        return (0.0, 1.0)
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    half = z * math.sqrt(max(var, 0.0))
+    return (max(0.0, auc - half), min(1.0, auc + half))
 
 
 def roc_curve(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,30 +252,100 @@ def nndr(ctx: EvaluationContext) -> MetricResult:
     return _result("nndr", "maximize", value, reference=reference, details=details, note=note)
 
 
+def _membership_scores(ctx: EvaluationContext) -> tuple[np.ndarray, np.ndarray] | MetricResult | None:
+    dist = ctx.distances
+    if not dist.has_holdout:
+        return None
+    return -dist.train_to_synthetic.distance, -dist.holdout_to_synthetic.distance
+
+
 def membership_inference(ctx: EvaluationContext) -> MetricResult:
     """Distance attack: a real record scores ``-distance`` to its nearest synthetic row.
 
     Members are train rows (subsampled to the holdout's size), non-members the holdout rows. ``value``
-    is the true-positive rate at 1 % false-positive rate; ``ci`` is ``(0, one-sided upper 95 % Wilson
-    bound)``; ``reference`` is 0.01, what guessing achieves. ``details`` hold the AUC and an ROC curve.
+    is the true-positive rate at 1 % false-positive rate; ``ci`` is its exact (Clopper–Pearson) 95 %
+    interval over the members at that threshold; ``reference`` is 0.01, what guessing achieves.
+    ``details`` hold the AUC with its Hanley–McNeil 95 % interval, the TPR at 0.1 % FPR and an ROC
+    curve. The AUC is also the metric ``membership_auc``, so that a policy can check it.
     """
     if _no_columns(ctx):
         return _result("membership_inference", "minimize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
-    if not dist.has_holdout:
+    scores = _membership_scores(ctx)
+    if scores is None:
         return _result("membership_inference", "minimize", None,
                        note=_NO_HOLDOUT + "; the attack needs holdout rows as non-members")
-    members = -dist.train_to_synthetic.distance
-    nonmembers = -dist.holdout_to_synthetic.distance
+    members, nonmembers = scores  # type: ignore[misc]
     fpr, tpr = roc_curve(members, nonmembers)
     at_1pct = float(tpr[fpr <= 0.01].max())
-    upper = wilson_interval(round(at_1pct * len(members)), len(members), z=1.644854)[1]
+    hits = int(round(at_1pct * len(members)))
+    auc = _auc(fpr, tpr)
     grid = np.linspace(0.0, 1.0, 101)
     curve = [float(tpr[fpr <= g].max()) for g in grid]
-    details = dict(dist.describe(), auc=_auc(fpr, tpr), members=len(members), nonmembers=len(nonmembers),
+    details = dict(ctx.distances.describe(), auc=auc, auc_ci=list(auc_interval(auc, len(members), len(nonmembers))),
+                   tpr_at_0_1pct_fpr=float(tpr[fpr <= 0.001].max()), members=len(members),
+                   nonmembers=len(nonmembers), members_detected_at_1pct_fpr=hits,
+                   interval="Clopper-Pearson 95 % of the TPR at the 1 % FPR threshold",
                    roc={"fpr": [round(float(g), 2) for g in grid], "tpr": curve})
-    return _result("membership_inference", "minimize", at_1pct, reference=0.01, ci=(0.0, upper),
-                   details=details)
+    return _result("membership_inference", "minimize", at_1pct, reference=0.01,
+                   ci=clopper_pearson(hits, len(members)), details=details)
+
+
+def membership_auc(ctx: EvaluationContext) -> MetricResult:
+    """ROC AUC of the distance membership attack (0.5 = guessing), with its Hanley–McNeil 95 % interval.
+
+    The same scores as :func:`membership_inference`. The AUC summarises the whole curve: rows kept
+    close to their training originals (copies with small noise) push it towards 1 even when no
+    single threshold separates members at 1 % false positives.
+    """
+    if _no_columns(ctx):
+        return _result("membership_auc", "minimize", None, min_value=0.0, note=_NO_COLUMNS)
+    scores = _membership_scores(ctx)
+    if scores is None:
+        return _result("membership_auc", "minimize", None, note=_NO_HOLDOUT + "; the attack needs holdout "
+                                                                             "rows as non-members")
+    members, nonmembers = scores  # type: ignore[misc]
+    auc = _auc(*roc_curve(members, nonmembers))
+    return _result("membership_auc", "minimize", auc, reference=0.5,
+                   ci=auc_interval(auc, len(members), len(nonmembers)),
+                   details={"members": len(members), "nonmembers": len(nonmembers),
+                            "interval": "Hanley-McNeil 95 %"})
+
+
+def near_copies(ctx: EvaluationContext) -> MetricResult:
+    """Share of synthetic rows closer to a training row than fresh real rows usually get.
+
+    The tolerance is learned from the data: the 1st percentile of the holdout-to-train
+    nearest-neighbour distances (what a real person the model never saw scores; ``options
+    ["near_copy_quantile"]``, default 0.01). ``value`` is the share of synthetic rows within that
+    distance of a train row (train subsampled to the holdout's size); ``reference`` the share within
+    it of a holdout row, the same test against real rows the model never saw. Both have Wilson 95 %
+    intervals, so ``minus_reference_lower`` reads "confidently more near copies of training rows than
+    of unseen rows". ``details.holdout_share`` is the holdout's own share (about the quantile, by
+    construction). Catches copies with small noise, which ``exact_match`` misses.
+    """
+    if _no_columns(ctx):
+        return _result("near_copies", "minimize", None, note=_NO_COLUMNS)
+    dist = ctx.distances
+    if not dist.has_holdout:
+        return _result("near_copies", "minimize", None,
+                       note=_NO_HOLDOUT + "; the tolerance is learned from holdout-to-train distances")
+    quantile = float(ctx.options.get("near_copy_quantile", 0.01))
+    fresh = dist.holdout_to_train.distance
+    fresh = fresh[~np.isnan(fresh)]
+    tolerance = float(np.quantile(fresh, quantile)) if fresh.size else 0.0
+    to_train, to_holdout = dist.synthetic_to_train.distance, dist.synthetic_to_holdout.distance
+    n = len(to_train)
+    near_train, near_holdout = int((to_train <= tolerance).sum()), int((to_holdout <= tolerance).sum())
+    if not n:
+        return _result("near_copies", "minimize", None, note="there are no synthetic rows")
+    result = _result("near_copies", "minimize", near_train / n, reference=near_holdout / n,
+                     ci=wilson_interval(near_train, n),
+                     details=dict(dist.describe(), tolerance=tolerance, quantile=quantile,
+                                  near_train=near_train, near_holdout=near_holdout,
+                                  holdout_share=float((fresh <= tolerance).mean()) if fresh.size else None,
+                                  excess=(near_train - near_holdout) / n))
+    result.reference_ci = wilson_interval(near_holdout, n)
+    return result
 
 
 # ---------------------------------------------------------------------------- value replay

@@ -3,8 +3,10 @@
 ``ReleaseGate(policy).evaluate(...)`` never raises because a number looks bad: it returns a
 :class:`GateReport` listing every check with its value, threshold and verdict. Only the caller (the
 ``release`` pipeline / CLI) turns a failed report into :class:`~synthstruct.errors.ReleaseBlockedError`.
-A check whose metric could not be computed fails when its severity is ``block`` (a privacy tool does
-not pass what it could not measure) and says why.
+A check whose metric could not be computed is a state of its own, ``status == "not_computed"``, with
+the metric's reason in the explanation. It fails (and then blocks like any failure of its severity) only
+when the check says ``if_not_computed: block``; otherwise it does not decide the verdict and reports list
+it as "not computed".
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class CheckResult:
     passed: bool
     explanation: str
     fix: str = ""
+    status: str = "computed"  # "computed" or "not_computed"
+
+    @property
+    def computed(self) -> bool:
+        return self.status == "computed"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -68,6 +75,7 @@ class GateReport:
             "checks": [c.to_dict() for c in self.checks],
             "failed": [c.name for c in self.failed_checks()],
             "warnings": [c.name for c in self.warnings()],
+            "not_computed": [c.name for c in self.checks if not c.computed],
         }
 
 
@@ -105,8 +113,12 @@ def _judge(spec: CheckSpec, result: MetricResult) -> CheckResult:
     what = spec.check_name
     if stat is None:
         reason = result.note or "the metric could not be computed"
+        blocks = spec.if_not_computed == "block"
+        text = f"{what} was not computed: {reason}"
+        text += (" The policy requires this check (if_not_computed: block)." if blocks
+                 else " It does not decide the verdict (if_not_computed: report).")
         return CheckResult(what, spec.metric, spec.statistic, None, float(threshold), comparison, spec.severity,
-                           False, f"{what} could not be checked: {reason}", spec.fix or "")
+                           not blocks, text, spec.fix or "", status="not_computed")
     passed = stat <= threshold if comparison == "<=" else stat >= threshold
     if passed:
         text = f"{what} = {_fmt(stat)} (limit {comparison} {_fmt(threshold)})"

@@ -71,6 +71,9 @@ class CheckSpec(_Strict):
     max: float | None = None
     min: float | None = None
     severity: Literal["block", "warn"] = "block"
+    if_not_computed: Literal["block", "report"] = Field(default="report", description=(
+        "What a check whose metric could not be computed does: 'report' shows it as not computed "
+        "without deciding the verdict; 'block' fails it (it then blocks or warns per severity)."))
     name: str | None = Field(default=None, description="Check name in reports; defaults to metric[.statistic].")
     why: str | None = Field(default=None, description="Plain-words reason shown when the check fails.")
     fix: str | None = Field(default=None, description="What to change when the check fails.")

@@ -140,8 +140,10 @@ def _verdict(gate: dict[str, Any]) -> str:
     else:
         head = "Blocked — no data was written"
         body = f"{_plural(len(blocking), 'blocking check')} failed. See below for what to change."
-    summary = (f"{sum(c['passed'] for c in checks)} of {len(checks)} checks passed · "
-               f"{_plural(len(blocking), 'blocking failure')} · {_plural(len(warnings), 'warning')}")
+    not_computed = [c for c in checks if c.get("status") == "not_computed"]
+    summary = (f"{sum(c['passed'] and c.get('status') != 'not_computed' for c in checks)} of {len(checks)} "
+               f"checks passed · {_plural(len(blocking), 'blocking failure')} · {_plural(len(warnings), 'warning')}"
+               + (f" · {len(not_computed)} not computed" if not_computed else ""))
     return (f"<section id='verdict' class='verdict {'pass' if passed else 'block'}' "
             f"data-passed='{str(passed).lower()}' role='status'>"
             f"<span class='mark' aria-hidden='true'>{'✓' if passed else '✗'}</span><div>"
@@ -158,15 +160,15 @@ def _attempts(gate: dict[str, Any]) -> str:
 
 
 def reasons_html(gate: dict[str, Any]) -> str:
-    failed = [c for c in gate["checks"] if not c["passed"]]
+    failed = [c for c in gate["checks"] if not c["passed"] or c.get("status") == "not_computed"]
     if not failed:
         return ""
     out = ["<section id='reasons'><h2>What to change</h2>"]
     for c in sorted(failed, key=lambda c: c["severity"] != "block"):
-        blocks = c["severity"] == "block"
+        blocks = c["severity"] == "block" and not c["passed"]
         fix = f"<p class='fix'><b>What to change:</b> {_e(c['fix'])}</p>" if c.get("fix") else ""
         out.append(f"<div class='card reason{'' if blocks else ' warn'}'><h3>{_e(check_label(c))} — "
-                   f"{'blocks the release' if blocks else 'warning only'}</h3><p>{_e(c['explanation'])}</p>"
+                   f"{'blocks the release' if blocks else ('not computed' if c['passed'] else 'warning only')}</h3><p>{_e(c['explanation'])}</p>"
                    f"{fix}<code>{_e(c['name'])}</code></div>")
     out.append("</section>")
     return "".join(out)
@@ -178,6 +180,8 @@ def checks_table_html(gate: dict[str, Any]) -> str:
     for c in gate["checks"]:
         cls = "ok" if c["passed"] else ("bad" if c["severity"] == "block" else "warn-t")
         word = "pass" if c["passed"] else ("FAIL" if c["severity"] == "block" else "warn")
+        if c.get("status") == "not_computed":
+            cls, word = ("muted", "not computed") if c["passed"] else (cls, f"{word} (not computed)")
         out.append(f"<tr><td>{_e(check_label(c))}<br><code>{_e(c['name'])}</code></td><td class='num'>"
                    f"{format_number(c['value'])}</td><td class='num'>{_e(c['comparison'])} {format_number(c['threshold'])}</td>"
                    f"<td>{_e(c['severity'])}</td><td class='{cls}'>{word}</td></tr>")

@@ -57,19 +57,24 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
              "row distance; values near 0 single out one real person."),
     "membership_inference": ("Membership inference", "True-positive rate of an attacker guessing who was in the "
                              "training data, at 1 % false alarms. 0.01 is pure guessing."),
+    "membership_auc": ("Membership inference AUC", "How well the same attacker separates training rows from "
+                       "unseen real rows over all thresholds. 0.5 is pure guessing, 1 is total."),
+    "near_copies": ("Near copies", "Share of synthetic rows closer to a training row than unseen real people "
+                    "usually get (the 1st percentile of their distances); the reference is the same share "
+                    "against unseen real rows."),
     "pii_replay": ("PII replay", "Values of pii / id columns in the output that also occur in the real data."),
     "rare_category_replay": ("Rare categories replayed", "Categories seen fewer than k times in the training "
                              "data that appear in the output."),
     "extreme_value_replay": ("Extreme values replayed", "Synthetic values beyond the k-th most extreme real "
                              "value of a column."),
-    "singling_out": ("Singling-out risk", "Rare combinations of quasi-identifiers held by one training person "
-                     "that reappear in the synthetic data, beyond what unseen real (holdout) people's rare "
+    "singling_out": ("Singling-out risk", "Rare combinations of values (on the worst of several column sets) held "
+                     "by one training person that reappear in the synthetic data, beyond what unseen real (holdout) people's rare "
                      "combinations do. 0 means no leak, 1 total."),
     "linkability": ("Linkability risk", "How often two separately known halves of a training person's "
-                    "quasi-identifiers lead to the same synthetic row, beyond the same attack on unseen real "
+                    "record (the worst of several column sets) lead to the same synthetic row, beyond the same attack on unseen real "
                     "(holdout) people. 0 means no leak, 1 total."),
-    "attribute_inference": ("Attribute-inference risk", "How often an attacker who knows a training person's "
-                            "quasi-identifiers guesses their sensitive value from the nearest synthetic row, "
+    "attribute_inference": ("Attribute-inference risk", "How often an attacker who knows some of a training "
+                            "person's columns (the worst of several column sets) guesses their sensitive value from the nearest synthetic row, "
                             "beyond the same guess for unseen real (holdout) people; the worst sensitive column "
                             "counts. 0 means no leak, 1 total."),
     "canary_leakage": ("Canary leakage", "Planted artificial people (canaries) that were in the training data and "

@@ -85,8 +85,11 @@ def test_injected_copies_show_in_exact_match_and_membership_inference(real) -> N
     assert baseline.value <= 0.03
     assert attack.value > baseline.value + 0.02
     assert attack.reference == 0.01
-    assert attack.ci[0] == 0.0 and attack.ci[1] > attack.value
+    assert 0.0 < attack.ci[0] < attack.value < attack.ci[1]  # exact interval around the value
     assert 0.4 < baseline.details["auc"] < 0.6
+    low, high = baseline.details["auc_ci"]
+    assert low < baseline.details["auc"] < high
+    assert metrics.membership_auc(control).value == pytest.approx(baseline.details["auc"])
     assert len(attack.details["roc"]["fpr"]) == len(attack.details["roc"]["tpr"]) == 101
 
     assert int((leaky.distances.synthetic_to_train.distance == 0.0).sum()) == 50
@@ -210,3 +213,40 @@ def test_adult_split_runs_all_privacy_metrics() -> None:
     assert results["dcr"].value == pytest.approx(results["dcr"].reference, rel=0.2)
     assert results["membership_inference"].value < 0.03
     assert 0.4 < results["dcr_share"].value < 0.6
+
+
+def test_intervals_pin_known_cases() -> None:
+    """Exact and score intervals whose bounds move with the value (not [0, upper] for everything)."""
+    assert metrics.clopper_pearson(10, 10) == pytest.approx((0.025 ** 0.1, 1.0), abs=1e-6)
+    assert metrics.clopper_pearson(0, 10) == pytest.approx((0.0, 1 - 0.025 ** 0.1), abs=1e-6)
+    low, high = metrics.clopper_pearson(80, 1000)  # R: binom.test(80, 1000)$conf.int
+    assert low == pytest.approx(0.06395, abs=2e-4) and high == pytest.approx(0.09859, abs=2e-4)
+    assert metrics.wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-4)
+    assert metrics.wilson_interval(10, 10) == pytest.approx((0.72247, 1.0), abs=1e-4)
+    assert metrics.auc_interval(0.5, 100, 100) == pytest.approx((0.5 - 0.08022, 0.5 + 0.08022), abs=2e-4)
+    assert metrics.z_for(0.05) == pytest.approx(1.959964, abs=1e-5)
+    lows = [metrics.clopper_pearson(k, 500)[0] for k in (5, 50, 250, 500)]
+    assert lows == sorted(lows) and lows[-1] > 0.99
+
+
+def test_membership_interval_of_a_perfect_attack_is_not_zero_to_one(real) -> None:
+    train, holdout, _ = real
+    result = metrics.membership_inference(EvaluationContext(train=train, synthetic=train.copy(), schema=SCHEMA,
+                                                            holdout=holdout, seed=1))
+    assert result.value == 1.0 and result.ci[0] > 0.98 and result.ci[1] == 1.0
+    assert result.details["auc"] == 1.0 and result.details["auc_ci"][0] > 0.99
+
+
+def test_near_copies_learn_the_tolerance_from_the_holdout(real) -> None:
+    train, holdout, fresh = real
+    rng = np.random.default_rng(5)
+    noisy = train.copy()  # +-1 on income (a few units on a lognormal(10, 1) scale): far below real spacing
+    noisy["income"] = noisy["income"] + rng.choice([-1.0, 1.0], size=len(noisy))
+    near = metrics.near_copies(EvaluationContext(train=train, synthetic=noisy, schema=SCHEMA, holdout=holdout, seed=1))
+    clean = metrics.near_copies(EvaluationContext(train=train, synthetic=fresh, schema=SCHEMA, holdout=holdout, seed=1))
+    assert near.details["tolerance"] == clean.details["tolerance"] > 0
+    used = near.details["train_rows_used"] / len(train)
+    assert near.value > 0.9 * used and near.reference < 0.05
+    assert clean.value == pytest.approx(clean.reference, abs=0.03)
+    assert clean.details["holdout_share"] == pytest.approx(0.01, abs=0.01)
+    assert metrics.exact_match(EvaluationContext(train=train, synthetic=noisy, schema=SCHEMA, holdout=holdout)).value == 0.0

@@ -5,7 +5,7 @@ import yaml
 
 from synthstruct.errors import PolicyError
 from synthstruct.evaluation.metric import MetricResult
-from synthstruct.release.gate import _judge, statistic_of
+from synthstruct.release.gate import GateReport, _judge, statistic_of
 from synthstruct.release.policy import BUILTIN_POLICIES, CheckSpec, load_policy, policy_from_dict
 
 
@@ -26,9 +26,11 @@ def test_strict_is_tighter_than_default():
     strict, _ = load_policy("strict")
     d = {c.check_name: c for c in default.checks}
     s = {c.check_name: c for c in strict.checks}
-    assert s["exact_match.minus_reference"].max < d["exact_match.minus_reference_lower"].max
-    assert s["membership_inference.ci_upper"].severity == "block"
-    assert d["membership_inference.ci_upper"].severity == "warn"
+    assert s["exact_match.minus_reference"].max < d["exact_match.minus_reference"].max
+    assert s["near_copies.minus_reference"].max < d["near_copies.minus_reference"].max
+    assert s["membership_auc.ci_lower"].max < d["membership_auc.ci_lower"].max
+    assert s["membership_inference.ci_lower"].severity == "block"
+    assert d["membership_inference.ci_lower"].severity == "warn"
 
 
 def test_policy_errors_are_collected(tmp_path):
@@ -66,10 +68,35 @@ def test_statistics():
 def test_judge_pass_fail_and_missing():
     spec = CheckSpec(metric="exact_match", statistic="minus_reference", max=0.005, why="copies")
     ok = _judge(spec, _result(0.004, reference=0.001))
-    assert ok.passed and ok.comparison == "<="
+    assert ok.passed and ok.comparison == "<=" and ok.computed
     bad = _judge(spec, _result(0.05, reference=0.001))
-    assert not bad.passed and "copies" in bad.explanation
-    missing = _judge(spec, MetricResult(name="m", category="privacy", goal="minimize", value=0.1, note="no holdout"))
-    assert not missing.passed and "no holdout" in missing.explanation
+    assert not bad.passed and "copies" in bad.explanation and bad.status == "computed"
     low = _judge(CheckSpec(metric="validity", min=1.0), _result(0.99))
     assert not low.passed and low.comparison == ">="
+
+
+def test_not_computed_is_a_state_that_blocks_only_when_the_policy_says_so():
+    uncomputable = MetricResult(name="m", category="privacy", goal="minimize", value=0.1, note="no holdout")
+    spec = CheckSpec(metric="exact_match", statistic="minus_reference", max=0.005)
+    assert spec.if_not_computed == "report"
+    reported = _judge(spec, uncomputable)
+    assert reported.status == "not_computed" and not reported.computed and reported.value is None
+    assert reported.passed and "no holdout" in reported.explanation and "not computed" in reported.explanation
+    required = _judge(spec.model_copy(update={"if_not_computed": "block"}), uncomputable)
+    assert required.status == "not_computed" and not required.passed and "if_not_computed: block" in required.explanation
+    report = GateReport(passed=False, policy="p", checks=[reported, required], metrics={})
+    assert report.to_dict()["not_computed"] == ["exact_match.minus_reference"] * 2
+    assert report.failed_checks() == [required]
+    with pytest.raises(PolicyError):
+        policy_from_dict({"policy_version": 1, "name": "x",
+                          "checks": [{"metric": "validity", "min": 1, "if_not_computed": "maybe"}]})
+
+
+def test_strict_requires_only_always_computable_checks():
+    strict, _ = load_policy("strict")
+    required = {c.metric for c in strict.checks if c.if_not_computed == "block"}
+    assert {"validity", "exact_match", "dcr", "membership_inference", "near_copies"} <= required
+    assert not required & {"singling_out", "linkability", "attribute_inference"}
+    default, _ = load_policy("default")
+    assert {c.metric for c in default.checks if c.if_not_computed == "block"} == {
+        "validity", "exact_match", "near_copies", "dcr", "membership_auc"}

@@ -101,7 +101,7 @@ def test_blocked_page_explains_every_failed_check_with_its_fix(bundles):
     assert "Blocked — no data was written" in page
     reasons = page[page.index("id='reasons'"):page.index("id='checks'")]
     failed = [c for c in result.gate.checks if not c.passed]
-    assert any(c.name == "exact_match.minus_reference_lower" for c in failed)
+    assert any(c.name == "exact_match.minus_reference" for c in failed)
     for check in failed:
         assert f"<p>{html.escape(check.explanation)}</p>" in reasons
         if check.fix:
