@@ -23,6 +23,9 @@ def fit(
     epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp)."),
     delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; below 1/rows)."),
     seed: int = typer.Option(0, "--seed"),
+    no_raw_values: bool = typer.Option(
+        False, "--no-raw-values",
+        help="Keep numbers in the saved model only as means of at least --protect-k rows (default engine only)."),
 ) -> None:
     from synthstruct.dataio import atomic_directory, check_output_dir, read_table, table_name_for
     from synthstruct.errors import DataFileError, Problem
@@ -45,7 +48,8 @@ def fit(
         require_declared_schema(inferred)
     if protect_k is None:
         protect_k = 0 if is_private(engine) else 5
-    synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k)
+    synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k,
+                             raw_values=not no_raw_values)
     with console.status(f"fitting {synth.engine} on {len(frame)} rows"):
         synth.fit(frame, schema=schema_obj, seed=seed, source=str(data))
     # a fresh, randomly named private sibling (never a predictable path an attacker could plant a link at)

@@ -50,6 +50,9 @@ class Codec:
     """
 
     k: int = 5
+    #: Clip bounds are means of ``k`` training values next to the k-th extremes instead of the k-th
+    #: extreme values themselves (``--no-raw-values``: no stored number is one row's value).
+    mean_bounds: bool = False
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     frequent: dict[str, tuple[list[Any], list[float]]] = field(default_factory=dict)
     rare_counts: dict[str, int] = field(default_factory=dict)
@@ -73,6 +76,9 @@ class Codec:
                 finite = np.sort(values[~np.isnan(values)])
                 if self.k > 0 and finite.size > 2 * self.k:
                     low, high = float(finite[self.k - 1]), float(finite[-self.k])
+                    if self.mean_bounds and self.k > 1:  # inside the k-th extremes, never one row's value
+                        low = float(finite[self.k - 1:2 * self.k - 1].mean())
+                        high = float(finite[finite.size - 2 * self.k + 1:finite.size - self.k + 1].mean())
                     values = np.clip(values, low, high)  # NaN stays NaN
                     self.bounds[name] = (low, high)
                 out[name] = values
@@ -146,12 +152,15 @@ class Codec:
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> dict[str, Any]:
-        return {
+        state: dict[str, Any] = {
             "k": self.k,
             "bounds": {k: list(v) for k, v in self.bounds.items()},
             "frequent": {k: [list(v[0]), list(v[1])] for k, v in self.frequent.items()},
             "rare_counts": dict(self.rare_counts),
         }
+        if self.mean_bounds:  # only when set, so models saved without it keep their bytes
+            state["mean_bounds"] = True
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "Codec":
@@ -160,4 +169,5 @@ class Codec:
             bounds={k: (float(v[0]), float(v[1])) for k, v in state["bounds"].items()},
             frequent={k: (list(v[0]), [float(p) for p in v[1]]) for k, v in state["frequent"].items()},
             rare_counts={k: int(v) for k, v in state["rare_counts"].items()},
+            mean_bounds=bool(state.get("mean_bounds", False)),
         )

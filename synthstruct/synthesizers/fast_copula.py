@@ -72,6 +72,10 @@ class FastCopulaEngine(BaseEngine):
             distribution given the parent (e.g. relationship -> sex). Above 1 disables the tree.
         min_pair_count: Parent/child category pairs seen fewer times than this are never sampled
             from the tree's conditional tables (value protection for pairs); 0 keeps every pair.
+        min_group: When above 0 (``synthstruct fit --no-raw-values``), numerical marginals are kept as
+            the means of consecutive groups of at least this many sorted training values, so no stored
+            number is one row's value (a value shared by a whole group, such as an atom at 0, stays
+            exact). 0 keeps the grid / step values themselves.
     """
 
     name = "fast_copula"
@@ -79,7 +83,8 @@ class FastCopulaEngine(BaseEngine):
 
     def __init__(self, *, stratify: bool = True, max_strata: int = 20, min_stratum_rows: int = 50,
                  grid_size: int = 1024, discrete_threshold: int = 50, chunk_rows: int = 65536,
-                 n_threads: int | None = None, tree_threshold: float = 0.15, min_pair_count: int = 5) -> None:
+                 n_threads: int | None = None, tree_threshold: float = 0.15, min_pair_count: int = 5,
+                 min_group: int = 0) -> None:
         self.stratify = stratify
         self.max_strata = max_strata
         self.min_stratum_rows = min_stratum_rows
@@ -89,6 +94,7 @@ class FastCopulaEngine(BaseEngine):
         self.n_threads = n_threads
         self.tree_threshold = tree_threshold
         self.min_pair_count = min_pair_count
+        self.min_group = min_group
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, *, kinds: dict[str, Kind], target: str | None, seed: int) -> None:
@@ -145,6 +151,8 @@ class FastCopulaEngine(BaseEngine):
         cum = np.cumsum(counts) / len(present)
         z = np.full(len(values), np.nan)
         z[~np.isnan(values)] = interval_scores(cum)[inverse]
+        if self.min_group > 0 and (len(uniques) > max(self.discrete_threshold, 2) or counts.min() < self.min_group):
+            return _group_means(np.sort(present), self.min_group, self.grid_size), z
         if len(uniques) <= max(self.discrete_threshold, 2):
             return {"mode": "steps", "values": uniques, "probs": cum}, z
         probs = np.linspace(0.0, 1.0, min(self.grid_size, len(present)))
@@ -344,3 +352,18 @@ def _same_category(category: Any, value: Any) -> bool:
         return False
     return type(category) is not type(value) and str(category) == str(value)
 
+
+def _group_means(ordered: np.ndarray, min_group: int, grid_size: int) -> dict[str, Any]:
+    """A quantile grid whose points are means of consecutive groups of >= ``min_group`` sorted values.
+
+    Point ``i`` sits at the cumulative probability of its group's centre; sampling interpolates between
+    points (and clamps beyond the outer ones), so no number sampled or stored is one row's own value
+    unless a whole group shares it.
+    """
+    n = len(ordered)
+    groups = max(1, min(grid_size, n // max(min_group, 1)))
+    edges = np.linspace(0, n, groups + 1).round().astype(np.int64)
+    sums = np.concatenate([[0.0], np.cumsum(ordered)])
+    means = (sums[edges[1:]] - sums[edges[:-1]]) / np.diff(edges)
+    centres = (edges[:-1] + edges[1:]) / 2.0 / n
+    return {"mode": "grid", "values": means, "probs": centres}

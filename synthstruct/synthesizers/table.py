@@ -62,20 +62,36 @@ class TableSynthesizer:
     """
 
     def __init__(self, *, engine: str = DEFAULT_ENGINE, engine_params: dict[str, Any] | None = None,
-                 protect_k: int = 5, max_rounds: int = 10) -> None:
+                 protect_k: int = 5, max_rounds: int = 10, raw_values: bool = True) -> None:
         self.engine = engine
         self.engine_params = engine_params
         self.protect_k = protect_k
         self.max_rounds = max_rounds
+        self.raw_values = raw_values
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"engine": self.engine, "engine_params": self.engine_params,
-                "protect_k": self.protect_k, "max_rounds": self.max_rounds}
+        params = {"engine": self.engine, "engine_params": self.engine_params,
+                  "protect_k": self.protect_k, "max_rounds": self.max_rounds}
+        if not self.raw_values:  # only when set, so saved models and manifests keep their bytes
+            params["raw_values"] = False
+        return params
 
     @property
     def privacy_(self) -> dict[str, Any] | None:
         """The engine's differential privacy record (ε, δ, accountant, budget split), or ``None``."""
         return getattr(self.engine_, "privacy_", None) if hasattr(self, "engine_") else None
+
+    def _check_no_raw_values(self) -> None:
+        """``raw_values=False`` needs an engine that can keep group means and value protection on."""
+        problems = []
+        if self.engine != "fast_copula":
+            problems.append(Problem("engine", f"{self.engine!r} keeps training values in its saved model",
+                                    "use the default engine fast_copula with --no-raw-values"))
+        if self.protect_k < 2:
+            problems.append(Problem("protect_k", "must be at least 2 with --no-raw-values (values are kept "
+                                    "only as means of protect_k rows)", "use --protect-k 5 (the default)"))
+        if problems:
+            raise InputError("option cannot keep its promise", problems)
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, *, schema: Schema, seed: int = 0, source: str | None = None,
@@ -106,7 +122,9 @@ class TableSynthesizer:
 
             check_dp_setup(schema, protect_k=self.protect_k, engine_params=self.engine_params)
             avoid = None
-        codec = Codec(k=self.protect_k)
+        if not self.raw_values:
+            self._check_no_raw_values()
+        codec = Codec(k=self.protect_k, mean_bounds=not self.raw_values)
         structured = schema.structured_columns
         engine = None
         if structured:
@@ -114,6 +132,8 @@ class TableSynthesizer:
             kinds = codec.engine_kinds(schema)
             target = schema.target if schema.target in structured else None
             params = dict(self.engine_params or {})
+            if not self.raw_values:
+                params["min_group"] = self.protect_k
             if private:
                 from synthstruct.dp.domain import public_domain
 
