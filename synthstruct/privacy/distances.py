@@ -151,6 +151,76 @@ def nearest_neighbours(
     return Neighbours(first / n_columns, second / n_columns, index)
 
 
+def _column_two_smallest(total: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``total``: smallest value, second smallest, row of the smallest (``total`` unchanged)."""
+    cols = np.arange(total.shape[1])
+    index = total.argmin(axis=0)
+    first = total[index, cols].copy()
+    if total.shape[0] < 2:
+        return first, np.full_like(first, np.inf), index
+    total[index, cols] = np.inf
+    second = total.min(axis=0)
+    total[index, cols] = first
+    return first, second, index
+
+
+def nearest_neighbours_both(
+    query: EncodedFrame,
+    reference: EncodedFrame,
+    *,
+    n_columns: int,
+    block_rows: int | None = None,
+    n_jobs: int | None = None,
+) -> tuple[Neighbours, Neighbours]:
+    """Nearest neighbours in both directions from one pass over the distance matrix.
+
+    Returns ``(query -> reference, reference -> query)``, each equal (values, second values and, for
+    ties, the first position) to :func:`nearest_neighbours` called in that direction: the per-pair sums
+    are the same float32 operations in the same order whichever side is the query, and column minima
+    are merged block by block in row order. Half the work of two calls.
+    """
+    n_query, n_ref = query.n_rows, reference.n_rows
+    if n_query == 0 or n_ref == 0 or n_columns == 0:
+        return (nearest_neighbours(query, reference, n_columns=n_columns),
+                nearest_neighbours(reference, query, n_columns=n_columns))
+    ref = PreparedReference(reference)
+    block = block_rows or max(1, min(1024, BLOCK_ELEMENTS // ref.n))
+    jobs = n_jobs or min(2, os.cpu_count() or 1)
+    first = np.empty(n_query, dtype=np.float64)
+    second = np.empty(n_query, dtype=np.float64)
+    index = np.empty(n_query, dtype=np.int64)
+    starts = list(range(0, n_query, block))
+    columns: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(starts)
+
+    def run(k: int) -> None:
+        lo = starts[k]
+        hi = min(lo + block, n_query)
+        total = block_distance_sums(query, lo, hi, ref)
+        c1, c2, ci = _column_two_smallest(total)
+        columns[k] = (c1, c2, ci + lo)
+        d1, d2, i1 = _two_smallest(total)
+        first[lo:hi], second[lo:hi], index[lo:hi] = d1, d2, i1
+
+    with _single_threaded_blas() if jobs > 1 else nullcontext():
+        if jobs > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                list(pool.map(run, range(len(starts))))
+        else:
+            for k in range(len(starts)):
+                run(k)
+    r1, r2, ri = columns[0]  # type: ignore[misc]
+    r1, r2, ri = r1.copy(), r2.copy(), ri.copy()
+    for c1, c2, ci in columns[1:]:  # type: ignore[misc]
+        r2 = np.minimum(np.maximum(r1, c1), np.minimum(r2, c2))
+        better = c1 < r1  # strictly smaller: on ties the earlier row keeps the index, as argmin does
+        ri = np.where(better, ci, ri)
+        r1 = np.minimum(r1, c1)
+    r2 = np.where(np.isinf(r2), np.nan, r2.astype(np.float64))
+    forward = Neighbours(first / n_columns, second / n_columns, index)
+    backward = Neighbours(r1.astype(np.float64) / n_columns, r2 / n_columns, ri.astype(np.int64))
+    return forward, backward
+
+
 def _single_threaded_blas() -> Any:
     """Limit BLAS to one thread while our own worker threads run (avoids oversubscription)."""
     try:
@@ -228,30 +298,46 @@ class NeighbourDistances:
             return None
         return nearest_neighbours(query, reference, n_columns=self.encoder.n_columns, n_jobs=self.n_jobs)
 
-    @cached_property
-    def synthetic_to_train(self) -> Neighbours:
-        """Each synthetic row's neighbours among the (equal-size) train rows."""
-        return self._nn(self.synthetic, self.train)  # type: ignore[return-value]
+    def _both(self, reference: EncodedFrame | None) -> tuple[Neighbours, Neighbours] | None:
+        if reference is None:
+            return None
+        return nearest_neighbours_both(self.synthetic, reference, n_columns=self.encoder.n_columns,
+                                       n_jobs=self.n_jobs)
 
     @cached_property
+    def _synthetic_train_pair(self) -> tuple[Neighbours, Neighbours]:
+        return self._both(self.train)  # type: ignore[return-value]
+
+    @cached_property
+    def _synthetic_holdout_pair(self) -> tuple[Neighbours, Neighbours] | None:
+        return self._both(self.holdout)
+
+    @property
+    def synthetic_to_train(self) -> Neighbours:
+        """Each synthetic row's neighbours among the (equal-size) train rows."""
+        return self._synthetic_train_pair[0]
+
+    @property
     def synthetic_to_holdout(self) -> Neighbours | None:
         """Each synthetic row's neighbours among the holdout rows."""
-        return self._nn(self.synthetic, self.holdout)
+        pair = self._synthetic_holdout_pair
+        return None if pair is None else pair[0]
 
     @cached_property
     def holdout_to_train(self) -> Neighbours | None:
         """What a fresh real row scores: each holdout row's neighbours among the train rows."""
         return self._nn(self.holdout, self.train)
 
-    @cached_property
+    @property
     def train_to_synthetic(self) -> Neighbours:
         """Each (equal-size) train row's neighbours among the synthetic rows (members' scores)."""
-        return self._nn(self.train, self.synthetic)  # type: ignore[return-value]
+        return self._synthetic_train_pair[1]
 
-    @cached_property
+    @property
     def holdout_to_synthetic(self) -> Neighbours | None:
         """Each holdout row's neighbours among the synthetic rows (non-members' scores)."""
-        return self._nn(self.holdout, self.synthetic)
+        pair = self._synthetic_holdout_pair
+        return None if pair is None else pair[1]
 
     # ------------------------------------------------------------------ reporting
     @property

@@ -130,3 +130,31 @@ def test_without_holdout_uses_all_train_rows() -> None:
     assert dist.train.n_rows == 200
     assert dist.synthetic_to_holdout is None and dist.holdout_to_synthetic is None
     assert np.all((dist.synthetic_to_train.distance >= 0) & (dist.synthetic_to_train.distance <= 1))
+
+
+def test_both_directions_from_one_pass_equal_two_separate_passes() -> None:
+    """nearest_neighbours_both gives exactly what two nearest_neighbours calls give, ties included."""
+    import numpy as np
+    import pandas as pd
+
+    from synthstruct.privacy.distances import MixedEncoder, nearest_neighbours, nearest_neighbours_both
+    from synthstruct.schema.model import Schema
+
+    rng = np.random.default_rng(0)
+
+    def frame(n: int) -> pd.DataFrame:  # few distinct values: many tied distances
+        return pd.DataFrame({"a": rng.integers(0, 5, n).astype(float), "b": rng.choice(list("xyz"), n),
+                             "c": rng.normal(size=n).round(1)})
+
+    schema = Schema.model_validate({"schema_version": 1, "name": "t", "columns": {
+        "a": {"kind": "numerical"}, "b": {"kind": "categorical"}, "c": {"kind": "numerical"}}})
+    left, right = frame(900), frame(500)
+    encoder = MixedEncoder().fit(schema, left, None, right)
+    a, b = encoder.transform(left), encoder.transform(right)
+    for block_rows in (None, 7, 128):
+        forward, backward = nearest_neighbours_both(a, b, n_columns=encoder.n_columns, block_rows=block_rows)
+        for got, want in ((forward, nearest_neighbours(a, b, n_columns=encoder.n_columns)),
+                          (backward, nearest_neighbours(b, a, n_columns=encoder.n_columns))):
+            np.testing.assert_array_equal(got.distance, want.distance)
+            np.testing.assert_array_equal(got.second, want.second)
+            np.testing.assert_array_equal(got.index, want.index)
