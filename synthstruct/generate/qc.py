@@ -166,6 +166,10 @@ def label_agreement(texts: pd.Series, labels: pd.Series, *, seed: int = 0) -> di
     """How well a text says its row's label: 5-fold cross-validated balanced accuracy of TF-IDF +
     logistic regression predicting ``labels`` from ``texts`` (chance = 1 / number of labels).
 
+    Classes are weighted inversely to their frequency (``class_weight="balanced"``), as the score is
+    balanced accuracy: unweighted, a small minority class (15 of 60 rows) is never predicted even when
+    every one of its texts carries words no other class uses.
+
     Not computed (``value`` None, with the reason) when fewer than two labels or fewer than 5 rows of a
     label are present.
     """
@@ -181,7 +185,7 @@ def label_agreement(texts: pd.Series, labels: pd.Series, *, seed: int = 0) -> di
     if len(counts) < 2 or counts.min() < 5:
         return {"value": None, "reason": "needs two labels with at least 5 texts each", "labels": int(len(counts))}
     model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
-                          LogisticRegression(max_iter=1000))
+                          LogisticRegression(max_iter=1000, class_weight="balanced"))
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     predicted = cross_val_predict(model, x, y, cv=folds)
     return {"value": round(float(balanced_accuracy_score(y, predicted)), 4), "chance": round(1 / len(counts), 4),
