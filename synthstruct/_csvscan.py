@@ -7,7 +7,9 @@ with line numbers and column positions (a header cell may itself be data, so err
 * UTF-16/UTF-32 text, binary content (NUL bytes), text that is not UTF-8 (with the line);
 * an empty header cell, the same name twice (by position), more than :data:`MAX_COLUMNS` columns;
 * a first row that looks like data (numbers, dates, or values that recur in their own column);
-* a file delimited by ``;``, tab or ``|`` (only commas are read);
+* (not a refusal) a file delimited by ``;``, tab or ``|`` instead of commas is read with that
+  delimiter: :func:`sniff_delimiter` picks it when every sampled line splits into the header's
+  number of fields with it and not with commas;
 * rows with more or fewer fields than the header (ragged rows, mixed delimiters), by line;
 * a cell longer than :data:`MAX_CELL_CHARS` characters.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from synthstruct.errors import DataFileError, Problem
 
-__all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "max_columns", "scan_csv"]
+__all__ = ["DELIMITERS", "MAX_CELL_CHARS", "MAX_COLUMNS", "max_columns", "scan_csv", "sniff_delimiter"]
 
 #: Widest table read (columns); ``SYNTHSTRUCT_MAX_COLUMNS`` raises it. Above it the run is refused at
 #: once: the copula and the gate grow faster than linearly with width (docs/file-safety.md).
@@ -34,6 +36,40 @@ def max_columns() -> int:
     """:data:`MAX_COLUMNS`, or ``$SYNTHSTRUCT_MAX_COLUMNS`` when set to a whole number."""
     configured = os.environ.get("SYNTHSTRUCT_MAX_COLUMNS", "")
     return int(configured) if configured.isdigit() else MAX_COLUMNS
+#: Delimiters read, in order of preference (European spreadsheets write ``;``, exports often tab or ``|``).
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_LINES = 50
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter of a CSV file: the first of :data:`DELIMITERS` that splits the header into more
+    than one field and at least 90 % of the first data lines into the same number (commas otherwise,
+    so a broken comma file is still reported as ragged rather than read another way)."""
+    import io
+    import itertools
+
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(1 << 20).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return ","
+    lines = [line for line in itertools.islice(io.StringIO(head), _SNIFF_LINES + 1) if line.strip()]
+    if len(lines) > 1 and not head.endswith(("\n", "\r")) and len(head) >= (1 << 20):
+        lines = lines[:-1]  # the last line may be cut at the read limit
+    for sep in DELIMITERS:
+        try:
+            rows = list(csv.reader(lines, delimiter=sep, skipinitialspace=True))
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:]
+        if not body or sum(len(r) == width for r in body) >= 0.9 * len(body):
+            return sep
+    return ","
+
+
 #: Longest cell read (characters).
 MAX_CELL_CHARS = 1 << 20
 _SAMPLE_ROWS = 200
@@ -150,8 +186,12 @@ def _first_undecodable_line(path: Path) -> int:
     return 1  # pragma: no cover - the decoder failed, so some line does not decode
 
 
-def scan_csv(path: Path) -> list[str]:
+def scan_csv(path: Path, delimiter: str | None = None) -> list[str]:
     """Check the structure of a CSV file in one streaming pass; returns the header.
+
+    Args:
+        path: The file.
+        delimiter: Field delimiter (default: :func:`sniff_delimiter`).
 
     Raises:
         DataFileError: any problem listed in the module docstring (lines and positions, no cell value).
@@ -167,7 +207,7 @@ def scan_csv(path: Path) -> list[str]:
     line = 0
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, skipinitialspace=True)
+            reader = csv.reader(fh, delimiter=delimiter or sniff_delimiter(path), skipinitialspace=True)
             for row in reader:
                 start, line = line + 1, reader.line_num
                 if not row or (len(row) == 1 and not row[0].strip() and not header):

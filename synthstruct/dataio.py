@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from synthstruct._csvscan import max_columns, scan_csv
+from synthstruct._csvscan import max_columns, scan_csv, sniff_delimiter
 from synthstruct.errors import DataFileError, Problem, file_access_error
 
 __all__ = [
@@ -113,9 +113,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
                     "convert it to CSV or Parquet (.csv, .parquet)")
     try:
         if suffix == ".csv":
-            scan_csv(path)
+            delimiter = sniff_delimiter(path)
+            scan_csv(path, delimiter)
             frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
-                                encoding="utf-8-sig", skipinitialspace=True)
+                                encoding="utf-8-sig", skipinitialspace=True, sep=delimiter)
             frame.columns = [str(c).strip() for c in frame.columns]
         else:
             _check_parquet_schema(path)

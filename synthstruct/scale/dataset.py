@@ -107,14 +107,15 @@ def csv_to_parquet(csv_path: str | Path, directory: str | Path, *,
         DataFileError: the CSV cannot be parsed or has no data rows.
     """
     csv_path, directory = Path(csv_path), Path(directory)
-    from synthstruct._csvscan import scan_csv
+    from synthstruct._csvscan import scan_csv, sniff_delimiter
 
-    scan_csv(csv_path)  # ragged rows, missing header, encodings, width: as read_table refuses them
+    delimiter = sniff_delimiter(csv_path)
+    scan_csv(csv_path, delimiter)  # ragged rows, missing header, encodings, width: as read_table refuses them
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
         reader = pd.read_csv(csv_path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
-                             encoding="utf-8-sig", skipinitialspace=True, chunksize=partition_rows)
+                             encoding="utf-8-sig", skipinitialspace=True, chunksize=partition_rows, sep=delimiter)
         for i, chunk in enumerate(reader):
             chunk.columns = [str(c).strip() for c in chunk.columns]
             target = directory / f"part-{i:05d}.parquet"

@@ -113,10 +113,6 @@ def _ragged_long(d: Path) -> Path:
     return text_file("data.csv", "\n".join(lines) + "\n")(d)
 
 
-def _semicolons(d: Path) -> Path:
-    return text_file("data.csv", _csv_text(frame()).replace(",", ";").replace("north", SECRET))(d)
-
-
 def _unbalanced_quote(d: Path) -> Path:
     lines = _csv_text(frame()).splitlines()
     lines[3] = lines[3].replace("P-", f'"{SECRET} P-', 1)
@@ -229,7 +225,6 @@ BAD_DATA: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     "mixed delimiters": (_mixed_delimiters, ("67 rows have a different number of fields", "lines 3, 6, 9, 12, 15 and 62 more")),
     "ragged short rows": (_ragged_short, ("2 rows have a different number of fields", "lines 8, 10")),
     "ragged long row": (_ragged_long, ("different number of fields", "line 5")),
-    "semicolon delimiter": (_semicolons, ("semicolons",)),
     "unbalanced quote": (_unbalanced_quote, ("line",)),
     "2 MiB cell": (_huge_cell, ("longer than", "line 4")),
     "5 MB cell": (_five_mb_cell, ("longer than", "line 4")),
