@@ -135,7 +135,9 @@ def test_failed_partition_is_retried_then_fails_cleanly(adult_csv: Path, tmp_pat
         return real(part, ctx)
 
     monkeypatch.setattr(scale_release, "sample_partition", broken)
-    with pytest.raises(OSError):
+    from synthstruct.errors import FileAccessError
+
+    with pytest.raises(FileAccessError):  # the worker's OSError reaches the user as a typed error
         run_distributed_release(adult_csv, output=tmp_path / "bad", client=client, partition_rows=PARTITION,
                                 retries=1, full_output_distances=False)
     assert not (tmp_path / "bad").exists()

@@ -122,7 +122,7 @@ def test_blocked_release_writes_no_data_and_no_database(tmp_path, berka_sqlite):
     result = _release(tmp_path, berka_sqlite, to=f"sqlite:///{out_db}", synthetic_hook=leak, policy="default")
     assert not result.passed
     assert not result.gates["loan"].passed
-    assert "exact_match.minus_reference_lower" in [c.name for c in result.gates["loan"].failed_checks()]
+    assert "exact_match.minus_reference" in [c.name for c in result.gates["loan"].failed_checks()]
     assert not out_db.exists()
     assert not (tmp_path / "bundle" / "data").exists()
     assert json.loads((tmp_path / "bundle" / "manifest.json").read_text())["released"] is False
