@@ -63,6 +63,9 @@ app.command("demo", help="Run the whole path on the bundled demo datasets.")(dem
 
 def main() -> None:
     """Console-script entry point."""
+    from synthstruct._light_imports import install
+
+    install()  # the PII scanner's imports skip torch / transformers (seconds of every cold start)
     app()
 
 
