@@ -90,8 +90,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
                             "rename the columns so that each name is unique") for name in dupes
                 ], source=str(path))
             frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
-                                encoding="utf-8-sig", skipinitialspace=True)
+                                encoding="utf-8-sig", skipinitialspace=True, dtype=str)
             frame.columns = [str(c).strip() for c in frame.columns]
+            from synthstruct.schema.values import typed_columns  # leading zeros and long integers stay text
+
+            frame = typed_columns(frame)
         else:
             import pyarrow.parquet as pq
 
