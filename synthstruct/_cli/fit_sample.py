@@ -20,6 +20,7 @@ def fit(
     epochs: int = typer.Option(None, "--epochs", min=1, help="Epochs for ctgan/tvae."),
     protect_k: int = typer.Option(5, "--protect-k", min=0, help="Value protection k (0 = off)."),
     seed: int = typer.Option(0, "--seed"),
+    target: str = typer.Option(None, "--target", "-t", help="Target column (conditional sampling), or 'none'."),
 ) -> None:
     from synthstruct.dataio import read_table, table_name_for
     from synthstruct.errors import DataFileError, Problem
@@ -30,7 +31,7 @@ def fit(
         raise DataFileError("model directory exists", [Problem(str(output), "already exists",
                                                               "choose a new directory")], source=str(output))
     frame = read_table(data)
-    schema_obj, _ = schema_for(frame, schema, name=table_name_for(data), source=str(data))
+    schema_obj, _ = schema_for(frame, schema, name=table_name_for(data), source=str(data), target=target)
     params = {"epochs": epochs} if epochs is not None else None
     synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k)
     with console.status(f"fitting {synth.engine} on {len(frame)} rows"):

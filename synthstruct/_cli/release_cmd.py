@@ -57,6 +57,10 @@ def release(
     resume: bool = typer.Option(True, "--resume/--no-resume",
                                 help="Continue the free text of an interrupted run of the same command "
                                      "(default), or discard it and start over."),
+    target: str = typer.Option(None, "--target", "-t",
+                               help="Target column for the split and utility metrics, or 'none' "
+                                    "(default: the schema's, or proposed by inference with a reason)."),
+    explain: bool = typer.Option(False, "--explain", help="Print every inference decision in full."),
 ) -> None:
     from synthstruct.release.pipeline import release as run_release
 
@@ -86,12 +90,15 @@ def release(
             result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
                                  seed=seed, policy=policy, overwrite=overwrite, canaries=canaries,
                                  on_progress=on_progress, column_map=column_map, resume=resume,
-                                 on_text_progress=on_text)
+                                 on_text_progress=on_text, target=target)
     except KeyboardInterrupt as exc:
         err_console.print("[bold red]interrupted[/]: ", end="")
         err_console.print(f"no bundle was written to {output}", markup=False, soft_wrap=True)
         print_notes(exc)
         raise typer.Exit(code=130) from None
+    from synthstruct._cli._inference import print_inference
+
+    print_inference(result.report.get("inference") or {}, console, explain=explain)
     print_gate(result)
     leak = result.gate.metrics.get("canary_leakage")
     if leak is not None and leak.value is not None:

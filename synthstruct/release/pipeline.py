@@ -86,17 +86,62 @@ class _Steps:
         self.done += 1
 
 
-def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str) -> tuple[Schema, bool]:
-    """The schema to use: loaded, given, or inferred from the data (returns ``(schema, inferred)``)."""
-    if isinstance(schema, Schema):
-        return schema, False
-    if schema is not None:
-        return load_schema(schema), False
-    validate_table(frame, source=source)
-    from synthstruct.schema.infer import infer_schema
+@dataclass
+class SchemaChoice:
+    """The schema of a run and where it came from: ``inference`` holds every inference decision when
+    the schema was inferred; ``target_reason`` says why the target is what it is."""
 
-    inferred, _comments = infer_schema(frame, name=name)
-    return inferred, True
+    schema: Schema
+    inferred: bool
+    inference: Any = None
+    target_reason: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The ``inference`` section of ``report.json``."""
+        out: dict[str, Any] = {"inferred": self.inferred, "target": self.schema.target,
+                               "target_reason": self.target_reason}
+        if self.inference is not None:
+            out.update({k: v for k, v in self.inference.to_dict().items() if k not in ("target", "target_reason")})
+        return out
+
+
+def _with_target(schema: Schema, target: str | None) -> tuple[Schema, str]:
+    if target is None:
+        return schema, "from the schema" if schema.target else "the schema names no target"
+    from synthstruct.schema.io import schema_from_dict
+
+    data = schema.model_dump(mode="json")
+    data["target"] = None if target.lower() == "none" else target
+    reason = "switched off (--target none)" if data["target"] is None else "chosen by the user (--target)"
+    return schema_from_dict(data, source="--target"), reason
+
+
+def choose_schema(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str,
+                  target: str | None = None) -> SchemaChoice:
+    """The schema to use: given, loaded, or inferred from the data; ``target`` (a column or ``"none"``)
+    overrides the schema's target.
+
+    Raises:
+        SchemaError: the schema (or the target override) is invalid.
+    """
+    if isinstance(schema, Schema) or schema is not None:
+        loaded = schema if isinstance(schema, Schema) else load_schema(schema)
+        chosen, reason = _with_target(loaded, target)
+        return SchemaChoice(chosen, False, None, reason)
+    validate_table(frame, source=source)
+    from synthstruct.schema.infer import infer_table
+
+    inference = infer_table(frame, name=name, target=target)
+    for decision in inference.decisions.values():
+        log.info("inferred %s: %s", decision.column, decision.comment())
+    return SchemaChoice(inference.schema, True, inference, inference.target_reason)
+
+
+def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str,
+               target: str | None = None) -> tuple[Schema, bool]:
+    """The schema to use: loaded, given, or inferred from the data (returns ``(schema, inferred)``)."""
+    choice = choose_schema(frame, schema, name=name, source=source, target=target)
+    return choice.schema, choice.inferred
 
 
 def _check_output(output: Path, *, overwrite: bool) -> None:
@@ -165,7 +210,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             synthetic_hook: Any = None, canaries: int = 0,
             on_progress: Callable[[str, int, int], None] | None = None,
             column_map: dict[str, str] | None = None, resume: bool = True,
-            on_text_progress: Callable[[str, int, int], None] | None = None) -> ReleaseResult:
+            on_text_progress: Callable[[str, int, int], None] | None = None,
+            target: str | None = None) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -192,6 +238,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             ``<state dir>/resume/<run hash>``); ``False`` discards them and starts over.
         on_text_progress: Called as ``on_text_progress(column, texts_done, texts_total)`` after each
             chunk of generated text (columns with a text generator other than ``placeholder``).
+        target: Target column for the stratified split and utility metrics, overriding the schema's
+            (or the inferred proposal); ``"none"`` for no target.
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
@@ -211,7 +259,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         from synthstruct.generate.mapping import apply_column_mapping
 
         frame = apply_column_mapping(frame, column_map, schema)
-    schema_obj, inferred = schema_for(frame, schema, name=name, source=str(data))
+    choice = choose_schema(frame, schema, name=name, source=str(data), target=target)
+    schema_obj, inferred = choice.schema, choice.inferred
     if isinstance(policy, Policy):
         policy_obj, policy_label = policy, policy.name
     else:
@@ -269,6 +318,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
                           "clipped_columns": sorted(synth.codec_.bounds)},
     )
+    report["inference"] = choice.record()
     step("write bundle")
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if gate.passed:
