@@ -329,10 +329,8 @@ def _listed_names(texts: list[str], hint: str | None, n_distinct: int,
     Presidio did not flag; needs an identifying number of distinct values."""
     from synthstruct.privacy.name_lists import name_share
 
-    identifying = n_distinct >= min(MIN_DISTINCT_NER, max(2, n_valid)) and (
-        n_distinct >= MIN_DISTINCT_RATIO_NER * n_valid or n_distinct >= MANY_DISTINCT)
-    if not identifying or not texts:
-        return None, 0.0, 0.0, None
+    if n_distinct < min(MIN_DISTINCT_NER, max(2, n_valid)) or not texts:
+        return None, 0.0, 0.0, None  # a list match is strong evidence: no distinct-ratio rule here
     shares = name_share(texts)
     entity, share = max(shares.items(), key=lambda item: (item[1], item[0] == "LAST_NAME"))
     if share < NAME_LIST_SHARE:
@@ -353,7 +351,8 @@ def _has_fractions(series: pd.Series) -> bool:
 
 
 def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | None = None,
-                    sample_size: int = 200, seed: int = 0, use_content: bool = True) -> ColumnPiiGuess:
+                    sample_size: int = 200, seed: int = 0, use_content: bool = True,
+                    n_valid: int | None = None) -> ColumnPiiGuess:
     """Guess whether ``series`` holds personal data, and which entity.
 
     Args:
@@ -363,14 +362,16 @@ def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | 
         sample_size: Distinct non-null values analysed (sampled with ``seed`` when there are more).
         seed: Seed for the sample.
         use_content: ``False`` skips Presidio and decides from the name and value shapes only.
+        n_valid: Non-missing rows of the column when ``series`` holds its distinct values only
+            (cardinality rules compare distinct values with rows).
 
     Returns:
         The guess; ``entity`` is ``None`` when the column does not look like personal data.
     """
     hint = name_hint(name)
     valid = series.dropna()
-    n_valid = len(valid)
-    if n_valid == 0 or pd.api.types.is_bool_dtype(series):
+    n_valid = len(valid) if n_valid is None else max(int(n_valid), len(valid))
+    if len(valid) == 0 or pd.api.types.is_bool_dtype(series):
         return ColumnPiiGuess(None, 0.0, 0.0, None, 0)
     try:
         n_distinct = int(valid.nunique())

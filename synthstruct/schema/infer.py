@@ -88,8 +88,11 @@ DATE_FORMATS = (
     "%Y-%m-%d %H:%M", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y",
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%Y%m%d", "%b %d, %Y", "%d %b %Y", "%d-%b-%Y", "%Y-%m",
 )
-_ID_WORDS = {"id", "uuid", "guid", "key", "identifier", "ref", "no", "nr", "num", "number"}
+_ID_WORDS = {"id", "uuid", "guid", "key", "identifier", "ref", "no", "nr", "nbr", "num", "number"}
 _STRONG_ID_WORDS = {"id", "uuid", "guid", "key", "identifier"}
+#: Entities whose "number" (``patient_nbr``, ``member_no``) is an identifier.
+_ENTITY_WORDS = {"patient", "subject", "member", "customer", "client", "person", "user", "account", "encounter",
+                 "visit", "case", "order", "admission", "policy", "claim", "employee", "student", "household"}
 _TARGET_NAMES = ("target", "label", "class", "y", "outcome", "result", "income", "stroke", "churn", "fraud",
                  "default", "diagnosis", "risk", "sentiment", "recommended", "survived", "response",
                  "readmitted", "status")
@@ -167,16 +170,19 @@ def value_shape(text: str, keep: set[int] | None = None) -> str:
 def _shared_pattern(texts: list[str]) -> str | None:
     """A pattern every value fits, or ``None``. Letters identical at a position in every value (a
     prefix such as ``P-``) are kept; other letters become ``?``, digits ``#``."""
-    if not texts or any(("#" in t or "?" in t) for t in texts):
+    if not texts:
         return None
-    shapes = {value_shape(t) for t in texts}
-    if len(shapes) != 1:
+    series = pd.Series(texts, dtype=object).astype(str)
+    if series.str.contains(r"[#?]", regex=True).any():
         return None
-    shape = shapes.pop()
+    shapes = series.str.replace(r"\d", "#", regex=True).str.replace(r"[^\W\d_]", "?", regex=True)
+    if shapes.nunique() != 1:
+        return None
+    shape = shapes.iloc[0]
     if "#" not in shape and "?" not in shape:
         return None
     first = texts[0]
-    keep = {i for i, ch in enumerate(first) if ch.isalpha() and all(t[i] == ch for t in texts)}
+    keep = {i for i, ch in enumerate(first) if ch.isalpha() and bool((series.str[i] == ch).all())}
     pattern = value_shape(first, keep)
     return pattern if ("#" in pattern or "?" in pattern) else shape
 
@@ -210,9 +216,13 @@ def _date_format(texts: pd.Series) -> tuple[str, int] | None:
     sample = texts.head(PROFILE_ROWS)
     if sample.empty or not sample.str.contains(r"\d").all() or sample.str.len().max() > 40:
         return None
+    head = sample.head(20)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for fmt in DATE_FORMATS:
+            if pd.to_datetime(head, format=fmt, errors="coerce").isna().all() and not head.str.match(
+                    r"^(0001|9999)-").any():
+                continue
             parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
             share = float(parsed.notna().mean())
             if share < 0.5 and not (share == 0 and sample.str.match(r"^\d{4}-\d\d-\d\d").all()):
@@ -229,15 +239,13 @@ def _date_format(texts: pd.Series) -> tuple[str, int] | None:
     return None
 
 
-def _numeric(series: pd.Series) -> pd.Series | None:
+def _numeric(series: pd.Series, inferred_type: str) -> pd.Series | None:
     if pd.api.types.is_bool_dtype(series):
         return None
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
-    if series.dtype == object or pd.api.types.is_string_dtype(series):
-        valid = series.dropna()
-        if valid.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)).all():
-            return pd.to_numeric(series, errors="coerce")
+    if inferred_type in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return pd.to_numeric(series, errors="coerce")
     return None
 
 
@@ -247,6 +255,8 @@ def _id_named(name: str, *, strong: bool = False) -> bool:
         return False
     words = _STRONG_ID_WORDS if strong else _ID_WORDS
     if tokens[-1] in words or "idx" in tokens:
+        return True
+    if tokens[-1] in _ID_WORDS and len(tokens) >= 2 and tokens[-2] in _ENTITY_WORDS:
         return True
     return tokens[0] in _STRONG_ID_WORDS
 
@@ -290,6 +300,11 @@ class _Column:
         self.n_rows = len(series)
         self.valid = series.dropna()
         self.n_valid = len(self.valid)
+        try:
+            self.n_distinct = int(self.valid.nunique())
+        except TypeError:  # unhashable cells
+            self.n_distinct = -1
+        self.inferred_type = pd.api.types.infer_dtype(self.valid, skipna=True) if self.n_valid else "empty"
 
 
 def _decision(name: str, spec: dict[str, Any], label: str, evidence: str,
@@ -301,13 +316,7 @@ def _infer_constant(col: _Column) -> tuple[dict[str, Any], Decision] | None:
     if col.n_valid == 0:
         return _decision(col.name, {"kind": "constant"}, "constant (empty)",
                          f"every one of {col.n_rows} values is missing → carried through empty, not modelled")
-    if col.n_valid != col.n_rows or col.n_rows < CONSTANT_MIN_ROWS:
-        return None
-    try:
-        keys = col.valid.astype(str).str.strip()
-        if keys.nunique() != 1:
-            return None
-    except TypeError:
+    if col.n_valid != col.n_rows or col.n_rows < CONSTANT_MIN_ROWS or col.n_distinct != 1:
         return None
     return _decision(col.name, {"kind": "constant"}, "constant",
                      f"one value in all {col.n_rows} rows → carried through as a constant, not modelled",
@@ -318,8 +327,10 @@ def _infer_boolean(col: _Column) -> tuple[dict[str, Any], Decision] | None:
     if pd.api.types.is_bool_dtype(col.series):
         return _decision(col.name, {"kind": "boolean"}, "boolean", "bool values")
     valid = col.valid
-    if valid.dtype == object and valid.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+    if col.inferred_type == "boolean":
         return _decision(col.name, {"kind": "boolean"}, "boolean", "true/false values with gaps")
+    if col.n_distinct != 2:
+        return None
     spelling = boolean_spelling(valid)
     if spelling is None:
         return None
@@ -373,15 +384,20 @@ def _infer_numeric(col: _Column, numbers: pd.Series) -> tuple[dict[str, Any], De
 
 
 def _text_stats(texts: pd.Series) -> tuple[float, float]:
-    sample = texts.head(PROFILE_ROWS)
-    return float(sample.str.len().median()), float(sample.str.split().str.len().median())
+    """Median characters and words (on up to 1,000 rows)."""
+    sample = texts.head(1000)
+    return float(sample.str.len().median()), float(sample.str.count(r"\s+").median() + 1)
 
 
-def _infer_strings(col: _Column, texts: pd.Series, counts: pd.Series,
-                   pii: ColumnPiiGuess | None) -> tuple[dict[str, Any], Decision]:
+def _infer_strings(col: _Column, sample: pd.Series, counts: pd.Series,
+                   find_pii: Any) -> tuple[dict[str, Any], Decision]:
+    """Decide a text column from a row ``sample`` (shapes, formats), ``counts`` per distinct value
+    (cardinality, value protection) and ``find_pii()`` (the content check, called only when needed)."""
     name = col.name
-    n_valid, n_distinct = len(texts), int(len(counts))
-    sample = texts.head(PROFILE_ROWS)
+    n_valid, n_distinct = col.n_valid, int(len(counts))
+    # shapes are checked on up to 20,000 distinct values (a spread over the column's values)
+    distinct = counts.index[:: max(1, n_distinct // 20_000)].tolist()
+    texts = sample
     found = _date_format(sample)
     if found is not None:
         fmt, wide = found
@@ -392,7 +408,8 @@ def _infer_strings(col: _Column, texts: pd.Series, counts: pd.Series,
     if number_format is not None:
         from synthstruct.schema.values import parse_numbers
 
-        values = parse_numbers(counts.index.to_series(), number_format).to_numpy()
+        values = parse_numbers(counts.index[:: max(1, n_distinct // PROFILE_ROWS)].to_series(),
+                               number_format).to_numpy()
         integral = _is_integral(values)
         spec: dict[str, Any] = {"kind": "numerical", "dtype": "int" if integral else "float",
                                 "format": {k: v for k, v in asdict(number_format).items() if v not in ("", ".")}}
@@ -401,23 +418,21 @@ def _infer_strings(col: _Column, texts: pd.Series, counts: pd.Series,
         return _decision(name, spec, f"numerical ({spec['dtype']}, formatted)",
                          f"all values are numbers written with {number_format.describe()}; parsed and written "
                          "back in the same format, range hidden", ["categorical"])
-    profile = code_profile(sample if n_valid > PROFILE_ROWS else texts)
+    profile = code_profile(sample)
     notes = _rare_note(counts)
     chars, words = _text_stats(texts)
     ratio = n_distinct / max(n_valid, 1)
     if profile.is_code:
         if n_distinct == n_valid == col.n_rows >= ID_MIN_ROWS:
             pattern = _shared_pattern(sample.tolist())
-            if pattern is not None and _shared_pattern(texts.tolist()) == pattern:
+            if pattern is not None and _shared_pattern(distinct) == pattern:
                 return _decision(name, {"kind": "id", "strategy": "pattern", "pattern": pattern}, "id (unique)",
                                  f"{profile.describe()}; all {n_valid} values distinct with one shape",
                                  ["categorical (code)"])
-        if pii is not None and pii.entity is not None and pii.evidence in ("content", "both"):
-            return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(),
-                             ["categorical (code)"])
         alternatives = ["numerical (letter codes would be lost)"] if profile.letter_code_share else []
-        if pii is not None and pii.entity is not None:
-            alternatives.append(f"pii {pii.entity} (by name only)")
+        hint = name_hint(name)
+        if hint is not None:
+            alternatives.append(f"pii {hint} (by name only)")
         return _decision(name, {"kind": "categorical"}, "categorical (code)",
                          f"{profile.describe()} → codes, {_distinct(n_distinct, n_valid)}", alternatives, notes)
     if words >= TEXT_MIN_WORDS or chars >= TEXT_MIN_CHARS:
@@ -430,11 +445,12 @@ def _infer_strings(col: _Column, texts: pd.Series, counts: pd.Series,
                          f"long labels (median {words:.0f} words) but only {n_distinct} distinct values, "
                          f"{n_valid / max(n_distinct, 1):.0f} rows per value → categories, not free text",
                          ["text"], notes)
+    pii = find_pii()
     if pii is not None and pii.entity is not None:
         return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(), ["categorical"])
     pattern = _shared_pattern(sample.tolist()) if n_distinct >= ID_MIN_ROWS else None
     if n_distinct == n_valid == col.n_rows >= ID_MIN_ROWS:
-        if pattern is not None and _shared_pattern(texts.tolist()) == pattern:
+        if pattern is not None and _shared_pattern(distinct) == pattern:
             return _decision(name, {"kind": "id", "strategy": "pattern", "pattern": pattern}, "id (unique)",
                              f"all {n_valid} values distinct with one shape; new ids from that pattern",
                              ["categorical"])
@@ -444,7 +460,7 @@ def _infer_strings(col: _Column, texts: pd.Series, counts: pd.Series,
     if n_distinct >= REPEATING_ID_MIN_DISTINCT and n_distinct < n_valid and (
             _id_named(name, strong=True) or (pattern is not None and pattern.count("#") >= 4
                                              and re.search(r"[A-Za-z]", pattern)
-                                             and _shared_pattern(texts.tolist()) == pattern)):
+                                             and _shared_pattern(distinct) == pattern)):
         spec = ({"kind": "id", "strategy": "pattern", "pattern": pattern} if pattern is not None
                 else {"kind": "id", "strategy": "uuid"})
         why = "id-like name" if _id_named(name, strong=True) else "one id-like shape with a fixed prefix"
@@ -462,18 +478,74 @@ def _infer_strings(col: _Column, texts: pd.Series, counts: pd.Series,
     return _decision(name, {"kind": "categorical"}, "categorical", evidence, [], notes)
 
 
-def _may_be_pii(col: _Column, texts: pd.Series | None, counts: pd.Series | None) -> bool:
-    """Run the (slow) content check only where personal data is plausible: not long free text, not
-    low-cardinality labels without a name hint, not fractional numbers."""
-    if pd.api.types.is_numeric_dtype(col.series):
+def _may_be_pii_number(col: _Column, numbers: pd.Series) -> bool:
+    """Numbers are checked for personal data (SSN, card, phone, ZIP, record numbers) only when they are
+    integers of 5-19 digits or the name suggests such an entity."""
+    hint = name_hint(col.name)
+    if hint is not None:
         return True
-    if texts is None or texts.empty:
+    values = numbers.dropna().head(PROFILE_ROWS).to_numpy(dtype="float64")
+    if not _is_integral(values):
         return False
-    chars, words = _text_stats(texts)
+    digits = np.floor(np.log10(np.maximum(np.abs(values), 1))) + 1
+    return bool(np.median(digits) >= 9)
+
+
+def _may_be_pii_text(col: _Column, sample: pd.Series, counts: pd.Series) -> bool:
+    """Run the (slow) content check only where personal data is plausible: not long free text, not
+    labels with fewer than 20 distinct values unless the name suggests personal data."""
+    if sample.empty:
+        return False
+    chars, words = _text_stats(sample)
     if words >= TEXT_MIN_WORDS or chars >= TEXT_MIN_CHARS:
         return False
-    n_distinct = len(counts) if counts is not None else 0
-    return n_distinct >= 20 or name_hint(col.name) is not None
+    return len(counts) >= 20 or name_hint(col.name) is not None
+
+
+def _listed_names(col: _Column, counts: pd.Series) -> ColumnPiiGuess | None:
+    """Names by Faker's name lists, decided before (and instead of) the slower Presidio pass."""
+    from synthstruct.privacy.column_pii import NAME_LIST_SHARE, MIN_DISTINCT_NER
+    from synthstruct.privacy.name_lists import name_share
+
+    if len(counts) < MIN_DISTINCT_NER:
+        return None
+    texts = counts.index[:: max(1, len(counts) // 200)].tolist()[:200]
+    shares = name_share(texts)
+    if shares["LAST_NAME"] >= NAME_LIST_SHARE and shares["LAST_NAME"] >= shares["FIRST_NAME"]:
+        entity = "LAST_NAME"
+    elif shares["FIRST_NAME"] >= NAME_LIST_SHARE:
+        entity = "FIRST_NAME"
+    elif shares["PERSON"] >= NAME_LIST_SHARE:
+        entity = "PERSON"
+    else:
+        return None
+    hint = name_hint(col.name)
+    evidence = "both" if hint in ("PERSON", "FIRST_NAME", "LAST_NAME") else "content"
+    return ColumnPiiGuess(entity, round(min(1.0, shares[entity] + (0.2 if evidence == "both" else 0)), 4),
+                          round(shares[entity], 4), evidence, len(texts))
+
+
+def _row_sample(valid: pd.Series, seed: int) -> pd.Series:
+    """Up to :data:`PROFILE_ROWS` rows (a seeded random sample of longer columns, in row order)."""
+    if len(valid) <= PROFILE_ROWS:
+        return valid
+    picks = np.sort(np.random.default_rng(seed).choice(len(valid), size=PROFILE_ROWS, replace=False))
+    return valid.iloc[picks]
+
+
+def _text_counts(valid: pd.Series) -> pd.Series:
+    """Row counts per distinct value, values as stripped texts (most frequent first)."""
+    counts = valid.value_counts()
+    raw = counts.index.astype(str)
+    if not (raw.str.endswith(" ").any() or raw.str.startswith(" ").any()):
+        counts.index = raw
+        return counts
+    index = raw.str.strip()
+    if not index.duplicated().any():
+        counts.index = index
+        return counts
+    counts.index = index
+    return counts.groupby(level=0).sum().sort_values(ascending=False)
 
 
 def _infer_column(name: str, series: pd.Series, *, detect_pii: bool, sample_size: int, seed: int,
@@ -485,21 +557,21 @@ def _infer_column(name: str, series: pd.Series, *, detect_pii: bool, sample_size
             return found
     if pd.api.types.is_datetime64_any_dtype(series):
         return _decision(name, {"kind": "datetime", "format": "%Y-%m-%d %H:%M:%S"}, "datetime", "datetime values")
-    numbers = _numeric(series)
+    numbers = _numeric(series, col.inferred_type)
     if numbers is not None:
-        pii = classify_column(series, name, analyzer=analyzer, sample_size=sample_size, seed=seed,
-                              use_content=detect_pii)
-        if pii.entity is not None:
-            return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(), ["numerical"])
+        if _may_be_pii_number(col, numbers):
+            pii = classify_column(series, name, analyzer=analyzer, sample_size=sample_size, seed=seed,
+                                  use_content=detect_pii)
+            if pii.entity is not None:
+                return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(), ["numerical"])
         return _infer_numeric(col, numbers)
-    mixed = series.dtype == object and col.valid.map(type).nunique() > 1
-    texts = col.valid.astype(str).str.strip()
-    counts = texts.value_counts()
-    pii = None
-    if _may_be_pii(col, texts, counts):
-        pii = classify_column(texts, name, analyzer=analyzer, sample_size=sample_size, seed=seed,
-                              use_content=detect_pii)
-    spec, decision = _infer_strings(col, texts, counts, pii)
+    mixed = col.inferred_type.startswith("mixed") or col.inferred_type in ("integer", "floating")
+    counts = _text_counts(col.valid)
+    sample = _row_sample(col.valid, seed).astype(str).str.strip()
+    spec, decision = _infer_strings(col, sample, counts, lambda: _listed_names(col, counts) or (
+        classify_column(pd.Series(counts.index), name, analyzer=analyzer, sample_size=sample_size, seed=seed,
+                        use_content=detect_pii, n_valid=col.n_valid)
+        if _may_be_pii_text(col, sample, counts) else None))
     if mixed and spec["kind"] not in ("categorical", "id", "pii"):
         return _decision(name, {"kind": "categorical"}, "categorical",
                          "mixed value types (numbers and texts) → categories", [decision.label])

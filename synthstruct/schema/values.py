@@ -86,8 +86,21 @@ def detect_number_format(texts: pd.Series) -> NumberFormat | None:
     """
     values = texts.dropna().astype(str).str.strip()
     values = values[values != ""]
-    if values.empty or not values.str.contains(r"\d", regex=True).all():
+    if values.empty:
         return None
+    head = values.iloc[:: max(1, len(values) // 500)]  # quick rejection on a spread of 500 values
+    if not head.str.contains(r"\d", regex=True).all() or any(
+            _split(v) is None or not any(c.isdigit() for c in (_split(v) or ("", "", "", ""))[2]) for v in head):
+        return None
+    if len(values) > len(head):
+        found = detect_number_format(head)
+        if found is None:
+            return None
+        full = re.compile(rf"^-?{re.escape(found.prefix)}-?" + _body_regex(found.thousands or "", found.decimal)
+                          .pattern.strip("^$") + rf"{re.escape(found.suffix)}$")
+        if found.thousands == "" and found.decimal == "." and not (found.prefix or found.suffix):
+            return None
+        return found if values.str.match(full).all() and _digits_ok(values, found) else None
     parts = [_split(v) for v in pd.unique(values)]
     if any(p is None for p in parts):
         return None
@@ -111,6 +124,13 @@ def detect_number_format(texts: pd.Series) -> NumberFormat | None:
                 return None
             return fmt
     return None
+
+
+def _digits_ok(values: pd.Series, fmt: NumberFormat) -> bool:
+    values = values.iloc[np.argsort(-values.str.len().to_numpy(), kind="stable")[:200]]  # the longest
+    whole = values.str.replace(r"[^\d" + re.escape(fmt.decimal) + "]", "", regex=True).str.split(
+        re.escape(fmt.decimal), regex=True).str[0]
+    return bool(whole.str.len().max() <= EXACT_FLOAT_DIGITS)
 
 
 def parse_numbers(series: pd.Series, fmt: NumberFormat) -> pd.Series:
