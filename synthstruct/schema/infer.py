@@ -429,8 +429,14 @@ def _infer_strings(col: _Column, sample: pd.Series, counts: pd.Series,
                 return _decision(name, {"kind": "id", "strategy": "pattern", "pattern": pattern}, "id (unique)",
                                  f"{profile.describe()}; all {n_valid} values distinct with one shape",
                                  ["categorical (code)"])
-        alternatives = ["numerical (letter codes would be lost)"] if profile.letter_code_share else []
         hint = name_hint(name)
+        digits = sample.str.count(r"\d").median()
+        if digits >= 9 or hint in ("PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "MEDICAL_RECORD_NUMBER"):
+            pii = find_pii()  # long digit strings: card, SSN, phone numbers are codes too
+            if pii is not None and pii.entity is not None and pii.evidence in ("content", "both"):
+                return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(),
+                                 ["categorical (code)"])
+        alternatives = ["numerical (letter codes would be lost)"] if profile.letter_code_share else []
         if hint is not None:
             alternatives.append(f"pii {hint} (by name only)")
         return _decision(name, {"kind": "categorical"}, "categorical (code)",
