@@ -54,10 +54,9 @@ def _columns(schema: Schema, *frames: pd.DataFrame | None) -> list[str]:
 def _as_float(series: pd.Series, kind: str) -> np.ndarray:
     """Numerical / datetime values as float64 (datetimes in ns), NaN for missing."""
     if kind == "datetime":
-        values = pd.to_datetime(series, errors="coerce")
-        out = values.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        out[values.isna().to_numpy()] = np.nan
-        return out
+        from synthstruct.schema.values import datetime_as_float  # any resolution
+
+        return datetime_as_float(series, "ns")
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
 
 

@@ -83,10 +83,9 @@ class FeatureEncoder:
             codes[series.isna().to_numpy()] = np.nan
             return codes
         if kind == "datetime":
-            values = pd.to_datetime(series, errors="coerce")
-            seconds = values.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64") / 1e9
-            seconds[values.isna().to_numpy()] = np.nan
-            return seconds
+            from synthstruct.schema.values import datetime_as_float  # any resolution
+
+            return datetime_as_float(series, "s")
         if kind == "boolean":
             return pd.Series(series, dtype="boolean").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")

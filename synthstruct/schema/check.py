@@ -229,6 +229,17 @@ def _wide_datetimes(series: pd.Series, values: pd.Series, failed: pd.Series, fmt
     return out
 
 
+def _format_wide(series: pd.Series, fmt: str) -> pd.Series:
+    """strftime for datetime64[s] values, with four-digit years (``0001-01-01``; C strftime writes ``1``)."""
+    def one(value: object) -> object:
+        if pd.isna(value):
+            return None
+        stamp = pd.Timestamp(value).to_pydatetime()
+        return stamp.strftime(fmt.replace("%Y", f"{stamp.year:04d}"))
+
+    return series.map(one).astype(object)
+
+
 def validate_table(frame: pd.DataFrame, *, source: str | None = None) -> None:
     """Raise :class:`DataValidationError` listing every sanity problem of ``frame``."""
     problems = sanity_problems(frame)
@@ -250,6 +261,8 @@ def to_output(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         elif col.kind == "numerical" and col.dtype == "int":
             out[name] = pd.Series(np.round(series.to_numpy(dtype="float64", na_value=np.nan)),
                                   index=frame.index).astype("Int64")
+        elif col.kind == "datetime" and str(getattr(series, "dtype", "")).endswith("[s]"):
+            out[name] = _format_wide(series, col.format)
         elif col.kind == "datetime":
             out[name] = pd.to_datetime(series).dt.strftime(col.format).astype(object).where(series.notna(), None)
         elif col.kind == "boolean" and col.true_value is not None:

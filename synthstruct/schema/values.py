@@ -310,3 +310,34 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         out[name] = series
     return pd.DataFrame(out, index=frame.index)
+
+
+# --------------------------------------------------------------------------------------- datetimes
+#: Seconds from the epoch that datetime64[ns] can hold (about 1678-2261); beyond, datetimes use seconds.
+NS_LIMIT_SECONDS = 9.2e9
+
+
+def datetime_as_float(series: pd.Series, unit: str = "ns") -> np.ndarray:
+    """Datetimes of any resolution (ns, or s for 0001-01-01 / 9999-12-31) as float ``unit`` ("ns" or
+    "s") since the epoch, NaN for missing; texts and other values are parsed leniently."""
+    values = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series, errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(values) and str(values.dtype).endswith("[s]"):
+        out = values.to_numpy(dtype="datetime64[s]").astype("int64").astype("float64")
+        out = out * 1e9 if unit == "ns" else out
+    else:
+        out = values.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
+        out = out / 1e9 if unit == "s" else out
+    out[pd.isna(values).to_numpy() if hasattr(values, "to_numpy") else np.isnan(out)] = np.nan
+    return out
+
+
+def datetime_from_seconds(seconds: np.ndarray, index: Any = None) -> pd.Series:
+    """Datetimes from float seconds (NaN -> NaT): datetime64[ns] when every value fits, else [s]."""
+    seconds = np.asarray(seconds, dtype="float64")
+    ok = np.isfinite(seconds)
+    if ok.any() and np.abs(seconds[ok]).max() > NS_LIMIT_SECONDS:
+        wide = np.full(seconds.shape, np.datetime64("NaT"), dtype="datetime64[s]")
+        wide[ok] = np.round(seconds[ok]).astype("int64").astype("datetime64[s]")
+        return pd.Series(wide, index=index)
+    return pd.Series(pd.to_datetime(pd.Series(seconds * 1e9, index=index), unit="ns", errors="coerce")
+                     ).astype("datetime64[ns]")

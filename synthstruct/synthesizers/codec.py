@@ -132,10 +132,9 @@ class Codec:
                         seconds = np.floor(seconds / 86400.0) * 86400.0  # date-only formats: whole days
                     finite = seconds[np.isfinite(seconds)]
                     if finite.size and np.abs(finite).max() > _NS_LIMIT_SECONDS:  # 0001-01-01, 9999-12-31
-                        wide = np.full(seconds.shape, np.datetime64("NaT"), dtype="datetime64[s]")
-                        ok = np.isfinite(seconds)
-                        wide[ok] = seconds[ok].astype("int64").astype("datetime64[s]")
-                        out[name] = pd.Series(wide, index=engine_frame.index)
+                        from synthstruct.schema.values import datetime_from_seconds
+
+                        out[name] = datetime_from_seconds(seconds, engine_frame.index)
                         continue
                     ns = pd.to_datetime(pd.Series(seconds * 1e9, index=engine_frame.index), unit="ns", errors="coerce")
                     out[name] = ns.astype("datetime64[ns]")
