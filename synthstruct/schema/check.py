@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem
-from synthstruct.schema.model import Schema
+from synthstruct.schema.model import STRUCTURED_KINDS, Schema
 
 __all__ = ["category_key", "coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
 
@@ -137,6 +137,16 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             continue
         series = frame[name]
         where = f"column {name!r}"
+        if col.kind in STRUCTURED_KINDS and len(frame) > 1:
+            n_valid = int(series.notna().sum())
+            if n_valid == 0:
+                problems.append(Problem(where, f"is declared {col.kind} but is empty (every value is missing)",
+                                        "declare it kind: constant (carried through, not modelled)"))
+                continue
+            if n_valid == len(frame) and series.nunique(dropna=True) == 1:
+                problems.append(Problem(where, f"is declared {col.kind} but is constant (one value in every row)",
+                                        "declare it kind: constant (carried through, not modelled)"))
+                continue
         if col.kind == "numerical":
             if col.format is not None and not pd.api.types.is_numeric_dtype(series):
                 from synthstruct.schema.values import NumberFormat, parse_numbers
