@@ -84,6 +84,14 @@ def _sorted_present(values: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- column shapes
+def _iso(ns: float) -> str:
+    """ISO text of a float ns timestamp, also beyond 1678-2261 (0001-01-01, 9999-12-31 sentinels)."""
+    try:
+        return pd.Timestamp(int(ns)).isoformat()
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        return str(np.datetime64(int(ns // 1e9), "s"))
+
+
 def _numeric_histogram(real: np.ndarray, synthetic: np.ndarray, kind: str) -> dict[str, Any]:
     low, high = np.quantile(real, [0.01, 0.99])
     if high <= low:
@@ -96,7 +104,7 @@ def _numeric_histogram(real: np.ndarray, synthetic: np.ndarray, kind: str) -> di
 
     edge_list: list[Any] = edges.tolist()
     if kind == "datetime":
-        edge_list = [pd.Timestamp(int(e)).isoformat() for e in edges]
+        edge_list = [_iso(e) for e in edges]
     return {"type": "histogram", "edges": edge_list, "real": shares(real), "synthetic": shares(synthetic),
             "note": "outer bins include the tails beyond the train 1st/99th percentiles"}
 
