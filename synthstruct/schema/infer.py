@@ -750,6 +750,11 @@ def infer_table(frame: pd.DataFrame, *, name: str = "table", detect_pii: bool = 
         data["target"] = chosen
         if chosen in decisions:
             decisions[chosen].notes.append(f"target: {target_reason}")
+        if columns.get(chosen, {}).get("kind") == "boolean" and "true_value" in columns[chosen]:
+            columns[chosen] = {"kind": "categorical"}  # classes keep the data's spelling (yes/no, 1/0)
+            decisions[chosen].kind, decisions[chosen].label = "categorical", "categorical (two classes)"
+            decisions[chosen].alternatives = ["boolean"]
+            decisions[chosen].notes.append("a two-valued target is kept as classes with the data's spelling")
     structured = {"categorical", "ordinal", "numerical", "datetime", "boolean"}
     data["quasi_identifiers"] = _named(kinds, _QI_WORDS, structured)
     data["sensitive"] = [c for c in _named(kinds, _SENSITIVE_WORDS, structured | {"text"})
