@@ -173,6 +173,8 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             if bad:
                 problems.append(Problem(where, f"{bad} cell(s) do not match the date format {col.format!r}",
                                         "fix those cells or change 'format' in the schema (strftime codes)"))
+            if isinstance(values.dtype, pd.DatetimeTZDtype):  # one UTC offset in every cell: as UTC, like mixed ones
+                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
             out[name] = values if values.dtype == "datetime64[s]" else values.astype("datetime64[ns]")
         elif col.kind == "boolean":
             spelling = (col.true_value, col.false_value) if col.true_value is not None else None
