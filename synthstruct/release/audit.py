@@ -128,7 +128,7 @@ def _schema(real: pd.DataFrame, schema: Schema | str | Path | None, source: str,
     from synthstruct.release.pipeline import choose_schema
 
     name = "audit" if source == "real" else table_name_for(source)
-    return choose_schema(real, schema, name=name, source=source, target=target)
+    return choose_schema(real, schema, name=name, source=source, target=target, hierarchies=False)
 
 
 def _metric_names(policy: Policy | None) -> list[str]:

@@ -117,9 +117,10 @@ def _with_target(schema: Schema, target: str | None) -> tuple[Schema, str]:
 
 
 def choose_schema(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str,
-                  target: str | None = None) -> SchemaChoice:
+                  target: str | None = None, hierarchies: bool = True) -> SchemaChoice:
     """The schema to use: given, loaded, or inferred from the data; ``target`` (a column or ``"none"``)
-    overrides the schema's target.
+    overrides the schema's target; ``hierarchies=False`` leaves inferred fixed combinations out (audits
+    of other generators' output are not held to constraints nobody declared).
 
     Raises:
         SchemaError: the schema (or the target override) is invalid.
@@ -131,7 +132,7 @@ def choose_schema(frame: pd.DataFrame, schema: Schema | str | Path | None, *, na
     validate_table(frame, source=source)
     from synthstruct.schema.infer import infer_table
 
-    inference = infer_table(frame, name=name, target=target)
+    inference = infer_table(frame, name=name, target=target, hierarchies=hierarchies)
     for decision in inference.decisions.values():
         log.info("inferred %s: %s", decision.column, decision.comment())
     return SchemaChoice(inference.schema, True, inference, inference.target_reason)
