@@ -143,6 +143,9 @@ def _canary_column(name: str, frame: pd.DataFrame, schema: Schema, m: int,
         from synthstruct.schema.values import datetime_from_seconds  # any resolution
 
         return datetime_from_seconds(seconds), False
+    if col.kind == "constant":  # the table's one value (or empty): a canary must not break the constant
+        value = series.dropna().iloc[0] if series.notna().any() else None
+        return pd.Series([value] * m, dtype=object), False
     if col.kind == "id" and pd.api.types.is_numeric_dtype(series):
         start = float(np.nanmax(as_numbers(series))) if series.notna().any() else 0.0
         return pd.Series(start + 1 + np.arange(m), dtype=series.dtype), False
