@@ -414,7 +414,9 @@ def _infer_strings(col: _Column, sample: pd.Series, counts: pd.Series,
         spec: dict[str, Any] = {"kind": "numerical", "dtype": "int" if integral else "float",
                                 "format": {k: v for k, v in asdict(number_format).items() if v not in ("", ".")}}
         if not integral:
-            spec["decimals"] = _decimals(values)
+            from synthstruct.schema.values import written_decimals
+
+            spec["decimals"] = max(written_decimals(sample, number_format), _decimals(values))
         return _decision(name, spec, f"numerical ({spec['dtype']}, formatted)",
                          f"all values are numbers written with {number_format.describe()}; parsed and written "
                          "back in the same format, range hidden", ["categorical"])

@@ -31,6 +31,7 @@ __all__ = [
     "format_numbers",
     "parse_numbers",
     "typed_columns",
+    "written_decimals",
 ]
 
 #: Integers with more significant digits than this cannot be held exactly in a float64.
@@ -124,6 +125,14 @@ def detect_number_format(texts: pd.Series) -> NumberFormat | None:
                 return None
             return fmt
     return None
+
+
+def written_decimals(texts: pd.Series, fmt: NumberFormat) -> int:
+    """The most common number of digits written after the decimal mark (``$3.10`` -> 2)."""
+    body = texts.dropna().astype(str).str.strip().str.replace(re.escape(fmt.suffix.strip()) or "$^", "", regex=True)
+    fraction = body.str.rstrip().str.extract(rf"{re.escape(fmt.decimal)}(\d+)\s*$", expand=False)
+    lengths = fraction.str.len().fillna(0).astype(int)
+    return int(lengths.mode().iloc[0]) if len(lengths) else 0
 
 
 def _digits_ok(values: pd.Series, fmt: NumberFormat) -> bool:

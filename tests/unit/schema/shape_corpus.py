@@ -48,10 +48,8 @@ class Shape:
 
 def _frame(**columns: Any) -> Callable[[], pd.DataFrame]:
     def build() -> pd.DataFrame:
-        n = len(next(iter(columns.values()))())
-        data = _base(n)
-        for name, make in columns.items():
-            data[name] = make()
+        data = {name: make() for name, make in columns.items()}  # the shape first: the last column is no target
+        data.update(_base(len(next(iter(data.values())))))
         return pd.DataFrame(data)
 
     return build
