@@ -329,7 +329,8 @@ def _listed_names(texts: list[str], hint: str | None, n_distinct: int,
     Presidio did not flag; needs an identifying number of distinct values."""
     from synthstruct.privacy.name_lists import name_share
 
-    if n_distinct < min(MIN_DISTINCT_NER, max(2, n_valid)) or not texts:
+    if n_distinct < min(MIN_DISTINCT_NER, max(2, n_valid)) or not texts or (
+            hint is not None and hint not in _COMPATIBLE["PERSON"]):
         return None, 0.0, 0.0, None  # a list match is strong evidence: no distinct-ratio rule here
     shares = name_share(texts)
     entity, share = max(shares.items(), key=lambda item: (item[1], item[0] == "LAST_NAME"))

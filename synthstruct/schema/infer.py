@@ -515,8 +515,9 @@ def _listed_names(col: _Column, counts: pd.Series) -> ColumnPiiGuess | None:
     from synthstruct.privacy.column_pii import NAME_LIST_SHARE, MIN_DISTINCT_NER
     from synthstruct.privacy.name_lists import name_share
 
-    if len(counts) < MIN_DISTINCT_NER:
-        return None
+    hint = name_hint(col.name)
+    if len(counts) < MIN_DISTINCT_NER or (hint is not None and hint not in ("PERSON", "FIRST_NAME", "LAST_NAME")):
+        return None  # a column named city, company, street ... is not checked against name lists
     texts = counts.index[:: max(1, len(counts) // 200)].tolist()[:200]
     shares = name_share(texts)
     if shares["LAST_NAME"] >= NAME_LIST_SHARE and shares["LAST_NAME"] >= shares["FIRST_NAME"]:
@@ -527,7 +528,6 @@ def _listed_names(col: _Column, counts: pd.Series) -> ColumnPiiGuess | None:
         entity = "PERSON"
     else:
         return None
-    hint = name_hint(col.name)
     evidence = "both" if hint in ("PERSON", "FIRST_NAME", "LAST_NAME") else "content"
     return ColumnPiiGuess(entity, round(min(1.0, shares[entity] + (0.2 if evidence == "both" else 0)), 4),
                           round(shares[entity], 4), evidence, len(texts))
