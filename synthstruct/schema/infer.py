@@ -651,8 +651,8 @@ def propose_target(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[str | No
 
 # --------------------------------------------------------------------------------------- hierarchies
 def find_hierarchies(frame: pd.DataFrame, columns: list[str]) -> list[list[str]]:
-    """Groups ``[parent, child, ...]``: the parent determines each child on every row where it is
-    present (a functional dependency on these rows) and has at least
+    """Groups ``[parent, child, ...]``: the parent determines each child on every row, a missing value
+    counting as a value (a functional dependency on these rows, as the validity check sees it) and has at least
     :data:`HIERARCHY_MIN_ROWS_PER_VALUE` rows per value (so the dependency is not a coincidence of
     few rows). Pairs that determine each other are listed once (the earlier column as parent)."""
     n = len(frame)
@@ -660,7 +660,7 @@ def find_hierarchies(frame: pd.DataFrame, columns: list[str]) -> list[list[str]]
     distinct: dict[str, int] = {}
     for column in columns:
         try:
-            values, uniques = pd.factorize(frame[column].astype(object), use_na_sentinel=True)
+            values, uniques = pd.factorize(frame[column].astype(object), use_na_sentinel=False)  # missing: a value
         except TypeError:
             continue
         if 2 <= len(uniques) <= n / HIERARCHY_MIN_ROWS_PER_VALUE:

@@ -49,14 +49,18 @@ def _rng(seed: int, *stream: str | int) -> np.random.Generator:
     return np.random.default_rng(stream_seed(seed, *stream))
 
 
+#: Lookup key of a missing parent value.
+_MISSING_KEY = "\x00<missing>"
+
+
 def _hierarchy_lookup(sub: pd.DataFrame) -> dict[str, list[Any]] | None:
-    """Parent value (as text) -> the other columns' values, when the first column determines the
-    others on these rows (missing values count as values); ``None`` when it does not."""
-    parent = sub.iloc[:, 0]
-    rows = sub[parent.notna()]
-    if rows.empty:
+    """Parent value (as text; a missing parent has its own key) -> the other columns' values, when the
+    first column determines the others on these rows (missing values count as values); ``None`` when
+    it does not."""
+    rows = sub
+    if rows.empty or rows.iloc[:, 0].isna().all():
         return None
-    keys = rows.iloc[:, 0].map(str)
+    keys = rows.iloc[:, 0].map(str, na_action="ignore").fillna(_MISSING_KEY)
     children = rows.iloc[:, 1:].astype(object).where(rows.iloc[:, 1:].notna(), None)
     grouped = pd.DataFrame({"key": keys.to_numpy()}).join(children.reset_index(drop=True).map(
         lambda v: v.item() if isinstance(v, np.generic) else v))
@@ -315,7 +319,7 @@ class TableSynthesizer:
         sampled pair is a seen one without rejection."""
         for i, lookup in getattr(self, "lookups_", {}).items():
             columns = self.schema_.constraints[i].columns
-            keys = frame[columns[0]].map(lambda v: str(v), na_action="ignore")
+            keys = frame[columns[0]].map(str, na_action="ignore").fillna(_MISSING_KEY)
             known = keys.isin(lookup.keys()).to_numpy()
             if not known.any():
                 continue
