@@ -627,6 +627,9 @@ def propose_target(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[str | No
                 levels[column] = int(frame[column].nunique(dropna=True))
             except TypeError:
                 continue
+    structured = [c for c, k in kinds.items() if k in allowed | {"numerical", "datetime"}]
+    if len(structured) < 2:
+        return None, "no target: a target needs at least one other learned column to be predicted from"
     candidates = [c for c, n in levels.items() if 2 <= n <= TARGET_MAX_LEVELS]
     missing = {c: float(frame[c].isna().mean()) for c in candidates}
     ranked = []
