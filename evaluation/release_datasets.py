@@ -68,12 +68,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3000, help="Sample larger tables to N rows (0 = full).")
     parser.add_argument("--json", type=Path, help="Write the results here.")
+    parser.add_argument("--only", nargs="*", help="Table names to run (e.g. airline_tweets.csv berka/disp.csv).")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         for path in tables():
             name = str(path.relative_to(DATASETS))
+            if args.only and name not in args.only:
+                continue
             data = sample_csv(path, args.rows, tmpdir)
             results[name] = release_one(data, tmpdir / f"out-{name.replace('/', '_')}")
             r = results[name]
