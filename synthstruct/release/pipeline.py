@@ -205,6 +205,48 @@ def _text_manifest(synth: TableSynthesizer) -> dict[str, Any] | None:
     return columns or None
 
 
+def _blocked_too_small(data: Path, output: Path, frame: pd.DataFrame, schema_obj: Schema, choice: SchemaChoice,
+                       policy_obj: Policy, policy_label: str, *, seed: int, engine: str, input_sha: str,
+                       overwrite: bool, n_holdout: int, load_seconds: float) -> ReleaseResult:
+    """A table too small for the policy's privacy reference (the holdout) is a gate verdict, not an
+    input error: the bundle holds the schema, the inference decisions and the one failed check, no data."""
+    from synthstruct.release.gate import CheckResult
+
+    needed = policy_obj.split.min_holdout_rows
+    check = CheckResult(
+        name="rows.value", metric="rows", statistic="value", value=float(min(n_holdout, len(frame) - n_holdout)),
+        threshold=float(needed), comparison=">=", severity="block", passed=False,
+        explanation=(f"{len(frame)} rows give a holdout of {n_holdout} rows; at least {needed} are needed on each "
+                     "side to measure privacy against unseen real rows, so nothing can be released."),
+        fix="provide more rows, or lower split.min_holdout_rows / raise holdout_fraction in the policy")
+    gate = GateReport(passed=False, policy=policy_obj.name, checks=[check], metrics={})
+    report = build_report(gate, table=schema_obj.name, engine=engine,
+                          rows={"input": len(frame), "train": 0, "holdout": 0, "synthetic": 0},
+                          timings={"load": round(load_seconds, 3)})
+    report["inference"] = choice.record()
+    schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
+    with atomic_directory(output, overwrite=overwrite) as tmp:
+        (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
+        atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
+        (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
+        manifest = {
+            "manifest_version": MANIFEST_VERSION, "released": False, "table": schema_obj.name,
+            "input": {"file": data.name, "sha256": input_sha, "rows": len(frame), "columns": len(frame.columns)},
+            "schema": {"sha256": schema_sha, "inferred": choice.inferred},
+            "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
+            "seed": seed, "engine": {"name": engine, "params": {}, "protect_k": policy_obj.value_protection.k},
+            "text": None,
+            "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": 0, "holdout_rows": 0,
+                      "stratified_on": None},
+            "gate": {"passed": False, "attempts": 1, "failed": [check.name]},
+            "canaries": None, "timings": report["timings"], "versions": package_versions(),
+            "outputs": bundle_outputs(tmp),
+        }
+        write_manifest(tmp, manifest)
+    log.info("release blocked: %d rows are too few for a holdout of %d", len(frame), needed)
+    return ReleaseResult(passed=False, output=output, gate=gate, report=report, manifest=manifest)
+
+
 def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path | None = None,
             engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
             seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
@@ -272,6 +314,11 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     timings["load"] = time.perf_counter() - t0
 
     stratify = schema_obj.target if schema_obj.target in schema_obj.structured_columns else None
+    n_holdout = int(round(len(coerced) * policy_obj.split.holdout_fraction))
+    if min(n_holdout, len(coerced) - n_holdout) < policy_obj.split.min_holdout_rows and not canaries:
+        return _blocked_too_small(data, output, frame, schema_obj, choice, policy_obj, policy_label, seed=seed,
+                                  engine=engine or DEFAULT_ENGINE, input_sha=input_sha, overwrite=overwrite,
+                                  n_holdout=n_holdout, load_seconds=time.perf_counter() - t0)
     train, holdout = split_train_holdout(coerced, spec=policy_obj.split, seed=stream_seed(seed, "split"),
                                          stratify_on=stratify)
     canary_table = None

@@ -50,7 +50,7 @@ import pandas as pd
 from synthstruct.privacy.column_pii import ColumnPiiGuess, classify_column, name_hint, name_tokens
 from synthstruct.schema.io import schema_from_dict
 from synthstruct.schema.model import SCHEMA_VERSION, Schema
-from synthstruct.schema.values import EXACT_FLOAT_DIGITS, boolean_spelling, code_profile, detect_number_format
+from synthstruct.schema.values import boolean_spelling, code_profile, detect_number_format
 
 __all__ = ["DATE_FORMATS", "Decision", "Inference", "infer_schema", "infer_table", "value_shape"]
 
@@ -465,6 +465,11 @@ def _infer_strings(col: _Column, sample: pd.Series, counts: pd.Series,
         if _id_named(name):
             return _decision(name, {"kind": "id", "strategy": "uuid"}, "id (unique)",
                              f"all {n_valid} values distinct and an id-like name; UUIDs", ["categorical"])
+        if words < SHORT_TEXT_MIN_WORDS or n_valid <= 50:
+            return _decision(name, {"kind": "id", "strategy": "uuid"}, "id (unique)",
+                             f"all {n_valid} values distinct: as categories every value would be one row's "
+                             "(value protection would empty the column); generated as new ids (UUIDs)",
+                             ["categorical", "pii"], ["declare it pii (e.g. LOCATION) for realistic values"])
     if n_distinct >= REPEATING_ID_MIN_DISTINCT and n_distinct < n_valid and (
             _id_named(name, strong=True) or (pattern is not None and pattern.count("#") >= 4
                                              and re.search(r"[A-Za-z]", pattern)

@@ -180,3 +180,18 @@ def test_infer_cli_prints_the_decisions_and_release_records_them(tmp_path):
     assert report["inference"]["target"] is None and "--target none" in report["inference"]["target_reason"]
     assert report["inference"]["columns"]["diag"]["label"] == "categorical (code)"
     assert report["inference"]["constants"] == ["site"]
+
+
+def test_table_too_small_for_a_holdout_is_a_gate_verdict(tmp_path):
+    """77 rows (Berka's district table) cannot hold out 20 rows on each side: blocked with a reason and a
+    bundle (schema, report, inference decisions), not an input error."""
+    rng = np.random.default_rng(4)
+    data = tmp_path / "small.csv"
+    pd.DataFrame({"x": rng.normal(size=60).round(3), "g": rng.choice(["a", "b"], 60)}).to_csv(data, index=False)
+    out = tmp_path / "bundle"
+    res = CliRunner().invoke(app, ["release", str(data), "-o", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 1, res.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["gate"]["failed"] == ["rows.value"] and "holdout" in report["gate"]["checks"][0]["explanation"]
+    assert report["inference"]["columns"]["x"]["kind"] == "numerical"
+    assert not (out / "data").exists()
