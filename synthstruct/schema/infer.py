@@ -367,7 +367,8 @@ def _infer_numeric(col: _Column, numbers: pd.Series) -> tuple[dict[str, Any], De
                          f"integers with {n_distinct} distinct values (<= {MAX_CODE_LEVELS} distinct integers "
                          "are codes)", ["numerical"])
     if integral and n_distinct >= 0.95 * n_valid >= ID_MIN_ROWS and _id_named(name):
-        return _decision(name, {"kind": "id", "strategy": "sequence"}, "id (unique)",
+        label = "id (unique)" if n_distinct == n_valid == col.n_rows else "id (entity key)"
+        return _decision(name, {"kind": "id", "strategy": "sequence"}, label,
                          f"{_pct(n_distinct, n_valid)} distinct integers and an id-like name; generated as a sequence",
                          ["numerical"])
     if integral and _id_named(name, strong=True) and n_distinct >= REPEATING_ID_MIN_DISTINCT:
@@ -702,6 +703,14 @@ def find_hierarchies(frame: pd.DataFrame, columns: list[str]) -> list[list[str]]
 
 
 # --------------------------------------------------------------------------------------- table
+def _is_key(series: pd.Series) -> bool:
+    """No missing and no repeated value (a primary key)."""
+    try:
+        return bool(series.notna().all() and series.is_unique)
+    except TypeError:
+        return False
+
+
 def _named(kinds: dict[str, str], words: set[str], allowed: set[str]) -> list[str]:
     return [c for c, k in kinds.items() if k in allowed and words & set(name_tokens(c))]
 
@@ -745,7 +754,8 @@ def infer_table(frame: pd.DataFrame, *, name: str = "table", detect_pii: bool = 
     t_columns = time.perf_counter() - t0
     kinds = {c: spec["kind"] for c, spec in columns.items()}
     data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "name": _table_name(name), "columns": columns}
-    unique_ids = [c for c, d in decisions.items() if d.kind == "id" and d.label == "id (unique)"]
+    unique_ids = [c for c, d in decisions.items() if d.kind == "id" and d.label == "id (unique)"
+                  and _is_key(frame[c] if isinstance(frame[c], pd.Series) else frame[c].iloc[:, 0])]
     if unique_ids:
         data["primary_key"] = next((c for c in unique_ids if _id_named(c)), unique_ids[0])
         decisions[data["primary_key"]].notes.append("proposed primary key")
