@@ -371,6 +371,12 @@ def _infer_numeric(col: _Column, numbers: pd.Series) -> tuple[dict[str, Any], De
         return _decision(name, {"kind": "id", "strategy": "sequence"}, label,
                          f"{_pct(n_distinct, n_valid)} distinct integers and an id-like name; generated as a sequence",
                          ["numerical"])
+    if integral and _id_named(name, strong=True) and n_distinct < REPEATING_ID_MIN_DISTINCT \
+            and n_valid >= MIN_ROWS_PER_LEVEL * n_distinct:
+        return _decision(name, {"kind": "categorical"}, "categorical (code)",
+                         f"id-like name with only {n_distinct} distinct integers, "
+                         f"{n_valid / max(n_distinct, 1):.0f} rows per value → codes of a lookup table",
+                         ["numerical", "id"], _rare_note(counts))
     if integral and _id_named(name, strong=True) and n_distinct >= REPEATING_ID_MIN_DISTINCT:
         per = n_valid / max(n_distinct, 1)
         return _decision(name, {"kind": "id", "strategy": "sequence"}, "id (entity key)",
