@@ -116,8 +116,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
             delimiter = sniff_delimiter(path)
             scan_csv(path, delimiter)
             frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
-                                encoding="utf-8-sig", skipinitialspace=True, sep=delimiter)
+                                encoding="utf-8-sig", skipinitialspace=True, sep=delimiter, dtype=str)
             frame.columns = [str(c).strip() for c in frame.columns]
+            from synthstruct.schema.values import typed_columns  # leading zeros and long integers stay text
+
+            frame = typed_columns(frame)
         else:
             _check_parquet_schema(path)
             frame = pd.read_parquet(path)

@@ -47,13 +47,14 @@ def audit(
                                help="default, strict, lenient or a policy YAML: apply the release gate (exit 1 if it blocks)."),
     seed: int = typer.Option(0, "--seed", help="Seed for subsampling inside the metrics."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    target: str = typer.Option(None, "--target", "-t", help="Target column for utility metrics, or 'none'."),
 ) -> None:
     """Audit synthetic data from any generator; exit 1 when ``--policy`` would block it, 2 on bad input."""
     from synthstruct.release.audit import audit as run_audit
 
     with console.status("auditing: load → check → metrics → report"):
         result = run_audit(real, synthetic, output=output, holdout=holdout, schema=schema, policy=policy,
-                           seed=seed, overwrite=overwrite)
+                           seed=seed, overwrite=overwrite, target=target)
     _print_result(result)
     if result.passed is False:
         raise typer.Exit(code=1)

@@ -26,6 +26,7 @@ def fit(
     no_raw_values: bool = typer.Option(
         False, "--no-raw-values",
         help="Keep numbers in the saved model only as means of at least --protect-k rows (default engine only)."),
+    target: str = typer.Option(None, "--target", "-t", help="Target column (conditional sampling), or 'none'."),
 ) -> None:
     from synthstruct.dataio import atomic_directory, check_output_dir, read_table, table_name_for
     from synthstruct.errors import DataFileError, Problem
@@ -43,7 +44,8 @@ def fit(
     params = {"epochs": epochs} if epochs is not None else None
     engine, params = resolve_engine_options(engine, epsilon, delta, params)
     frame = read_table(data)
-    schema_obj, inferred = schema_for(frame, schema_obj, name=table_name_for(data), source=str(data))
+    schema_obj, inferred = schema_for(frame, schema_obj, name=table_name_for(data), source=str(data),
+                                      target=target)
     if is_private(engine):
         require_declared_schema(inferred)
     if protect_k is None:

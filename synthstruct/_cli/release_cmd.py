@@ -68,6 +68,10 @@ def release(
     no_escape_formulas: bool = typer.Option(
         False, "--no-escape-formulas",
         help="CSV: write cells starting with = + - @ as they are (default: prefix ' so spreadsheets do not run them)."),
+    target: str = typer.Option(None, "--target", "-t",
+                               help="Target column for the split and utility metrics, or 'none' "
+                                    "(default: the schema's, or proposed by inference with a reason)."),
+    explain: bool = typer.Option(False, "--explain", help="Print every inference decision in full."),
 ) -> None:
     from synthstruct._cli.relational import run_release_db, source_text
     from synthstruct.relational.sources import is_relational_source
@@ -120,12 +124,16 @@ def release(
             result = run_release(data, output=output, schema=schema, engine=engine, engine_params=params, rows=rows,
                                  seed=seed, policy=policy, overwrite=overwrite, canaries=canaries,
                                  on_progress=on_progress, column_map=column_map, resume=resume,
-                                 on_text_progress=on_text, escape_formulas=not no_escape_formulas)
+                                 on_text_progress=on_text, escape_formulas=not no_escape_formulas,
+                                 target=target)
     except KeyboardInterrupt as exc:
         err_console.print("[bold red]interrupted[/]: ", end="")
         err_console.print(f"no bundle was written to {output}", markup=False, soft_wrap=True)
         print_notes(exc)
         raise typer.Exit(code=130) from None
+    from synthstruct._cli._inference import print_inference
+
+    print_inference(result.report.get("inference") or {}, console, explain=explain)
     print_gate(result)
     leak = result.gate.metrics.get("canary_leakage")
     if leak is not None and leak.value is not None:

@@ -77,6 +77,10 @@ def target_schema(frame: pd.DataFrame, schema: Schema, target: str, *, source: s
         raise _bad("cannot balance", [Problem(where, f"is a {column.kind} column, not a label",
                                               "choose a categorical, boolean or integer label column")],
                    source=source)
+    if column.kind == "boolean" and column.true_value is not None:  # yes/no, 1/0: classes keep the spelling
+        columns = dict(schema.columns)
+        columns[target] = CategoricalColumn(kind="categorical", description=column.description)
+        schema = schema.model_copy(update={"columns": columns})
     if column.kind == "numerical":
         values = pd.to_numeric(frame[target], errors="coerce").dropna().to_numpy(dtype="float64")
         integral = bool(np.all(values == np.round(values)))

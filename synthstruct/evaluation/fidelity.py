@@ -54,10 +54,9 @@ def _columns(schema: Schema, *frames: pd.DataFrame | None) -> list[str]:
 def _as_float(series: pd.Series, kind: str) -> np.ndarray:
     """Numerical / datetime values as float64 (datetimes in ns), NaN for missing."""
     if kind == "datetime":
-        values = pd.to_datetime(series, errors="coerce")
-        out = values.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        out[values.isna().to_numpy()] = np.nan
-        return out
+        from synthstruct.schema.values import datetime_as_float  # any resolution
+
+        return datetime_as_float(series, "ns")
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
 
 
@@ -85,6 +84,14 @@ def _sorted_present(values: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- column shapes
+def _iso(ns: float) -> str:
+    """ISO text of a float ns timestamp, also beyond 1678-2261 (0001-01-01, 9999-12-31 sentinels)."""
+    try:
+        return pd.Timestamp(int(ns)).isoformat()
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        return str(np.datetime64(int(ns // 1e9), "s"))
+
+
 def _numeric_histogram(real: np.ndarray, synthetic: np.ndarray, kind: str) -> dict[str, Any]:
     low, high = np.quantile(real, [0.01, 0.99])
     if high <= low:
@@ -97,7 +104,7 @@ def _numeric_histogram(real: np.ndarray, synthetic: np.ndarray, kind: str) -> di
 
     edge_list: list[Any] = edges.tolist()
     if kind == "datetime":
-        edge_list = [pd.Timestamp(int(e)).isoformat() for e in edges]
+        edge_list = [_iso(e) for e in edges]
     return {"type": "histogram", "edges": edge_list, "real": shares(real), "synthetic": shares(synthetic),
             "note": "outer bins include the tails beyond the train 1st/99th percentiles"}
 

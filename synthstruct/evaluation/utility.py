@@ -83,10 +83,9 @@ class FeatureEncoder:
             codes[series.isna().to_numpy()] = np.nan
             return codes
         if kind == "datetime":
-            values = pd.to_datetime(series, errors="coerce")
-            seconds = values.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64") / 1e9
-            seconds[values.isna().to_numpy()] = np.nan
-            return seconds
+            from synthstruct.schema.values import datetime_as_float  # any resolution
+
+            return datetime_as_float(series, "s")
         if kind == "boolean":
             return pd.Series(series, dtype="boolean").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
@@ -278,6 +277,8 @@ def utility(ctx: EvaluationContext) -> MetricResult:
         return _not_computed("the target column is missing from one of the tables")
     if ctx.train[target].notna().sum() == 0 or ctx.synthetic[target].notna().sum() == 0:
         return _not_computed("the target column has no values in the real or synthetic rows")
+    if not [c for c in ctx.schema.structured_columns if c != target]:
+        return _not_computed("no structured column besides the target to predict it from")
     scores = tstr_scores(ctx.train, ctx.synthetic, test, ctx.schema, seed=ctx.seed,
                          max_iter=int(ctx.options.get("utility_max_iter", DEFAULT_MAX_ITER)),
                          max_rows=int(ctx.options.get("utility_max_rows", DEFAULT_MAX_ROWS)),

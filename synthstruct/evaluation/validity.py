@@ -55,7 +55,7 @@ def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _datetimes(series: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
     """Parsed timestamps and a mask of present cells that do not parse."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.astype("datetime64[ns]")
+        values = series if str(series.dtype).endswith("[s]") else series.astype("datetime64[ns]")
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -155,9 +155,9 @@ def _ordered_values(frame: pd.DataFrame, schema: Schema, name: str) -> np.ndarra
     col = schema.columns[name]
     if isinstance(col, DatetimeColumn):
         values, _ = _datetimes(series, col.format)
-        as_int = values.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        as_int[values.isna().to_numpy()] = np.nan
-        return as_int
+        from synthstruct.schema.values import datetime_as_float  # any resolution (0001-01-01 .. 9999-12-31)
+
+        return datetime_as_float(values, "ns")
     return _numeric(series)[0]
 
 

@@ -184,6 +184,8 @@ def sample_column(schema: Schema, name: str, frame: pd.DataFrame, n: int, rng: n
         return _numerical(col, frame, n, rng)
     if isinstance(col, DatetimeColumn):
         return _datetime(col, n, rng)
+    if col.kind == "constant":  # its value in every row (empty when the schema gives none)
+        return np.array([col.value] * n, dtype=object)
     raise TypeError(f"not a structured column kind: {col.kind}")
 
 

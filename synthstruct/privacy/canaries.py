@@ -140,7 +140,12 @@ def _canary_column(name: str, frame: pd.DataFrame, schema: Schema, m: int,
         seconds = _numeric_draws(series, col, m, rng) / 1e9
         if not any(code in col.format for code in ("%H", "%M", "%S")):
             seconds = np.floor(seconds / 86400.0) * 86400.0
-        return pd.Series(pd.to_datetime(seconds * 1e9, unit="ns")).astype("datetime64[ns]"), False
+        from synthstruct.schema.values import datetime_from_seconds  # any resolution
+
+        return datetime_from_seconds(seconds), False
+    if col.kind == "constant":  # the table's one value (or empty): a canary must not break the constant
+        value = series.dropna().iloc[0] if series.notna().any() else None
+        return pd.Series([value] * m, dtype=object), False
     if col.kind == "id" and pd.api.types.is_numeric_dtype(series):
         start = float(np.nanmax(as_numbers(series))) if series.notna().any() else 0.0
         return pd.Series(start + 1 + np.arange(m), dtype=series.dtype), False

@@ -319,6 +319,29 @@ def _combine(content: tuple[str, float] | None, shares: dict[str, float], hint: 
     return entity, (0.6 if evidence == "both" else 0.4) + 0.2 * support, support, evidence
 
 
+#: Share of sampled distinct values on Faker's name lists that makes a column a name column by content.
+NAME_LIST_SHARE = 0.6
+
+
+def _listed_names(texts: list[str], hint: str | None, n_distinct: int,
+                  n_valid: int) -> tuple[str | None, float, float, Evidence | None]:
+    """Names by content from Faker's locale lists (surnames, first names, full names), for columns
+    Presidio did not flag; needs an identifying number of distinct values."""
+    from synthstruct.privacy.name_lists import name_share
+
+    if n_distinct < min(MIN_DISTINCT_NER, max(2, n_valid)) or not texts or (
+            hint is not None and hint not in _COMPATIBLE["PERSON"]):
+        return None, 0.0, 0.0, None  # a list match is strong evidence: no distinct-ratio rule here
+    shares = name_share(texts)
+    entity, share = max(shares.items(), key=lambda item: (item[1], item[0] == "LAST_NAME"))
+    if share < NAME_LIST_SHARE:
+        return None, 0.0, 0.0, None
+    if shares["LAST_NAME"] >= NAME_LIST_SHARE and shares["LAST_NAME"] >= shares["FIRST_NAME"]:
+        entity, share = "LAST_NAME", shares["LAST_NAME"]
+    agrees = hint is not None and hint in _COMPATIBLE["PERSON"]
+    return entity, round(min(1.0, share + (0.2 if agrees else 0.0)), 4), share, ("both" if agrees else "content")
+
+
 def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
@@ -329,7 +352,8 @@ def _has_fractions(series: pd.Series) -> bool:
 
 
 def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | None = None,
-                    sample_size: int = 200, seed: int = 0, use_content: bool = True) -> ColumnPiiGuess:
+                    sample_size: int = 200, seed: int = 0, use_content: bool = True,
+                    n_valid: int | None = None) -> ColumnPiiGuess:
     """Guess whether ``series`` holds personal data, and which entity.
 
     Args:
@@ -339,14 +363,16 @@ def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | 
         sample_size: Distinct non-null values analysed (sampled with ``seed`` when there are more).
         seed: Seed for the sample.
         use_content: ``False`` skips Presidio and decides from the name and value shapes only.
+        n_valid: Non-missing rows of the column when ``series`` holds its distinct values only
+            (cardinality rules compare distinct values with rows).
 
     Returns:
         The guess; ``entity`` is ``None`` when the column does not look like personal data.
     """
     hint = name_hint(name)
     valid = series.dropna()
-    n_valid = len(valid)
-    if n_valid == 0 or pd.api.types.is_bool_dtype(series):
+    n_valid = len(valid) if n_valid is None else max(int(n_valid), len(valid))
+    if len(valid) == 0 or pd.api.types.is_bool_dtype(series):
         return ColumnPiiGuess(None, 0.0, 0.0, None, 0)
     try:
         n_distinct = int(valid.nunique())
@@ -368,6 +394,8 @@ def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | 
     content = _best_content_entity(shares, numeric=numeric, n_distinct=n_distinct, n_valid=n_valid,
                                    hint=hint)
     entity, score, share, evidence = _combine(content, shares, hint, texts, n_distinct, n_valid)
+    if entity is None and not numeric:
+        entity, score, share, evidence = _listed_names(texts, hint, n_distinct, n_valid)
     if entity is not None and entity not in PII_ENTITIES:  # defensive: only declared entities
         entity, evidence = None, None
     return ColumnPiiGuess(entity, round(float(score), 4), round(float(share), 4), evidence, len(texts))

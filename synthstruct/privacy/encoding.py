@@ -81,9 +81,9 @@ class EncodedFrame:
 def as_numbers(series: pd.Series) -> np.ndarray:
     """Float64 view of a numerical or datetime column (NaN for missing)."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        values[series.isna().to_numpy()] = np.nan
-        return values
+        from synthstruct.schema.values import datetime_as_float  # any resolution
+
+        return datetime_as_float(series, "ns")
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 

@@ -124,11 +124,11 @@ def _coerce(frame: pd.DataFrame, schema: Schema, role: str, source: str) -> pd.D
     return coerced
 
 
-def _schema(real: pd.DataFrame, schema: Schema | str | Path | None, source: str) -> tuple[Schema, bool]:
-    from synthstruct.release.pipeline import schema_for
+def _schema(real: pd.DataFrame, schema: Schema | str | Path | None, source: str, target: str | None = None) -> Any:
+    from synthstruct.release.pipeline import choose_schema
 
     name = "audit" if source == "real" else table_name_for(source)
-    return schema_for(real, schema, name=name, source=source)
+    return choose_schema(real, schema, name=name, source=source, target=target, hierarchies=False)
 
 
 def _metric_names(policy: Policy | None) -> list[str]:
@@ -181,7 +181,8 @@ def _audit_html(report: dict[str, Any]) -> str:
 
 def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table | None = None,
           schema: Schema | str | Path | None = None, policy: str | Path | Policy | None = None,
-          seed: int = 0, overwrite: bool = False, options: dict[str, Any] | None = None) -> AuditResult:
+          seed: int = 0, overwrite: bool = False, options: dict[str, Any] | None = None,
+          target: str | None = None) -> AuditResult:
     """Audit ``synthetic`` against the ``real`` rows it was made from.
 
     Args:
@@ -196,6 +197,7 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
         options: Extra metric options (``attack_rows``, ...). ``canaries`` (a
             :class:`~synthstruct.privacy.canaries.CanaryTable` planted in ``real``) adds the
             ``canary_leakage`` metric to the report.
+        target: Target column for the utility metrics (overrides the schema's); ``"none"`` for none.
 
     Raises:
         InputError: unreadable or mismatching tables, schema or policy (nothing is written).
@@ -206,7 +208,8 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
     real_frame, real_src = _load(real, "real")
     synthetic_frame, synthetic_src = _load(synthetic, "synthetic")
     holdout_frame, holdout_src = _load(holdout, "holdout") if holdout is not None else (None, None)
-    schema_obj, inferred = _schema(real_frame, schema, real_src)
+    choice = _schema(real_frame, schema, real_src, target)
+    schema_obj, inferred = choice.schema, choice.inferred
 
     problems = _column_problems(real_frame, synthetic_frame, "synthetic")
     if holdout_frame is not None:
@@ -253,6 +256,7 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
         rows["holdout"] = len(holdout_c)
     report = build_report(gate, table=schema_obj.name, engine="external",
                           rows=rows, timings={"load": round(load_seconds, 3), "metrics": round(gate_seconds, 3)})
+    report["inference"] = choice.record()
     report["audit"] = {
         "policy": None if policy_obj is None else policy_obj.name,
         "schema_inferred": inferred,

@@ -87,17 +87,63 @@ class _Steps:
         self.done += 1
 
 
-def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str) -> tuple[Schema, bool]:
-    """The schema to use: loaded, given, or inferred from the data (returns ``(schema, inferred)``)."""
-    if isinstance(schema, Schema):
-        return schema, False
-    if schema is not None:
-        return load_schema(schema), False
-    validate_table(frame, source=source)
-    from synthstruct.schema.infer import infer_schema
+@dataclass
+class SchemaChoice:
+    """The schema of a run and where it came from: ``inference`` holds every inference decision when
+    the schema was inferred; ``target_reason`` says why the target is what it is."""
 
-    inferred, _comments = infer_schema(frame, name=name)
-    return inferred, True
+    schema: Schema
+    inferred: bool
+    inference: Any = None
+    target_reason: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The ``inference`` section of ``report.json``."""
+        out: dict[str, Any] = {"inferred": self.inferred, "target": self.schema.target,
+                               "target_reason": self.target_reason}
+        if self.inference is not None:
+            out.update({k: v for k, v in self.inference.to_dict().items() if k not in ("target", "target_reason")})
+        return out
+
+
+def _with_target(schema: Schema, target: str | None) -> tuple[Schema, str]:
+    if target is None:
+        return schema, "from the schema" if schema.target else "the schema names no target"
+    from synthstruct.schema.io import schema_from_dict
+
+    data = schema.model_dump(mode="json")
+    data["target"] = None if target.lower() == "none" else target
+    reason = "switched off (--target none)" if data["target"] is None else "chosen by the user (--target)"
+    return schema_from_dict(data, source="--target"), reason
+
+
+def choose_schema(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str,
+                  target: str | None = None, hierarchies: bool = True) -> SchemaChoice:
+    """The schema to use: given, loaded, or inferred from the data; ``target`` (a column or ``"none"``)
+    overrides the schema's target; ``hierarchies=False`` leaves inferred fixed combinations out (audits
+    of other generators' output are not held to constraints nobody declared).
+
+    Raises:
+        SchemaError: the schema (or the target override) is invalid.
+    """
+    if isinstance(schema, Schema) or schema is not None:
+        loaded = schema if isinstance(schema, Schema) else load_schema(schema)
+        chosen, reason = _with_target(loaded, target)
+        return SchemaChoice(chosen, False, None, reason)
+    validate_table(frame, source=source)
+    from synthstruct.schema.infer import infer_table
+
+    inference = infer_table(frame, name=name, target=target, hierarchies=hierarchies)
+    for decision in inference.decisions.values():
+        log.info("inferred %s: %s", decision.column, decision.comment())
+    return SchemaChoice(inference.schema, True, inference, inference.target_reason)
+
+
+def schema_for(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str,
+               target: str | None = None) -> tuple[Schema, bool]:
+    """The schema to use: loaded, given, or inferred from the data (returns ``(schema, inferred)``)."""
+    choice = choose_schema(frame, schema, name=name, source=source, target=target)
+    return choice.schema, choice.inferred
 
 
 def _check_output(output: Path, *, overwrite: bool) -> None:
@@ -154,6 +200,48 @@ def _text_manifest(synth: TableSynthesizer) -> dict[str, Any] | None:
     return columns or None
 
 
+def _blocked_too_small(data: Path, output: Path, frame: pd.DataFrame, schema_obj: Schema, choice: SchemaChoice,
+                       policy_obj: Policy, policy_label: str, *, seed: int, engine: str, input_sha: str,
+                       overwrite: bool, n_holdout: int, load_seconds: float) -> ReleaseResult:
+    """A table too small for the policy's privacy reference (the holdout) is a gate verdict, not an
+    input error: the bundle holds the schema, the inference decisions and the one failed check, no data."""
+    from synthstruct.release.gate import CheckResult
+
+    needed = policy_obj.split.min_holdout_rows
+    check = CheckResult(
+        name="rows.value", metric="rows", statistic="value", value=float(min(n_holdout, len(frame) - n_holdout)),
+        threshold=float(needed), comparison=">=", severity="block", passed=False,
+        explanation=(f"{len(frame)} rows give a holdout of {n_holdout} rows; at least {needed} are needed on each "
+                     "side to measure privacy against unseen real rows, so nothing can be released."),
+        fix="provide more rows, or lower split.min_holdout_rows / raise holdout_fraction in the policy")
+    gate = GateReport(passed=False, policy=policy_obj.name, checks=[check], metrics={})
+    report = build_report(gate, table=schema_obj.name, engine=engine,
+                          rows={"input": len(frame), "train": 0, "holdout": 0, "synthetic": 0},
+                          timings={"load": round(load_seconds, 3)})
+    report["inference"] = choice.record()
+    schema_sha, pol_sha = schema_sha256(schema_obj), policy_sha256(policy_obj)
+    with atomic_directory(output, overwrite=overwrite) as tmp:
+        (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
+        atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
+        (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
+        manifest = {
+            "manifest_version": MANIFEST_VERSION, "released": False, "table": schema_obj.name,
+            "input": {"file": data.name, "sha256": input_sha, "rows": len(frame), "columns": len(frame.columns)},
+            "schema": {"sha256": schema_sha, "inferred": choice.inferred},
+            "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
+            "seed": seed, "engine": {"name": engine, "params": {}, "protect_k": policy_obj.value_protection.k},
+            "text": None,
+            "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": 0, "holdout_rows": 0,
+                      "stratified_on": None},
+            "gate": {"passed": False, "attempts": 1, "failed": [check.name]},
+            "canaries": None, "timings": report["timings"], "versions": package_versions(),
+            "outputs": bundle_outputs(tmp),
+        }
+        write_manifest(tmp, manifest)
+    log.info("release blocked: %d rows are too few for a holdout of %d", len(frame), needed)
+    return ReleaseResult(passed=False, output=output, gate=gate, report=report, manifest=manifest)
+
+
 def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path | None = None,
             engine: str | None = None, engine_params: dict[str, Any] | None = None, rows: int | None = None,
             seed: int = 0, policy: str | Path | Policy = "default", overwrite: bool = False,
@@ -161,7 +249,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             on_progress: Callable[[str, int, int], None] | None = None,
             column_map: dict[str, str] | None = None, resume: bool = True,
             on_text_progress: Callable[[str, int, int], None] | None = None,
-            escape_formulas: bool = True) -> ReleaseResult:
+            escape_formulas: bool = True, target: str | None = None) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -190,6 +278,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             chunk of generated text (columns with a text generator other than ``placeholder``).
         escape_formulas: Escape CSV cells a spreadsheet would run as formulas (see
             :func:`synthstruct.dataio.escape_formulas`); the Parquet file is never changed.
+        target: Target column for the stratified split and utility metrics, overriding the schema's
+            (or the inferred proposal); ``"none"`` for no target.
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
@@ -221,12 +311,18 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         from synthstruct.generate.mapping import apply_column_mapping
 
         frame = apply_column_mapping(frame, column_map, schema)
-    schema_obj, inferred = schema_for(frame, schema, name=name, source=str(data))
+    choice = choose_schema(frame, schema, name=name, source=str(data), target=target)
+    schema_obj, inferred = choice.schema, choice.inferred
     step.total = 4 + len(policy_obj.metric_names())
     coerced = coerce_to_schema(frame, schema_obj, source=str(data))
     timings["load"] = time.perf_counter() - t0
 
     stratify = schema_obj.target if schema_obj.target in schema_obj.structured_columns else None
+    n_holdout = int(round(len(coerced) * policy_obj.split.holdout_fraction))
+    if min(n_holdout, len(coerced) - n_holdout) < policy_obj.split.min_holdout_rows and not canaries:
+        return _blocked_too_small(data, output, frame, schema_obj, choice, policy_obj, policy_label, seed=seed,
+                                  engine=engine or DEFAULT_ENGINE, input_sha=input_sha, overwrite=overwrite,
+                                  n_holdout=n_holdout, load_seconds=time.perf_counter() - t0)
     train, holdout = split_train_holdout(coerced, spec=policy_obj.split, seed=stream_seed(seed, "split"),
                                          stratify_on=stratify)
     canary_table = None
@@ -289,6 +385,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         from synthstruct.dp.report import privacy_record
 
         report["differential_privacy"] = privacy_record(synth.privacy_)
+    report["inference"] = choice.record()
     step("write bundle")
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if gate.passed:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem
-from synthstruct.schema.model import Schema
+from synthstruct.schema.model import STRUCTURED_KINDS, Schema
 
 __all__ = ["category_key", "coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
 
@@ -48,10 +48,11 @@ def _numeric_share(series: pd.Series) -> float:
     return float(pd.to_numeric(values, errors="coerce").notna().mean())
 
 
-def sanity_problems(frame: pd.DataFrame, *, numeric_text: bool = True) -> list[Problem]:
-    """Problems any input table has regardless of schema: duplicate names, all-null, constant and
-    mixed-type columns. ``numeric_text`` also flags text columns that are numeric but for a few
-    cells (left off when a schema says what the column is)."""
+def sanity_problems(frame: pd.DataFrame, *, numeric_text: bool = False) -> list[Problem]:
+    """Problems any input table has regardless of schema: no rows, duplicate names, mixed-type
+    columns. All-null and constant columns are not problems (inference carries them through as
+    ``constant`` columns); ``numeric_text=True`` also flags text columns that are numeric but for a
+    few cells (inference reads those as codes, so it is off by default)."""
     problems: list[Problem] = []
     if len(frame) == 0:
         problems.append(Problem("(table)", "has no rows", "pass a table with data rows"))
@@ -65,12 +66,7 @@ def sanity_problems(frame: pd.DataFrame, *, numeric_text: bool = True) -> list[P
             continue
         n_valid = int(series.notna().sum())
         if n_valid == 0:
-            problems.append(Problem(f"column {name!r}", "is empty (every value is missing)",
-                                    "drop the column before synthesis"))
             continue
-        if len(frame) > 1 and series.nunique(dropna=True) == 1 and n_valid == len(frame):
-            problems.append(Problem(f"column {name!r}", "is constant (one value in every row)",
-                                    "drop the column; add it back as a constant after synthesis"))
         if _mixed_python_types(series):
             problems.append(Problem(f"column {name!r}", "mixes value types (numbers and text)",
                                     "convert the column to one type before synthesis"))
@@ -101,14 +97,20 @@ def category_key(value: object) -> str:
     return str(int(number)) if number.is_integer() and text.lstrip("+-").replace(".", "", 1).isdigit() else text
 
 
-def to_bool(series: pd.Series) -> tuple[pd.Series, int]:
-    """Parse booleans; returns the parsed series and the number of unparseable cells."""
+def to_bool(series: pd.Series, spelling: tuple[object, object] | None = None) -> tuple[pd.Series, int]:
+    """Parse booleans; returns the parsed series and the number of unparseable cells. ``spelling``
+    (true value, false value) is matched first (``1``, ``1.0`` and ``"1"`` alike)."""
     if pd.api.types.is_bool_dtype(series):
         return series.astype("boolean"), 0
     text = series.astype("string").str.strip().str.lower()
+    text = text.where(~text.isin(["1.0", "0.0"]), text.str[0])
     out = pd.Series(pd.NA, index=series.index, dtype="boolean")
     out[text.isin(_TRUE)] = True
     out[text.isin(_FALSE)] = False
+    if spelling is not None and None not in spelling:
+        keys = series.map(category_key, na_action="ignore")
+        out[keys == category_key(spelling[0])] = True
+        out[keys == category_key(spelling[1])] = False
     bad = int((series.notna() & out.isna()).sum())
     return out, bad
 
@@ -135,8 +137,23 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             continue
         series = frame[name]
         where = f"column {name!r}"
+        if col.kind in STRUCTURED_KINDS and len(frame) > 1:
+            n_valid = int(series.notna().sum())
+            if n_valid == 0:
+                problems.append(Problem(where, f"is declared {col.kind} but is empty (every value is missing)",
+                                        "declare it kind: constant (carried through, not modelled)"))
+                continue
+            if n_valid == len(frame) and series.nunique(dropna=True) == 1:
+                problems.append(Problem(where, f"is declared {col.kind} but is constant (one value in every row)",
+                                        "declare it kind: constant (carried through, not modelled)"))
+                continue
         if col.kind == "numerical":
-            values = pd.to_numeric(series, errors="coerce")
+            if col.format is not None and not pd.api.types.is_numeric_dtype(series):
+                from synthstruct.schema.values import NumberFormat, parse_numbers
+
+                values = parse_numbers(series, NumberFormat(**col.format.model_dump()))
+            else:
+                values = pd.to_numeric(series, errors="coerce")
             bad = int((series.notna() & values.isna()).sum())
             if bad:
                 problems.append(Problem(where, f"is declared numerical but {bad} cell(s) are not numbers",
@@ -149,17 +166,31 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                     values = pd.to_datetime(series)
                 else:
                     values = pd.to_datetime(series.astype("string"), format=col.format, errors="coerce")
+                    failed = series.notna() & values.isna()
+                    if failed.any():  # 0001-01-01, 9999-12-31: outside datetime64[ns], parse in seconds
+                        values = _wide_datetimes(series, values, failed, col.format)
             bad = int((series.notna() & values.isna()).sum())
             if bad:
                 problems.append(Problem(where, f"{bad} cell(s) do not match the date format {col.format!r}",
                                         "fix those cells or change 'format' in the schema (strftime codes)"))
-            out[name] = values.astype("datetime64[ns]")
+            if isinstance(values.dtype, pd.DatetimeTZDtype):  # one UTC offset in every cell: as UTC, like mixed ones
+                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            out[name] = values if values.dtype == "datetime64[s]" else values.astype("datetime64[ns]")
         elif col.kind == "boolean":
-            values, bad = to_bool(series)
+            spelling = (col.true_value, col.false_value) if col.true_value is not None else None
+            values, bad = to_bool(series, spelling)
             if bad:
                 problems.append(Problem(where, f"is declared boolean but {bad} cell(s) are not true/false",
                                         "use true/false, yes/no or 1/0, or declare it categorical"))
             out[name] = values
+        elif col.kind == "constant":
+            try:
+                n_distinct = int(series.map(category_key, na_action="ignore").nunique(dropna=True))
+            except TypeError:
+                n_distinct = 2
+            if n_distinct > 1:
+                problems.append(Problem(where, f"is declared constant but holds {n_distinct} distinct values",
+                                        "declare it categorical (or another kind)"))
         elif col.kind in ("categorical", "ordinal"):
             n_valid = int(series.notna().sum())
             if n_valid >= ID_LIKE_MIN_ROWS and series.nunique(dropna=True) == n_valid == len(frame):
@@ -191,6 +222,36 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
     return out
 
 
+def _wide_datetimes(series: pd.Series, values: pd.Series, failed: pd.Series, fmt: str) -> pd.Series:
+    """Re-parse the cells pandas could not hold (years before 1678 or after 2261) with ``strptime``,
+    in datetime64[s]; cells that still fail stay missing (and are reported)."""
+    from datetime import datetime
+
+    def parse(text: object) -> object:
+        try:
+            return np.datetime64(datetime.strptime(str(text).strip(), fmt).replace(tzinfo=None), "s")
+        except ValueError:
+            return np.datetime64("NaT")
+
+    wide = series[failed].map(parse)
+    if wide.isna().all():
+        return values
+    out = values.astype("datetime64[s]")
+    out[failed] = pd.Series(wide.to_numpy(dtype="datetime64[s]"), index=wide.index)
+    return out
+
+
+def _format_wide(series: pd.Series, fmt: str) -> pd.Series:
+    """strftime for datetime64[s] values, with four-digit years (``0001-01-01``; C strftime writes ``1``)."""
+    def one(value: object) -> object:
+        if pd.isna(value):
+            return None
+        stamp = pd.Timestamp(value).to_pydatetime()
+        return stamp.strftime(fmt.replace("%Y", f"{stamp.year:04d}"))
+
+    return series.map(one).astype(object)
+
+
 def validate_table(frame: pd.DataFrame, *, source: str | None = None) -> None:
     """Raise :class:`DataValidationError` listing every sanity problem of ``frame``."""
     problems = sanity_problems(frame)
@@ -204,11 +265,22 @@ def to_output(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     out = {}
     for name, col in schema.columns.items():
         series = frame[name]
-        if col.kind == "numerical" and col.dtype == "int":
+        if col.kind == "numerical" and col.format is not None:
+            from synthstruct.schema.values import NumberFormat, format_numbers
+
+            decimals = 0 if col.dtype == "int" else (col.decimals if col.decimals is not None else 2)
+            out[name] = format_numbers(series, NumberFormat(**col.format.model_dump()), decimals)
+        elif col.kind == "numerical" and col.dtype == "int":
             out[name] = pd.Series(np.round(series.to_numpy(dtype="float64", na_value=np.nan)),
                                   index=frame.index).astype("Int64")
+        elif col.kind == "datetime" and str(getattr(series, "dtype", "")).endswith("[s]"):
+            out[name] = _format_wide(series, col.format)
         elif col.kind == "datetime":
             out[name] = pd.to_datetime(series).dt.strftime(col.format).astype(object).where(series.notna(), None)
+        elif col.kind == "boolean" and col.true_value is not None:
+            flags = series.astype("boolean")
+            out[name] = pd.Series(np.where(flags.fillna(False).to_numpy(dtype=bool), col.true_value, col.false_value),
+                                  index=frame.index, dtype=object).where(flags.notna().to_numpy(), None)
         elif col.kind == "boolean":
             out[name] = series.astype("boolean")
         else:

@@ -46,7 +46,7 @@ def pydantic_problems(exc: ValidationError) -> list[Problem]:
 
 
 _TAGS = {
-    "id", "categorical", "ordinal", "numerical", "datetime", "boolean", "pii", "text",
+    "id", "categorical", "ordinal", "numerical", "datetime", "boolean", "pii", "text", "constant",
     "inequality", "range", "fixed_combinations", "positive", "derive", "check", "compose",
 }
 
@@ -128,7 +128,8 @@ def schema_sha256(schema: Schema) -> str:
 
 # --------------------------------------------------------------------------- SDV metadata
 _TO_SDV = {"categorical": "categorical", "ordinal": "categorical", "numerical": "numerical",
-           "datetime": "datetime", "boolean": "boolean", "id": "id", "text": "categorical"}
+           "datetime": "datetime", "boolean": "boolean", "id": "id", "text": "categorical",
+           "constant": "categorical"}
 _PII_TO_SDV = {"PERSON": "name", "FIRST_NAME": "first_name", "LAST_NAME": "last_name",
                "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number", "US_SSN": "ssn",
                "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "ADDRESS": "address",

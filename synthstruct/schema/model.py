@@ -19,11 +19,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "BooleanColumn",
     "CategoricalColumn",
+    "ConstantColumn",
     "CheckRule",
     "ComposeCase",
     "ComposeRule",
     "DatetimePrior",
     "DeriveRule",
+    "NumberFormat",
     "NumericPrior",
     "Rule",
     "Column",
@@ -144,8 +146,19 @@ class OrdinalColumn(_ColumnBase):
     conditional: dict[CategoryValue, Probabilities] | None = None
 
 
+class NumberFormat(_Strict):
+    """How the numbers of a column are written in the data (and written back): currency ``prefix``
+    or ``suffix`` (``$``, `` €``, ``%``), ``thousands`` separator, ``decimal`` mark."""
+
+    prefix: str = Field(default="", max_length=8)
+    suffix: str = Field(default="", max_length=8)
+    thousands: Literal["", ",", ".", " ", "\u00a0", "'"] = ""
+    decimal: Literal[".", ","] = "."
+
+
 class NumericalColumn(_ColumnBase):
-    """Integer or float values, optionally bounded, rounded to ``decimals``."""
+    """Integer or float values, optionally bounded, rounded to ``decimals``. With ``format`` the data
+    holds formatted texts (``$1,234.50``, ``12,5 %``), parsed on input and written back the same way."""
 
     kind: Literal["numerical"]
     dtype: Literal["int", "float"] = "float"
@@ -153,6 +166,7 @@ class NumericalColumn(_ColumnBase):
     max: float | None = None
     decimals: int | None = Field(default=None, ge=0, le=12)
     unit: str | None = None
+    format: NumberFormat | None = None
     prior: NumericPrior | None = None
     depends_on: str | None = None
     conditional: dict[CategoryValue, NumericPrior] | None = None
@@ -169,12 +183,23 @@ class DatetimeColumn(_ColumnBase):
 
 
 class BooleanColumn(_ColumnBase):
-    """True / false values."""
+    """True / false values. ``true_value`` / ``false_value`` keep the data's spelling in the output
+    (``yes``/``no``, ``Y``/``N``, ``1``/``0``); without them the output holds true/false."""
 
     kind: Literal["boolean"]
+    true_value: str | int | None = None
+    false_value: str | int | None = None
     prior: float | None = Field(default=None, ge=0, le=1, description="Probability of true.")
     depends_on: str | None = None
     conditional: dict[CategoryValue, Annotated[float, Field(ge=0, le=1)]] | None = None
+
+
+class ConstantColumn(_ColumnBase):
+    """One value in every row (or every row missing). Not modelled: the value seen in the training rows
+    is written in every synthetic row (set ``value`` to fix it instead)."""
+
+    kind: Literal["constant"]
+    value: str | int | float | bool | None = None
 
 
 class PiiColumn(_ColumnBase):
@@ -238,6 +263,7 @@ Column = Annotated[
         BooleanColumn,
         PiiColumn,
         TextColumn,
+        ConstantColumn,
     ],
     Field(discriminator="kind"),
 ]

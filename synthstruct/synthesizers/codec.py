@@ -24,6 +24,8 @@ from synthstruct.schema.model import Schema
 
 __all__ = ["RARE", "Codec"]
 
+#: Seconds from the epoch that datetime64[ns] can hold (about 1678-2261); beyond, datetimes use seconds.
+_NS_LIMIT_SECONDS = 9.2e9
 #: Internal token that stands for "a category seen fewer than k times". Never emitted.
 RARE = "\u0000synthstruct-rare"
 
@@ -99,6 +101,10 @@ class Codec:
 
     @staticmethod
     def _to_number(series: pd.Series, kind: str) -> np.ndarray:
+        if kind == "datetime" and series.dtype == "datetime64[s]":  # dates beyond 1678-2261
+            values = series.to_numpy(dtype="datetime64[s]").astype("int64").astype("float64")
+            values[series.isna().to_numpy()] = np.nan
+            return values
         if kind == "datetime":
             ns = series.astype("datetime64[ns]")
             values = ns.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64") / 1e9
@@ -130,6 +136,12 @@ class Codec:
                     seconds = np.round(arr)
                     if "%H" not in col.format and "%M" not in col.format and "%S" not in col.format:
                         seconds = np.floor(seconds / 86400.0) * 86400.0  # date-only formats: whole days
+                    finite = seconds[np.isfinite(seconds)]
+                    if finite.size and np.abs(finite).max() > _NS_LIMIT_SECONDS:  # 0001-01-01, 9999-12-31
+                        from synthstruct.schema.values import datetime_from_seconds
+
+                        out[name] = datetime_from_seconds(seconds, engine_frame.index)
+                        continue
                     ns = pd.to_datetime(pd.Series(seconds * 1e9, index=engine_frame.index), unit="ns", errors="coerce")
                     out[name] = ns.astype("datetime64[ns]")
             else:

@@ -49,6 +49,28 @@ def _rng(seed: int, *stream: str | int) -> np.random.Generator:
     return np.random.default_rng(stream_seed(seed, *stream))
 
 
+#: Lookup key of a missing parent value.
+_MISSING_KEY = "\x00<missing>"
+
+
+def _hierarchy_lookup(sub: pd.DataFrame) -> dict[str, list[Any]] | None:
+    """Parent value (as text; a missing parent has its own key) -> the other columns' values, when the
+    first column determines the others on these rows (missing values count as values); ``None`` when
+    it does not."""
+    rows = sub
+    if rows.empty or rows.iloc[:, 0].isna().all():
+        return None
+    keys = rows.iloc[:, 0].map(str, na_action="ignore").fillna(_MISSING_KEY)
+    children = rows.iloc[:, 1:].astype(object).where(rows.iloc[:, 1:].notna(), None)
+    grouped = pd.DataFrame({"key": keys.to_numpy()}).join(children.reset_index(drop=True).map(
+        lambda v: v.item() if isinstance(v, np.generic) else v))
+    distinct = grouped.astype(str).drop_duplicates()
+    if distinct["key"].duplicated().any():
+        return None
+    first = grouped.drop_duplicates("key")
+    return {str(k): list(v) for k, v in zip(first["key"], first.iloc[:, 1:].itertuples(index=False, name=None))}
+
+
 class TableSynthesizer:
     """Learns a table described by a schema and samples synthetic rows.
 
@@ -151,13 +173,24 @@ class TableSynthesizer:
                 if name in avoid.columns and hasattr(gen, "guard_"):
                     gen.guard_.add(avoid[name])
         self.combinations_ = {
-            i: sorted({tuple(str(v) for v in row) for row in frame[c.columns].dropna().itertuples(index=False)})
-            for i, c in enumerate(schema.constraints) if isinstance(c, FixedCombinations)
+            i: self._seen_combinations(frame[c.columns]) for i, c in enumerate(schema.constraints)
+            if isinstance(c, FixedCombinations)
         }
+        self.lookups_ = {i: lookup for i, c in enumerate(schema.constraints)
+                         if isinstance(c, FixedCombinations) and (lookup := _hierarchy_lookup(frame[c.columns]))}
         self.n_train_ = int(len(frame))
         if private and self.privacy_ is not None:  # the saved model must not hold the exact private count
             self.n_train_ = max(1, int(round(self.privacy_["n_estimate"])))
         return self
+
+    def _seen_combinations(self, sub: pd.DataFrame) -> list[tuple[str, ...]]:
+        """Combinations seen in the training rows; with value protection, only those seen at least
+        ``protect_k`` times (when any is), so that one person's combination is not a valid one."""
+        from collections import Counter
+
+        counts = Counter(tuple(str(v) for v in row) for row in sub.dropna().itertuples(index=False))
+        frequent = [c for c, n in counts.items() if n >= self.protect_k]
+        return sorted(frequent if (self.protect_k > 0 and frequent) else counts)
 
     @staticmethod
     def _fit_generators(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
@@ -170,6 +203,10 @@ class TableSynthesizer:
                 gens[name] = IdGenerator(col).fit(frame[name])
             elif col.kind == "pii":
                 gens[name] = PiiGenerator(col, locale=col.locale or schema.locale).fit(frame[name])
+            elif col.kind == "constant":
+                from synthstruct.synthesizers.constant import ConstantGenerator
+
+                gens[name] = ConstantGenerator(col).fit(frame[name])
             elif col.kind == "text" and col.generator == "placeholder":
                 gens[name] = PlaceholderTextGenerator(column=name).fit(frame[name])
             elif col.kind == "text":
@@ -291,7 +328,7 @@ class TableSynthesizer:
             if have >= n:
                 break
             batch = draw(want, stream_seed(seed, "engine-sample", round_))
-            decoded = self.codec_.inverse_transform(batch, schema, decode_rng)
+            decoded = self._apply_lookups(self.codec_.inverse_transform(batch, schema, decode_rng))
             ok = self._constraint_mask(decoded)
             good = decoded if ok.all() else decoded[ok]
             if round_ > 0:
@@ -314,6 +351,21 @@ class TableSynthesizer:
         if len(frame) == n and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
             return frame  # the common case: no copy of a million-row frame
         return frame.iloc[:n].reset_index(drop=True)
+
+    def _apply_lookups(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Hierarchies (a fixed combination whose first column determines the others on the training
+        rows: sub-product -> product, city -> state) are filled from the parent value, so every
+        sampled pair is a seen one without rejection."""
+        for i, lookup in getattr(self, "lookups_", {}).items():
+            columns = self.schema_.constraints[i].columns
+            keys = frame[columns[0]].map(str, na_action="ignore").fillna(_MISSING_KEY)
+            known = keys.isin(lookup.keys()).to_numpy()
+            if not known.any():
+                continue
+            for j, col in enumerate(columns[1:]):
+                values = keys[known].map(lambda k, j=j: lookup[k][j])
+                frame.loc[known, col] = values.to_numpy(dtype=object) if frame[col].dtype == object else values
+        return frame
 
     def _constraint_mask(self, frame: pd.DataFrame) -> np.ndarray:
         ok = np.ones(len(frame), dtype=bool)
@@ -376,6 +428,7 @@ class TableSynthesizer:
             "generators": {name: {"type": type(g).__name__, "state": g.to_state()}
                            for name, g in self.generators_.items()},
             "combinations": {str(i): [list(c) for c in combos] for i, combos in self.combinations_.items()},
+            "lookups": {str(i): lookup for i, lookup in getattr(self, "lookups_", {}).items()},
             "n_train": self.n_train_,
         }
         (directory / "synthesizer.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
@@ -413,10 +466,14 @@ class TableSynthesizer:
         self.codec_ = Codec.from_state(state["codec"])
         from synthstruct.text.column import TextColumnGenerator
 
-        types = {"IdGenerator": IdGenerator, "PiiGenerator": PiiGenerator,
+        from synthstruct.synthesizers.constant import ConstantGenerator
+
+        types = {"IdGenerator": IdGenerator, "PiiGenerator": PiiGenerator, "ConstantGenerator": ConstantGenerator,
                  "PlaceholderTextGenerator": PlaceholderTextGenerator, "TextColumnGenerator": TextColumnGenerator}
         self.generators_ = {name: types[g["type"]].from_state(g["state"]) for name, g in state["generators"].items()}
         self.combinations_ = {int(i): [tuple(c) for c in combos] for i, combos in state["combinations"].items()}
+        self.lookups_ = {int(i): {k: list(v) for k, v in lookup.items()}
+                         for i, lookup in state.get("lookups", {}).items()}
         self.n_train_ = int(state["n_train"])
         self.engine_ = ENGINES.get(self.engine).load(directory / "engine") if (directory / "engine").is_dir() else None
         return self

@@ -106,12 +106,6 @@ def _case_duplicate_names(tmp):
     return data, None
 
 
-def _case_mixed_types(tmp):  # numeric column with one text cell, no schema
-    f = _frame().astype({"age": object})
-    f.loc[7, "age"] = SECRET
-    return _write(tmp, f, None)
-
-
 def _case_empty_file(tmp):
     data = tmp / "data.csv"
     data.write_text("")
@@ -157,7 +151,6 @@ CASES = {
     "all-null column": (_case_all_null, "every value is missing"),
     "constant column": (_case_constant, "constant"),
     "duplicate column names": (_case_duplicate_names, "more than once"),
-    "mixed-type column": (_case_mixed_types, "non-numeric"),
     "empty file": (_case_empty_file, "empty"),
     "header only": (_case_header_only, "no data rows"),
     "missing file": (_case_missing_file, "not found"),
@@ -171,7 +164,9 @@ SCHEMA_CASES = {"missing column", "extra column", "wrong-typed column", "unparse
                 "primary-key duplicates", "primary-key nulls", "id-like categorical", "all-null column",
                 "constant column"}
 RUNS = [("release", case) for case in sorted(CASES)] + [
-    ("infer", case) for case in sorted(CASES) if case not in SCHEMA_CASES - {"all-null column", "constant column"}]
+    ("infer", case) for case in sorted(CASES) if case not in SCHEMA_CASES]
+# Without a schema, all-null, constant and mostly-numeric columns are not errors (issue 13: inference carries
+# them through as constants or reads them as categories); tests/unit/schema/test_shapes.py covers them.
 
 
 @pytest.mark.parametrize(("verb", "case"), RUNS)

@@ -65,7 +65,7 @@ def test_known_facts(inferred):
     assert {"age", "sex", "race", "native-country"} <= set(adult.quasi_identifiers)
     stroke, comments = inferred["stroke"]
     assert stroke.columns["id"].kind == "id" and stroke.primary_key == "id" and stroke.target == "stroke"
-    assert "guess" in comments["stroke"]
+    assert "target: named 'stroke'" in comments["stroke"]  # the target comes with its reason
     heart, _ = inferred["heart_disease_uci"]
     assert heart.columns["id"].kind == "id"
     assert heart.columns["num"].kind == "categorical"  # 0-4 codes
