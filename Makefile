@@ -24,11 +24,13 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(BIN)/synthstruct demo -o demo-output
 
+# One OpenMP thread per test worker: two workers on two cores, and busy-waiting OpenMP teams
+# (scikit-learn's gradient boosting) slow each other down badly when oversubscribed.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python evaluation/bench_core.py
