@@ -154,7 +154,7 @@ def test_declared_categorical_constant_is_a_typed_error():
         coerce_to_schema(pd.DataFrame({"c": ["a"] * 10}), schema)
 
 
-def test_infer_cli_prints_the_decisions_and_release_records_them(tmp_path):
+def test_infer_cli_prints_the_decisions_and_release_records_them(tmp_path, monkeypatch):
     rng = np.random.default_rng(2)
     n = 300
     frame = pd.DataFrame({
@@ -167,6 +167,10 @@ def test_infer_cli_prints_the_decisions_and_release_records_them(tmp_path):
     })
     data = tmp_path / "enc.csv"
     frame.to_csv(data, index=False)
+    from synthstruct._cli import _common
+
+    # a console created where COLUMNS was already set (e.g. a pytest-xdist worker) keeps that width
+    monkeypatch.setattr(_common.console, "_width", 200)
     runner = CliRunner()
     res = runner.invoke(app, ["infer", str(data), "-o", str(tmp_path / "s.yaml"), "--explain"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
