@@ -128,27 +128,7 @@ def nearest_neighbours(
     if n_query == 0 or reference.n_rows == 0 or n_columns == 0:
         empty = np.full(n_query, np.nan)
         return Neighbours(empty, empty.copy(), np.full(n_query, -1, dtype=np.int64))
-    ref = PreparedReference(reference)
-    block = block_rows or max(1, min(1024, BLOCK_ELEMENTS // ref.n))
-    jobs = n_jobs or min(2, os.cpu_count() or 1)
-    first = np.empty(n_query, dtype=np.float64)
-    second = np.empty(n_query, dtype=np.float64)
-    index = np.empty(n_query, dtype=np.int64)
-
-    def run(lo: int) -> None:
-        hi = min(lo + block, n_query)
-        d1, d2, i1 = _two_smallest(block_distance_sums(query, lo, hi, ref))
-        first[lo:hi], second[lo:hi], index[lo:hi] = d1, d2, i1
-
-    starts = range(0, n_query, block)
-    with _single_threaded_blas() if jobs > 1 else nullcontext():
-        if jobs > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(run, starts))
-        else:
-            for lo in starts:
-                run(lo)
-    return Neighbours(first / n_columns, second / n_columns, index)
+    return _search(query, reference, n_columns=n_columns, block_rows=block_rows, n_jobs=n_jobs, both=False)[0]
 
 
 def _column_two_smallest(total: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,10 +159,19 @@ def nearest_neighbours_both(
     are the same float32 operations in the same order whichever side is the query, and column minima
     are merged block by block in row order. Half the work of two calls.
     """
-    n_query, n_ref = query.n_rows, reference.n_rows
-    if n_query == 0 or n_ref == 0 or n_columns == 0:
+    if query.n_rows == 0 or reference.n_rows == 0 or n_columns == 0:
         return (nearest_neighbours(query, reference, n_columns=n_columns),
                 nearest_neighbours(reference, query, n_columns=n_columns))
+    forward, backward = _search(query, reference, n_columns=n_columns, block_rows=block_rows, n_jobs=n_jobs,
+                                both=True)
+    assert backward is not None
+    return forward, backward
+
+
+def _search(query: EncodedFrame, reference: EncodedFrame, *, n_columns: int, block_rows: int | None,
+            n_jobs: int | None, both: bool) -> tuple[Neighbours, Neighbours | None]:
+    """The blocked pass behind both functions above (``both``: also the column minima, merged in row order)."""
+    n_query = query.n_rows
     ref = PreparedReference(reference)
     block = block_rows or max(1, min(1024, BLOCK_ELEMENTS // ref.n))
     jobs = n_jobs or min(2, os.cpu_count() or 1)
@@ -196,8 +185,9 @@ def nearest_neighbours_both(
         lo = starts[k]
         hi = min(lo + block, n_query)
         total = block_distance_sums(query, lo, hi, ref)
-        c1, c2, ci = _column_two_smallest(total)
-        columns[k] = (c1, c2, ci + lo)
+        if both:
+            c1, c2, ci = _column_two_smallest(total)
+            columns[k] = (c1, c2, ci + lo)
         d1, d2, i1 = _two_smallest(total)
         first[lo:hi], second[lo:hi], index[lo:hi] = d1, d2, i1
 
@@ -208,17 +198,17 @@ def nearest_neighbours_both(
         else:
             for k in range(len(starts)):
                 run(k)
-    r1, r2, ri = columns[0]  # type: ignore[misc]
-    r1, r2, ri = r1.copy(), r2.copy(), ri.copy()
+    forward = Neighbours(first / n_columns, second / n_columns, index)
+    if not both:
+        return forward, None
+    r1, r2, ri = (a.copy() for a in columns[0])  # type: ignore[union-attr]
     for c1, c2, ci in columns[1:]:  # type: ignore[misc]
         r2 = np.minimum(np.maximum(r1, c1), np.minimum(r2, c2))
         better = c1 < r1  # strictly smaller: on ties the earlier row keeps the index, as argmin does
         ri = np.where(better, ci, ri)
         r1 = np.minimum(r1, c1)
     r2 = np.where(np.isinf(r2), np.nan, r2.astype(np.float64))
-    forward = Neighbours(first / n_columns, second / n_columns, index)
-    backward = Neighbours(r1.astype(np.float64) / n_columns, r2 / n_columns, ri.astype(np.int64))
-    return forward, backward
+    return forward, Neighbours(r1.astype(np.float64) / n_columns, r2 / n_columns, ri.astype(np.int64))
 
 
 def _single_threaded_blas() -> Any:
