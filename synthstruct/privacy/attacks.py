@@ -305,11 +305,23 @@ def _nearest_grouped(query: EncodedFrame, groups: _Groups, rng: np.random.Genera
     jitter = rng.standard_exponential((min(block, n_query), n_groups), dtype=np.float32)
     jitter *= np.float32(_TIE_JITTER / 10) / groups.counts.astype(np.float32)[None, :]
     chosen = np.empty(n_query, dtype=np.int64)
-    for lo in range(0, n_query, block):
+    starts = list(range(0, n_query, block))
+
+    def run(lo: int) -> None:
         hi = min(lo + block, n_query)
         total = block_distance_sums(query, lo, hi, ref)
         total += jitter[: hi - lo]
         chosen[lo:hi] = total.argmin(axis=1)
+
+    jobs = min(2, os.cpu_count() or 1, len(starts))
+    if jobs > 1:  # blocks are independent and the jitter is drawn up front: same result on any thread count
+        from synthstruct.privacy.distances import _single_threaded_blas
+
+        with _single_threaded_blas(), ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(run, starts))
+    else:
+        for lo in starts:
+            run(lo)
     inside = np.floor(rng.random(n_query) * groups.counts[chosen]).astype(np.int64)
     return groups.members[groups.starts[chosen] + inside]
 
