@@ -132,16 +132,11 @@ def nearest_neighbours(
 
 
 def _column_two_smallest(total: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column of ``total``: smallest value, second smallest, row of the smallest (``total`` unchanged)."""
-    cols = np.arange(total.shape[1])
-    index = total.argmin(axis=0)
-    first = total[index, cols].copy()
-    if total.shape[0] < 2:
-        return first, np.full_like(first, np.inf), index
-    total[index, cols] = np.inf
-    second = total.min(axis=0)
-    total[index, cols] = first
-    return first, second, index
+    """Per column of ``total``: smallest value, second smallest (inf when one row), row of the smallest;
+    ``total`` is left as it was."""
+    first, second, index = _two_smallest(total.T)  # marks each column's minimum with inf ...
+    total[index, np.arange(total.shape[1])] = first  # ... and puts it back
+    return first, np.where(np.isnan(second), np.inf, second), index
 
 
 def nearest_neighbours_both(
