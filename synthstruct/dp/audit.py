@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthstruct._intervals import clopper_pearson
+
 __all__ = ["AuditResult", "clopper_pearson", "epsilon_lower_bound"]
 
 
@@ -29,15 +31,6 @@ class AuditResult:
     fpr: float
     trials: int
     confidence: float
-
-
-def clopper_pearson(successes: int, trials: int, alpha: float) -> tuple[float, float]:
-    """Two-sided ``1 - alpha`` Clopper–Pearson interval of a binomial proportion."""
-    from scipy.stats import beta
-
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
-    return low, high
 
 
 def _bound(tp: int, n_in: int, fp: int, n_out: int, delta: float, alpha: float) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthstruct._intervals import clopper_pearson
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.encoding import as_numbers
 
@@ -60,21 +61,6 @@ def z_for(alpha: float) -> float:
     from scipy.special import ndtri  # scipy.special: no scipy.stats import on the gate's path
 
     return float(ndtri(1.0 - alpha / 2.0))
-
-
-def clopper_pearson(successes: int, total: int, *, alpha: float = 0.05) -> tuple[float, float]:
-    """Exact (Clopper–Pearson) two-sided ``1 - alpha`` interval of a binomial rate.
-
-    Conservative: it covers the true rate at least ``1 - alpha`` of the time, also at 0 and 1
-    (e.g. 10 of 10 gives ``[0.692, 1.0]``, 0 of 10 gives ``[0.0, 0.308]``).
-    """
-    if total <= 0:
-        return (0.0, 1.0)
-    from scipy.special import betaincinv  # the beta quantile, without importing scipy.stats
-
-    low = 0.0 if successes <= 0 else float(betaincinv(successes, total - successes + 1, alpha / 2))
-    high = 1.0 if successes >= total else float(betaincinv(successes + 1, total - successes, 1 - alpha / 2))
-    return (low, high)
 
 
 def auc_interval(auc: float, n_pos: int, n_neg: int, *, z: float = 1.959964) -> tuple[float, float]:
