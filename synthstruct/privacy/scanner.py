@@ -326,7 +326,8 @@ def scan_texts(texts: Sequence[str], *, analyzer: AnalyzerEngine | None = None,
     masks = [[s for s in spans if s[3] >= min_score] + [(a, b, "MASK", 1.0) for a, b in conv]
              for spans, conv in zip(patterns, conventions)]
     ner = bulk.ner_spans(distinct, masks, batch_size)
-    vocabulary = lower_case_words(distinct)
+    # the common-word rule reads the batch's lower-case vocabulary; only PERSON spans (from NER) need it
+    vocabulary = lower_case_words(distinct) if any(s[2] == "PERSON" for spans in ner for s in spans) else Counter()
     resolved = [[s for s in _resolve(p + n, min_score) if not is_convention_span(text, s, conv, vocabulary)]
                 for text, p, n, conv in zip(distinct, patterns, ner, conventions)]
     return [resolved[c] if c >= 0 else [] for c in codes]
