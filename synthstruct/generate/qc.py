@@ -34,6 +34,7 @@ from synthstruct.schema.model import (
     BooleanColumn,
     CategoricalColumn,
     CheckRule,
+    ComposeRule,
     DeriveRule,
     IdColumn,
     OrdinalColumn,
@@ -195,8 +196,6 @@ def label_agreement(texts: pd.Series, labels: pd.Series, *, seed: int = 0) -> di
 def _accuracy(frame: pd.DataFrame, schema: Schema, spec: RequirementSpec | None,
               consistency: dict[str, Any]) -> dict[str, Any]:
     """Rules kept (from consistency) and, per composed text column, whether the text says its label."""
-    from synthstruct.schema.model import ComposeRule
-
     out: dict[str, Any] = {"rows_valid_share": consistency["rows_valid_share"], "label_agreement": {}}
     passed = consistency["passed"]
     for rule in schema.rules:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthstruct.errors import Problem, SchemaError
 from synthstruct.schema.model import Schema
@@ -203,19 +203,12 @@ def relational_from_dict(data: Any, *, source: str | None = None) -> RelationalS
     Raises:
         SchemaError: listing each problem with its YAML path.
     """
-    from synthstruct.schema.io import pydantic_problems
+    from synthstruct.schema.io import validate_model
 
     if not isinstance(data, dict):
         raise SchemaError("a relational schema must be a mapping", [Problem(
             "(top level)", "is not a mapping", "start from docs/relational.md")], source=source)
-    try:
-        schema = RelationalSchema.model_validate(data)
-    except ValidationError as exc:
-        raise SchemaError("invalid relational schema", pydantic_problems(exc), source=source) from None
-    problems = schema.semantic_problems()
-    if problems:
-        raise SchemaError("invalid relational schema", problems, source=source)
-    return schema
+    return validate_model(RelationalSchema, data, what="relational schema", source=source)
 
 
 def load_relational(path: Any) -> RelationalSchema:

@@ -20,6 +20,7 @@ __all__ = [
     "schema_from_dict",
     "schema_sha256",
     "to_sdv_metadata",
+    "validate_model",
 ]
 
 
@@ -60,14 +61,20 @@ def schema_from_dict(data: Any, *, source: str | None = None) -> Schema:
     if not isinstance(data, dict):
         raise SchemaError("a schema must be a YAML mapping with schema_version, name and columns",
                           source=source)
+    return validate_model(Schema, data, what="schema", source=source)
+
+
+def validate_model(model: Any, data: dict[str, Any], *, what: str, source: str | None) -> Any:
+    """``model.model_validate(data)`` then ``semantic_problems()``: every problem of either stage in one
+    :class:`SchemaError` ("invalid <what>") with YAML paths (single-table and relational schemas)."""
     try:
-        schema = Schema.model_validate(data)
+        validated = model.model_validate(data)
     except ValidationError as exc:
-        raise SchemaError("invalid schema", pydantic_problems(exc), source=source) from None
-    problems = schema.semantic_problems()
+        raise SchemaError(f"invalid {what}", pydantic_problems(exc), source=source) from None
+    problems = validated.semantic_problems()
     if problems:
-        raise SchemaError("invalid schema", problems, source=source)
-    return schema
+        raise SchemaError(f"invalid {what}", problems, source=source)
+    return validated
 
 
 def load_schema(path: str | Path) -> Schema:
