@@ -43,15 +43,16 @@ def fit(
     schema_obj = load_schema(schema) if schema is not None else None  # a bad schema fails before reading data
     params = {"epochs": epochs} if epochs is not None else None
     engine, params = resolve_engine_options(engine, epsilon, delta, params)
+    if protect_k is None:
+        protect_k = 0 if is_private(engine) else 5
+    synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k,
+                             raw_values=not no_raw_values)
+    synth.check_raw_values()  # --no-raw-values with an engine that keeps values fails before reading data
     frame = read_table(data)
     schema_obj, inferred = schema_for(frame, schema_obj, name=table_name_for(data), source=str(data),
                                       target=target)
     if is_private(engine):
         require_declared_schema(inferred)
-    if protect_k is None:
-        protect_k = 0 if is_private(engine) else 5
-    synth = TableSynthesizer(engine=engine or DEFAULT_ENGINE, engine_params=params, protect_k=protect_k,
-                             raw_values=not no_raw_values)
     with console.status(f"fitting {synth.engine} on {len(frame)} rows"):
         synth.fit(frame, schema=schema_obj, seed=seed, source=str(data))
     # a fresh, randomly named private sibling (never a predictable path an attacker could plant a link at)

@@ -103,8 +103,15 @@ class TableSynthesizer:
         """The engine's differential privacy record (ε, δ, accountant, budget split), or ``None``."""
         return getattr(self.engine_, "privacy_", None) if hasattr(self, "engine_") else None
 
-    def _check_no_raw_values(self) -> None:
-        """``raw_values=False`` needs an engine that can keep group means and value protection on."""
+    def check_raw_values(self) -> None:
+        """``raw_values=False`` needs an engine that can keep group means and value protection on (called
+        by :meth:`fit`; callers may call it before reading any data).
+
+        Raises:
+            InputError: another engine, or ``protect_k`` below 2, with ``raw_values=False``.
+        """
+        if self.raw_values:
+            return
         problems = []
         if self.engine != "fast_copula":
             problems.append(Problem("engine", f"{self.engine!r} keeps training values in its saved model",
@@ -144,8 +151,7 @@ class TableSynthesizer:
 
             check_dp_setup(schema, protect_k=self.protect_k, engine_params=self.engine_params)
             avoid = None
-        if not self.raw_values:
-            self._check_no_raw_values()
+        self.check_raw_values()
         codec = Codec(k=self.protect_k, mean_bounds=not self.raw_values)
         structured = schema.structured_columns
         engine = None

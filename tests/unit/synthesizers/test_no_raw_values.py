@@ -85,3 +85,10 @@ def test_cli_fit_no_raw_values(tmp_path) -> None:
     result = CliRunner().invoke(app, ["fit", str(data), "-o", str(tmp_path / "m"), "--no-raw-values"])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "m" / "synthesizer.json").read_text())["params"]["raw_values"] is False
+
+
+def test_cli_refuses_the_option_before_reading_any_data(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["fit", str(tmp_path / "not-there.csv"), "-o", str(tmp_path / "m"),
+                                      "--engine", "tvae", "--no-raw-values"])
+    assert result.exit_code == 2
+    assert "cannot keep its promise" in result.output and "not found" not in result.output
