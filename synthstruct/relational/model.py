@@ -89,7 +89,8 @@ class RelationalSchema(_Strict):
     def synthesized(self) -> list[str]:
         """Non-reference tables, parents before children (topological order, ties by name)."""
         tables = [t for t, spec in self.tables.items() if not spec.reference]
-        parents = {t: {r.parent for r in self.relationships if r.child == t and r.parent in tables} for t in tables}
+        parents = {t: {r.parent for r in self.relationships if r.child == t and r.parent in tables and r.parent != t}
+                   for t in tables}
         order: list[str] = []
         done: set[str] = set()
         while len(order) < len(tables):
@@ -101,18 +102,24 @@ class RelationalSchema(_Strict):
         return order
 
     def children_of(self, table: str) -> list[Relationship]:
+        """Relationships naming ``table`` as the parent (a self-reference included: a manager's reports)."""
         return [r for r in self.relationships if r.parent == table and not self.tables[r.child].reference]
 
+    def self_reference(self, table: str) -> Relationship | None:
+        """The relationship of ``table`` to itself (``employee.manager_id -> employee.id``), if any."""
+        return next((r for r in self.relationships if r.child == table and r.parent == table), None)
+
     def driving(self, table: str) -> Relationship | None:
-        """The relationship a child table is generated under (first one with a non-reference parent)."""
+        """The relationship a child table is generated under (first one with a non-reference parent;
+        never a self-reference, whose keys are assigned level by level)."""
         return next((r for r in self.relationships
-                     if r.child == table and not self.tables[r.parent].reference), None)
+                     if r.child == table and r.parent != table and not self.tables[r.parent].reference), None)
 
     def links(self, table: str) -> list[Relationship]:
-        """Relationships of ``table`` to non-reference parents other than the driving one."""
+        """Relationships of ``table`` to non-reference parents other than the driving one (and itself)."""
         drive = self.driving(table)
         return [r for r in self.relationships
-                if r.child == table and r is not drive and not self.tables[r.parent].reference]
+                if r.child == table and r is not drive and r.parent != table and not self.tables[r.parent].reference]
 
     def reference_keys(self, table: str) -> list[Relationship]:
         """Relationships of ``table`` to reference tables (their keys are learned as categories)."""
@@ -142,7 +149,7 @@ class RelationalSchema(_Strict):
                 elif col.kind not in ("datetime", "numerical"):
                     problems.append(Problem(f"{path}.sequence_key", f"column has kind {col.kind!r}",
                                             "use a datetime or numerical column"))
-                elif not any(r.child == name for r in self.relationships):
+                elif not any(r.child == name and r.parent != name for r in self.relationships):
                     problems.append(Problem(f"{path}.sequence_key", "the table has no parent, so there is no "
                                             "sequence per entity", "add the relationship to its parent or drop "
                                             "sequence_key"))
@@ -157,10 +164,9 @@ class RelationalSchema(_Strict):
                 elif column not in self.tables[table].schema_.columns:
                     problems.append(Problem(f"{path}.{side}_column", f"is not a column of table {table!r}",
                                             "fix the column name"))
-            if rel.parent == rel.child:
-                problems.append(Problem(path, "is a self-reference (a table referencing itself)",
-                                        "not supported yet: drop the relationship (the key column is then "
-                                        "generated as an id) or split the hierarchy into two tables"))
+            if rel.parent == rel.child and rel.parent in self.tables and self.tables[rel.parent].reference:
+                problems.append(Problem(path, "is a self-reference of a reference table",
+                                        "drop the relationship (reference tables are copied unchanged)"))
                 continue
             if rel.parent in self.tables and rel.parent_column in self.tables[rel.parent].schema_.columns:
                 if self.tables[rel.parent].schema_.primary_key != rel.parent_column:
@@ -183,6 +189,10 @@ class RelationalSchema(_Strict):
                 problems.append(Problem(f"relationships[{i}]", "a child column references two parents",
                                         "keep one relationship per foreign key column"))
             seen.add(key)
+        selfs = [r.child for r in self.relationships if r.child == r.parent]
+        for table in sorted({t for t in selfs if selfs.count(t) > 1}):
+            problems.append(Problem("relationships", f"table {table!r} references itself more than once",
+                                    "keep one self-reference per table (e.g. manager_id)"))
         if not problems:
             tables = [t for t, s in self.tables.items() if not s.reference]
             if len(self.synthesized()) < len(tables):

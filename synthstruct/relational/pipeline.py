@@ -26,7 +26,7 @@ import pandas as pd
 from synthstruct.dataio import atomic_directory, atomic_write_bytes, write_table
 from synthstruct.errors import DataFileError, Problem
 from synthstruct.relational.fidelity import relational_fidelity
-from synthstruct.relational.frames import model_frame, norm_keys
+from synthstruct.relational.frames import add_hierarchy_columns, model_frame, norm_keys
 from synthstruct.relational.model import RelationalSchema, dump_relational, load_relational
 from synthstruct.relational.sources import check_target, is_database_url, mask_url, read_source, write_database
 from synthstruct.relational.split import split_entities
@@ -173,7 +173,7 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
         name = Path(str(source).split("?")[0].rstrip("/")).stem if not is_database_url(str(source)) else "database"
         schema, _comments = infer_relational(src.tables, declared=src.declared, name=name or "database",
                                              detect_pii=detect_pii)
-    tables = coerce_tables(src.tables, schema, source=label)
+    tables = add_hierarchy_columns(coerce_tables(src.tables, schema, source=label), schema)  # cycles: typed error
     if isinstance(policy, Policy):
         policy_obj, policy_label = policy, policy.name
     else:
