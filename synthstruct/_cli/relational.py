@@ -66,19 +66,22 @@ def release_db(
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
     no_pii: bool = typer.Option(False, "--no-pii", help="Skip content-based PII detection while inferring kinds."),
+    engine: str = typer.Option(None, "--engine", help="fast_copula (default) or hma (SDV's HMASynthesizer, for "
+                                                      "comparison); default the schema's engine."),
 ) -> None:
     run_release_db(source, output=output, schema=schema, to=to, to_schema=to_schema, scale=scale, seed=seed,
-                   policy=policy, overwrite=overwrite, detect_pii=not no_pii)
+                   policy=policy, overwrite=overwrite, detect_pii=not no_pii, engine=engine)
 
 
 def run_release_db(source: str | Path, *, output: Path, schema: Path | None, to: str | None, to_schema: str | None,
-                   scale: float, seed: int, policy: str, overwrite: bool, detect_pii: bool) -> None:
+                   scale: float, seed: int, policy: str, overwrite: bool, detect_pii: bool,
+                   engine: str | None = None) -> None:
     """Run a relational release, print the verdict, exit 1 when blocked (shared by release and release-db)."""
     from synthstruct.relational.pipeline import release_relational
 
     result = release_relational(source_text(source), output=output, schema=schema, policy=policy, seed=seed,
                                 scale=scale, to=source_text(to) if to else None, to_schema=to_schema,
-                                overwrite=overwrite, detect_pii=detect_pii)
+                                overwrite=overwrite, detect_pii=detect_pii, engine=engine)
     print_relational(result)
     if not result.passed:
         raise typer.Exit(code=1)

@@ -79,6 +79,9 @@ class RelationalSchema(_Strict):
     relational_version: Literal[1]
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str | None = None
+    engine: Literal["fast_copula", "hma"] | None = Field(default=None, description=(
+        "Generation engine: fast_copula (default; children conditioned on parent context, hierarchies) or "
+        "hma (SDV's HMASynthesizer, for comparison; needs the sdv package)."))
     tables: dict[str, TableSpec]
     relationships: list[Relationship] = Field(default_factory=list)
 
@@ -248,6 +251,8 @@ def dump_relational(schema: RelationalSchema) -> str:
     data: dict[str, Any] = {"relational_version": schema.relational_version, "name": schema.name}
     if schema.description:
         data["description"] = schema.description
+    if schema.engine:
+        data["engine"] = schema.engine
     tables: dict[str, Any] = {}
     for name, spec in schema.tables.items():
         entry: dict[str, Any] = {}

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from synthstruct.dataio import atomic_directory, atomic_write_bytes, write_table
-from synthstruct.errors import DataFileError, Problem
+from synthstruct.errors import DataFileError, InputError, Problem
 from synthstruct.relational.fidelity import relational_fidelity
 from synthstruct.relational.frames import add_hierarchy_columns, model_frame, norm_keys
 from synthstruct.relational.model import RelationalSchema, dump_relational, load_relational
@@ -121,7 +121,7 @@ def _check(name: str, value: Any, comparison: str, limit: float, severity: str) 
 def release_relational(source: str | Path, *, output: str | Path, schema: RelationalSchema | str | Path | None = None,
                        policy: str | Path | Policy = "default", seed: int = 0, scale: float = 1.0,
                        to: str | None = None, to_schema: str | None = None, overwrite: bool = False,
-                       detect_pii: bool = True, synthetic_hook: Any = None) -> RelationalResult:
+                       detect_pii: bool = True, synthetic_hook: Any = None, engine: str | None = None) -> RelationalResult:
     """Release a whole database.
 
     Args:
@@ -137,6 +137,8 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
         overwrite: Replace an existing non-empty output directory.
         detect_pii: Run Presidio while inferring column kinds.
         synthetic_hook: Test hook ``f(synthetic_tables, train_tables) -> synthetic_tables`` before the gate.
+        engine: ``fast_copula`` or ``hma`` (SDV's HMASynthesizer); default the schema's ``engine``, else
+            ``fast_copula``.
 
     Raises:
         InputError: bad source, schema, policy or keys (nothing is written).
@@ -190,8 +192,17 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
     t = time.perf_counter()
     real_keys = {tn: norm_keys(tables[tn][spec.schema_.primary_key]) for tn, spec in schema.tables.items()
                  if not spec.reference and spec.schema_.primary_key}
-    synth = RelationalSynthesizer(protect_k=policy_obj.value_protection.k).fit(train, schema, seed=seed,
-                                                                              real_keys=real_keys)
+    engine_name = engine or schema.engine or "fast_copula"
+    if engine_name == "hma":
+        from synthstruct.relational.hma import HMARelationalSynthesizer
+
+        synth: Any = HMARelationalSynthesizer(protect_k=policy_obj.value_protection.k)
+    elif engine_name == "fast_copula":
+        synth = RelationalSynthesizer(protect_k=policy_obj.value_protection.k)
+    else:
+        raise InputError("unknown relational engine", [Problem("engine", f"{engine_name!r} is not an engine of "
+                                                               "relational releases", "use fast_copula or hma")])
+    synth.fit(train, schema, seed=seed, real_keys=real_keys)
     timings["fit"] = time.perf_counter() - t
     t = time.perf_counter()
     synthetic = synth.sample(scale=scale, seed=seed)
