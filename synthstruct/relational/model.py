@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthstruct.errors import Problem, SchemaError
 from synthstruct.schema.model import Schema
 
-__all__ = ["RELATIONAL_VERSION", "Relationship", "RelationalSchema", "TableSpec", "dump_relational",
+__all__ = ["RELATIONAL_VERSION", "JoinTask", "Relationship", "RelationalSchema", "TableSpec", "dump_relational",
            "load_relational", "relational_from_dict"]
 
 RELATIONAL_VERSION = 1
@@ -73,6 +73,14 @@ class Relationship(_Strict):
     one_to_one: bool = Field(default=False, description="At most one child per parent.")
 
 
+class JoinTask(_Strict):
+    """A prediction task for TSTR across tables: ``table.target`` from the table's columns, its children's
+    aggregates and its parent's columns and other children (see ``synthstruct/relational/tstr.py``)."""
+
+    table: str
+    target: str
+
+
 class RelationalSchema(_Strict):
     """A database: tables and the relationships between them (``relational_version: 1``)."""
 
@@ -84,6 +92,9 @@ class RelationalSchema(_Strict):
         "hma (SDV's HMASynthesizer, for comparison; needs the sdv package)."))
     tables: dict[str, TableSpec]
     relationships: list[Relationship] = Field(default_factory=list)
+    tasks: list[JoinTask] = Field(default_factory=list, description=(
+        "TSTR tasks on the joined tables (informative, in report.json -> fidelity.tstr); default: every "
+        "synthesized table whose own schema declares a target."))
 
     # ------------------------------------------------------------------ graph helpers
     def schema_of(self, table: str) -> Schema:
@@ -185,6 +196,17 @@ class RelationalSchema(_Strict):
                     problems.append(Problem(f"{path}.child_column", "is also the child's primary key",
                                             "one-to-one tables sharing a key are not supported: give the child "
                                             "its own key column"))
+        for i, task in enumerate(self.tasks):
+            if task.table not in self.tables or self.tables[task.table].reference:
+                problems.append(Problem(f"tasks[{i}].table", "is not a synthesized table of the schema",
+                                        "name a table that is not a reference table"))
+            elif task.target not in self.tables[task.table].schema_.columns:
+                problems.append(Problem(f"tasks[{i}].target", f"is not a column of table {task.table!r}",
+                                        "fix the column name"))
+            elif self.tables[task.table].schema_.columns[task.target].kind not in (
+                    "numerical", "categorical", "ordinal", "boolean"):
+                problems.append(Problem(f"tasks[{i}].target", "is not a numerical, categorical, ordinal or boolean "
+                                        "column", "predict a structured column"))
         seen: set[tuple[str, str]] = set()
         for i, rel in enumerate(self.relationships):
             key = (rel.child, rel.child_column)
@@ -266,4 +288,6 @@ def dump_relational(schema: RelationalSchema) -> str:
     data["relationships"] = [r.model_dump(mode="json", exclude_defaults=True) | {
         "parent": r.parent, "parent_column": r.parent_column, "child": r.child, "child_column": r.child_column}
         for r in schema.relationships]
+    if schema.tasks:
+        data["tasks"] = [t.model_dump(mode="json") for t in schema.tasks]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

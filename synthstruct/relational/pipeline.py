@@ -221,6 +221,9 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
             seed=stream_seed(seed, "gate", tn))
     fidelity = relational_fidelity(train, synthetic, schema)
     checks = [_check(name, fidelity["summary"][key], cmp, limit, sev) for name, key, cmp, limit, sev in RELATIONAL_CHECKS]
+    from synthstruct.relational.tstr import join_tstr
+
+    fidelity["tstr"] = join_tstr(train, holdout, synthetic, schema, seed=stream_seed(seed, "tstr") % (2**31))
     timings["gate"] = time.perf_counter() - t
     passed = all(g.passed for g in gates.values()) and all(c["passed"] for c in checks if c["severity"] == "block")
 
