@@ -34,16 +34,37 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthstruct.errors import Problem, SchemaError
-from synthstruct.schema.model import Schema
+from synthstruct.schema.model import NumericalColumn, Schema
 
-__all__ = ["RELATIONAL_VERSION", "JoinTask", "Relationship", "RelationalSchema", "TableSpec", "dump_relational",
-           "load_relational", "relational_from_dict"]
+__all__ = ["RELATIONAL_VERSION", "JoinTask", "Relationship", "RelationalSchema", "TableGeneration", "TableSpec",
+           "dump_relational", "load_relational", "relational_from_dict"]
 
 RELATIONAL_VERSION = 1
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TableGeneration(_Strict):
+    """Schema-only generation of a child table (``synthstruct generate-db``; ignored by releases)."""
+
+    context: dict[str, str] = Field(default_factory=dict, description=(
+        "Child column -> column of the driving parent: the child row gets its parent's value, so its priors "
+        "(depends_on) and rules can read it (e.g. an encounter's patient_condition)."))
+    start: str | None = Field(default=None, description=(
+        "Sequence tables: the driving parent's datetime column the first event follows (default: the sequence "
+        "key's min)."))
+    first_gap: NumericalColumn | None = Field(default=None, description=(
+        "Sequence tables: time from start to the first event, in unit (a numerical column spec with a prior; "
+        "depends_on may name a parent column). Default: 0."))
+    gap: NumericalColumn | None = Field(default=None, description=(
+        "Sequence tables: time between consecutive events of a parent, in unit (depends_on may name a parent "
+        "column). Required for a sequence table."))
+    unit: Literal["days", "hours", "minutes"] = "days"
+    gap_column: str | None = Field(default=None, description=(
+        "A numerical column of the child that receives the time since the previous event (since start for "
+        "the first), so rules can read it (e.g. a rapid-succession flag)."))
 
 
 class TableSpec(_Strict):
@@ -56,6 +77,8 @@ class TableSpec(_Strict):
     sequence_key: str | None = Field(default=None, description=(
         "Event tables: the date (or number) column that orders the rows of one parent; generated as the "
         "parent's first event plus learned gaps, so the order is kept."))
+    generate: TableGeneration | None = Field(default=None, description=(
+        "Schema-only generation (relational packs): parent context and event timing of this child table."))
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
@@ -71,6 +94,9 @@ class Relationship(_Strict):
         "Children may have no parent (null key, or orphans in the real data, which are reported and kept "
         "as children without a parent)."))
     one_to_one: bool = Field(default=False, description="At most one child per parent.")
+    children: NumericalColumn | None = Field(default=None, description=(
+        "Schema-only generation (relational packs): the number of children per parent, a numerical column "
+        "spec with a prior (depends_on may name a column of the parent). Ignored by releases, which learn it."))
 
 
 class JoinTask(_Strict):
@@ -282,6 +308,8 @@ def dump_relational(schema: RelationalSchema) -> str:
             entry["reference"] = True
         if spec.sequence_key is not None:
             entry["sequence_key"] = spec.sequence_key
+        if spec.generate is not None:
+            entry["generate"] = spec.generate.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         entry["schema"] = _plain(spec.schema_)
         tables[name] = entry
     data["tables"] = tables
