@@ -139,3 +139,37 @@ def test_cycle_in_the_real_data_is_a_typed_error(tmp_path, io_policy):
     assert err.value.problems[0].location == "employee.manager_id"
     assert "cycle" in err.value.problems[0].message
     assert not (tmp_path / "bundle").exists()  # nothing written
+
+
+def test_org_chart_postgres_to_postgres(tmp_path, postgres, io_policy, monkeypatch):
+    """The self-referencing foreign key is recreated in PostgreSQL, which checks it on every insert."""
+    import psycopg
+
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    dept, emp = _org(n_departments=40, seed=5)
+    postgres.execute("postgres", "create database org")
+    with psycopg.connect(postgres.url("org", password=True)) as conn:
+        for statement in DDL:
+            conn.execute(statement.replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY").replace("REAL", "DOUBLE PRECISION"))
+        for name, frame in (("department", dept), ("employee", emp)):
+            cols = ", ".join(frame.columns)
+            with conn.cursor().copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+                for row in frame.itertuples(index=False):
+                    copy.write_row([None if pd.isna(v) else v for v in row])
+    url = postgres.url("org")
+    result = release_relational(url, output=tmp_path / "bundle", detect_pii=False, policy=io_policy, to=url,
+                                to_schema="synthetic")
+    assert result.passed, result.report["relational_checks"]
+    with psycopg.connect(postgres.url("org", password=True)) as conn:
+        fks = conn.execute("""select kcu.column_name, ccu.table_name from information_schema.table_constraints tc
+            join information_schema.key_column_usage kcu on tc.constraint_name = kcu.constraint_name
+                 and tc.table_schema = kcu.table_schema
+            join information_schema.constraint_column_usage ccu on tc.constraint_name = ccu.constraint_name
+                 and tc.table_schema = ccu.table_schema
+            where tc.constraint_type = 'FOREIGN KEY' and tc.table_schema = 'synthetic'
+                  and tc.table_name = 'employee'""").fetchall()
+        assert ("manager_id", "employee") in set(fks)
+        n, with_boss = conn.execute("select count(*), count(manager_id) from synthetic.employee").fetchone()
+        joined = conn.execute("select count(*) from synthetic.employee e join synthetic.employee m "
+                              "on e.manager_id = m.employee_id").fetchone()[0]
+    assert n == len(result.synthetic["employee"]) and joined == with_boss > 0
