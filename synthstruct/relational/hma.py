@@ -14,9 +14,10 @@ engine is fitted. What the wrapper adds around SDV:
 * the seed: SDV seeds NumPy itself; ``seed`` sets the synthesizer's NumPy seed before fitting and
   before sampling, so the same input, schema and seed give the same tables.
 
-Refused (``InputError``, exit 2): self-referencing tables (SDV has no such relationship); schemas SDV
-refuses (e.g. HMA's limit of 5 tables / depth 2 is only a warning in SDV 2.0) surface as an
-``EngineError`` naming SDV's error class.
+Refused (``InputError``, exit 2, before SDV is imported): self-referencing tables (SDV has no such
+relationship) and schemas beyond HMASynthesizer's limit of 5 synthesized tables or a relationship depth
+of 2 (SDV raises ``SynthesizerInputError`` for them; Berka's account -> disp -> card has depth 3). Other
+SDV failures surface as an ``EngineError`` naming SDV's error class.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ class HMARelationalSynthesizer:
             raise InputError("engine hma does not handle self-references", [Problem(
                 f"table {selfs[0]!r}", "references itself; SDV's HMASynthesizer has no such relationship",
                 "use the default engine (fast_copula), which generates hierarchies level by level")])
+        names, depth = schema.synthesized(), _depth(schema)
+        if len(names) > 5 or depth > 2:
+            raise InputError("engine hma cannot model this schema", [Problem(
+                "engine", f"{len(names)} synthesized tables, relationship depth {depth}: SDV's HMASynthesizer "
+                "refuses more than 5 tables or a depth above 2", "use the default engine (fast_copula), or "
+                "release a smaller set of tables with hma")])
         try:
             from sdv.metadata import Metadata
             from sdv.multi_table import HMASynthesizer
@@ -160,6 +167,23 @@ class HMARelationalSynthesizer:
                 frame[seq] = _sorted_within(frame[seq], norm_keys(frame[drive.child_column]))
             out[t] = frame[list(sch.columns)]
         return {t: out[t] for t in schema.tables}
+
+
+def _depth(schema: RelationalSchema) -> int:
+    """Tables on the longest parent -> child chain among synthesized tables (SDV's schema depth)."""
+    tables = set(schema.synthesized())
+    children: dict[str, set[str]] = {t: set() for t in tables}
+    for r in schema.relationships:
+        if r.parent in tables and r.child in tables and r.parent != r.child:
+            children[r.parent].add(r.child)
+    memo: dict[str, int] = {}
+
+    def depth(t: str) -> int:
+        if t not in memo:
+            memo[t] = 1 + max((depth(c) for c in children[t]), default=0)
+        return memo[t]
+
+    return max((depth(t) for t in tables), default=0)
 
 
 def _sorted_within(values: pd.Series, groups: np.ndarray) -> pd.Series:

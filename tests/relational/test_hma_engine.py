@@ -102,3 +102,17 @@ def test_hma_refuses_self_references(tmp_path):
     with pytest.raises(InputError) as err:
         HMARelationalSynthesizer().fit({"employee": frame}, schema)
     assert "self-references" in str(err.value)
+
+
+def test_hma_refuses_schemas_beyond_its_limit():
+    from synthstruct.relational.hma import HMARelationalSynthesizer
+
+    tables = {f"t{i}": {"schema": {"schema_version": 1, "name": f"t{i}", "primary_key": "id", "columns": {
+        "id": {"kind": "id", "strategy": "sequence"}, "up": {"kind": "id", "strategy": "sequence"},
+        "x": {"kind": "numerical"}}}} for i in range(3)}
+    chain = [{"parent": f"t{i}", "parent_column": "id", "child": f"t{i + 1}", "child_column": "up"} for i in range(2)]
+    schema = relational_from_dict({"relational_version": 1, "name": "deep", "tables": tables, "relationships": chain})
+    frame = pd.DataFrame({"id": [1, 2], "up": [1, 1], "x": [0.5, 1.5]})
+    with pytest.raises(InputError) as err:
+        HMARelationalSynthesizer().fit({t: frame for t in tables}, schema)
+    assert "relationship depth 3" in err.value.problems[0].message
