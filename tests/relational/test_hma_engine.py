@@ -56,6 +56,7 @@ def _schema(engine: str | None = None, sequence: bool = True) -> dict:
     return data
 
 
+@pytest.mark.slow  # two HMA releases: 16 s on the shared machine at load ~12, 45 s at load ~23
 def test_hma_engine_release_keys_and_sequences(tmp_path, io_policy):
     src, customers, purchases = _shop(tmp_path)
     schema = relational_from_dict(_schema("hma"))
