@@ -167,7 +167,11 @@ def join_tstr(train: dict[str, pd.DataFrame], holdout: dict[str, pd.DataFrame], 
             out[name] = {"value": None, "note": f"not computed: the holdout has {int(test[task.target].notna().sum())} "
                          f"rows with a target and {int(classes)} classes (needs {_MIN_TEST_ROWS} rows, 2 classes)"}
             continue
-        scores = tstr_scores(real, syn, test, sch, seed=seed, max_iter=max_iter)
+        try:
+            scores = tstr_scores(real, syn, test, sch, seed=seed, max_iter=max_iter)
+        except ValueError as exc:  # informative metric: a degenerate task is reported, never fails the release
+            out[name] = {"value": None, "note": f"not computed: the model could not be fitted ({type(exc).__name__})"}
+            continue
         own_real, own_sch = join_frame(train, schema, task, joined=False)
         own_test, _ = join_frame(holdout, schema, task, joined=False)
         if [c for c in own_sch.structured_columns if c != task.target]:
