@@ -58,6 +58,8 @@ app.command("release-db", help="Release a whole database: several tables with ke
             "SQLite, PostgreSQL).")(relational_cmd.release_db)
 app.command("infer-db", help="Propose a relational schema (keys, relationships) from a directory or database.")(
     relational_cmd.infer_db)
+app.command("generate-db", help="Generate a database from a relational pack's priors, children counts and "
+            "sequences (no data needed).")(relational_cmd.generate_db)
 app.command("demo", help="Run the whole path on the bundled demo datasets.")(demo.demo)
 
 

@@ -16,6 +16,18 @@ from synthstruct._cli._common import console, handle_errors
 __all__ = ["generate", "qc_path_for"]
 
 
+def _is_relational(path: Path) -> bool:
+    """Whether a schema file is a relational pack (its first key is ``relational_version``)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    return line.startswith("relational_version:")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return False
+
+
 def qc_path_for(output: Path) -> Path:
     """Where the quality report of ``output`` goes: ``cases.csv`` -> ``cases.qc.json``."""
     return output.with_name(f"{output.stem}.qc.json")
@@ -45,6 +57,15 @@ def generate(
     )
     from synthstruct.schema.io import load_schema
 
+    if _is_relational(schema):  # a relational pack: a directory of tables, as generate-db
+        from synthstruct._cli.relational import run_generate_db
+
+        if rows is None or spec is not None or set_shares:
+            raise DataFileError("relational pack", [Problem(
+                schema.name, "is a relational pack (several tables)", "pass -n N and an output directory; "
+                "--spec and --set are for single-table packs (or use synthstruct generate-db)")])
+        run_generate_db(schema, output=output, rows=rows, seed=seed, overwrite=overwrite)
+        return
     if output.parent.exists():
         check_output_file(output, overwrite=overwrite, suffixes=SUPPORTED_SUFFIXES)
     else:  # created just before writing, once generation worked

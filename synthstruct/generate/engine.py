@@ -79,8 +79,8 @@ def plan_order(schema: Schema) -> list[str]:
         [c for c in order if schema.columns[c].kind in _LATE]
 
 
-def _plan_problems(schema: Schema) -> list[Problem]:
-    produced = {r.column for r in schema.rules if isinstance(r, (DeriveRule, ComposeRule))}
+def _plan_problems(schema: Schema, given: tuple[str, ...] = ()) -> list[Problem]:
+    produced = {r.column for r in schema.rules if isinstance(r, (DeriveRule, ComposeRule))} | set(given)
     problems = []
     for name, col in schema.columns.items():
         if name in produced or col.kind in ("text", *_LATE):
@@ -226,7 +226,7 @@ def _fixed_shares(schema: Schema, spec: RequirementSpec, n: int, seed: int) -> d
 
 
 def generate_table(schema: Schema, n: int | None = None, *, spec: RequirementSpec | None = None, seed: int = 0,
-                   max_rounds: int = 25) -> GenerationResult:
+                   max_rounds: int = 25, given: pd.DataFrame | None = None) -> GenerationResult:
     """Generate ``n`` rows from the schema's priors and rules (no real data).
 
     Args:
@@ -235,6 +235,9 @@ def generate_table(schema: Schema, n: int | None = None, *, spec: RequirementSpe
         spec: Requirement spec: class shares, text requirements.
         seed: Seed; the same schema, spec and seed give identical rows.
         max_rounds: Regeneration rounds for rows that break a rule before giving up.
+        given: Values of some columns, one row per generated row (relational packs: a child's copy of its
+            parent's columns, its event times); they are not drawn, other columns and rules read them,
+            and regenerated rows keep them. Columns of kind id / pii cannot be given.
 
     Returns:
         The rows (datetimes formatted, integers as nullable ints) and the quality-control report.
@@ -248,15 +251,26 @@ def generate_table(schema: Schema, n: int | None = None, *, spec: RequirementSpe
 
     spec = spec or RequirementSpec()
     validate_spec(spec, schema)
-    problems = _plan_problems(schema)
+    given_names = tuple(given.columns) if given is not None else ()
+    problems = _plan_problems(schema, given_names)
+    problems += [Problem(f"columns.{c}", "cannot be given: it is not a structured column of the schema",
+                         "give only structured columns") for c in given_names
+                 if c not in schema.columns or schema.columns[c].kind in _LATE]
     if problems:
         raise SchemaError("schema cannot be used for schema-only generation", problems)
     n = n if n is not None else spec.rows
+    if given is not None and n is None:
+        n = len(given)
     if n is None or n < 1:
         raise SchemaError("no row count", [Problem("rows", "how many rows to generate is not set",
                                                    "pass -n N or set rows: in the spec")])
     gen = _Generator(schema, spec, seed)
     fixed = _fixed_shares(schema, spec, n, seed)
+    if given is not None:
+        if len(given) != n:
+            raise SchemaError("given values do not match the row count", [Problem(
+                "given", f"{len(given)} rows of given values for {n} rows", "give one row per generated row")])
+        fixed.update({c: given[c].to_numpy() for c in given_names})
     frame = gen.sample_rows(n, np.random.default_rng([seed, 0]), fixed, 0)
     first_counts: dict[str, int] = {}
     regenerated = 0

@@ -16,6 +16,8 @@ and SDV's in ``evaluation/bench_relational.py``.
 * ``sequence_order``: share of parents whose children, in row order, have non-decreasing sequence keys;
   and the KS statistic of inter-event gaps.
 * ``keys_disjoint``: whether no synthetic primary key equals a real one.
+* ``hierarchies``: per self-referencing table, the real and synthetic deepest level, the KS statistic
+  between their level distributions, and the synthetic rows caught in a cycle (0 by construction).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from scipy import stats
 from synthstruct.relational.frames import norm_keys
 from synthstruct.relational.model import RelationalSchema
 
-__all__ = ["child_count_ks", "keys_disjoint", "parent_child_trends", "referential_integrity", "relational_fidelity",
+__all__ = ["child_count_ks", "hierarchies", "keys_disjoint", "parent_child_trends", "referential_integrity", "relational_fidelity",
            "sequence_order", "table_shapes"]
 
 
@@ -199,6 +201,34 @@ def keys_disjoint(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFra
     return out
 
 
+def hierarchies(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame],
+                schema: RelationalSchema) -> dict[str, dict[str, Any]]:
+    """Level distribution of every self-referencing table, real vs synthetic."""
+    from synthstruct.errors import DataValidationError
+    from synthstruct.relational.frames import depth_column, hierarchy_depth
+
+    out: dict[str, dict[str, Any]] = {}
+    for t in schema.synthesized():
+        rel = schema.self_reference(t)
+        if rel is None:
+            continue
+        depths = []
+        for tables in (real, synthetic):
+            keys, refs = norm_keys(tables[t][rel.parent_column]), norm_keys(tables[t][rel.child_column])
+            if depth_column(rel.child_column) in tables[t].columns:  # levels of the whole table (before a split)
+                depths.append(tables[t][depth_column(rel.child_column)].to_numpy(dtype=np.int64))
+                continue
+            try:
+                depths.append(hierarchy_depth(keys, refs, table=t, column=rel.child_column))
+            except DataValidationError:
+                depths.append(np.zeros(0))
+        a, b = depths
+        out[t] = {"max_depth_real": int(a.max()) if len(a) else None, "max_depth_synthetic": int(b.max()) if len(b) else None,
+                  "depth_ks": float(stats.ks_2samp(a, b).statistic) if len(a) and len(b) else None,
+                  "synthetic_has_cycle": bool(len(b) == 0 and len(synthetic[t]) > 0)}
+    return out
+
+
 def relational_fidelity(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame],
                         schema: RelationalSchema) -> dict[str, Any]:
     """Every cross-table metric, plus worst-case summaries for the targets."""
@@ -208,6 +238,7 @@ def relational_fidelity(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.D
     trends = parent_child_trends(real, synthetic, schema)
     seq = sequence_order(real, synthetic, schema)
     copies = keys_disjoint(real, synthetic, schema)
+    levels = hierarchies(real, synthetic, schema)
     return {
         "referential_integrity": ri,
         "child_count_ks": ks,
@@ -215,6 +246,7 @@ def relational_fidelity(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.D
         "parent_child_trends": trends,
         "sequences": seq,
         "real_keys_reused": copies,
+        "hierarchies": levels,
         "summary": {
             "referential_integrity": ri["value"],
             "orphans": ri["orphans"],

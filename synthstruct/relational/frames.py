@@ -8,7 +8,11 @@ For a table ``T`` the model frame holds
   the row (so the number of children is learned jointly with the parent's columns), and for a
   sequence child driven by ``T``: ``__first__<child>``, the date of the row's first event;
 * for a sequence table: ``__gap__<key>`` (days, or units of a numerical key) since the previous event of
-  the same parent instead of the sequence key itself (missing for the first event).
+  the same parent instead of the sequence key itself (missing for the first event);
+* for a self-referencing table (``employee.manager_id -> employee.id``): ``__depth__<col>``, the row's
+  level in the hierarchy (0 = no parent row), next to ``__n__<table>__<col>``, its number of direct
+  children. Both are taken from the input frame when present (the pipeline computes them on the whole
+  table before the train/holdout split, so a holdout row keeps its real level).
 
 The same function builds the frames of the training rows, the holdout and the synthetic output, so the
 per-table gate compares like with like, and for root tables each row is an *entity*: its columns plus a
@@ -26,7 +30,8 @@ import pandas as pd
 from synthstruct.relational.model import RelationalSchema
 from synthstruct.schema.model import FixedCombinations, Inequality, Positive, Range, Schema
 
-__all__ = ["ModelFrame", "count_column", "first_column", "gap_column", "model_frame", "norm_keys"]
+__all__ = ["ModelFrame", "add_hierarchy_columns", "count_column", "depth_column", "first_column", "gap_column",
+           "hierarchy_depth", "model_frame", "norm_keys"]
 
 
 def count_column(child: str, column: str) -> str:
@@ -39,6 +44,57 @@ def first_column(child: str) -> str:
 
 def gap_column(key: str) -> str:
     return f"__gap__{key}"
+
+
+def depth_column(column: str) -> str:
+    return f"__depth__{column}"
+
+
+def hierarchy_depth(keys: np.ndarray, parent_keys: np.ndarray, *, table: str = "", column: str = "") -> np.ndarray:
+    """Level of every row in a self-referencing hierarchy: 0 for rows without a parent row (a missing
+    key, or a key naming no row), else the parent's level + 1.
+
+    Raises:
+        DataValidationError: some rows never reach a root (the keys form a cycle); names the table,
+            the column and how many rows, never a key.
+    """
+    from synthstruct.errors import DataValidationError, Problem
+
+    lookup = pd.Series(np.arange(len(keys)), index=pd.Index(keys, dtype=object))
+    lookup = lookup[~lookup.index.duplicated()]
+    parent = pd.Series(parent_keys, dtype=object).map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+    depth = np.where(parent < 0, 0, -1).astype(np.int64)
+    while True:
+        todo = np.flatnonzero(depth < 0)
+        ready = todo[depth[parent[todo]] >= 0] if len(todo) else todo
+        if not len(ready):
+            break
+        depth[ready] = depth[parent[ready]] + 1
+    stuck = int((depth < 0).sum())
+    if stuck:
+        raise DataValidationError("a self-reference forms a cycle", [Problem(
+            f"{table}.{column}", f"{stuck} row(s) never reach a row without a parent: the references form a "
+            "cycle (a row is its own ancestor)", f"fix the data so that following {column} always ends at a row "
+            "whose value is empty, or drop the self-reference from the relational schema")], source=table or None)
+    return depth
+
+
+def add_hierarchy_columns(tables: dict[str, pd.DataFrame], schema: RelationalSchema) -> dict[str, pd.DataFrame]:
+    """Tables with the level and direct-children count of every row of a self-referencing table (computed
+    on the whole table; see :func:`hierarchy_depth` for the cycle error)."""
+    out = dict(tables)
+    for table in schema.synthesized():
+        rel = schema.self_reference(table)
+        if rel is None:
+            continue
+        frame = tables[table].copy()
+        keys = norm_keys(frame[rel.parent_column])
+        refs = norm_keys(frame[rel.child_column])
+        frame[depth_column(rel.child_column)] = hierarchy_depth(keys, refs, table=table, column=rel.child_column)
+        counts = pd.Series(refs).value_counts()
+        frame[count_column(table, rel.child_column)] = pd.Series(keys).map(counts).fillna(0).to_numpy(dtype=np.float64)
+        out[table] = frame
+    return out
 
 
 def norm_keys(series: pd.Series) -> np.ndarray:
@@ -116,11 +172,23 @@ def model_frame(tables: dict[str, pd.DataFrame], schema: RelationalSchema, table
         data[name] = frame[name].reset_index(drop=True)
         columns[name] = col.model_dump(mode="json", exclude_none=True)
     keys = norm_keys(frame[sch.primary_key]) if sch.primary_key else None
+    own = schema.self_reference(table)
+    if own is not None:
+        name = depth_column(own.child_column)
+        depth = frame[name].to_numpy(dtype=np.float64) if name in frame.columns else hierarchy_depth(
+            keys, norm_keys(frame[own.child_column]), table=table, column=own.child_column).astype(np.float64)
+        data[name] = pd.Series(depth)
+        columns[name] = {"kind": "numerical", "dtype": "int", "min": 0.0}
     for rel in schema.children_of(table):
-        child = tables[rel.child]
+        child = frame if rel is own else tables[rel.child]
+        name = count_column(rel.child, rel.child_column)
+        if rel is own and name in frame.columns:
+            data[name] = frame[name].reset_index(drop=True).astype(np.float64)
+            columns[name] = {"kind": "numerical", "dtype": "int", "min": 0.0}
+            continue
         counts = pd.Series(norm_keys(child[rel.child_column])).value_counts()
         n = pd.Series(keys).map(counts).fillna(0).to_numpy(dtype=np.float64) if keys is not None else np.zeros(len(frame))
-        data[count_column(rel.child, rel.child_column)] = pd.Series(n)
+        data[name] = pd.Series(n)
         columns[count_column(rel.child, rel.child_column)] = {"kind": "numerical", "dtype": "int", "min": 0.0}
         child_spec = schema.tables[rel.child]
         if child_spec.sequence_key and schema.driving(rel.child) is rel:

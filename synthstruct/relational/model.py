@@ -34,16 +34,37 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthstruct.errors import Problem, SchemaError
-from synthstruct.schema.model import Schema
+from synthstruct.schema.model import NumericalColumn, Schema
 
-__all__ = ["RELATIONAL_VERSION", "Relationship", "RelationalSchema", "TableSpec", "dump_relational",
-           "load_relational", "relational_from_dict"]
+__all__ = ["RELATIONAL_VERSION", "JoinTask", "Relationship", "RelationalSchema", "TableGeneration", "TableSpec",
+           "dump_relational", "load_relational", "relational_from_dict"]
 
 RELATIONAL_VERSION = 1
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TableGeneration(_Strict):
+    """Schema-only generation of a child table (``synthstruct generate-db``; ignored by releases)."""
+
+    context: dict[str, str] = Field(default_factory=dict, description=(
+        "Child column -> column of the driving parent: the child row gets its parent's value, so its priors "
+        "(depends_on) and rules can read it (e.g. an encounter's patient_condition)."))
+    start: str | None = Field(default=None, description=(
+        "Sequence tables: the driving parent's datetime column the first event follows (default: the sequence "
+        "key's min)."))
+    first_gap: NumericalColumn | None = Field(default=None, description=(
+        "Sequence tables: time from start to the first event, in unit (a numerical column spec with a prior; "
+        "depends_on may name a parent column). Default: 0."))
+    gap: NumericalColumn | None = Field(default=None, description=(
+        "Sequence tables: time between consecutive events of a parent, in unit (depends_on may name a parent "
+        "column). Required for a sequence table."))
+    unit: Literal["days", "hours", "minutes"] = "days"
+    gap_column: str | None = Field(default=None, description=(
+        "A numerical column of the child that receives the time since the previous event (since start for "
+        "the first), so rules can read it (e.g. a rapid-succession flag)."))
 
 
 class TableSpec(_Strict):
@@ -56,6 +77,8 @@ class TableSpec(_Strict):
     sequence_key: str | None = Field(default=None, description=(
         "Event tables: the date (or number) column that orders the rows of one parent; generated as the "
         "parent's first event plus learned gaps, so the order is kept."))
+    generate: TableGeneration | None = Field(default=None, description=(
+        "Schema-only generation (relational packs): parent context and event timing of this child table."))
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
@@ -71,6 +94,17 @@ class Relationship(_Strict):
         "Children may have no parent (null key, or orphans in the real data, which are reported and kept "
         "as children without a parent)."))
     one_to_one: bool = Field(default=False, description="At most one child per parent.")
+    children: NumericalColumn | None = Field(default=None, description=(
+        "Schema-only generation (relational packs): the number of children per parent, a numerical column "
+        "spec with a prior (depends_on may name a column of the parent). Ignored by releases, which learn it."))
+
+
+class JoinTask(_Strict):
+    """A prediction task for TSTR across tables: ``table.target`` from the table's columns, its children's
+    aggregates and its parent's columns and other children (see ``synthstruct/relational/tstr.py``)."""
+
+    table: str
+    target: str
 
 
 class RelationalSchema(_Strict):
@@ -79,8 +113,14 @@ class RelationalSchema(_Strict):
     relational_version: Literal[1]
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str | None = None
+    engine: Literal["fast_copula", "hma"] | None = Field(default=None, description=(
+        "Generation engine: fast_copula (default; children conditioned on parent context, hierarchies) or "
+        "hma (SDV's HMASynthesizer, for comparison; needs the sdv package)."))
     tables: dict[str, TableSpec]
     relationships: list[Relationship] = Field(default_factory=list)
+    tasks: list[JoinTask] = Field(default_factory=list, description=(
+        "TSTR tasks on the joined tables (informative, in report.json -> fidelity.tstr); default: every "
+        "synthesized table whose own schema declares a target."))
 
     # ------------------------------------------------------------------ graph helpers
     def schema_of(self, table: str) -> Schema:
@@ -89,7 +129,8 @@ class RelationalSchema(_Strict):
     def synthesized(self) -> list[str]:
         """Non-reference tables, parents before children (topological order, ties by name)."""
         tables = [t for t, spec in self.tables.items() if not spec.reference]
-        parents = {t: {r.parent for r in self.relationships if r.child == t and r.parent in tables} for t in tables}
+        parents = {t: {r.parent for r in self.relationships if r.child == t and r.parent in tables and r.parent != t}
+                   for t in tables}
         order: list[str] = []
         done: set[str] = set()
         while len(order) < len(tables):
@@ -101,18 +142,24 @@ class RelationalSchema(_Strict):
         return order
 
     def children_of(self, table: str) -> list[Relationship]:
+        """Relationships naming ``table`` as the parent (a self-reference included: a manager's reports)."""
         return [r for r in self.relationships if r.parent == table and not self.tables[r.child].reference]
 
+    def self_reference(self, table: str) -> Relationship | None:
+        """The relationship of ``table`` to itself (``employee.manager_id -> employee.id``), if any."""
+        return next((r for r in self.relationships if r.child == table and r.parent == table), None)
+
     def driving(self, table: str) -> Relationship | None:
-        """The relationship a child table is generated under (first one with a non-reference parent)."""
+        """The relationship a child table is generated under (first one with a non-reference parent;
+        never a self-reference, whose keys are assigned level by level)."""
         return next((r for r in self.relationships
-                     if r.child == table and not self.tables[r.parent].reference), None)
+                     if r.child == table and r.parent != table and not self.tables[r.parent].reference), None)
 
     def links(self, table: str) -> list[Relationship]:
-        """Relationships of ``table`` to non-reference parents other than the driving one."""
+        """Relationships of ``table`` to non-reference parents other than the driving one (and itself)."""
         drive = self.driving(table)
         return [r for r in self.relationships
-                if r.child == table and r is not drive and not self.tables[r.parent].reference]
+                if r.child == table and r is not drive and r.parent != table and not self.tables[r.parent].reference]
 
     def reference_keys(self, table: str) -> list[Relationship]:
         """Relationships of ``table`` to reference tables (their keys are learned as categories)."""
@@ -142,7 +189,7 @@ class RelationalSchema(_Strict):
                 elif col.kind not in ("datetime", "numerical"):
                     problems.append(Problem(f"{path}.sequence_key", f"column has kind {col.kind!r}",
                                             "use a datetime or numerical column"))
-                elif not any(r.child == name for r in self.relationships):
+                elif not any(r.child == name and r.parent != name for r in self.relationships):
                     problems.append(Problem(f"{path}.sequence_key", "the table has no parent, so there is no "
                                             "sequence per entity", "add the relationship to its parent or drop "
                                             "sequence_key"))
@@ -157,10 +204,9 @@ class RelationalSchema(_Strict):
                 elif column not in self.tables[table].schema_.columns:
                     problems.append(Problem(f"{path}.{side}_column", f"is not a column of table {table!r}",
                                             "fix the column name"))
-            if rel.parent == rel.child:
-                problems.append(Problem(path, "is a self-reference (a table referencing itself)",
-                                        "not supported yet: drop the relationship (the key column is then "
-                                        "generated as an id) or split the hierarchy into two tables"))
+            if rel.parent == rel.child and rel.parent in self.tables and self.tables[rel.parent].reference:
+                problems.append(Problem(path, "is a self-reference of a reference table",
+                                        "drop the relationship (reference tables are copied unchanged)"))
                 continue
             if rel.parent in self.tables and rel.parent_column in self.tables[rel.parent].schema_.columns:
                 if self.tables[rel.parent].schema_.primary_key != rel.parent_column:
@@ -176,6 +222,17 @@ class RelationalSchema(_Strict):
                     problems.append(Problem(f"{path}.child_column", "is also the child's primary key",
                                             "one-to-one tables sharing a key are not supported: give the child "
                                             "its own key column"))
+        for i, task in enumerate(self.tasks):
+            if task.table not in self.tables or self.tables[task.table].reference:
+                problems.append(Problem(f"tasks[{i}].table", "is not a synthesized table of the schema",
+                                        "name a table that is not a reference table"))
+            elif task.target not in self.tables[task.table].schema_.columns:
+                problems.append(Problem(f"tasks[{i}].target", f"is not a column of table {task.table!r}",
+                                        "fix the column name"))
+            elif self.tables[task.table].schema_.columns[task.target].kind not in (
+                    "numerical", "categorical", "ordinal", "boolean"):
+                problems.append(Problem(f"tasks[{i}].target", "is not a numerical, categorical, ordinal or boolean "
+                                        "column", "predict a structured column"))
         seen: set[tuple[str, str]] = set()
         for i, rel in enumerate(self.relationships):
             key = (rel.child, rel.child_column)
@@ -183,6 +240,10 @@ class RelationalSchema(_Strict):
                 problems.append(Problem(f"relationships[{i}]", "a child column references two parents",
                                         "keep one relationship per foreign key column"))
             seen.add(key)
+        selfs = [r.child for r in self.relationships if r.child == r.parent]
+        for table in sorted({t for t in selfs if selfs.count(t) > 1}):
+            problems.append(Problem("relationships", f"table {table!r} references itself more than once",
+                                    "keep one self-reference per table (e.g. manager_id)"))
         if not problems:
             tables = [t for t, s in self.tables.items() if not s.reference]
             if len(self.synthesized()) < len(tables):
@@ -238,6 +299,8 @@ def dump_relational(schema: RelationalSchema) -> str:
     data: dict[str, Any] = {"relational_version": schema.relational_version, "name": schema.name}
     if schema.description:
         data["description"] = schema.description
+    if schema.engine:
+        data["engine"] = schema.engine
     tables: dict[str, Any] = {}
     for name, spec in schema.tables.items():
         entry: dict[str, Any] = {}
@@ -245,10 +308,14 @@ def dump_relational(schema: RelationalSchema) -> str:
             entry["reference"] = True
         if spec.sequence_key is not None:
             entry["sequence_key"] = spec.sequence_key
+        if spec.generate is not None:
+            entry["generate"] = spec.generate.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         entry["schema"] = _plain(spec.schema_)
         tables[name] = entry
     data["tables"] = tables
     data["relationships"] = [r.model_dump(mode="json", exclude_defaults=True) | {
         "parent": r.parent, "parent_column": r.parent_column, "child": r.child, "child_column": r.child_column}
         for r in schema.relationships]
+    if schema.tasks:
+        data["tasks"] = [t.model_dump(mode="json") for t in schema.tasks]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -24,9 +24,9 @@ from typing import Any
 import pandas as pd
 
 from synthstruct.dataio import atomic_directory, atomic_write_bytes, write_table
-from synthstruct.errors import DataFileError, Problem
+from synthstruct.errors import DataFileError, InputError, Problem
 from synthstruct.relational.fidelity import relational_fidelity
-from synthstruct.relational.frames import model_frame, norm_keys
+from synthstruct.relational.frames import add_hierarchy_columns, model_frame, norm_keys
 from synthstruct.relational.model import RelationalSchema, dump_relational, load_relational
 from synthstruct.relational.sources import check_target, is_database_url, mask_url, read_source, write_database
 from synthstruct.relational.split import split_entities
@@ -121,7 +121,7 @@ def _check(name: str, value: Any, comparison: str, limit: float, severity: str) 
 def release_relational(source: str | Path, *, output: str | Path, schema: RelationalSchema | str | Path | None = None,
                        policy: str | Path | Policy = "default", seed: int = 0, scale: float = 1.0,
                        to: str | None = None, to_schema: str | None = None, overwrite: bool = False,
-                       detect_pii: bool = True, synthetic_hook: Any = None) -> RelationalResult:
+                       detect_pii: bool = True, synthetic_hook: Any = None, engine: str | None = None) -> RelationalResult:
     """Release a whole database.
 
     Args:
@@ -137,6 +137,8 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
         overwrite: Replace an existing non-empty output directory.
         detect_pii: Run Presidio while inferring column kinds.
         synthetic_hook: Test hook ``f(synthetic_tables, train_tables) -> synthetic_tables`` before the gate.
+        engine: ``fast_copula`` or ``hma`` (SDV's HMASynthesizer); default the schema's ``engine``, else
+            ``fast_copula``.
 
     Raises:
         InputError: bad source, schema, policy or keys (nothing is written).
@@ -173,7 +175,7 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
         name = Path(str(source).split("?")[0].rstrip("/")).stem if not is_database_url(str(source)) else "database"
         schema, _comments = infer_relational(src.tables, declared=src.declared, name=name or "database",
                                              detect_pii=detect_pii)
-    tables = coerce_tables(src.tables, schema, source=label)
+    tables = add_hierarchy_columns(coerce_tables(src.tables, schema, source=label), schema)  # cycles: typed error
     if isinstance(policy, Policy):
         policy_obj, policy_label = policy, policy.name
     else:
@@ -190,8 +192,17 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
     t = time.perf_counter()
     real_keys = {tn: norm_keys(tables[tn][spec.schema_.primary_key]) for tn, spec in schema.tables.items()
                  if not spec.reference and spec.schema_.primary_key}
-    synth = RelationalSynthesizer(protect_k=policy_obj.value_protection.k).fit(train, schema, seed=seed,
-                                                                              real_keys=real_keys)
+    engine_name = engine or schema.engine or "fast_copula"
+    if engine_name == "hma":
+        from synthstruct.relational.hma import HMARelationalSynthesizer
+
+        synth: Any = HMARelationalSynthesizer(protect_k=policy_obj.value_protection.k)
+    elif engine_name == "fast_copula":
+        synth = RelationalSynthesizer(protect_k=policy_obj.value_protection.k)
+    else:
+        raise InputError("unknown relational engine", [Problem("engine", f"{engine_name!r} is not an engine of "
+                                                               "relational releases", "use fast_copula or hma")])
+    synth.fit(train, schema, seed=seed, real_keys=real_keys)
     timings["fit"] = time.perf_counter() - t
     t = time.perf_counter()
     synthetic = synth.sample(scale=scale, seed=seed)
@@ -210,6 +221,9 @@ def release_relational(source: str | Path, *, output: str | Path, schema: Relati
             seed=stream_seed(seed, "gate", tn))
     fidelity = relational_fidelity(train, synthetic, schema)
     checks = [_check(name, fidelity["summary"][key], cmp, limit, sev) for name, key, cmp, limit, sev in RELATIONAL_CHECKS]
+    from synthstruct.relational.tstr import join_tstr
+
+    fidelity["tstr"] = join_tstr(train, holdout, synthetic, schema, seed=stream_seed(seed, "tstr") % (2**31))
     timings["gate"] = time.perf_counter() - t
     passed = all(g.passed for g in gates.values()) and all(c["passed"] for c in checks if c["severity"] == "block")
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataFileError, InputError, Problem
@@ -360,7 +361,15 @@ def write_database(url: str, frames: dict[str, pd.DataFrame], schema: Any, *, db
             meta.create_all(conn)
             for name in order:
                 table, types = tables[name]
-                rows = _python_rows(frames[name], types)
+                frame = frames[name]
+                own = schema.self_reference(name) if hasattr(schema, "self_reference") else None
+                if own is not None and len(frame):  # parents before their children: foreign keys hold per row
+                    from synthstruct.relational.frames import hierarchy_depth, norm_keys
+
+                    depth = hierarchy_depth(norm_keys(frame[own.parent_column]), norm_keys(frame[own.child_column]),
+                                            table=name, column=own.child_column)
+                    frame = frame.iloc[np.argsort(depth, kind="stable")]
+                rows = _python_rows(frame, types)
                 if rows:
                     conn.execute(table.insert(), rows)
         if backend == "sqlite":

@@ -2,7 +2,8 @@
 
 An *entity* is a connected group of rows of the synthesized tables, linked through their foreign keys
 (an account with its dispositions, clients, loans and orders). Reference tables do not link entities
-(every account points at a district). Whole entities are assigned to the holdout with the policy's
+(every account points at a district), nor do self-references (an employee's manager: the whole org
+chart would be one entity); each row of such a table is its own entity with its children. Whole entities are assigned to the holdout with the policy's
 holdout fraction, so no training entity has a row in the holdout and the privacy metrics compare
 unseen people, not unseen rows of seen people.
 """
@@ -34,8 +35,8 @@ def entity_labels(tables: dict[str, pd.DataFrame], schema: RelationalSchema) -> 
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     for rel in schema.relationships:
-        if rel.parent not in offsets or rel.child not in offsets:
-            continue
+        if rel.parent not in offsets or rel.child not in offsets or rel.parent == rel.child:
+            continue  # a self-reference does not join entities (one org chart would be one entity)
         parent_keys = norm_keys(tables[rel.parent][rel.parent_column])
         lookup = pd.Series(np.arange(len(parent_keys)), index=parent_keys)
         lookup = lookup[~lookup.index.duplicated()]

@@ -30,7 +30,15 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import InputError, Problem
-from synthstruct.relational.frames import ModelFrame, count_column, first_column, gap_column, model_frame, norm_keys
+from synthstruct.relational.frames import (
+    ModelFrame,
+    count_column,
+    depth_column,
+    first_column,
+    gap_column,
+    model_frame,
+    norm_keys,
+)
 from synthstruct.relational.model import RelationalSchema
 from synthstruct.schema.model import Schema
 from synthstruct.synthesizers.base import check_is_fitted
@@ -301,6 +309,13 @@ class RelationalSynthesizer:
                 columns[drive.child_column] = fk
             for rel in schema.links(t):
                 columns[rel.child_column] = self._assign_link(t, rel, models[rel.parent], keys[rel.parent], n, rng)
+            own = schema.self_reference(t)
+            if own is not None:
+                group = parent_index
+                refs = [r.child_column for r in schema.reference_keys(t) if r.child_column in frame.columns]
+                if group is None and refs:  # no driving parent: keep a manager in the same region / department
+                    group = pd.factorize(frame[refs[0]].astype(str))[0]
+                columns[own.child_column] = self._assign_self(t, own, frame, keys[t], group, rng)
             seq = schema.tables[t].sequence_key if drive is not None else None
             if seq is not None:
                 columns[seq] = self._sequence(t, seq, frame, models[drive.parent], parent_index, rng)
@@ -381,6 +396,49 @@ class RelationalSynthesizer:
         if len(slots) < len(filled):
             slots = np.concatenate([slots, rng.integers(0, len(parent_keys), len(filled) - len(slots))])
         out[filled] = parent_keys[slots[: len(filled)]]
+        return out
+
+    def _assign_self(self, table: str, rel: Any, frame: pd.DataFrame, keys: np.ndarray,
+                     group: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+        """Self-reference keys, level by level: rows of the lowest drawn level are roots (no parent row);
+        each row of the next level gets its parent from the previous level's synthetic rows, which offer
+        their synthetic number of direct children as slots (under the same driving parent first, e.g. a
+        manager of the same department, or with the same key into a reference table). Never a cycle: a parent is always one level up."""
+        n = len(frame)
+        out = np.empty(n, dtype=object)
+        out[:] = None
+        if n == 0:
+            return out
+        depth_name, count_name = depth_column(rel.child_column), count_column(table, rel.child_column)
+        raw = np.clip(np.nan_to_num(frame[depth_name].to_numpy(dtype=np.float64)), 0, None).round().astype(np.int64) \
+            if depth_name in frame.columns else np.zeros(n, dtype=np.int64)
+        levels = np.unique(raw)
+        depth = np.searchsorted(levels, raw)  # contiguous levels 0..k (a drawn level with no rows is skipped)
+        reports = np.clip(np.nan_to_num(frame[count_name].to_numpy(dtype=np.float64)), 0, None).round() \
+            .astype(np.int64) if count_name in frame.columns else np.ones(n, dtype=np.int64)
+        for level in range(1, len(levels)):
+            rows = np.flatnonzero(depth == level)
+            above = np.flatnonzero(depth == level - 1)
+            slots = np.repeat(above, reports[above])
+            rng.shuffle(slots)
+            chosen = np.full(len(rows), -1, dtype=np.int64)
+            used = np.zeros(len(slots), dtype=bool)
+            if group is not None and len(slots):
+                free: dict[int, list[int]] = {}
+                for j, s in enumerate(slots):
+                    free.setdefault(int(group[s]), []).append(j)
+                for i, r in enumerate(rows):
+                    pool = free.get(int(group[r]))
+                    if pool:
+                        j = pool.pop()
+                        chosen[i], used[j] = slots[j], True
+            rest = slots[~used]
+            missing = np.flatnonzero(chosen < 0)
+            take = min(len(missing), len(rest))
+            chosen[missing[:take]] = rest[:take]
+            if take < len(missing):  # fewer slots than rows: random parents one level up
+                chosen[missing[take:]] = rng.choice(above, len(missing) - take)
+            out[rows] = keys[chosen]
         return out
 
     def _sequence(self, table: str, key: str, frame: pd.DataFrame, parent: pd.DataFrame, parent_index: np.ndarray,

@@ -16,7 +16,8 @@ from synthstruct.schema.io import (
 )
 
 ROOT = Path(__file__).resolve().parents[2] / "schemas"
-SCHEMAS = sorted(p for p in ROOT.rglob("*.yaml") if not p.name.endswith(".spec.yaml"))
+SCHEMAS = sorted(p for p in ROOT.rglob("*.yaml") if not p.name.endswith((".spec.yaml", ".rel.yaml")))
+RELATIONAL = sorted(ROOT.rglob("*.rel.yaml"))  # relational packs (synthstruct generate-db)
 SPECS = sorted(ROOT.rglob("*.spec.yaml"))
 
 
@@ -37,6 +38,18 @@ def test_schema_loads_validates_and_round_trips(path):
 def test_schema_is_documented(path):
     readme = (ROOT / "README.md").read_text()
     assert f"{path.parent.name}/{path.name}" in readme
+
+
+@pytest.mark.parametrize("path", RELATIONAL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_relational_pack_loads_round_trips_and_is_documented(path):
+    from synthstruct.relational.generate import generation_problems
+    from synthstruct.relational.model import dump_relational, load_relational, relational_from_dict
+
+    schema = load_relational(path)
+    again = relational_from_dict(yaml.safe_load(dump_relational(schema)), source=str(path))
+    assert again.model_dump(mode="json") == schema.model_dump(mode="json")
+    assert generation_problems(schema) == []
+    assert f"{path.parent.name}/{path.name}" in (ROOT / "README.md").read_text()
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
