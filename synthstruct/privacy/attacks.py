@@ -142,6 +142,8 @@ class _AttackData:
     holdout: pd.DataFrame | None
     encoded: dict[str, EncodedFrame | None]
     slots: dict[str, tuple[str, Any]]
+    #: Positions (in ``ctx.synthetic``) of the synthetic rows searched; ``None`` = all rows.
+    synthetic_index: np.ndarray | None = None
     subsets: dict[tuple[str, tuple[str, ...]], EncodedFrame | None] = field(default_factory=dict)
 
     def subset(self, role: str, columns: list[str]) -> EncodedFrame | None:
@@ -186,10 +188,22 @@ def _data(ctx: EvaluationContext) -> _AttackData:
         holdout = None
         if _has_holdout(ctx):
             holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
-        encoded = {"synthetic": ctx.distances.synthetic, "train": encoder.transform(train),
+        plan = ctx.distances.plan
+        synthetic_index = None
+        if ctx.distances.synthetic_index is None:
+            synthetic = ctx.distances.synthetic  # every synthetic row (exact mode)
+        else:  # sampled mode: the attacker searches a stratified sample of the synthetic rows
+            from synthstruct.privacy.sampling import strata_of, stratified_index
+
+            target = ctx.schema.target
+            kind = ctx.schema.columns[target].kind if target in ctx.schema.columns else None
+            synthetic_index = stratified_index(len(ctx.synthetic), int(plan.attack_synthetic_rows),
+                                               _rng(ctx, "attack-synthetic"), strata_of(ctx.synthetic, target, kind))
+            synthetic = encoder.transform(ctx.synthetic.iloc[synthetic_index])
+        encoded = {"synthetic": synthetic, "train": encoder.transform(train),
                    "holdout": None if holdout is None else encoder.transform(holdout)}
         ctx.cache["attacks"] = _AttackData(encoder, list(encoder.columns_), train, holdout, encoded,
-                                           _slots(encoder))
+                                           _slots(encoder), synthetic_index)
     return ctx.cache["attacks"]
 
 
@@ -366,6 +380,9 @@ def _start(ctx: EvaluationContext, name: str) -> tuple[_AttackData | None, Metri
 def _base_details(ctx: EvaluationContext, data: _AttackData) -> dict[str, Any]:
     out: dict[str, Any] = {"train_rows_sampled": len(data.train), "synthetic_rows": len(ctx.synthetic),
                            "declared_quasi_identifiers": _quasi_identifiers(ctx, data.columns)}
+    if data.synthetic_index is not None:
+        out.update(sampling="sampled", synthetic_rows_searched=int(len(data.synthetic_index)),
+                   sampling_reason=ctx.distances.plan.reason)
     if data.holdout is not None:
         out["holdout_rows"] = len(data.holdout)
     return out
@@ -598,6 +615,8 @@ def attribute_inference(ctx: EvaluationContext) -> MetricResult:
             if nearest is None or target is None:
                 hits.append(0)
                 continue
+            if data.synthetic_index is not None:
+                nearest = data.synthetic_index[nearest]
             guess = ctx.synthetic[secret].iloc[nearest].reset_index(drop=True)
             hits.append(int(_correct(target[secret].reset_index(drop=True), guess, kinds[secret], tolerance).sum()))
         n_c = 0 if data.holdout is None else len(data.holdout)

@@ -242,8 +242,16 @@ class NeighbourDistances:
         n_train_total: int,
         n_holdout_total: int | None,
         n_jobs: int | None = None,
+        synthetic_index: np.ndarray | None = None,
+        n_synthetic_total: int | None = None,
+        holdout_query_index: np.ndarray | None = None,
+        plan: Any = None,
     ) -> None:
         self.encoder = encoder
+        self.synthetic_index = synthetic_index
+        self.n_synthetic_total = synthetic.n_rows if n_synthetic_total is None else n_synthetic_total
+        self.holdout_query_index = holdout_query_index
+        self.plan = plan
         self.train = train
         self.synthetic = synthetic
         self.holdout = holdout
@@ -255,8 +263,19 @@ class NeighbourDistances:
 
     @classmethod
     def from_context(cls, ctx: "EvaluationContext") -> "NeighbourDistances":
-        """Fit the encoder on the context's frames and subsample to equal sizes (seeded)."""
+        """Fit the encoder on the context's frames and subsample to equal sizes (seeded).
+
+        Large tables are sampled as the policy's ``privacy_sampling`` says (``ctx.options``; see
+        :mod:`synthstruct.privacy.sampling`); exact mode is this method as it always was.
+        """
+        from synthstruct.privacy.sampling import plan_sampling
+
         encoder = MixedEncoder().fit(ctx.schema, ctx.train, ctx.holdout, ctx.synthetic)
+        n_holdout = 0 if ctx.holdout is None else len(ctx.holdout)
+        plan = plan_sampling(ctx.options.get("privacy_sampling"), n_train=len(ctx.train), n_holdout=n_holdout,
+                             n_synthetic=len(ctx.synthetic))
+        if plan.sampled:
+            return cls._sampled(ctx, encoder, plan)
         rng = np.random.default_rng(ctx.seed)
         n_train = len(ctx.train)
         train_index, holdout_index, holdout = np.arange(n_train), None, None
@@ -275,6 +294,45 @@ class NeighbourDistances:
             n_train_total=n_train,
             n_holdout_total=None if ctx.holdout is None else len(ctx.holdout),
             n_jobs=ctx.options.get("distance_jobs"),
+            plan=plan,
+        )
+
+    @classmethod
+    def _sampled(cls, ctx: "EvaluationContext", encoder: MixedEncoder, plan: Any) -> "NeighbourDistances":
+        """Stratified samples: reference sets of ``plan.reference_rows`` (train and holdout alike) and
+        ``plan.query_rows`` synthetic and holdout query rows."""
+        from synthstruct.privacy.sampling import strata_of, stratified_index
+
+        target = ctx.schema.target
+        kind = ctx.schema.columns[target].kind if target in ctx.schema.columns else None
+        rng = np.random.default_rng([int(ctx.seed) & 0xFFFFFFFF, 0x5A3F])  # its own stream: exact mode is unchanged
+        n_train = len(ctx.train)
+        has_holdout = ctx.holdout is not None and len(ctx.holdout) > 0
+        size = min(n_train, plan.reference_rows, len(ctx.holdout) if has_holdout else n_train)  # type: ignore[arg-type]
+        train_index = stratified_index(n_train, size, rng, strata_of(ctx.train, target, kind))
+        holdout_index = holdout = holdout_query_index = None
+        if has_holdout:
+            holdout_strata = strata_of(ctx.holdout, target, kind)  # type: ignore[arg-type]
+            holdout_index = stratified_index(len(ctx.holdout), size, rng, holdout_strata)  # type: ignore[arg-type]
+            holdout = encoder.transform(ctx.holdout.iloc[holdout_index])  # type: ignore[union-attr]
+            inner = None if holdout_strata is None else holdout_strata[holdout_index]
+            holdout_query_index = stratified_index(len(holdout_index), plan.query_rows, rng, inner)
+        synthetic_index = stratified_index(len(ctx.synthetic), plan.query_rows, rng,
+                                           strata_of(ctx.synthetic, target, kind))
+        return cls(
+            encoder,
+            train=encoder.transform(ctx.train.iloc[train_index]),
+            synthetic=encoder.transform(ctx.synthetic.iloc[synthetic_index]),
+            holdout=holdout,
+            train_index=train_index,
+            holdout_index=holdout_index,
+            n_train_total=n_train,
+            n_holdout_total=None if ctx.holdout is None else len(ctx.holdout),
+            n_jobs=ctx.options.get("distance_jobs"),
+            synthetic_index=synthetic_index,
+            n_synthetic_total=len(ctx.synthetic),
+            holdout_query_index=holdout_query_index,
+            plan=plan,
         )
 
     # ------------------------------------------------------------------ pairs
@@ -310,7 +368,10 @@ class NeighbourDistances:
 
     @cached_property
     def holdout_to_train(self) -> Neighbours | None:
-        """What a fresh real row scores: each holdout row's neighbours among the train rows."""
+        """What a fresh real row scores: each holdout row's neighbours among the train rows (in sampled
+        mode, a stratified sample of ``query_rows`` of the holdout rows asks)."""
+        if self.holdout is not None and self.holdout_query_index is not None:
+            return self._nn(self.holdout.take(self.holdout_query_index), self.train)
         return self._nn(self.holdout, self.train)
 
     @property
@@ -341,5 +402,19 @@ class NeighbourDistances:
             "train_subsampled_to_holdout_size": bool(subsampled),
             "holdout_rows_total": self.n_holdout_total,
             "holdout_rows_used": None if self.holdout_index is None else int(len(self.holdout_index)),
-            "synthetic_rows": self.synthetic.n_rows,
+            "synthetic_rows": self.n_synthetic_total,
+            **self.sampling_details(),
         }
+
+    def sampling_details(self) -> dict[str, Any]:
+        """``sampling`` (exact or sampled) and, when sampled, the rows used and the interval they were sized for."""
+        plan = self.plan
+        if plan is None or not plan.sampled:
+            return {"sampling": "exact"}
+        out: dict[str, Any] = {
+            "sampling": "sampled", "synthetic_rows_used": self.synthetic.n_rows,
+            "sampling_half_width": plan.half_width, "sampling_confidence": plan.confidence,
+            "sampling_reason": plan.reason, "sampling_strata": "target classes, proportional"}
+        if self.holdout_query_index is not None:
+            out["holdout_query_rows_used"] = int(len(self.holdout_query_index))
+        return out

@@ -61,6 +61,8 @@ class GateReport:
     checks: list[CheckResult]
     metrics: dict[str, MetricResult]
     timings: dict[str, float] = field(default_factory=dict)
+    #: How the distance metrics sampled rows (``SamplingPlan.to_dict()``), when any of them ran.
+    privacy_sampling: dict[str, Any] | None = None
 
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.passed and c.severity == "block"]
@@ -152,6 +154,7 @@ class ReleaseGate:
         k = self.policy.value_protection.k
         suite = self.policy.load_suite()
         opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), "block_entities": list(self.policy.pii.block_entities),
+                "privacy_sampling": self.policy.privacy_sampling.model_dump(),
                 **(suite.options if suite else {}), **(options or {})}
         ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
                                 options=opts)
@@ -170,4 +173,7 @@ class ReleaseGate:
 
             checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))
         passed = all(c.passed for c in checks if c.severity == "block")
-        return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings)
+        distances = ctx.__dict__.get("distances")  # only when a distance metric ran
+        plan = getattr(distances, "plan", None)
+        return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings,
+                          privacy_sampling=None if plan is None else plan.to_dict())
