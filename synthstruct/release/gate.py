@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -104,6 +105,16 @@ def statistic_of(result: MetricResult, statistic: str) -> float | None:
     raise ValueError(statistic)
 
 
+#: Metrics computed on a background thread during the gate (independent model fits that release the GIL).
+_BACKGROUND_METRICS = frozenset({"utility"})
+
+
+def _timed(fn: Callable[[EvaluationContext], MetricResult], ctx: EvaluationContext) -> tuple[MetricResult, float]:
+    start = time.perf_counter()
+    result = fn(ctx)
+    return result, round(time.perf_counter() - start, 4)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -160,13 +171,25 @@ class ReleaseGate:
                                 options=opts)
         metrics: dict[str, MetricResult] = {}
         timings: dict[str, float] = {}
-        for name in self.policy.metric_names():
-            if on_metric is not None:
-                on_metric(name)
-            start = time.perf_counter()
-            metrics[name] = METRICS.get(name)(ctx)
-            timings[name] = round(time.perf_counter() - start, 4)
-            log.info("metric %s computed in %.2fs", name, timings[name])
+        names = self.policy.metric_names()
+        # Model fits that release the GIL and share nothing with the other metrics run on a thread of their
+        # own from the start, next to the single-threaded metrics (same results: each is seeded and runs
+        # on one OpenMP thread whatever else runs). Results are collected in policy order.
+        early = [n for n in names if n in _BACKGROUND_METRICS] if len(names) > 1 else []
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-metric") if early else None
+        futures = {n: pool.submit(_timed, METRICS.get(n), ctx) for n in early} if pool is not None else {}
+        try:
+            for name in names:
+                if on_metric is not None:
+                    on_metric(name)
+                if name in futures:
+                    metrics[name], timings[name] = futures[name].result()
+                else:
+                    metrics[name], timings[name] = _timed(METRICS.get(name), ctx)
+                log.info("metric %s computed in %.2fs", name, timings[name])
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
         if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
             from synthstruct.dp.guard import dp_gate_check
