@@ -54,7 +54,7 @@ from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums
 from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder, as_numbers
 from synthstruct.privacy.metrics import wilson_interval, z_for
-from synthstruct.schema.check import category_key
+from synthstruct.schema.check import category_keys
 
 __all__ = ["attack_risk", "attribute_inference", "linkability", "singling_out", "top_k_neighbours"]
 
@@ -417,7 +417,7 @@ def _column_codes(frames: list[pd.DataFrame], name: str, edges: np.ndarray | Non
             codes[np.isnan(values)] = -1
             out.append(codes)
         return out
-    keys = [f[name].map(category_key, na_action="ignore").fillna("\u0000missing").astype(str) for f in frames]
+    keys = [category_keys(f[name]).fillna("\u0000missing").astype(str) for f in frames]
     codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
     bounds = np.cumsum([0] + [len(f) for f in frames])
     return [codes[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(frames))]
@@ -435,7 +435,7 @@ def combination_keys(frame: pd.DataFrame, columns: list[str], edges: dict[str, n
         if edges.get(name) is not None:
             parts[name] = _column_codes([frame], name, edges[name])[0]
         else:
-            parts[name] = frame[name].map(category_key, na_action="ignore").fillna("\u0000missing").to_numpy(dtype=object)
+            parts[name] = category_keys(frame[name]).fillna("\u0000missing").to_numpy(dtype=object)
     table = pd.DataFrame(parts, index=pd.RangeIndex(len(frame)))
     return pd.util.hash_pandas_object(table, index=False).to_numpy()
 
@@ -558,8 +558,8 @@ def _correct(true: pd.Series, guess: pd.Series, kind: str, tolerance: float) -> 
     if kind in _ORDERED_KINDS:
         close = np.abs(as_numbers(true) - as_numbers(guess)) <= tolerance
     else:
-        keys_t = true.map(category_key, na_action="ignore").to_numpy(dtype=object)
-        keys_g = guess.map(category_key, na_action="ignore").to_numpy(dtype=object)
+        keys_t = category_keys(true).to_numpy(dtype=object)
+        keys_g = category_keys(guess).to_numpy(dtype=object)
         close = keys_t == keys_g
     return np.where(true_missing | guess_missing, true_missing & guess_missing, close)
 

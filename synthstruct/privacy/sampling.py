@@ -136,9 +136,9 @@ def strata_of(frame: pd.DataFrame, target: str | None, kind: str | None) -> np.n
     boolean targets; ``None`` (no strata) otherwise."""
     if target is None or target not in frame.columns or kind not in ("categorical", "ordinal", "boolean"):
         return None
-    from synthstruct.schema.check import category_key
+    from synthstruct.schema.check import category_keys
 
-    keys = frame[target].map(category_key, na_action="ignore").fillna("\u0000missing").astype(str)
+    keys = category_keys(frame[target]).fillna("\u0000missing").astype(str)
     return keys.to_numpy(dtype=object)
 
 
