@@ -2,7 +2,8 @@
 
 Every figure is a fresh process (cold imports, nothing cached in memory), started the way a user starts
 it, with runs of the two sides alternating so that load on the shared machine hits both alike. Reported:
-median wall seconds, peak RSS of the process (``wait4`` rusage), and the ratio peer / ours.
+median wall seconds, CPU seconds (user + system) and peak RSS of the process (``wait4`` rusage), and the
+ratios peer / ours.
 
 * **ours**: ``python -m synthstruct release FILE -o OUT --seed 0`` — schema *inferred*, every gate check of
   the ``default`` policy, report.json + report.html + manifest + data written.
@@ -46,7 +47,8 @@ def run_process(cmd: list[str], *, env: dict[str, str]) -> dict[str, Any]:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit": proc.returncode,
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "exit": proc.returncode,
             "stderr_tail": err.decode(errors="replace")[-400:]}
 
 
@@ -62,6 +64,7 @@ def commands(data: Path, out: Path) -> dict[str, list[str]]:
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     walls = [r["wall_s"] for r in runs]
     return {"median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls),
+            "cpu_median_s": statistics.median(r["cpu_s"] for r in runs),
             "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
             "exits": sorted({r["exit"] for r in runs}), "runs": len(runs)}
 
@@ -89,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             for side in order:
                 run = run_process(cmds[side], env=env)
                 results[side].append(run)
-                print(f"run {i + 1} {side}: {run['wall_s']:.2f} s, {run['peak_rss_mb']:.0f} MB, exit {run['exit']}",
-                      flush=True)
+                print(f"run {i + 1} {side}: {run['wall_s']:.2f} s, CPU {run['cpu_s']:.2f} s, "
+                      f"{run['peak_rss_mb']:.0f} MB, exit {run['exit']}", flush=True)
                 if run["exit"] not in (0, 1):
                     print(run["stderr_tail"], file=sys.stderr)
     finally:
@@ -99,13 +102,17 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {side: summarise(runs) for side, runs in results.items() if runs}
     rows = [{"command": side, "median s": f"{s['median_s']:.2f}", "range s": f"{s['min_s']:.2f}-{s['max_s']:.2f}",
-             "peak RSS MB": f"{s['peak_rss_mb']:.0f}", "exit": ",".join(map(str, s["exits"]))}
+             "CPU s (median)": f"{s['cpu_median_s']:.2f}", "peak RSS MB": f"{s['peak_rss_mb']:.0f}",
+             "exit": ",".join(map(str, s["exits"]))}
             for side, s in summary.items()]
     print(format_table(rows, markdown=args.markdown))
     if "peer" in summary:
         ratio = summary["peer"]["median_s"] / summary["ours"]["median_s"]
         summary["ratio_peer_over_ours"] = ratio
         print(f"gated release vs SDV fit+sample+QualityReport: {ratio:.2f}x (> 1 means ours is faster)")
+        cpu_ratio = summary["peer"]["cpu_median_s"] / summary["ours"]["cpu_median_s"]
+        summary["cpu_ratio_peer_over_ours"] = cpu_ratio
+        print(f"CPU seconds, peer / ours: {cpu_ratio:.2f}x (steadier than wall time on a busy machine)")
     print(load.describe())
     summary["load"] = load.to_dict()
     summary["file"] = args.file.name

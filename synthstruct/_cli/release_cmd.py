@@ -72,6 +72,9 @@ def release(
                                help="Target column for the split and utility metrics, or 'none' "
                                     "(default: the schema's, or proposed by inference with a reason)."),
     explain: bool = typer.Option(False, "--explain", help="Print every inference decision in full."),
+    exact_privacy: bool = typer.Option(False, "--exact-privacy",
+                                       help="Distance-based privacy metrics over every row, also on large tables "
+                                            "(default: sampled above the policy's max_exact_pairs)."),
 ) -> None:
     from synthstruct._cli.relational import run_release_db, source_text
     from synthstruct.relational.sources import is_relational_source
@@ -125,7 +128,7 @@ def release(
                                  seed=seed, policy=policy, overwrite=overwrite, canaries=canaries,
                                  on_progress=on_progress, column_map=column_map, resume=resume,
                                  on_text_progress=on_text, escape_formulas=not no_escape_formulas,
-                                 target=target)
+                                 target=target, exact_privacy=exact_privacy)
     except KeyboardInterrupt as exc:
         err_console.print("[bold red]interrupted[/]: ", end="")
         err_console.print(f"no bundle was written to {output}", markup=False, soft_wrap=True)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
-from synthstruct.schema.check import category_key, to_bool
+from synthstruct.schema.check import category_key, category_keys, to_bool
 from synthstruct.schema.model import (
     DatetimeColumn,
     FixedCombinations,
@@ -106,7 +106,7 @@ def _datetime_rules(name: str, col: DatetimeColumn, series: pd.Series) -> dict[s
 
 def _category_rule(name: str, allowed: list[Any], series: pd.Series) -> dict[str, np.ndarray]:
     allowed_keys = {category_key(v) for v in allowed}
-    keys = series.map(category_key, na_action="ignore")
+    keys = category_keys(series)
     outside = series.notna().to_numpy() & ~keys.isin(allowed_keys).to_numpy()
     return {f"columns.{name}.category": outside}
 

@@ -54,7 +54,7 @@ from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums
 from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder, as_numbers
 from synthstruct.privacy.metrics import wilson_interval, z_for
-from synthstruct.schema.check import category_key
+from synthstruct.schema.check import category_keys
 
 __all__ = ["attack_risk", "attribute_inference", "linkability", "singling_out", "top_k_neighbours"]
 
@@ -142,6 +142,8 @@ class _AttackData:
     holdout: pd.DataFrame | None
     encoded: dict[str, EncodedFrame | None]
     slots: dict[str, tuple[str, Any]]
+    #: Positions (in ``ctx.synthetic``) of the synthetic rows searched; ``None`` = all rows.
+    synthetic_index: np.ndarray | None = None
     subsets: dict[tuple[str, tuple[str, ...]], EncodedFrame | None] = field(default_factory=dict)
 
     def subset(self, role: str, columns: list[str]) -> EncodedFrame | None:
@@ -186,10 +188,22 @@ def _data(ctx: EvaluationContext) -> _AttackData:
         holdout = None
         if _has_holdout(ctx):
             holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
-        encoded = {"synthetic": ctx.distances.synthetic, "train": encoder.transform(train),
+        plan = ctx.distances.plan
+        synthetic_index = None
+        if ctx.distances.synthetic_index is None:
+            synthetic = ctx.distances.synthetic  # every synthetic row (exact mode)
+        else:  # sampled mode: the attacker searches a stratified sample of the synthetic rows
+            from synthstruct.privacy.sampling import strata_of, stratified_index
+
+            target = ctx.schema.target
+            kind = ctx.schema.columns[target].kind if target in ctx.schema.columns else None
+            synthetic_index = stratified_index(len(ctx.synthetic), int(plan.attack_synthetic_rows),
+                                               _rng(ctx, "attack-synthetic"), strata_of(ctx.synthetic, target, kind))
+            synthetic = encoder.transform(ctx.synthetic.iloc[synthetic_index])
+        encoded = {"synthetic": synthetic, "train": encoder.transform(train),
                    "holdout": None if holdout is None else encoder.transform(holdout)}
         ctx.cache["attacks"] = _AttackData(encoder, list(encoder.columns_), train, holdout, encoded,
-                                           _slots(encoder))
+                                           _slots(encoder), synthetic_index)
     return ctx.cache["attacks"]
 
 
@@ -366,6 +380,9 @@ def _start(ctx: EvaluationContext, name: str) -> tuple[_AttackData | None, Metri
 def _base_details(ctx: EvaluationContext, data: _AttackData) -> dict[str, Any]:
     out: dict[str, Any] = {"train_rows_sampled": len(data.train), "synthetic_rows": len(ctx.synthetic),
                            "declared_quasi_identifiers": _quasi_identifiers(ctx, data.columns)}
+    if data.synthetic_index is not None:
+        out.update(sampling="sampled", synthetic_rows_searched=int(len(data.synthetic_index)),
+                   sampling_reason=ctx.distances.plan.reason)
     if data.holdout is not None:
         out["holdout_rows"] = len(data.holdout)
     return out
@@ -400,7 +417,7 @@ def _column_codes(frames: list[pd.DataFrame], name: str, edges: np.ndarray | Non
             codes[np.isnan(values)] = -1
             out.append(codes)
         return out
-    keys = [f[name].map(category_key, na_action="ignore").fillna("\u0000missing").astype(str) for f in frames]
+    keys = [category_keys(f[name]).fillna("\u0000missing").astype(str) for f in frames]
     codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
     bounds = np.cumsum([0] + [len(f) for f in frames])
     return [codes[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(frames))]
@@ -418,7 +435,7 @@ def combination_keys(frame: pd.DataFrame, columns: list[str], edges: dict[str, n
         if edges.get(name) is not None:
             parts[name] = _column_codes([frame], name, edges[name])[0]
         else:
-            parts[name] = frame[name].map(category_key, na_action="ignore").fillna("\u0000missing").to_numpy(dtype=object)
+            parts[name] = category_keys(frame[name]).fillna("\u0000missing").to_numpy(dtype=object)
     table = pd.DataFrame(parts, index=pd.RangeIndex(len(frame)))
     return pd.util.hash_pandas_object(table, index=False).to_numpy()
 
@@ -541,8 +558,8 @@ def _correct(true: pd.Series, guess: pd.Series, kind: str, tolerance: float) -> 
     if kind in _ORDERED_KINDS:
         close = np.abs(as_numbers(true) - as_numbers(guess)) <= tolerance
     else:
-        keys_t = true.map(category_key, na_action="ignore").to_numpy(dtype=object)
-        keys_g = guess.map(category_key, na_action="ignore").to_numpy(dtype=object)
+        keys_t = category_keys(true).to_numpy(dtype=object)
+        keys_g = category_keys(guess).to_numpy(dtype=object)
         close = keys_t == keys_g
     return np.where(true_missing | guess_missing, true_missing & guess_missing, close)
 
@@ -598,6 +615,8 @@ def attribute_inference(ctx: EvaluationContext) -> MetricResult:
             if nearest is None or target is None:
                 hits.append(0)
                 continue
+            if data.synthetic_index is not None:
+                nearest = data.synthetic_index[nearest]
             guess = ctx.synthetic[secret].iloc[nearest].reset_index(drop=True)
             hits.append(int(_correct(target[secret].reset_index(drop=True), guess, kinds[secret], tolerance).sum()))
         n_c = 0 if data.holdout is None else len(data.holdout)

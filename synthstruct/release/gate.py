@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -61,6 +62,8 @@ class GateReport:
     checks: list[CheckResult]
     metrics: dict[str, MetricResult]
     timings: dict[str, float] = field(default_factory=dict)
+    #: How the distance metrics sampled rows (``SamplingPlan.to_dict()``), when any of them ran.
+    privacy_sampling: dict[str, Any] | None = None
 
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.passed and c.severity == "block"]
@@ -100,6 +103,16 @@ def statistic_of(result: MetricResult, statistic: str) -> float | None:
     if statistic == "ci_lower":
         return None if result.ci is None else result.ci[0]
     raise ValueError(statistic)
+
+
+#: Metrics computed on a background thread during the gate (independent model fits that release the GIL).
+_BACKGROUND_METRICS = frozenset({"utility"})
+
+
+def _timed(fn: Callable[[EvaluationContext], MetricResult], ctx: EvaluationContext) -> tuple[MetricResult, float]:
+    start = time.perf_counter()
+    result = fn(ctx)
+    return result, round(time.perf_counter() - start, 4)
 
 
 def _fmt(x: float) -> str:
@@ -152,22 +165,38 @@ class ReleaseGate:
         k = self.policy.value_protection.k
         suite = self.policy.load_suite()
         opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), "block_entities": list(self.policy.pii.block_entities),
+                "privacy_sampling": self.policy.privacy_sampling.model_dump(),
                 **(suite.options if suite else {}), **(options or {})}
         ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
                                 options=opts)
         metrics: dict[str, MetricResult] = {}
         timings: dict[str, float] = {}
-        for name in self.policy.metric_names():
-            if on_metric is not None:
-                on_metric(name)
-            start = time.perf_counter()
-            metrics[name] = METRICS.get(name)(ctx)
-            timings[name] = round(time.perf_counter() - start, 4)
-            log.info("metric %s computed in %.2fs", name, timings[name])
+        names = self.policy.metric_names()
+        # Model fits that release the GIL and share nothing with the other metrics run on a thread of their
+        # own from the start, next to the single-threaded metrics (same results: each is seeded and runs
+        # on one OpenMP thread whatever else runs). Results are collected in policy order.
+        early = [n for n in names if n in _BACKGROUND_METRICS] if len(names) > 1 else []
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-metric") if early else None
+        futures = {n: pool.submit(_timed, METRICS.get(n), ctx) for n in early} if pool is not None else {}
+        try:
+            for name in names:
+                if on_metric is not None:
+                    on_metric(name)
+                if name in futures:
+                    metrics[name], timings[name] = futures[name].result()
+                else:
+                    metrics[name], timings[name] = _timed(METRICS.get(name), ctx)
+                log.info("metric %s computed in %.2fs", name, timings[name])
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
         if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
             from synthstruct.dp.guard import dp_gate_check
 
             checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))
         passed = all(c.passed for c in checks if c.severity == "block")
-        return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings)
+        distances = ctx.__dict__.get("distances")  # only when a distance metric ran
+        plan = getattr(distances, "plan", None)
+        return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings,
+                          privacy_sampling=None if plan is None else plan.to_dict())

@@ -249,7 +249,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             on_progress: Callable[[str, int, int], None] | None = None,
             column_map: dict[str, str] | None = None, resume: bool = True,
             on_text_progress: Callable[[str, int, int], None] | None = None,
-            escape_formulas: bool = True, target: str | None = None) -> ReleaseResult:
+            escape_formulas: bool = True, target: str | None = None,
+            exact_privacy: bool = False) -> ReleaseResult:
     """Run a full release of one table.
 
     Args:
@@ -280,6 +281,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             :func:`synthstruct.dataio.escape_formulas`); the Parquet file is never changed.
         target: Target column for the stratified split and utility metrics, overriding the schema's
             (or the inferred proposal); ``"none"`` for no target.
+        exact_privacy: Distance metrics over every row whatever the table's size (the policy's
+            ``privacy_sampling.mode`` set to ``exact``; recorded in the policy hash).
 
     Raises:
         InputError: bad data, schema, policy or parameters (nothing is written).
@@ -301,6 +304,9 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     else:
         policy_obj, _text = load_policy(policy)
         policy_label = str(policy)
+    if exact_privacy:
+        policy_obj = policy_obj.model_copy(
+            update={"privacy_sampling": policy_obj.privacy_sampling.model_copy(update={"mode": "exact"})})
     if schema is not None and not isinstance(schema, Schema):
         schema = load_schema(schema)
     frame = read_table(data)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from synthstruct._resources import builtin_policy_path
 from synthstruct.errors import PolicyError, Problem
 
-__all__ = ["BUILTIN_POLICIES", "CheckSpec", "PiiSpec", "Policy", "RequireDP", "SplitSpec", "load_policy", "policy_sha256"]
+__all__ = ["BUILTIN_POLICIES", "CheckSpec", "PiiSpec", "Policy", "PrivacySampling", "RequireDP", "SplitSpec", "load_policy", "policy_sha256"]
 
 BUILTIN_POLICIES = ("audit", "default", "lenient", "strict")
 
@@ -52,6 +52,23 @@ class RequireDP(_Strict):
 
     max_epsilon: float = Field(gt=0, description="Largest total epsilon allowed.")
     max_delta: float | None = Field(default=None, gt=0, lt=1, description="Largest total delta allowed (optional).")
+
+
+class PrivacySampling(_Strict):
+    """How the distance-based privacy metrics treat large tables (see docs/policies.md#privacy-sampling)."""
+
+    mode: Literal["auto", "exact", "sampled"] = Field(default="auto", description=(
+        "auto: exact up to max_exact_pairs, sampled above; exact: always every row (--exact-privacy); "
+        "sampled: always sample."))
+    half_width: float = Field(default=0.01, gt=0.0, lt=0.5, description=(
+        "Half-width of the interval every sampled share must reach; sets the query rows."))
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0, description="Confidence level of that interval.")
+    reference_rows: int = Field(default=20_000, ge=100, description=(
+        "Sampled mode: rows in each reference set (train and holdout alike)."))
+    attack_synthetic_rows: int = Field(default=20_000, ge=100, description=(
+        "Sampled mode: synthetic rows the linkability and inference attacks search."))
+    max_exact_pairs: float = Field(default=2.0e9, gt=0, description=(
+        "auto: the exact passes may compare at most this many row pairs."))
 
 
 class PiiSpec(_Strict):
@@ -104,6 +121,8 @@ class Policy(_Strict):
     report_metrics: list[str] = Field(default_factory=list, description="Metrics computed and reported without a check.")
     suite: str | None = Field(default=None, description="An evaluation suite whose metrics are also reported.")
     require_dp: RequireDP | None = Field(default=None, description="Require differential privacy with a budget cap.")
+    privacy_sampling: PrivacySampling = Field(default_factory=PrivacySampling, description=(
+        "Exact or sampled distance metrics for large tables."))
 
     def metric_names(self) -> list[str]:
         """Checked metrics, then reported ones, then the suite's (each once, in that order)."""

@@ -53,6 +53,7 @@ def build_report(gate: GateReport, *, table: str, engine: str, rows: dict[str, i
         "sampling": sampling or {},
         "value_protection": value_protection or {},
         "timings": {**timings, "metrics": gate.timings},
+        **({"privacy_sampling": gate.privacy_sampling} if gate.privacy_sampling is not None else {}),
     })
 
 

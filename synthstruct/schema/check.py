@@ -97,6 +97,31 @@ def category_key(value: object) -> str:
     return str(int(number)) if number.is_integer() and text.lstrip("+-").replace(".", "", 1).isdigit() else text
 
 
+def category_keys(series: pd.Series) -> pd.Series:
+    """``series.map(category_key, na_action="ignore")``, with each distinct value keyed once.
+
+    Columns hold few distinct values and :func:`category_key` parses text (a raised ``ValueError`` per
+    non-numeric cell), so this is several times faster on large tables. Values are told apart by type as
+    well as value (``True``, ``1`` and ``1.0`` are equal in Python but key as ``"True"``, ``"1"``, ``"1"``).
+    Missing cells stay as they were.
+    """
+    values = series.to_numpy(dtype=object)
+    present = series.notna().to_numpy()
+    out = values.copy()
+    memo: dict[tuple[type, object], str] = {}
+    keys = []
+    for value in values[present]:
+        try:
+            key = memo.get((value.__class__, value))
+            if key is None:
+                key = memo[(value.__class__, value)] = category_key(value)
+        except TypeError:  # unhashable cell: key it directly
+            key = category_key(value)
+        keys.append(key)
+    out[present] = keys
+    return pd.Series(out, index=series.index, dtype=object, name=series.name)
+
+
 def to_bool(series: pd.Series, spelling: tuple[object, object] | None = None) -> tuple[pd.Series, int]:
     """Parse booleans; returns the parsed series and the number of unparseable cells. ``spelling``
     (true value, false value) is matched first (``1``, ``1.0`` and ``"1"`` alike)."""
@@ -108,7 +133,7 @@ def to_bool(series: pd.Series, spelling: tuple[object, object] | None = None) ->
     out[text.isin(_TRUE)] = True
     out[text.isin(_FALSE)] = False
     if spelling is not None and None not in spelling:
-        keys = series.map(category_key, na_action="ignore")
+        keys = category_keys(series)
         out[keys == category_key(spelling[0])] = True
         out[keys == category_key(spelling[1])] = False
     bad = int((series.notna() & out.isna()).sum())
@@ -185,7 +210,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             out[name] = values
         elif col.kind == "constant":
             try:
-                n_distinct = int(series.map(category_key, na_action="ignore").nunique(dropna=True))
+                n_distinct = int(category_keys(series).nunique(dropna=True))
             except TypeError:
                 n_distinct = 2
             if n_distinct > 1:
@@ -199,7 +224,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             allowed = col.categories if col.kind == "categorical" else col.order
             if allowed is not None:
                 declared = {category_key(v): v for v in allowed}
-                keys = series.map(category_key, na_action="ignore")
+                keys = category_keys(series)
                 unknown = int((series.notna() & ~keys.isin(declared.keys())).sum())
                 if unknown:
                     problems.append(Problem(where, f"{unknown} cell(s) hold values not listed in the schema",

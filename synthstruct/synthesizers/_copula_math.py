@@ -35,14 +35,20 @@ def interval_scores(cum: np.ndarray) -> np.ndarray:
     return np.where(width > 1e-12, scores, mid)
 
 
-def category_order(codes: np.ndarray, counts: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Order categories (present ones) along the main direction of their means in ``others``."""
+def category_order(codes: np.ndarray, counts: np.ndarray, others: np.ndarray, skip: int | None = None) -> np.ndarray:
+    """Order categories (present ones) along the main direction of their means in ``others``.
+
+    ``skip``: a column of ``others`` to leave out (the category's own scores), so that callers pass one
+    matrix for every category instead of a copy without its column. Column-major (Fortran) ``others``
+    keeps each column contiguous for ``bincount``.
+    """
     present = np.flatnonzero(counts > 0)
     by_frequency = present[np.argsort(-counts[present], kind="stable")]
-    if others.shape[1] == 0 or len(present) < 3:
+    columns = [j for j in range(others.shape[1]) if j != skip]
+    if not columns or len(present) < 3:
         return by_frequency
     k = len(counts)
-    means = np.stack([np.bincount(codes, weights=others[:, j], minlength=k) for j in range(others.shape[1])], 1)
+    means = np.stack([np.bincount(codes, weights=others[:, j], minlength=k) for j in columns], 1)
     means = means[present] / counts[present, None]
     weights = counts[present] / counts[present].sum()
     centred = means - weights @ means

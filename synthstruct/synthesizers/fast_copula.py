@@ -183,14 +183,18 @@ class FastCopulaEngine(BaseEngine):
         z = np.stack(scores, axis=1) if scores else np.zeros((len(rows), 0))
         cat_dims = [j for j, d in enumerate(dims) if d["role"] == "category"]
         for sweep in range(_SWEEPS):
+            # the other dimensions' scores, missing as 0: one column-major copy per sweep, kept in step with
+            # ``z`` column by column (category scores are finite), instead of a copy per category
+            finite = np.asfortranarray(np.nan_to_num(z)) if sweep else np.zeros((len(rows), 0))
             for j in cat_dims:
                 dim = dims[j]
-                others = np.nan_to_num(np.delete(z, j, axis=1)) if sweep else np.zeros((len(rows), 0))
-                order = category_order(dim["codes"], dim["counts"], others)
+                order = category_order(dim["codes"], dim["counts"], finite, skip=j if sweep else None)
                 cum = np.cumsum(dim["counts"][order]) / dim["counts"].sum()
                 lookup = np.zeros(len(dim["counts"]))
                 lookup[order] = interval_scores(cum)
                 z[:, j] = lookup[dim["codes"]]
+                if sweep:
+                    finite[:, j] = z[:, j]
                 dim.update(values=order.astype(np.int32), probs=cum)
         for j in cat_dims:
             dim = dims[j]

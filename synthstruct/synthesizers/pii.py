@@ -80,8 +80,19 @@ class ReplayGuard:
     @classmethod
     def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
         guard = cls(os.urandom(16), set(), entity)
-        guard.digests = {guard._digest(v) for v in values.dropna().tolist()}
+        guard.digests = guard._digests(values)
         return guard
+
+    def _digests(self, values: pd.Series) -> set[bytes]:
+        """Digests of the non-missing ``values``, each distinct value hashed once (ids and names repeat:
+        a 1M-row column has far fewer distinct values than cells). Keyed by type and value, so ``1`` and
+        ``True`` are not taken for one another."""
+        memo: dict[tuple[type, Any], bytes] = {}
+        for value in values.dropna().tolist():
+            key = (value.__class__, value)
+            if key not in memo:
+                memo[key] = self._digest(value)
+        return set(memo.values())
 
     def _digest(self, value: Any) -> bytes:
         text = normalise(value, self.entity).encode("utf-8")
@@ -92,7 +103,7 @@ class ReplayGuard:
 
     def add(self, values: pd.Series) -> None:
         """Also guard against ``values`` (e.g. the holdout's real values)."""
-        self.digests |= {self._digest(v) for v in values.dropna().tolist()}
+        self.digests |= self._digests(values)
 
     def contains(self, value: Any) -> bool:
         return self._digest(value) in self.digests
@@ -178,8 +189,14 @@ class PiiGenerator:
         n = len(series)
         self.missing_share_ = float(series.isna().sum() / n) if n else 0.0
         valid = series.dropna()
-        keys = valid.map(lambda v: normalise(v, self.column.entity))
-        counts = Counter(Counter(keys.tolist()).values())
+        memo: dict[tuple[type, Any], str] = {}  # each distinct value normalised once
+        keys = []
+        for value in valid.tolist():
+            key = (value.__class__, value)
+            if key not in memo:
+                memo[key] = normalise(value, self.column.entity)
+            keys.append(memo[key])
+        counts = Counter(Counter(keys).values())
         self.multiplicity_ = {int(k): int(v) for k, v in sorted(counts.items())}
         self.guard_ = ReplayGuard.from_values(valid, self.column.entity)
         return self

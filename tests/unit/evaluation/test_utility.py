@@ -132,3 +132,17 @@ def test_all_missing_feature_and_boolean_target():
     scores = tstr_scores(frame.iloc[:400], frame.iloc[:400], frame.iloc[400:], schema)
     assert scores["positive_class_share"] < 0.5
     assert scores["trtr"]["auc"] > 0.8
+
+
+def test_thread_limit_reaches_openmp_in_a_fresh_process():
+    """The limit must hold for the first fit of a process: OpenMP is loaded before it is limited."""
+    import subprocess
+    import sys
+
+    code = ("from synthstruct.evaluation.utility import limited_threads\n"
+            "from threadpoolctl import threadpool_info\n"
+            "with limited_threads(1):\n"
+            "    print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'openmp'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "OMP_NUM_THREADS": ""})
+    assert out.stdout.strip() == "[1]"

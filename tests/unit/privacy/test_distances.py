@@ -158,3 +158,7 @@ def test_both_directions_from_one_pass_equal_two_separate_passes() -> None:
             np.testing.assert_array_equal(got.distance, want.distance)
             np.testing.assert_array_equal(got.second, want.second)
             np.testing.assert_array_equal(got.index, want.index)
+        _, distances_only = nearest_neighbours_both(a, b, n_columns=encoder.n_columns, block_rows=block_rows,
+                                                    backward="distance")
+        np.testing.assert_array_equal(distances_only.distance, backward.distance)
+        assert np.isnan(distances_only.second).all() and (distances_only.index == -1).all()
