@@ -48,7 +48,7 @@ def main() -> int:
     from hospital import write_hospital_csv
 
     from synthstruct.dataio import read_table
-    from synthstruct.privacy.presidio_engine import get_analyzer
+    from synthstruct.pii.presidio_engine import get_analyzer
     from synthstruct.schema.infer import infer_table
 
     load_before = os.getloadavg()

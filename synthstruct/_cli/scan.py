@@ -34,11 +34,11 @@ def scan(
     frame = read_table(data)
     schema = load_schema(schema_path) if schema_path is not None else None
     if recognizers:  # validate the YAML before loading any model
-        from synthstruct.privacy.recognizers import load_recognizer_specs
+        from synthstruct.pii.recognizers import load_recognizer_specs
 
         load_recognizer_specs(list(recognizers))
-    from synthstruct.privacy.presidio_engine import ensure_offline
-    from synthstruct.privacy.scanner import get_scan_analyzer, scan_frame
+    from synthstruct.pii.presidio_engine import ensure_offline
+    from synthstruct.pii.scanner import get_scan_analyzer, scan_frame
 
     ensure_offline()
     analyzer = get_scan_analyzer(None, tuple(str(p) for p in recognizers) if recognizers else None)

@@ -291,7 +291,7 @@ def _memorised(texts: pd.Series, index: NgramIndex, train_pii: set[tuple[str, st
 def _default_scanner(ctx: EvaluationContext) -> Scanner | None:
     if not ctx.options.get("text_pii_replay", True):
         return None
-    from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.pii.scanner import scan_texts
 
     return lambda texts: scan_texts(texts, restore_case=True)
 
@@ -303,7 +303,7 @@ def text_memorisation(ctx: EvaluationContext, *, scanner: Scanner | None = None)
         ctx: The evaluation context (``options``: ``text_ngram`` 8, ``text_pii_replay`` true,
             ``text_ngram_shared_by``: default the column's ``ngram_shared_by``).
         scanner: Span finder ``texts -> [[(start, end, entity, score)]]``; defaults to
-            :func:`synthstruct.privacy.scanner.scan_texts`.
+            :func:`synthstruct.pii.scanner.scan_texts`.
 
     Returns:
         ``value`` = memorised synthetic cells, ``reference`` = memorised holdout cells (both vs train);

@@ -178,7 +178,7 @@ class ReservedValues:
         texts = [str(t) for t in texts]
         index = cls(max_words=max_words).add_runs(texts)
         if scan and texts:
-            from synthstruct.privacy.scanner import scan_texts
+            from synthstruct.pii.scanner import scan_texts
 
             index.add_spans((entity, text[a:b]) for text, spans in zip(texts, scan_texts(texts, restore_case=True))
                             for a, b, entity, _score in spans)
@@ -266,7 +266,7 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid
     """
     from faker import Faker
 
-    from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.pii.scanner import scan_texts
 
     fake = Faker(locale)
     fake.seed_instance(int(seed))

@@ -3,7 +3,7 @@
 :func:`scan_frame` splits the columns in two:
 
 * **structured / short columns** get one verdict each from
-  :func:`~synthstruct.privacy.column_pii.classify_column` (sampled distinct values, vote, name
+  :func:`~synthstruct.pii.column_pii.classify_column` (sampled distinct values, vote, name
   hints), plus the share of cells the entity covers (exact for pattern entities);
 * **free-text columns** (schema kind ``text``, or long texts) get **cell-level spans**. The same
   recognizers Presidio would run are applied in bulk instead of once per cell: identical cells are
@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem
-from synthstruct.privacy._ner_fast import WORD as _WORD
-from synthstruct.privacy._ner_fast import ner_candidates as _ner_candidates
-from synthstruct.privacy._ner_fast import ner_pipes as _ner_pipes
-from synthstruct.privacy._ner_fast import numpy_matmul as _numpy_matmul
-from synthstruct.privacy._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
-from synthstruct.privacy.conventions import is_convention_span, lower_case_words, mask_spans
+from synthstruct.pii._ner_fast import WORD as _WORD
+from synthstruct.pii._ner_fast import ner_candidates as _ner_candidates
+from synthstruct.pii._ner_fast import ner_pipes as _ner_pipes
+from synthstruct.pii._ner_fast import numpy_matmul as _numpy_matmul
+from synthstruct.pii._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
+from synthstruct.pii.conventions import is_convention_span, lower_case_words, mask_spans
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
@@ -131,8 +131,8 @@ def get_scan_analyzer(model: str | None = None, recognizer_paths: tuple[str, ...
     """
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
-    from synthstruct.privacy.presidio_engine import get_analyzer
-    from synthstruct.privacy.recognizers import build_recognizers, load_recognizer_specs
+    from synthstruct.pii.presidio_engine import get_analyzer
+    from synthstruct.pii.recognizers import build_recognizers, load_recognizer_specs
 
     base = get_analyzer(model)
     custom = build_recognizers(load_recognizer_specs(list(recognizer_paths) if recognizer_paths else None))
@@ -183,7 +183,7 @@ class _BulkRecognizers:
     # ------------------------------------------------------------------ patterns
     def pattern_spans(self, texts: list[str]) -> list[list[tuple[int, int, str, float]]]:
         """Spans per text from every regex, validated and context-boosted (above the threshold)."""
-        from synthstruct.privacy.recognizers import PHONE_CANDIDATE
+        from synthstruct.pii.recognizers import PHONE_CANDIDATE
 
         out: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
         for lo in range(0, len(texts), _CHUNK):
@@ -369,7 +369,7 @@ def _cell_share(series: pd.Series, entity: str, analyzer: AnalyzerEngine) -> flo
 
 def _column_finding(name: str, series: pd.Series, declared: str | None, analyzer: AnalyzerEngine,
                     seed: int) -> ColumnFinding | None:
-    from synthstruct.privacy.column_pii import classify_column
+    from synthstruct.pii.column_pii import classify_column
 
     guess = classify_column(series, name, analyzer=analyzer, seed=seed)
     entity = declared or guess.entity

@@ -3,7 +3,7 @@
 Precision matters as much as recall: a scrubber that replaces every ``XXXX`` redaction mask with a fake
 name destroys the corpus's own conventions, and a report that counts masks, order numbers and title-case
 menu items ("Cancel Order") as people hides the real findings among thousands of false ones. This module
-holds the evidence rules :func:`synthstruct.privacy.scanner.scan_texts` applies to its spans:
+holds the evidence rules :func:`synthstruct.pii.scanner.scan_texts` applies to its spans:
 
 * **redaction masks** (:data:`MASK`): runs of ``X`` (``XXXX``, ``XX/XX/XXXX``), template placeholders
   (``{{Order Number}}``, ``[NAME]``, ``<PERSON>``), runs of ``*`` or ``#``. A span made only of masks,
@@ -12,7 +12,7 @@ holds the evidence rules :func:`synthstruct.privacy.scanner.scan_texts` applies 
   ``03/12/2019`` as places);
 * **common words**: a PERSON span whose every word is used in lower case elsewhere in the same batch of
   texts ("check", "balance", "order") and none of whose words is on Faker's first-name / surname lists
-  (:mod:`synthstruct.privacy.name_lists`) is a title-case phrase, not a name;
+  (:mod:`synthstruct.pii.name_lists`) is a title-case phrase, not a name;
 * **number context**: a phone- or card-shaped number right after a currency sign, or after a word that
   names another kind of number (order, ticket, invoice, reference, tracking, confirmation, receipt,
   transaction) with no phone/card word nearby, is that other kind of number.
@@ -85,7 +85,7 @@ def base_vocabulary() -> frozenset[str]:
 
 
 def _common_phrase(value: str, vocabulary: Counter[str]) -> bool:
-    from synthstruct.privacy.name_lists import known_names
+    from synthstruct.pii.name_lists import known_names
 
     words = [w.casefold() for w in _WORD.findall(value)]
     if not words:
