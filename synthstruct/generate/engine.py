@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem, SchemaError
-from synthstruct.generate.checks import dependencies
+from synthstruct.schema.rules import dependencies
 from synthstruct.generate.compose import (
     TextRequirement,
     backend_column,
     compose_column,
     text_requirements,
 )
-from synthstruct.generate.expr import parse_expression
+from synthstruct.schema.expr import parse_expression
 from synthstruct.generate.priors import quota_sample, sample_column, sampling_gaps
 from synthstruct.generate.spec import RequirementSpec, validate_spec
 from synthstruct.schema.model import (
@@ -213,7 +213,7 @@ def _late_columns(schema: Schema, frame: pd.DataFrame, seed: int) -> dict[str, p
 
 
 def _fixed_shares(schema: Schema, spec: RequirementSpec, n: int, seed: int) -> dict[str, np.ndarray]:
-    from synthstruct.generate.checks import allowed_values, key
+    from synthstruct.schema.rules import allowed_values, key
 
     fixed = {}
     for j, (column, shares) in enumerate(sorted(spec.shares.items())):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.generate.checks import allowed_values, key
+from synthstruct.schema.rules import allowed_values, key
 from synthstruct.schema.model import (
     BooleanColumn,
     CategoricalColumn,
@@ -128,7 +128,7 @@ def _numerical(col: NumericalColumn, frame: pd.DataFrame, n: int, rng: np.random
 
 # --------------------------------------------------------------------------- datetime / boolean
 def _datetime_range(col: DatetimeColumn) -> tuple[pd.Timestamp, pd.Timestamp]:
-    from synthstruct.generate.checks import _timestamp
+    from synthstruct.schema.rules import _timestamp
 
     prior = col.prior
     start = _timestamp((prior.start if prior and prior.start else None) or col.min, col.format)

@@ -443,7 +443,7 @@ class Schema(_Strict):
                                             "correct the length bounds"))
             if isinstance(col, OrdinalColumn) and len(set(map(str, col.order))) != len(col.order):
                 problems.append(Problem(f"{path}.order", "order lists a value twice", "list each level once"))
-        from synthstruct.generate.checks import generation_problems  # priors and rules (lazy: no cycle)
+        from synthstruct.schema.rules import generation_problems  # priors and rules (lazy: no cycle)
 
         problems.extend(generation_problems(self))
         return problems

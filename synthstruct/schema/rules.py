@@ -72,7 +72,7 @@ def dependencies(schema: Schema) -> dict[str, set[str]]:
 
     Expressions that do not parse contribute nothing (they are reported elsewhere).
     """
-    from synthstruct.generate.expr import ExpressionError, parse_expression
+    from synthstruct.schema.expr import ExpressionError, parse_expression
 
     deps: dict[str, set[str]] = {name: set() for name in schema.columns}
     for name, col in schema.columns.items():
@@ -244,7 +244,7 @@ def _datetime(col: DatetimeColumn, path: str) -> list[Problem]:
 
 # --------------------------------------------------------------------------- rules
 def _expression_problems(schema: Schema, text: str, path: str) -> list[Problem]:
-    from synthstruct.generate.expr import ExpressionError, parse_expression
+    from synthstruct.schema.expr import ExpressionError, parse_expression
 
     try:
         expression = parse_expression(text)
