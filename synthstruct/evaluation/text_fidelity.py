@@ -38,6 +38,7 @@ import pandas as pd
 
 from synthstruct.evaluation.fidelity import ks_statistic
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
+from synthstruct.pii.entities import normalise_span
 from synthstruct.text.checks import NgramIndex, words
 
 __all__ = ["distinct_n", "length_score", "normalise_span", "text_fidelity", "text_memorisation"]
@@ -47,9 +48,6 @@ log = logging.getLogger(__name__)
 LABEL_KINDS = ("categorical", "ordinal", "boolean")
 DEFAULT_EMBED_ROWS = 500
 DEFAULT_CLASSIFIER_ROWS = 20_000
-_DIGIT_ENTITIES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "US_ITIN",
-                             "UK_NINO", "US_PASSPORT", "US_DRIVER_LICENSE", "MEDICAL_RECORD_NUMBER"})
-_EDGE = " \t\n.,;:!?'\"()[]{}<>"
 
 
 # ----------------------------------------------------------------------------- small pure helpers
@@ -92,14 +90,6 @@ def distinct_n(texts: Sequence[str], n: int) -> float | None:
         toks = words(text)
         grams.extend(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
     return len(set(grams)) / len(grams) if grams else None
-
-
-def normalise_span(entity: str, span: str) -> str:
-    """Comparison key of a PII span: case-folded, whitespace collapsed, edge punctuation dropped;
-    number-like entities (phone, card, SSN, IBAN ...) keep only letters and digits."""
-    if entity in _DIGIT_ENTITIES:
-        return re.sub(r"[^0-9a-z]", "", span.casefold())
-    return " ".join(span.casefold().split()).strip(_EDGE)
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from synthstruct.schema.model import PII_ENTITIES
+from synthstruct.pii.entities import PII_ENTITIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
@@ -112,7 +112,7 @@ class ColumnPiiGuess:
     """The verdict on one column.
 
     Attributes:
-        entity: One of :data:`~synthstruct.schema.model.PII_ENTITIES`, or ``None`` (not PII).
+        entity: One of :data:`~synthstruct.pii.entities.PII_ENTITIES`, or ``None`` (not PII).
         score: Confidence in ``[0, 1]`` (content share, boosted when the name agrees).
         share: Share of the sampled distinct values in which the content entity matched.
         evidence: ``"content"``, ``"name"`` or ``"both"`` (``None`` when not PII).

@@ -22,9 +22,9 @@ import functools
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,13 @@ from synthstruct.pii.conventions import is_convention_span, lower_case_words, ma
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
 
-    from synthstruct.schema.model import Schema
+
+class Schema(Protocol):
+    """What the scanner reads of a :class:`synthstruct.schema.Schema` (this layer sits below schema):
+    ``columns[name].kind`` (``text`` columns are scanned cell by cell) and a ``pii`` column's ``entity``."""
+
+    @property
+    def columns(self) -> Mapping[str, Any]: ...
 
 __all__ = [
     "DEFAULT_ENTITIES", "MIN_SCORE", "ColumnFinding", "Finding", "ScanReport", "get_scan_analyzer", "scan_frame",

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
-from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums
+from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums, neighbour_distances
 from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder, as_numbers
 from synthstruct.privacy.metrics import wilson_interval, z_for
 from synthstruct.schema.check import category_key
@@ -176,7 +176,7 @@ def _slots(encoder: MixedEncoder) -> dict[str, tuple[str, Any]]:
 def _data(ctx: EvaluationContext) -> _AttackData:
     """Targets (equal-size seeded samples of train and holdout) and the shared encodings."""
     if "attacks" not in ctx.cache:
-        encoder = ctx.distances.encoder  # fitted on every frame; scales from train
+        encoder = neighbour_distances(ctx).encoder  # fitted on every frame; scales from train
         rng = _rng(ctx, "attack-targets")
         cap = int(ctx.options.get("attack_rows", _DEFAULT_ATTACK_ROWS))
         size = min(len(ctx.train), cap)
@@ -186,7 +186,7 @@ def _data(ctx: EvaluationContext) -> _AttackData:
         holdout = None
         if _has_holdout(ctx):
             holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
-        encoded = {"synthetic": ctx.distances.synthetic, "train": encoder.transform(train),
+        encoded = {"synthetic": neighbour_distances(ctx).synthetic, "train": encoder.transform(train),
                    "holdout": None if holdout is None else encoder.transform(holdout)}
         ctx.cache["attacks"] = _AttackData(encoder, list(encoder.columns_), train, holdout, encoded,
                                            _slots(encoder))
@@ -358,7 +358,7 @@ def _worst(name: str, rows: list[dict[str, Any]], details: dict[str, Any], z: fl
 
 
 def _start(ctx: EvaluationContext, name: str) -> tuple[_AttackData | None, MetricResult | None]:
-    if ctx.distances.encoder.n_columns == 0:
+    if neighbour_distances(ctx).encoder.n_columns == 0:
         return None, _result(name, None, note=_NO_COLUMNS)
     return _data(ctx), None
 

@@ -10,7 +10,7 @@ product of one-hot blocks, the numbers a few element-wise passes; only the neare
 distances of each query row are kept. Memory is ``O(block_rows x n_reference)`` per worker thread.
 
 :class:`NeighbourDistances` is the cache the privacy metrics share through
-``EvaluationContext.distances``. When a holdout exists, ``train`` is a seeded subsample of the train rows
+``neighbour_distances(ctx)`` (one per evaluation context, in ``ctx.cache``). When a holdout exists, ``train`` is a seeded subsample of the train rows
 of the holdout's size (and the holdout one of the train's size when it is the larger), so that
 "closer to train than to holdout" compares sets of equal size.
 """
@@ -31,7 +31,8 @@ from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder
 if TYPE_CHECKING:  # pragma: no cover
     from synthstruct.evaluation.metric import EvaluationContext
 
-__all__ = ["BLOCK_ELEMENTS", "Neighbours", "NeighbourDistances", "PreparedReference", "block_distance_sums", "nearest_neighbours"]
+__all__ = ["BLOCK_ELEMENTS", "Neighbours", "NeighbourDistances", "PreparedReference", "block_distance_sums", "nearest_neighbours",
+           "neighbour_distances"]
 
 #: Elements (query rows x reference rows) of one block's distance matrix (16 MiB of float32).
 BLOCK_ELEMENTS = 1 << 22
@@ -343,3 +344,8 @@ class NeighbourDistances:
             "holdout_rows_used": None if self.holdout_index is None else int(len(self.holdout_index)),
             "synthetic_rows": self.synthetic.n_rows,
         }
+
+
+def neighbour_distances(ctx: EvaluationContext) -> NeighbourDistances:
+    """The :class:`NeighbourDistances` of ``ctx``, computed once and shared by every metric of the evaluation."""
+    return ctx.shared("distances", NeighbourDistances.from_context)

@@ -6,7 +6,7 @@ synthesizer never saw) scores, so that thresholds can be relative to fresh real 
 holdout the value is still computed where possible, ``reference`` is ``None`` and ``note`` says why.
 ``details`` hold aggregated numbers only (counts, quantiles, histograms), never cell values.
 
-Distance-based metrics share ``ctx.distances`` (:class:`synthstruct.privacy.distances.NeighbourDistances`),
+Distance-based metrics share ``neighbour_distances(ctx)`` (:class:`synthstruct.privacy.distances.NeighbourDistances`),
 where "train" is a seeded subsample of the holdout's size whenever a holdout exists.
 """
 
@@ -20,6 +20,7 @@ import pandas as pd
 
 from synthstruct._intervals import clopper_pearson
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
+from synthstruct.privacy.distances import neighbour_distances
 from synthstruct.privacy.encoding import as_numbers
 
 __all__ = [
@@ -117,7 +118,7 @@ def _result(name: str, goal: str, value: float | None, **kwargs: Any) -> MetricR
 
 
 def _no_columns(ctx: EvaluationContext) -> bool:
-    return ctx.distances.encoder.n_columns == 0
+    return neighbour_distances(ctx).encoder.n_columns == 0
 
 
 # ---------------------------------------------------------------------------- copies
@@ -134,7 +135,7 @@ def exact_match(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("exact_match", "minimize", None, note=_NO_COLUMNS)
-    encoder = ctx.distances.encoder
+    encoder = neighbour_distances(ctx).encoder
     synthetic_keys = encoder.row_keys(ctx.synthetic)
     n = len(synthetic_keys)
     train_keys = encoder.row_keys(ctx.train)
@@ -177,7 +178,7 @@ def dcr(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("dcr", "maximize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     to_train = dist.synthetic_to_train.distance
     details: dict[str, Any] = dict(dist.describe())
     details["synthetic_to_train"] = _quantiles(to_train)
@@ -204,7 +205,7 @@ def dcr_share(ctx: EvaluationContext) -> MetricResult:
            "than to fresh real rows; never blocking on its own"
     if _no_columns(ctx):
         return _result("dcr_share", "report", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     if not dist.has_holdout:
         return _result("dcr_share", "report", None, note=_NO_HOLDOUT + "; " + note)
     to_train = dist.synthetic_to_train.distance
@@ -226,7 +227,7 @@ def nndr(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("nndr", "maximize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     ratio = dist.synthetic_to_train.ratio()
     details: dict[str, Any] = dict(dist.describe(), synthetic_to_train=_quantiles(ratio))
     reference, note = None, _NO_HOLDOUT
@@ -239,7 +240,7 @@ def nndr(ctx: EvaluationContext) -> MetricResult:
 
 
 def _membership_scores(ctx: EvaluationContext) -> tuple[np.ndarray, np.ndarray] | MetricResult | None:
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     if not dist.has_holdout:
         return None
     return -dist.train_to_synthetic.distance, -dist.holdout_to_synthetic.distance
@@ -267,7 +268,7 @@ def membership_inference(ctx: EvaluationContext) -> MetricResult:
     auc = _auc(fpr, tpr)
     grid = np.linspace(0.0, 1.0, 101)
     curve = [float(tpr[fpr <= g].max()) for g in grid]
-    details = dict(ctx.distances.describe(), auc=auc, auc_ci=list(auc_interval(auc, len(members), len(nonmembers))),
+    details = dict(neighbour_distances(ctx).describe(), auc=auc, auc_ci=list(auc_interval(auc, len(members), len(nonmembers))),
                    tpr_at_0_1pct_fpr=float(tpr[fpr <= 0.001].max()), members=len(members),
                    nonmembers=len(nonmembers), members_detected_at_1pct_fpr=hits,
                    interval="Clopper-Pearson 95 % of the TPR at the 1 % FPR threshold",
@@ -311,7 +312,7 @@ def near_copies(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("near_copies", "minimize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     if not dist.has_holdout:
         return _result("near_copies", "minimize", None,
                        note=_NO_HOLDOUT + "; the tolerance is learned from holdout-to-train distances")

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthstruct.errors import Problem, SchemaError
 from synthstruct.schema.model import Schema
+from synthstruct.schema.rules import generation_problems
 
 __all__ = ["RELATIONAL_VERSION", "Relationship", "RelationalSchema", "TableSpec", "dump_relational",
            "load_relational", "relational_from_dict"]
@@ -129,7 +130,7 @@ class RelationalSchema(_Strict):
         for name, spec in self.tables.items():
             sch = spec.schema_
             path = f"tables.{name}"
-            for p in sch.semantic_problems():
+            for p in sch.semantic_problems() + generation_problems(sch):
                 problems.append(Problem(f"{path}.schema.{p.location}", p.message, p.fix))
             if sch.name != name:
                 problems.append(Problem(f"{path}.schema.name", "differs from the table's key",

@@ -166,8 +166,26 @@ class ReleaseGate:
             log.info("metric %s computed in %.2fs", name, timings[name])
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
         if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
-            from synthstruct.dp.guard import dp_gate_check
-
-            checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))
+            checks.append(_dp_check(self.policy, opts.get("differential_privacy")))
         passed = all(c.passed for c in checks if c.severity == "block")
         return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings)
+
+
+def _dp_check(policy: Any, privacy: dict[str, Any] | None) -> Any:
+    """The gate's ``differential_privacy`` check for a policy with ``require_dp`` (``None`` otherwise):
+    passes when the engine's accountant spent at most ``max_epsilon`` (and ``max_delta``)."""
+    need = getattr(policy, "require_dp", None)
+    if need is None:
+        return None
+    fix = f"release with --engine dp --epsilon {need.max_epsilon:g} (or less)"
+    if not privacy:
+        return CheckResult("differential_privacy", "differential_privacy", "value", None, float(need.max_epsilon),
+                           "<=", "block", False, "differential_privacy could not be checked: the synthetic data was "
+                           "not produced by a differentially private engine", fix)
+    eps, delta = float(privacy["epsilon_spent"]), float(privacy["delta_spent"])
+    ok = eps <= need.max_epsilon * (1 + 1e-9) and (need.max_delta is None or delta <= need.max_delta * (1 + 1e-9))
+    text = (f"differential_privacy: epsilon = {eps:.4g}, delta = {delta:.3g} "
+            f"({'within' if ok else 'which breaks'} the limit epsilon <= {need.max_epsilon:g}"
+            + (f", delta <= {need.max_delta:g}" if need.max_delta is not None else "") + ")")
+    return CheckResult("differential_privacy", "differential_privacy", "value", eps, float(need.max_epsilon), "<=",
+                       "block", ok, text, "" if ok else fix)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from synthstruct.errors import Problem, SchemaError
 from synthstruct.schema.model import Schema
+from synthstruct.schema.rules import generation_problems
 
 __all__ = [
     "dump_schema",
@@ -72,6 +73,8 @@ def validate_model(model: Any, data: dict[str, Any], *, what: str, source: str |
     except ValidationError as exc:
         raise SchemaError(f"invalid {what}", pydantic_problems(exc), source=source) from None
     problems = validated.semantic_problems()
+    if isinstance(validated, Schema):  # priors and rules (schema/rules.py; relational schemas call it per table)
+        problems.extend(generation_problems(validated))
     if problems:
         raise SchemaError(f"invalid {what}", problems, source=source)
     return validated

@@ -1,7 +1,8 @@
 """Cross-field checks of priors, dependencies and rules, reported with YAML paths.
 
-:func:`generation_problems` is called from :meth:`synthstruct.schema.model.Schema.semantic_problems`,
-so every schema load finds these problems before any generation starts: probabilities that do not sum
+:func:`generation_problems` is called with :meth:`synthstruct.schema.model.Schema.semantic_problems`
+by :func:`synthstruct.schema.io.validate_model` (and per table by the relational schema), so every
+schema load finds these problems before any generation starts: probabilities that do not sum
 to 1, ``min > max``, a prior outside the column's bounds, unknown columns in rules, a dependency
 cycle, contradictory constraints.
 """

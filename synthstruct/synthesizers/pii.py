@@ -66,7 +66,7 @@ class ReplayGuard:
     """Keyed digests of real values; ``contains`` tells whether a candidate equals one of them.
 
     Digests are HMAC-SHA256 under a key derived from the machine-local secret
-    (:func:`synthstruct.synthesizers.persistence.local_secret`) and a random per-fit salt, so a saved
+    (:func:`synthstruct.signing.local_secret`) and a random per-fit salt, so a saved
     state cannot be brute-forced (low-entropy SSNs, phone numbers) without that secret. A state
     written under another key is refused on load.
     """

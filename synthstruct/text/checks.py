@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from synthstruct.pii.entities import normalise_span
+
 __all__ = ["Embedder", "NgramIndex", "ReservedValues", "normalise", "replace_pii", "words"]
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ class ReservedValues:
     Two keyed (salted, in-memory) hash sets, built from the training text:
 
     * **spans** — ``(entity, normalised span)`` of every PII span the scanner finds (the key the
-      ``text_memorisation`` metric compares, :func:`~synthstruct.evaluation.text_fidelity.normalise_span`);
+      ``text_memorisation`` metric compares, :func:`~synthstruct.pii.entities.normalise_span`);
     * **runs** — every run of 1 to ``max_words`` words (:func:`words`), which also covers names the
       scanner misses, e.g. in lower-case transcripts where it finds no span at all.
 
@@ -189,9 +191,6 @@ class ReservedValues:
 
     @staticmethod
     def _span_key(entity: str, value: str) -> str:
-        # imported here: synthstruct.evaluation.text_fidelity imports this module
-        from synthstruct.evaluation.text_fidelity import normalise_span
-
         return f"{entity}\x00{normalise_span(entity, value)}"
 
     def add_spans(self, spans: Iterable[tuple[str, str]]) -> ReservedValues:
