@@ -31,7 +31,7 @@ fewer than 30 targets on either side are reported but chosen as the worst only w
 Train rows are a seeded subsample of the holdout's size (and the holdout one of train's size when it
 is the larger), capped at ``options["attack_rows"]`` (default 1000) rows each, so that both rates are
 measured on equally many people. Nearest neighbours use the mixed-type distance of
-:mod:`synthstruct.privacy.encoding` restricted to the set's columns (one encoding, shared by the three
+:mod:`synthstruct.evaluation.encoding` restricted to the set's columns (one encoding, shared by the three
 attacks through ``ctx.cache``); exact ties are broken at random, seeded, independently per search.
 Synthetic rows identical on a set are searched once per group (a tie then goes to a group in
 proportion to its size and to a uniform row inside it), which makes coarse column sets cheap.
@@ -52,7 +52,7 @@ import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums, neighbour_distances
-from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder, as_numbers
+from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder, as_numbers
 from synthstruct.privacy.metrics import wilson_interval, z_for
 from synthstruct.schema.check import category_key
 

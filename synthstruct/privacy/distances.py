@@ -1,6 +1,6 @@
 """Exact nearest-neighbour distances between mixed-type tables, blocked and bounded in memory.
 
-The distance is the Gower-like mean documented in :mod:`synthstruct.privacy.encoding`: per column a
+The distance is the Gower-like mean documented in :mod:`synthstruct.evaluation.encoding`: per column a
 value in ``[0, 1]`` (capped scaled absolute difference for numbers and dates, 0/1 mismatch for
 categories, booleans and ordinals, missing == missing), averaged over the structured columns.
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder
+from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder
 
 if TYPE_CHECKING:  # pragma: no cover
     from synthstruct.evaluation.metric import EvaluationContext

@@ -21,7 +21,7 @@ import pandas as pd
 from synthstruct._intervals import clopper_pearson
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import neighbour_distances
-from synthstruct.privacy.encoding import as_numbers
+from synthstruct.evaluation.encoding import as_numbers
 
 __all__ = [
     "dcr",

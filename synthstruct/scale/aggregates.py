@@ -23,7 +23,7 @@ import pandas as pd
 
 from synthstruct.evaluation.fidelity import NUMERIC_KINDS, _as_float, _as_labels
 from synthstruct.privacy.distances import Neighbours, nearest_neighbours
-from synthstruct.privacy.encoding import EncodedFrame
+from synthstruct.evaluation.encoding import EncodedFrame
 from synthstruct.schema.model import Schema
 
 __all__ = ["ColumnProfile", "DistanceSummary", "blocked_neighbours", "merge_neighbours"]

@@ -244,7 +244,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
     n_rows = opts["rows"] if opts["rows"] is not None else int(round(n_input * len(train) / len(sample)))
     parts = output_partitions(n_rows, partition_rows=opts["partition_rows"], seed=seed)
 
-    from synthstruct.privacy.encoding import MixedEncoder
+    from synthstruct.evaluation.encoding import MixedEncoder
 
     encoder = MixedEncoder().fit(schema_obj, train, holdout)
     bins = ColumnProfile.bins_from(schema_obj, train)

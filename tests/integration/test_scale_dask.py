@@ -23,7 +23,7 @@ pytest.importorskip("dask.distributed")
 
 from synthstruct.dataio import read_table
 from synthstruct.privacy.distances import nearest_neighbours
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.release.pipeline import release
 from synthstruct.scale import release as scale_release
 from synthstruct.scale.aggregates import DistanceSummary

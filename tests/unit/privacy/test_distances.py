@@ -8,7 +8,7 @@ import pytest
 
 from synthstruct.evaluation.metric import EvaluationContext
 from synthstruct.privacy.distances import NeighbourDistances, nearest_neighbours, neighbour_distances
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.schema.model import Schema
 
 SCHEMA = Schema.model_validate({
