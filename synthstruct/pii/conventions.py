@@ -27,6 +27,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from synthstruct.pii.entities import NAME_LIKE
+
 __all__ = ["MASK", "is_convention_span", "lower_case_words", "mask_spans", "not_pii_by_context"]
 
 #: Redaction masks and template placeholders used by public corpora (CFPB complaints: ``XXXX``,
@@ -39,7 +41,7 @@ MASK = re.compile(
     r"|\*{3,}|#{3,}")
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
-_NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION"})
+_NER_ENTITIES = NAME_LIKE
 _NUMBER_ENTITIES = frozenset({"PHONE_NUMBER", "CREDIT_CARD"})
 #: Words that name a number that is neither a phone nor a card.
 _OTHER_NUMBER_WORDS = frozenset({"order", "orders", "ticket", "invoice", "reference", "ref", "tracking",

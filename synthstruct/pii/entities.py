@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "ALL_ENTITIES",
     "DEFAULT_BLOCKED",
     "DEFAULT_SCANNED",
     "DIGIT_LIKE",
     "ENTITIES",
     "NAME_LIKE",
+    "NER",
     "PII_ENTITIES",
     "EntityType",
     "entity",
@@ -43,6 +45,7 @@ class EntityType:
         declarable: A ``pii`` column of a schema may declare it (synthstruct can generate it).
         scanned: Reported by the scanner by default (:data:`DEFAULT_SCANNED`).
         blocked: Blocked in generated text by the ``default`` policy (``pii.block_entities``).
+        ner: Found by the NER model (spaCy labels mapped by Presidio), not by a pattern.
         name_like: Found by NER and made of words (people, places, organisations, groups): a span of
             it without any letter is not one.
     """
@@ -55,22 +58,23 @@ class EntityType:
     declarable: bool = False
     scanned: bool = False
     blocked: bool = False
+    ner: bool = False
     name_like: bool = False
 
 
 _E = EntityType
 #: Declarable entities first, in the order schema errors list them.
 ENTITIES: tuple[EntityType, ...] = (
-    _E("PERSON", faker="name", sdv="name", declarable=True, scanned=True, name_like=True),
-    _E("FIRST_NAME", faker="first_name", sdv="first_name", declarable=True),
-    _E("LAST_NAME", faker="last_name", sdv="last_name", declarable=True),
+    _E("PERSON", faker="name", sdv="name", declarable=True, scanned=True, ner=True, name_like=True),
+    _E("FIRST_NAME", column_faker="first_name", sdv="first_name", declarable=True),
+    _E("LAST_NAME", column_faker="last_name", sdv="last_name", declarable=True),
     _E("EMAIL_ADDRESS", faker="email", column_faker="safe_email", sdv="email", declarable=True, scanned=True),
     _E("PHONE_NUMBER", faker="phone_number", sdv="phone_number", digit_like=True, declarable=True, scanned=True),
     _E("US_SSN", faker="ssn", sdv="ssn", digit_like=True, declarable=True, scanned=True, blocked=True),
     _E("CREDIT_CARD", faker="credit_card_number", sdv="credit_card_number", digit_like=True, declarable=True,
        scanned=True, blocked=True),
     _E("IBAN_CODE", faker="iban", sdv="iban", digit_like=True, declarable=True, scanned=True, blocked=True),
-    _E("LOCATION", faker="city", sdv="city", declarable=True, scanned=True, name_like=True),
+    _E("LOCATION", faker="city", sdv="city", declarable=True, scanned=True, ner=True, name_like=True),
     _E("ADDRESS", column_faker="one_line_address", sdv="address", declarable=True),
     _E("CITY", column_faker="city", sdv="city", declarable=True),
     _E("ZIP_CODE", column_faker="postcode", sdv="postcode", digit_like=True, declarable=True),
@@ -81,7 +85,7 @@ ENTITIES: tuple[EntityType, ...] = (
     _E("UK_NINO", column_faker="uk_nino", digit_like=True, declarable=True, scanned=True, blocked=True),
     _E("MEDICAL_RECORD_NUMBER", column_faker="medical_record_number", digit_like=True, declarable=True,
        scanned=True),
-    _E("ORGANIZATION", column_faker="company", declarable=True, name_like=True),
+    _E("ORGANIZATION", column_faker="company", declarable=True, ner=True, name_like=True),
     # found by the scanner only (no pii column declares them)
     _E("US_PASSPORT", faker="passport_number", digit_like=True, scanned=True),
     _E("US_DRIVER_LICENSE", digit_like=True, scanned=True),
@@ -91,8 +95,8 @@ ENTITIES: tuple[EntityType, ...] = (
     _E("MEDICAL_LICENSE", scanned=True),
     _E("MAC_ADDRESS", faker="mac_address", scanned=True),
     _E("UK_NHS"),
-    _E("NRP", name_like=True),
-    _E("DATE_TIME"),
+    _E("NRP", ner=True, name_like=True),
+    _E("DATE_TIME", ner=True),
 )
 
 _BY_NAME = {e.name: e for e in ENTITIES}
@@ -105,8 +109,12 @@ PII_ENTITIES: tuple[str, ...] = tuple(e.name for e in ENTITIES if e.declarable)
 DEFAULT_SCANNED: tuple[str, ...] = tuple(e.name for e in ENTITIES if e.scanned)
 #: Entities the ``default`` policy blocks in generated text (kept equal to its YAML by a test).
 DEFAULT_BLOCKED: tuple[str, ...] = tuple(e.name for e in ENTITIES if e.blocked)
+#: Every entity name synthstruct knows (what a policy's ``pii.block_entities`` may list).
+ALL_ENTITIES: frozenset[str] = frozenset(_BY_NAME)
 #: Entities compared on letters and digits only.
 DIGIT_LIKE: frozenset[str] = frozenset(e.name for e in ENTITIES if e.digit_like)
+#: Entities found by the NER model.
+NER: frozenset[str] = frozenset(e.name for e in ENTITIES if e.ner)
 #: NER entities made of words.
 NAME_LIKE: frozenset[str] = frozenset(e.name for e in ENTITIES if e.name_like)
 

@@ -36,6 +36,7 @@ from synthstruct.pii._ner_fast import ner_pipes as _ner_pipes
 from synthstruct.pii._ner_fast import numpy_matmul as _numpy_matmul
 from synthstruct.pii._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
 from synthstruct.pii.conventions import is_convention_span, lower_case_words, mask_spans
+from synthstruct.pii.entities import DEFAULT_SCANNED, NER
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
@@ -57,15 +58,9 @@ logger = logging.getLogger(__name__)
 
 #: Lowest score reported (same as the column classifier).
 MIN_SCORE = 0.35
-#: Entities reported by default. Left out: dates, nationalities and organisations (not personal data
-#: on their own, and the noisiest NER labels) and ``UK_NHS`` (Presidio's checksum accepts one in
-#: eleven random 10-digit numbers and outscores phone numbers); pass ``entities=`` to add them.
-DEFAULT_ENTITIES = (
-    "PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
-    "UK_NINO", "MEDICAL_RECORD_NUMBER", "URL", "US_PASSPORT", "US_DRIVER_LICENSE", "US_ITIN", "US_BANK_NUMBER",
-    "CRYPTO", "MEDICAL_LICENSE", "MAC_ADDRESS",
-)
-_NER_ENTITIES = {"PERSON", "LOCATION", "ORGANIZATION", "DATE_TIME", "NRP"}
+#: Entities reported by default (:data:`synthstruct.pii.entities.DEFAULT_SCANNED`); pass ``entities=`` to add others.
+DEFAULT_ENTITIES = DEFAULT_SCANNED
+_NER_ENTITIES = NER
 _CONTEXT_BOOST, _CONTEXT_MIN, _CONTEXT_WORDS = 0.35, 0.4, 5
 _TEXT_MIN_WORDS, _TEXT_MIN_CHARS = 6, 60
 _CHUNK = 5000

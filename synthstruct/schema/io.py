@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from synthstruct.errors import Problem, SchemaError
+from synthstruct.pii.entities import ENTITIES
 from synthstruct.schema.model import Schema
 from synthstruct.schema.rules import generation_problems
 
@@ -140,12 +141,9 @@ def schema_sha256(schema: Schema) -> str:
 _TO_SDV = {"categorical": "categorical", "ordinal": "categorical", "numerical": "numerical",
            "datetime": "datetime", "boolean": "boolean", "id": "id", "text": "categorical",
            "constant": "categorical"}
-_PII_TO_SDV = {"PERSON": "name", "FIRST_NAME": "first_name", "LAST_NAME": "last_name",
-               "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number", "US_SSN": "ssn",
-               "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "ADDRESS": "address",
-               "CITY": "city", "ZIP_CODE": "postcode", "IP_ADDRESS": "ipv4_address", "URL": "url",
-               "USERNAME": "user_name", "DATE_OF_BIRTH": "date_of_birth", "LOCATION": "city"}
-_FROM_SDV_PII = {v: k for k, v in _PII_TO_SDV.items() if k != "LOCATION"}
+_PII_TO_SDV = {e.name: e.sdv for e in ENTITIES if e.declarable and e.sdv}
+#: SDV sdtype -> entity; "city" is CITY (LOCATION, listed before it, maps to "city" too).
+_FROM_SDV_PII = {e.sdv: e.name for e in ENTITIES if e.declarable and e.sdv}
 
 
 def to_sdv_metadata(schema: Schema) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from synthstruct.pii.entities import normalise_span
+from synthstruct.pii.entities import ENTITIES, NAME_LIKE, normalise_span
 
 __all__ = ["Embedder", "NgramIndex", "ReservedValues", "normalise", "replace_pii", "words"]
 
@@ -137,15 +137,12 @@ def max_similarity(candidates: np.ndarray, reference: np.ndarray, *, block: int 
     return best
 
 
-_FAKE: dict[str, str] = {
-    "PERSON": "name", "LOCATION": "city", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number",
-    "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "US_SSN": "ssn", "IP_ADDRESS": "ipv4",
-    "URL": "url", "MAC_ADDRESS": "mac_address", "US_BANK_NUMBER": "bban", "US_PASSPORT": "passport_number",
-}
+#: Entity -> Faker provider of the stand-in values drawn for PII spans (``synthstruct.pii.entities``).
+_FAKE: dict[str, str] = {e.name: e.faker for e in ENTITIES if e.faker}
 _MAX_DRAWS = 20
 _RESCANS = 2
 #: Entities whose replacements are also checked against the training text's word runs.
-RUN_ENTITIES = frozenset({"PERSON", "LOCATION"})
+RUN_ENTITIES = frozenset(NAME_LIKE & set(_FAKE))
 
 
 class ReservedValues:
