@@ -175,12 +175,12 @@ _NAME_METHODS = {"PERSON": ("name_female", "name_male"), "FIRST_NAME": ("first_n
 
 def _sex_aware_names(schema: Schema, frame: pd.DataFrame, entity: str, rng: np.random.Generator) -> pd.Series | None:
     """Names that agree with a ``sex`` / ``gender`` column holding female / male (``None`` if there is none)."""
-    from synthstruct.synthesizers.pii import _faker
+    from synthstruct.synthesizers.pii import seeded_faker
 
     sex = next((c for c in _SEX_COLUMNS if c in frame.columns), None)
     if sex is None or entity not in _NAME_METHODS:
         return None
-    fake = _faker(schema.locale)
+    fake = seeded_faker(schema.locale)
     fake.seed_instance(int(rng.integers(0, 2**62)))
     female, male = (getattr(fake, m) for m in _NAME_METHODS[entity])
     values = frame[sex].astype(str).str.lower().tolist()

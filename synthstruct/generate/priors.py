@@ -128,11 +128,11 @@ def _numerical(col: NumericalColumn, frame: pd.DataFrame, n: int, rng: np.random
 
 # --------------------------------------------------------------------------- datetime / boolean
 def _datetime_range(col: DatetimeColumn) -> tuple[pd.Timestamp, pd.Timestamp]:
-    from synthstruct.schema.rules import _timestamp
+    from synthstruct.schema.rules import parse_timestamp
 
     prior = col.prior
-    start = _timestamp((prior.start if prior and prior.start else None) or col.min, col.format)
-    end = _timestamp((prior.end if prior and prior.end else None) or col.max, col.format)
+    start = parse_timestamp((prior.start if prior and prior.start else None) or col.min, col.format)
+    end = parse_timestamp((prior.end if prior and prior.end else None) or col.max, col.format)
     return start, end  # type: ignore[return-value]
 
 

@@ -212,13 +212,13 @@ def _accuracy(frame: pd.DataFrame, schema: Schema, spec: RequirementSpec | None,
 
 
 def _timeliness(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
-    from synthstruct.schema.rules import _timestamp
+    from synthstruct.schema.rules import parse_timestamp
 
     out = {}
     for name in schema.columns_of("datetime"):
         col = schema.columns[name]
         values = pd.to_datetime(frame[name], format=col.format, errors="coerce")
-        low, high = _timestamp(col.min, col.format), _timestamp(col.max, col.format)
+        low, high = parse_timestamp(col.min, col.format), parse_timestamp(col.max, col.format)
         inside = values.notna()
         if low is not None:
             inside &= values >= low

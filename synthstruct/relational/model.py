@@ -234,7 +234,7 @@ def dump_relational(schema: RelationalSchema) -> str:
     """YAML text of a relational schema (stable key order; the same schema gives the same bytes)."""
     import yaml
 
-    from synthstruct.schema.io import _plain
+    from synthstruct.schema.io import plain_schema
 
     data: dict[str, Any] = {"relational_version": schema.relational_version, "name": schema.name}
     if schema.description:
@@ -246,7 +246,7 @@ def dump_relational(schema: RelationalSchema) -> str:
             entry["reference"] = True
         if spec.sequence_key is not None:
             entry["sequence_key"] = spec.sequence_key
-        entry["schema"] = _plain(spec.schema_)
+        entry["schema"] = plain_schema(spec.schema_)
         tables[name] = entry
     data["tables"] = tables
     data["relationships"] = [r.model_dump(mode="json", exclude_defaults=True) | {

@@ -23,7 +23,7 @@ from synthstruct.evaluation.metric import METRICS, EvaluationContext, MetricResu
 from synthstruct.release.policy import CheckSpec, Policy
 from synthstruct.schema.model import Schema
 
-__all__ = ["CheckResult", "GateReport", "ReleaseGate", "statistic_of"]
+__all__ = ["CheckResult", "GateReport", "ReleaseGate", "dp_gate_check", "statistic_of"]
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +166,12 @@ class ReleaseGate:
             log.info("metric %s computed in %.2fs", name, timings[name])
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
         if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
-            checks.append(_dp_check(self.policy, opts.get("differential_privacy")))
+            checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))
         passed = all(c.passed for c in checks if c.severity == "block")
         return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings)
 
 
-def _dp_check(policy: Any, privacy: dict[str, Any] | None) -> Any:
+def dp_gate_check(policy: Any, privacy: dict[str, Any] | None) -> Any:
     """The gate's ``differential_privacy`` check for a policy with ``require_dp`` (``None`` otherwise):
     passes when the engine's accountant spent at most ``max_epsilon`` (and ``max_delta``)."""
     need = getattr(policy, "require_dp", None)

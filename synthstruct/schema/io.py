@@ -18,6 +18,7 @@ __all__ = [
     "dump_schema",
     "from_sdv_metadata",
     "load_schema",
+    "plain_schema",
     "pydantic_problems",
     "schema_from_dict",
     "schema_sha256",
@@ -97,7 +98,7 @@ def load_schema(path: str | Path) -> Schema:
     return schema_from_dict(data, source=str(path))
 
 
-def _plain(schema: Schema) -> dict[str, Any]:
+def plain_schema(schema: Schema) -> dict[str, Any]:
     return schema.model_dump(mode="json", exclude_defaults=True, exclude_none=True) | {
         "schema_version": schema.schema_version,
         "name": schema.name,
@@ -107,7 +108,7 @@ def _plain(schema: Schema) -> dict[str, Any]:
 def dump_schema(schema: Schema, comments: dict[str, str] | None = None) -> str:
     """Serialise a schema to YAML (stable key order). ``comments`` maps column name -> a comment
     written above that column, used by ``infer`` to explain its guesses."""
-    data = _plain(schema)
+    data = plain_schema(schema)
     ordered = {"schema_version": data.pop("schema_version"), "name": data.pop("name")}
     for key in ("description", "locale", "primary_key", "target", "quasi_identifiers", "sensitive"):
         if key in data:
@@ -134,7 +135,7 @@ def dump_schema(schema: Schema, comments: dict[str, str] | None = None) -> str:
 
 def schema_sha256(schema: Schema) -> str:
     """A stable hash of the schema's content (independent of comments and key order)."""
-    return hashlib.sha256(yaml.safe_dump(_plain(schema), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(yaml.safe_dump(plain_schema(schema), sort_keys=True).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- SDV metadata

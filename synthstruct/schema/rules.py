@@ -31,7 +31,7 @@ from synthstruct.schema.model import (
     Schema,
 )
 
-__all__ = ["allowed_values", "dependencies", "generation_problems", "key", "placeholders"]
+__all__ = ["allowed_values", "dependencies", "generation_problems", "key", "parse_timestamp", "placeholders"]
 
 _TOLERANCE = 1e-6
 _PARAMS = {"normal": ("mean", "std"), "lognormal": ("median", "sigma"), "uniform": ("low", "high"),
@@ -209,7 +209,7 @@ def _numerical(schema: Schema, name: str, col: NumericalColumn, path: str) -> li
     return out + _parent(schema, name, col, path)
 
 
-def _timestamp(text: str | None, fmt: str) -> pd.Timestamp | None:
+def parse_timestamp(text: str | None, fmt: str) -> pd.Timestamp | None:
     if text is None:
         return None
     parsed = pd.to_datetime(text, format=fmt, errors="coerce")
@@ -224,7 +224,7 @@ def _datetime(col: DatetimeColumn, path: str) -> list[Problem]:
     for part, text in (("min", col.min), ("max", col.max),
                        ("prior.start", col.prior and col.prior.start), ("prior.end", col.prior and col.prior.end)):
         if text is not None:
-            bounds[part] = _timestamp(text, col.format)
+            bounds[part] = parse_timestamp(text, col.format)
             if bounds[part] is None:
                 out.append(Problem(f"{path}.{part}", "is not a date/time", f"write it in the format {col.format!r}"))
     for low, high in (("min", "max"), ("prior.start", "prior.end")):

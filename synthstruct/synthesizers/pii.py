@@ -35,7 +35,7 @@ from synthstruct.errors import InputError, ModelIntegrityError, Problem
 from synthstruct.pii.entities import DIGIT_LIKE, ENTITIES
 from synthstruct.schema.model import IdColumn, PiiColumn
 
-__all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise"]
+__all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise", "seeded_faker"]
 
 MASK = "[REDACTED]"
 _DEFAULT_LOCALE = "en_US"
@@ -115,7 +115,7 @@ class ReplayGuard:
 
 
 # --------------------------------------------------------------------------------------- faker
-def _faker(locale: str) -> Any:
+def seeded_faker(locale: str) -> Any:
     from faker import Faker
     from faker.config import AVAILABLE_LOCALES
 
@@ -185,7 +185,7 @@ class PiiGenerator:
     # ------------------------------------------------------------------ drawing
     def _faker_for(self, seed: int) -> Any:
         if self._fake is None:
-            self._fake = _faker(self.locale)
+            self._fake = seeded_faker(self.locale)
         self._fake.seed_instance(seed)
         return self._fake
 
@@ -203,7 +203,7 @@ class PiiGenerator:
             return str(make(fake))
         except AttributeError:  # the locale lacks this provider: use en_US, same random stream
             if self._fallback is None:
-                self._fallback = _faker(_DEFAULT_LOCALE)
+                self._fallback = seeded_faker(_DEFAULT_LOCALE)
             self._fallback.seed_instance(int(fake.random_int(0, 2**31 - 1)))
             return str(make(self._fallback))
 

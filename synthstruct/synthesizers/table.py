@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct._registry import ENGINES
+from synthstruct._registry import DEFAULT_ENGINE, ENGINES
 from synthstruct._seeds import stream_rng, stream_seed
 from synthstruct.errors import InputError, ModelIntegrityError, Problem
 from synthstruct.schema.check import coerce_to_schema
@@ -34,7 +34,6 @@ __all__ = ["DEFAULT_ENGINE", "TableSynthesizer"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINE = "fast_copula"
 FORMAT_VERSION = 1
 
 
