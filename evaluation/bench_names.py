@@ -55,7 +55,7 @@ def _negatives(seed: int) -> dict[str, list[str]]:
     fake.seed_instance(seed)
     rng = np.random.default_rng(seed)
 
-    def pool(make, n=DISTINCT):  # noqa: ANN001, ANN202
+    def pool(make, n=DISTINCT):
         values = list(dict.fromkeys(make() for _ in range(n * 3)))[:n]
         return [values[i] for i in rng.integers(0, len(values), ROWS)]
 

@@ -83,7 +83,7 @@ def ours(source: Path, seed: int) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     return figures, schema, train
 
 
-def _schema(bundle: Path):  # noqa: ANN202
+def _schema(bundle: Path):
     import yaml
 
     from synthstruct.relational.model import relational_from_dict

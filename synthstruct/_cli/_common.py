@@ -70,7 +70,7 @@ def handle_errors(fn: F) -> F:
             _print_error(InputError("input nested too deeply", [Problem(
                 "input", "is nested too deeply to process", "simplify the file")]))
             raise typer.Exit(code=2) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
+        except Exception as exc:  # the last line of defence: no traceback reaches a user
             import os
 
             if os.environ.get("SYNTHSTRUCT_DEBUG"):

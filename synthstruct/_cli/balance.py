@@ -12,7 +12,7 @@ from synthstruct._cli._common import console, engine_help, handle_errors, print_
 __all__ = ["balance", "print_balance"]
 
 
-def print_balance(result) -> None:
+def print_balance(result) -> None:  # noqa: ANN001 - BalanceResult, imported lazily
     """Print rows per class, the lift table and the per-class privacy verdict."""
     report = result.report
     classes = Table(title=f"rows per class ({report['target']})")
@@ -67,7 +67,7 @@ def balance(
         result = run_balance(data, target=target, ratio=ratio, counts=counts, engine=engine, engine_params=params,
                              schema=schema, seed=seed, output=output, test_fraction=test_fraction, policy=policy,
                              strategy=strategy, lift_seeds=lift_seeds, min_class_rows=min_class_rows,
-                             overwrite=overwrite)  # type: ignore[arg-type]
+                             overwrite=overwrite)
     print_balance(result)
     if not result.passed:
         raise typer.Exit(code=1)

@@ -27,7 +27,6 @@ def scan(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from synthstruct.dataio import atomic_write_bytes, check_output_file, read_table
-    from synthstruct.errors import DataFileError, Problem
     from synthstruct.schema.io import load_schema
 
     check_output_file(output, overwrite=True)  # a folder, a missing or read-only folder fail before scanning

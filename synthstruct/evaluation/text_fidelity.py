@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import replace
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -194,7 +193,7 @@ class _TextFeatures:
             "holdout_accuracy": None,
         }
         if self.holdout is not None and self.x_holdout is not None and label in ctx.holdout.columns:  # type: ignore[union-attr]
-            keep_hold, y_hold = self._labels(ctx.holdout, self.holdout, label)  # type: ignore[arg-type]
+            keep_hold, y_hold = self._labels(ctx.holdout, self.holdout, label)
             if len(y_hold):
                 out["holdout_accuracy"] = _round(float((clf.predict(self.x_holdout[keep_hold]) == y_hold).mean()))
                 out["holdout_texts"] = len(y_hold)

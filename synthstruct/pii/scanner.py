@@ -141,7 +141,7 @@ def get_scan_analyzer(model: str | None = None, recognizer_paths: tuple[str, ...
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.recognizers = [r for r in base.registry.recognizers if type(r).__name__ not in replaced] + custom
     engine = AnalyzerEngine(registry=registry, nlp_engine=base.nlp_engine, supported_languages=["en"])
-    engine._synthstruct_nlp_model = getattr(base, "_synthstruct_nlp_model", None)  # type: ignore[attr-defined]
+    engine._synthstruct_nlp_model = getattr(base, "_synthstruct_nlp_model", None)
     return engine
 
 

@@ -181,7 +181,7 @@ def _data(ctx: EvaluationContext) -> _AttackData:
         cap = int(ctx.options.get("attack_rows", _DEFAULT_ATTACK_ROWS))
         size = min(len(ctx.train), cap)
         if _has_holdout(ctx):
-            size = min(size, len(ctx.holdout))  # type: ignore[arg-type]
+            size = min(size, len(ctx.holdout))
         train = ctx.train.iloc[_sample_index(len(ctx.train), size, rng)].reset_index(drop=True)
         holdout = None
         if _has_holdout(ctx):
@@ -284,7 +284,7 @@ def _groups(data: _AttackData, columns: list[str]) -> _Groups | None:
         rows = np.ascontiguousarray(block).view(np.dtype((np.void, block.dtype.itemsize * block.shape[1])))[:, 0]
         _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
         if len(first) > 0.5 * ref.n_rows:
-            data.subsets[key] = None  # type: ignore[assignment]
+            data.subsets[key] = None
         else:
             members = np.argsort(inverse, kind="stable")
             starts = np.r_[0, np.cumsum(counts)[:-1]]
@@ -456,7 +456,7 @@ def singling_out(ctx: EvaluationContext) -> MetricResult:
     frames = {"synthetic": ctx.synthetic, "train": data.train, "holdout": data.holdout}
     codes: dict[str, dict[str, np.ndarray]] = {r: {} for r in roles}
     for name in data.columns:
-        per = _column_codes([frames[r] for r in roles], name, _bin_edges(ctx.train[name], kinds[name]))  # type: ignore[misc]
+        per = _column_codes([frames[r] for r in roles], name, _bin_edges(ctx.train[name], kinds[name]))
         for role, c in zip(roles, per):
             codes[role][name] = c
     sets = _column_sets(ctx, data.columns, "all_columns", "singling_out")
@@ -509,7 +509,7 @@ def linkability(ctx: EvaluationContext) -> MetricResult:
         for role in ("train", "holdout"):
             near_a = _nearest(data, role, part_a, rng)
             near_b = _nearest(data, role, part_b, rng)
-            hits.append(0 if near_a is None else int((near_a == near_b).sum()))  # type: ignore[operator]
+            hits.append(0 if near_a is None else int((near_a == near_b).sum()))
         n_c = 0 if data.holdout is None else len(data.holdout)
         stats = attack_risk(hits[0], len(data.train), hits[1], n_c, z=z)
         rows.append({"set": set_name, "columns": columns, "part_a": part_a, "part_b": part_b, **stats})
@@ -552,7 +552,7 @@ def _secrets(ctx: EvaluationContext, columns: list[str]) -> tuple[list[str], str
     if declared:
         return declared, "schema.sensitive"
     if ctx.schema.target in columns:
-        return [ctx.schema.target], "schema.target"  # type: ignore[list-item]
+        return [ctx.schema.target], "schema.target"
     rng = _rng(ctx, "inference-secrets")
     chosen = sorted(rng.choice(len(columns), size=min(2, len(columns)), replace=False).tolist())
     return [columns[j] for j in chosen], "seeded random columns (no sensitive column or target declared)"

@@ -114,7 +114,7 @@ def _histograms(named: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def _result(name: str, goal: str, value: float | None, **kwargs: Any) -> MetricResult:
-    return MetricResult(name=name, category="privacy", goal=goal, value=value, **kwargs)  # type: ignore[arg-type]
+    return MetricResult(name=name, category="privacy", goal=goal, value=value, **kwargs)
 
 
 def _no_columns(ctx: EvaluationContext) -> bool:
@@ -386,13 +386,13 @@ def rare_category_replay(ctx: EvaluationContext) -> MetricResult:
         n_rare, emitted, rows = _rare_replay(ctx.train[name], ctx.synthetic[name], k)
         entry = {"rare_in_train": n_rare, "replayed_categories": emitted, "synthetic_rows_with_rare": rows}
         value += emitted
-        if has_holdout and name in ctx.holdout.columns:  # type: ignore[union-attr]
+        if has_holdout and name in ctx.holdout.columns:
             _, in_holdout, _ = _rare_replay(ctx.train[name], ctx.holdout[name], k)  # type: ignore[index]
             entry["categories_in_holdout"] = in_holdout
             reference += in_holdout
         per_column[name] = entry
     details = {"k": k, "columns": per_column, "synthetic_rows": len(ctx.synthetic),
-               "holdout_rows": len(ctx.holdout) if has_holdout else None}  # type: ignore[arg-type]
+               "holdout_rows": len(ctx.holdout) if has_holdout else None}
     return _result("rare_category_replay", "minimize", float(value),
                    reference=float(reference) if has_holdout else None, min_value=0.0, max_value=math.inf,
                    details=details, note=None if has_holdout else _NO_HOLDOUT)
@@ -430,17 +430,17 @@ def extreme_value_replay(ctx: EvaluationContext) -> MetricResult:
             continue
         entry = {"below": counts[0], "above": counts[1]}
         value += sum(counts)
-        if has_holdout and name in ctx.holdout.columns:  # type: ignore[union-attr]
+        if has_holdout and name in ctx.holdout.columns:
             in_holdout = _beyond(train, as_numbers(ctx.holdout[name]), k)  # type: ignore[index]
-            entry["holdout_beyond"] = sum(in_holdout)  # type: ignore[arg-type]
+            entry["holdout_beyond"] = sum(in_holdout)
             holdout_total += entry["holdout_beyond"]
         per_column[name] = entry
     reference = None
     if has_holdout:
-        reference = holdout_total * len(ctx.synthetic) / len(ctx.holdout)  # type: ignore[arg-type]
+        reference = holdout_total * len(ctx.synthetic) / len(ctx.holdout)
     details = {"k": k, "columns": per_column, "columns_with_fewer_than_k_values": skipped,
                "synthetic_rows": len(ctx.synthetic),
-               "holdout_rows": len(ctx.holdout) if has_holdout else None,  # type: ignore[arg-type]
+               "holdout_rows": len(ctx.holdout) if has_holdout else None,
                "holdout_beyond": holdout_total if has_holdout else None}
     return _result("extreme_value_replay", "minimize", float(value), reference=reference,
                    min_value=0.0, max_value=math.inf, details=details,

@@ -227,7 +227,7 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
     if type_problems:
         raise DataValidationError("column types differ from the real data", type_problems, source=synthetic_src)
     synthetic_c = _coerce(synthetic_frame, schema_obj, "synthetic", synthetic_src)
-    holdout_c = None if holdout_frame is None else _coerce(holdout_frame, schema_obj, "holdout", holdout_src)  # type: ignore[arg-type]
+    holdout_c = None if holdout_frame is None else _coerce(holdout_frame, schema_obj, "holdout", holdout_src)
     load_seconds = time.perf_counter() - t0
 
     t = time.perf_counter()

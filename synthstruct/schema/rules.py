@@ -188,7 +188,7 @@ def _numeric_prior(prior: NumericPrior, col: NumericalColumn, path: str) -> list
             out.append(Problem(f"{path}.{param}", f"a {prior.distribution} prior needs {param}", f"add {param}"))
     if out:
         return out
-    if prior.distribution == "uniform" and prior.low > prior.high:  # type: ignore[operator]
+    if prior.distribution == "uniform" and prior.low > prior.high:
         out.append(Problem(f"{path}.low", "low is greater than high", "swap or correct the bounds"))
     centre = {"normal": prior.mean, "lognormal": prior.median, "poisson": prior.lam, "constant": prior.value,
               "uniform": None}[prior.distribution]

@@ -107,7 +107,7 @@ def test_same_bytes_with_one_and_two_workers(adult_csv: Path, tmp_path: Path, cl
     two = run_distributed_release(data, output=tmp_path / "two", client=client, **kwargs)
     with open_client(parse_cluster("threads:1")) as single:
         one = run_distributed_release(data, output=tmp_path / "one", client=single, **kwargs)
-    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]
+    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]  # noqa: E731
     assert digests(one) == digests(two) and len(digests(one)) == 5
     assert one.manifest["scale"]["fit_sample_rows"] == 1_500 and one.manifest["input"]["rows"] == ROWS
 
