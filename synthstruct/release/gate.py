@@ -157,7 +157,10 @@ class ReleaseGate:
                                 options=opts)
         metrics: dict[str, MetricResult] = {}
         timings: dict[str, float] = {}
-        for name in self.policy.metric_names():
+        names = list(self.policy.metric_names())
+        if opts.get("canaries") is not None and "canary_leakage" not in names:
+            names.append("canary_leakage")  # planted canaries are always measured (judged only if a check asks)
+        for name in names:
             if on_metric is not None:
                 on_metric(name)
             start = time.perf_counter()

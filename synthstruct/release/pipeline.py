@@ -351,12 +351,6 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
                                             seed=stream_seed(seed, "gate"), options=gate_options,
                                             on_metric=lambda name: step(f"gate: {name}"))
-    if canary_table is not None and "canary_leakage" not in gate.metrics:
-        from synthstruct.evaluation.metric import EvaluationContext
-        from synthstruct.privacy.canaries import canary_leakage
-
-        gate.metrics["canary_leakage"] = canary_leakage(EvaluationContext(
-            train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout, options=gate_options))
     timings["gate"] = time.perf_counter() - t
 
     report = build_report(
