@@ -9,7 +9,7 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast lint bench install clean
 
 install: $(STAMP)
 
@@ -26,7 +26,12 @@ demo: $(STAMP)
 
 # One OpenMP thread per test worker: two workers on two cores, and busy-waiting OpenMP teams
 # (scikit-learn's gradient boosting) slow each other down badly when oversubscribed.
-test: $(STAMP)
+# Lint and type checks first (configured in pyproject.toml: [tool.ruff], [tool.mypy]).
+lint: $(STAMP)
+	$(BIN)/ruff check synthstruct tests evaluation
+	$(BIN)/mypy
+
+test: lint
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)

@@ -110,11 +110,11 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(out, indent=2, default=float))
 
 
-def _f(x) -> str:  # noqa: ANN001
+def _f(x) -> str:
     return "None" if x is None else f"{x:.3f}"
 
 
-def _ci(ci) -> str:  # noqa: ANN001
+def _ci(ci) -> str:
     return "None" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 

@@ -117,14 +117,15 @@ def bench_dcr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFram
     """SDMetrics DCR metrics vs ours on the same ``rows``-row sets, and our ``dcr`` metric on the full sets."""
     import bench_privacy as bp
     from synthstruct.evaluation.metric import EvaluationContext
+    from synthstruct.privacy.distances import neighbour_distances
     from synthstruct.privacy.metrics import dcr
 
     pick = lambda frame: frame.sample(rows, random_state=seed).reset_index(drop=True)  # noqa: E731
     small = bp.compare_dcr(pick(train), pick(holdout), pick(synthetic), schema)
     ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed)
     metric, seconds = timed(lambda: dcr(ctx))
-    n_ref = len(ctx.distances.train_index)
-    n_hold = len(ctx.distances.holdout_index) if ctx.distances.holdout_index is not None else 0
+    n_ref = len(neighbour_distances(ctx).train_index)
+    n_hold = len(neighbour_distances(ctx).holdout_index) if neighbour_distances(ctx).holdout_index is not None else 0
     pairs = len(synthetic) * n_ref + len(synthetic) * n_hold + n_hold * n_ref
     full = {"synthetic_rows": len(synthetic), "train_rows_used": n_ref, "holdout_rows": n_hold, "pairs": pairs,
             "seconds": seconds, "pairs_per_s": pairs / seconds, "median_dcr_synthetic_to_train": metric.value,

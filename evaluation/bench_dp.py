@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from _common import REPO_ROOT, LoadAverage, add_data_dir_argument, load_adult_coerced, split_adult

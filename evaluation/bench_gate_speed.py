@@ -64,7 +64,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(out, indent=2))
 
 
-def per_metric(policy, train, holdout, synthetic, schema, args) -> None:  # noqa: ANN001
+def per_metric(policy, train, holdout, synthetic, schema, args) -> None:
     """Wall and CPU seconds of each metric, computed in the gate's order on one shared context."""
     from synthstruct.evaluation.metric import METRICS, EvaluationContext
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def _timed(fn):  # noqa: ANN001, ANN202
+def _timed(fn):
     wall, cpu = time.perf_counter(), time.process_time()
     value = fn()
     return value, time.perf_counter() - wall, time.process_time() - cpu
@@ -48,7 +48,7 @@ def main() -> int:
     from hospital import write_hospital_csv
 
     from synthstruct.dataio import read_table
-    from synthstruct.privacy.presidio_engine import get_analyzer
+    from synthstruct.pii.presidio_engine import get_analyzer
     from synthstruct.schema.infer import infer_table
 
     load_before = os.getloadavg()

@@ -8,7 +8,7 @@ product codes, ICD-like codes, words) as negatives. Each column goes through
 inferred ``pii`` with entity PERSON, FIRST_NAME or LAST_NAME.
 
 Three figures: ``listed`` -- locales whose Faker lists the detector reads
-(:data:`synthstruct.privacy.name_lists.LOCALES`), full inference, in-sample; ``other`` -- Faker locales
+(:data:`synthstruct.pii.name_lists.LOCALES`), full inference, in-sample; ``other`` -- Faker locales
 outside that list (some share lists with listed ones), full inference; ``leave_one_out`` -- for each listed
 locale, the name-list rule alone with that locale's lists removed (out-of-sample for the lists;
 Presidio not included).
@@ -55,7 +55,7 @@ def _negatives(seed: int) -> dict[str, list[str]]:
     fake.seed_instance(seed)
     rng = np.random.default_rng(seed)
 
-    def pool(make, n=DISTINCT):  # noqa: ANN001, ANN202
+    def pool(make, n=DISTINCT):
         values = list(dict.fromkeys(make() for _ in range(n * 3)))[:n]
         return [values[i] for i in rng.integers(0, len(values), ROWS)]
 
@@ -72,8 +72,8 @@ def main() -> int:
     args = parser.parse_args()
     import pandas as pd
 
-    from synthstruct.privacy.name_lists import LOCALES
-    from synthstruct.privacy.presidio_engine import get_analyzer
+    from synthstruct.pii.name_lists import LOCALES
+    from synthstruct.pii.presidio_engine import get_analyzer
     from synthstruct.schema.infer import infer_table
 
     analyzer = get_analyzer()
@@ -92,8 +92,8 @@ def main() -> int:
                 continue
             for kind, values in columns.items():
                 results[group].setdefault(kind, []).append((locale, found(values)))
-    from synthstruct.privacy.column_pii import NAME_LIST_SHARE
-    from synthstruct.privacy.name_lists import name_share
+    from synthstruct.pii.column_pii import NAME_LIST_SHARE
+    from synthstruct.pii.name_lists import name_share
 
     loo_hits = loo_total = 0
     loo_missed = []

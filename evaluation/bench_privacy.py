@@ -34,7 +34,7 @@ from _common import ADULT_NUMERICAL as NUMERICAL
 from _common import LoadAverage, add_data_dir_argument, load_adult, timed
 from _common import adult_schema as _adult_schema
 from synthstruct.privacy.distances import nearest_neighbours
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.schema.model import Schema
 
 logger = logging.getLogger("bench_privacy")

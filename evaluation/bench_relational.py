@@ -86,7 +86,7 @@ def ours(source: Path, seed: int) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     from synthstruct.relational.split import split_entities
     from synthstruct.relational.sources import read_source
     from synthstruct.release.policy import load_policy
-    from synthstruct.synthesizers.table import stream_seed
+    from synthstruct._seeds import stream_seed
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -107,7 +107,7 @@ def ours(source: Path, seed: int) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     return figures, schema, (train, holdout)
 
 
-def _schema(bundle: Path):  # noqa: ANN202
+def _schema(bundle: Path):
     import yaml
 
     from synthstruct.relational.model import relational_from_dict

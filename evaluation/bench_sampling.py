@@ -43,7 +43,8 @@ def prepare(path: Path, seed: int) -> tuple[Any, Any, Any, Any]:
     from synthstruct.release.policy import load_policy
     from synthstruct.release.split import split_train_holdout
     from synthstruct.schema.check import coerce_to_schema
-    from synthstruct.synthesizers.table import TableSynthesizer, stream_seed
+    from synthstruct._seeds import stream_seed
+    from synthstruct.synthesizers.table import TableSynthesizer
 
     frame = read_table(path)
     schema = choose_schema(frame, None, name=path.stem, source=str(path)).schema

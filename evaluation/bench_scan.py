@@ -179,7 +179,7 @@ def presidio_per_cell(texts: Sequence[str], analyzer: object, entities: Sequence
 
 
 def _time_ours(frame: object, schema: object, analyzer: object) -> tuple[float, list[list[tuple[int, int, str]]]]:
-    from synthstruct.privacy.scanner import scan_frame
+    from synthstruct.pii.scanner import scan_frame
 
     t0 = time.perf_counter()
     report = scan_frame(frame, schema=schema, analyzer=analyzer)  # type: ignore[arg-type]
@@ -191,7 +191,7 @@ def _time_ours(frame: object, schema: object, analyzer: object) -> tuple[float, 
 
 
 def _time_presidio(texts: Sequence[str], analyzer: object) -> tuple[float, list[list[tuple[int, int, str]]]]:
-    from synthstruct.privacy.scanner import DEFAULT_ENTITIES, MIN_SCORE
+    from synthstruct.pii.scanner import DEFAULT_ENTITIES, MIN_SCORE
 
     t0 = time.perf_counter()
     spans = presidio_per_cell(texts, analyzer, DEFAULT_ENTITIES, MIN_SCORE)
@@ -208,8 +208,8 @@ def run(n_cells: int, seed: int, baseline_cells: int | None, repeats: int = 3) -
     """
     import pandas as pd
 
-    from synthstruct.privacy.presidio_engine import get_analyzer
-    from synthstruct.privacy.scanner import get_scan_analyzer, scan_frame
+    from synthstruct.pii.presidio_engine import get_analyzer
+    from synthstruct.pii.scanner import get_scan_analyzer, scan_frame
     from synthstruct.schema.model import Schema
 
     cells = make_labelled_set(n_cells, seed=seed)

@@ -46,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # harper_valley.py nex
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from synthstruct.schema.model import Schema
-from synthstruct.text.base import TextRequest
-from synthstruct.text.column import TextColumnGenerator
+from synthstruct.schema.model import Schema  # noqa: E402 - after the sys.path / environment set-up above
+from synthstruct.text.base import TextRequest  # noqa: E402 - after the sys.path / environment set-up above
+from synthstruct.text.column import TextColumnGenerator  # noqa: E402 - after the sys.path / environment set-up above
 
 CONDITIONS = ["Rating", "Department Name", "Recommended IND"]
 log = logging.getLogger("bench_text")

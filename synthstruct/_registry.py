@@ -71,6 +71,9 @@ class Registry:
         return getattr(module, attribute) if attribute else module
 
 
+#: The engine used when none is named.
+DEFAULT_ENGINE = "fast_copula"
+
 ENGINES = Registry(
     "engine",
     "synthstruct.engines",

@@ -135,7 +135,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
                     "check that the file is a valid, complete file of that format") from None
     except MemoryError:
         raise _fail(path, "is too large to read into memory", "read a sample of the rows") from None
-    except Exception as exc:  # pyarrow raises its own hierarchy
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises its own hierarchy
         raise _fail(path, f"cannot be read ({type(exc).__name__})", "check the file") from None
     if frame.shape[1] == 0:
         raise _fail(path, "has no columns", "write a header row")

@@ -22,10 +22,7 @@ Privacy rule: no message built here ever contains a cell value. Problems name th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover
-    from synthstruct.release.gate import GateReport
+from typing import Any
 
 __all__ = [
     "DataFileError",
@@ -179,7 +176,9 @@ class ReleaseBlockedError(SynthstructError):
 
     exit_code = 1
 
-    def __init__(self, report: GateReport) -> None:
+    def __init__(self, report: Any) -> None:
+        """``report``: the blocking :class:`synthstruct.release.gate.GateReport` (errors.py sits below
+        every package, so the type is not imported here)."""
         self.report = report
         failed = [c.name for c in report.failed_checks()]
         super().__init__(

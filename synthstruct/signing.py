@@ -20,13 +20,15 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthstruct.errors import InputError, Problem
+from synthstruct._home import KEY_FILE, check_key_file, state_dir
+from synthstruct.errors import InputError, ModelIntegrityError, Problem
 
-__all__ = ["SIGNATURE_FIELD", "SignatureCheck", "available_keys", "check_signatures", "sign_document",
+__all__ = ["SIGNATURE_FIELD", "SignatureCheck", "available_keys", "check_signatures", "local_secret", "sign_document",
            "user_key"]
 
 SIGNATURE_FIELD = "hmac"
@@ -61,10 +63,38 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"synthstruct-key-id\0" + key).hexdigest()[:16]
 
 
+def local_secret() -> bytes:
+    """The machine-local signing key (32 random bytes), created on first use.
+
+    ``SYNTHSTRUCT_SECRET`` (any string) overrides the key file, e.g. to share models between the
+    machines of one team or in CI.
+    """
+    override = os.environ.get("SYNTHSTRUCT_SECRET")
+    if override:
+        return hashlib.sha256(override.encode("utf-8")).digest()
+    path = state_dir() / KEY_FILE
+    check_key_file(path)
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    except (ValueError, UnicodeDecodeError):
+        raise ModelIntegrityError("the machine key is damaged", [Problem(
+            str(path), "is not a hex key written by synthstruct",
+            "delete it (a new key is created; sign models and bundles again)")]) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex())
+    return key
+
+
 def available_keys(key_file: str | Path | None = None) -> dict[str, tuple[str, bytes]]:
     """``key id -> (kind, key)`` for the machine key and, when configured, the user key."""
-    from synthstruct.synthesizers.persistence import local_secret
-
     keys = {}
     machine = local_secret()
     keys[key_id(machine)] = ("machine", machine)

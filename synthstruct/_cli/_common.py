@@ -19,6 +19,14 @@ err_console = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def engine_help(*, without: tuple[str, ...] = ()) -> str:
+    """``--engine`` help from the engine registry: the default first, then the others (plugins too)."""
+    from synthstruct._registry import DEFAULT_ENGINE, ENGINES
+
+    others = [n for n in ENGINES.names() if n != DEFAULT_ENGINE and n not in without]
+    return ", ".join([f"{DEFAULT_ENGINE} (default)", *others]) + "."
+
+
 def handle_errors(fn: F) -> F:
     """Turn every error into a readable message and the documented exit code; never a traceback.
 
@@ -62,7 +70,7 @@ def handle_errors(fn: F) -> F:
             _print_error(InputError("input nested too deeply", [Problem(
                 "input", "is nested too deeply to process", "simplify the file")]))
             raise typer.Exit(code=2) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
+        except Exception as exc:  # the last line of defence: no traceback reaches a user
             import os
 
             if os.environ.get("SYNTHSTRUCT_DEBUG"):

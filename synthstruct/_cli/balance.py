@@ -7,12 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from synthstruct._cli._common import console, handle_errors, print_bundle_verdict
+from synthstruct._cli._common import console, engine_help, handle_errors, print_bundle_verdict
 
 __all__ = ["balance", "print_balance"]
 
 
-def print_balance(result) -> None:
+def print_balance(result) -> None:  # noqa: ANN001 - BalanceResult, imported lazily
     """Print rows per class, the lift table and the per-class privacy verdict."""
     report = result.report
     classes = Table(title=f"rows per class ({report['target']})")
@@ -49,7 +49,7 @@ def balance(
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
     ratio: str = typer.Option(None, "--ratio", help="MINORITY:MAJORITY to reach, e.g. 1:1 (default) or 1:2."),
     counts: str = typer.Option(None, "--counts", help="Rows wanted per class in the output, e.g. 1=4000,2=4000."),
-    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
+    engine: str = typer.Option(None, "--engine", "-e", help=engine_help(without=("dp",))),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input, schema and seed give the same data."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Share of each class held out for testing."),
@@ -67,7 +67,7 @@ def balance(
         result = run_balance(data, target=target, ratio=ratio, counts=counts, engine=engine, engine_params=params,
                              schema=schema, seed=seed, output=output, test_fraction=test_fraction, policy=policy,
                              strategy=strategy, lift_seeds=lift_seeds, min_class_rows=min_class_rows,
-                             overwrite=overwrite)  # type: ignore[arg-type]
+                             overwrite=overwrite)
     print_balance(result)
     if not result.passed:
         raise typer.Exit(code=1)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from synthstruct._cli._common import (
     console,
+    engine_help,
     err_console,
     handle_errors,
     print_bundle_verdict,
@@ -44,7 +45,7 @@ def release(
     data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows (or a directory, SQLite file or database URL: docs/relational.md)."),
     output: Path = typer.Option(..., "--output", "-o", help="Bundle directory to create."),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the data)."),
-    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae, dp."),
+    engine: str = typer.Option(None, "--engine", "-e", help=engine_help()),
     epsilon: float = typer.Option(None, "--epsilon", help="Differential privacy budget ε (selects --engine dp; "
                                                           "see docs/dp.md)."),
     delta: float = typer.Option(None, "--delta", help="Differential privacy δ (default 1e-6; must be below 1/rows)."),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from synthstruct._cli._common import console, handle_errors, step_progress
+from synthstruct._cli._common import console, engine_help, handle_errors, step_progress
 from synthstruct._cli.release_cmd import print_gate
 
 __all__ = ["release_dask"]
@@ -25,7 +25,7 @@ def release_dask(
     fit_sample_rows: int = typer.Option(200_000, "--fit-sample-rows", min=100,
                                         help="Rows of the seeded sample the engine is fitted on."),
     schema: Path = typer.Option(None, "--schema", "-s", help="Schema YAML (default: inferred from the fit sample)."),
-    engine: str = typer.Option(None, "--engine", "-e", help="fast_copula (default), gaussian_copula, ctgan, tvae."),
+    engine: str = typer.Option(None, "--engine", "-e", help=engine_help(without=("dp",))),
     rows: int = typer.Option(None, "--rows", "-n", min=0, help="Synthetic rows (default: the input's size x train share)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same input and seed give the same bytes on any cluster size."),
     policy: str = typer.Option("default", "--policy", "-p", help="default, strict, lenient, or a policy YAML path."),

@@ -27,18 +27,17 @@ def scan(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from synthstruct.dataio import atomic_write_bytes, check_output_file, read_table
-    from synthstruct.errors import DataFileError, Problem
     from synthstruct.schema.io import load_schema
 
     check_output_file(output, overwrite=True)  # a folder, a missing or read-only folder fail before scanning
     frame = read_table(data)
     schema = load_schema(schema_path) if schema_path is not None else None
     if recognizers:  # validate the YAML before loading any model
-        from synthstruct.privacy.recognizers import load_recognizer_specs
+        from synthstruct.pii.recognizers import load_recognizer_specs
 
         load_recognizer_specs(list(recognizers))
-    from synthstruct.privacy.presidio_engine import ensure_offline
-    from synthstruct.privacy.scanner import get_scan_analyzer, scan_frame
+    from synthstruct.pii.presidio_engine import ensure_offline
+    from synthstruct.pii.scanner import get_scan_analyzer, scan_frame
 
     ensure_offline()
     analyzer = get_scan_analyzer(None, tuple(str(p) for p in recognizers) if recognizers else None)

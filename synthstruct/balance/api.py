@@ -53,17 +53,18 @@ from synthstruct.dataio import (
 )
 from synthstruct.errors import DataFileError, InputError, Problem
 from synthstruct.release.bundle import bundle_outputs, write_manifest
+from synthstruct.release.manifest import MANIFEST_VERSION, BalanceManifest, package_versions
 from synthstruct.release.policy import Policy
 from synthstruct.release.report import report_json_bytes
 from synthstruct.schema.check import coerce_to_schema, to_output
 from synthstruct.schema.model import Schema
-from synthstruct.synthesizers.table import DEFAULT_ENGINE, stream_seed
+from synthstruct._seeds import stream_seed
+from synthstruct.synthesizers.table import DEFAULT_ENGINE
 
 __all__ = ["BalanceResult", "balance"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 1
 
 
 @dataclass
@@ -282,8 +283,6 @@ def _clean_report(report: dict[str, Any]) -> dict[str, Any]:
 
 def _write_bundle(output: Path, *, report: dict[str, Any], balanced: pd.DataFrame, test: pd.DataFrame,
                   passed: bool, name: str, overwrite: bool, about: dict[str, Any]) -> dict[str, Any]:
-    from synthstruct.release.pipeline import package_versions
-
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if passed:
             (tmp / "data").mkdir()
@@ -293,14 +292,14 @@ def _write_bundle(output: Path, *, report: dict[str, Any], balanced: pd.DataFram
         atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
         (tmp / "report.html").write_text(render_balance_html(report), encoding="utf-8")
         outputs = bundle_outputs(tmp)
-        manifest = {
+        manifest = BalanceManifest.model_validate({
             "manifest_version": MANIFEST_VERSION, "kind": "balance", "written": passed, "table": name, **about,
             "rows": {**report["rows"], "real_rows_first": report["rows"]["train"]},
             "classes": report["classes"],
             "gate": {"passed": passed, "failed": [f"{e['class']}: {c}" for e in report["privacy"]["classes"]
                                                   for c in e["gate"]["failed"]]},
             "timings": report["timings"], "versions": package_versions(), "outputs": outputs,
-        }
+        }).to_dict()
         write_manifest(tmp, _clean_report(manifest))
     return manifest
 

@@ -23,7 +23,8 @@ import pandas as pd
 
 from synthstruct.errors import DataValidationError, InputError, Problem
 from synthstruct.schema.model import Schema
-from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer, stream_seed
+from synthstruct._seeds import stream_seed
+from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer
 
 __all__ = ["ClassSampler", "Strategy", "stratified_split"]
 

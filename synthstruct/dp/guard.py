@@ -20,7 +20,7 @@ from typing import Any
 from synthstruct.errors import InputError, Problem
 from synthstruct.schema.model import FixedCombinations, Schema
 
-__all__ = ["check_dp_setup", "check_policy", "dp_gate_check", "is_private", "require_declared_schema",
+__all__ = ["check_dp_setup", "check_policy", "is_private", "require_declared_schema",
            "resolve_engine_options"]
 
 
@@ -118,25 +118,3 @@ def check_policy(policy: Any, engine: str | None, engine_params: dict[str, Any] 
                                     f"pass --delta {need.max_delta:g} or less"))
     if problems:
         raise InputError("the policy requires differential privacy", problems)
-
-
-def dp_gate_check(policy: Any, privacy: dict[str, Any] | None) -> Any:
-    """The gate's ``differential_privacy`` check for a policy with ``require_dp`` (``None`` otherwise):
-    passes when the engine's accountant spent at most ``max_epsilon`` (and ``max_delta``)."""
-    from synthstruct.release.gate import CheckResult
-
-    need = getattr(policy, "require_dp", None)
-    if need is None:
-        return None
-    fix = f"release with --engine dp --epsilon {need.max_epsilon:g} (or less)"
-    if not privacy:
-        return CheckResult("differential_privacy", "differential_privacy", "value", None, float(need.max_epsilon),
-                           "<=", "block", False, "differential_privacy could not be checked: the synthetic data was "
-                           "not produced by a differentially private engine", fix)
-    eps, delta = float(privacy["epsilon_spent"]), float(privacy["delta_spent"])
-    ok = eps <= need.max_epsilon * (1 + 1e-9) and (need.max_delta is None or delta <= need.max_delta * (1 + 1e-9))
-    text = (f"differential_privacy: epsilon = {eps:.4g}, delta = {delta:.3g} "
-            f"({'within' if ok else 'which breaks'} the limit epsilon <= {need.max_epsilon:g}"
-            + (f", delta <= {need.max_delta:g}" if need.max_delta is not None else "") + ")")
-    return CheckResult("differential_privacy", "differential_privacy", "value", eps, float(need.max_epsilon), "<=",
-                       "block", ok, text, "" if ok else fix)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
-from synthstruct.privacy.encoding import as_numbers
+from synthstruct.evaluation.encoding import as_numbers
 
 __all__ = ["coverage"]
 

@@ -33,7 +33,7 @@ import pandas as pd
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.schema.model import Schema
 
-__all__ = ["column_shapes", "discriminator_auc", "missing_patterns", "pair_trends"]
+__all__ = ["as_float", "as_labels", "column_shapes", "discriminator_auc", "missing_patterns", "pair_trends"]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -51,7 +51,7 @@ def _columns(schema: Schema, *frames: pd.DataFrame | None) -> list[str]:
     return [c for c in schema.structured_columns if all(f is None or c in f.columns for f in frames)]
 
 
-def _as_float(series: pd.Series, kind: str) -> np.ndarray:
+def as_float(series: pd.Series, kind: str) -> np.ndarray:
     """Numerical / datetime values as float64 (datetimes in ns), NaN for missing."""
     if kind == "datetime":
         from synthstruct.schema.values import datetime_as_float  # any resolution
@@ -60,7 +60,7 @@ def _as_float(series: pd.Series, kind: str) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
 
 
-def _as_labels(series: pd.Series) -> pd.Series:
+def as_labels(series: pd.Series) -> pd.Series:
     """Category cells as text, missing cells as :data:`MISSING`."""
     return series.astype(object).where(series.notna(), MISSING).astype(str)
 
@@ -146,9 +146,9 @@ def column_shapes(ctx: EvaluationContext) -> MetricResult:
     for name in columns:
         kind = ctx.schema.columns[name].kind
         if kind in NUMERIC_KINDS:
-            prep = lambda f: _sorted_present(_as_float(f[name], kind))  # noqa: E731
+            prep = lambda f: _sorted_present(as_float(f[name], kind))  # noqa: E731
         else:
-            prep = lambda f: _as_labels(f[name])  # noqa: E731
+            prep = lambda f: as_labels(f[name])  # noqa: E731
         real, synthetic = prep(ctx.train), prep(ctx.synthetic)
         score = _shape_score(kind, real, synthetic)
         reference = _shape_score(kind, real, prep(ctx.holdout)) if ctx.holdout is not None else None
@@ -179,11 +179,11 @@ class _PairData:
         for name, numeric in zip(columns, self.numeric):
             kind = schema.columns[name].kind
             if numeric:
-                floats = {k: _as_float(f[name], kind) for k, f in frames.items()}
+                floats = {k: as_float(f[name], kind) for k, f in frames.items()}
                 codes, n_levels = self._bin(floats)
             else:
                 floats = {k: None for k in frames}
-                codes, n_levels = self._encode({k: _as_labels(f[name]) for k, f in frames.items()})
+                codes, n_levels = self._encode({k: as_labels(f[name]) for k, f in frames.items()})
             self.levels.append(n_levels)
             for k in frames:
                 self.codes[k].append(codes[k])

@@ -11,13 +11,14 @@ saw — so that thresholds can be set relative to "what a fresh real sample woul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 import pandas as pd
 
 from synthstruct._registry import Registry
 from synthstruct.schema.model import Schema
+
+T = TypeVar("T")
 
 __all__ = ["METRICS", "EvaluationContext", "MetricResult", "compute_metrics"]
 
@@ -93,15 +94,20 @@ class EvaluationContext:
     holdout: pd.DataFrame | None = None
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
-    #: Work shared between metrics of one evaluation (e.g. the attacks' encodings), keyed by owner.
+    #: Work shared between metrics of one evaluation (e.g. the attacks' encodings, the nearest-neighbour
+    #: distances), keyed by owner; see :meth:`shared`.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @cached_property
-    def distances(self) -> Any:
-        """Nearest-neighbour distances shared by the distance-based privacy metrics."""
-        from synthstruct.privacy.distances import NeighbourDistances
+    def shared(self, key: str, build: Callable[[EvaluationContext], T]) -> T:
+        """The shared work ``key``, built by ``build(self)`` for the first metric that asks.
 
-        return NeighbourDistances.from_context(self)
+        The evaluation layer knows nothing of what is shared: the owner (e.g.
+        :func:`synthstruct.privacy.distances.neighbour_distances`) names the key and the builder.
+        """
+        if key not in self.cache:
+            self.cache[key] = build(self)
+        value: T = self.cache[key]
+        return value
 
 
 METRICS = Registry(

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import replace
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,6 +37,7 @@ import pandas as pd
 
 from synthstruct.evaluation.fidelity import ks_statistic
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
+from synthstruct.pii.entities import normalise_span
 from synthstruct.text.checks import NgramIndex, words
 
 __all__ = ["distinct_n", "length_score", "normalise_span", "text_fidelity", "text_memorisation"]
@@ -47,9 +47,6 @@ log = logging.getLogger(__name__)
 LABEL_KINDS = ("categorical", "ordinal", "boolean")
 DEFAULT_EMBED_ROWS = 500
 DEFAULT_CLASSIFIER_ROWS = 20_000
-_DIGIT_ENTITIES = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "US_ITIN",
-                             "UK_NINO", "US_PASSPORT", "US_DRIVER_LICENSE", "MEDICAL_RECORD_NUMBER"})
-_EDGE = " \t\n.,;:!?'\"()[]{}<>"
 
 
 # ----------------------------------------------------------------------------- small pure helpers
@@ -92,14 +89,6 @@ def distinct_n(texts: Sequence[str], n: int) -> float | None:
         toks = words(text)
         grams.extend(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
     return len(set(grams)) / len(grams) if grams else None
-
-
-def normalise_span(entity: str, span: str) -> str:
-    """Comparison key of a PII span: case-folded, whitespace collapsed, edge punctuation dropped;
-    number-like entities (phone, card, SSN, IBAN ...) keep only letters and digits."""
-    if entity in _DIGIT_ENTITIES:
-        return re.sub(r"[^0-9a-z]", "", span.casefold())
-    return " ".join(span.casefold().split()).strip(_EDGE)
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -204,7 +193,7 @@ class _TextFeatures:
             "holdout_accuracy": None,
         }
         if self.holdout is not None and self.x_holdout is not None and label in ctx.holdout.columns:  # type: ignore[union-attr]
-            keep_hold, y_hold = self._labels(ctx.holdout, self.holdout, label)  # type: ignore[arg-type]
+            keep_hold, y_hold = self._labels(ctx.holdout, self.holdout, label)
             if len(y_hold):
                 out["holdout_accuracy"] = _round(float((clf.predict(self.x_holdout[keep_hold]) == y_hold).mean()))
                 out["holdout_texts"] = len(y_hold)
@@ -291,7 +280,7 @@ def _memorised(texts: pd.Series, index: NgramIndex, train_pii: set[tuple[str, st
 def _default_scanner(ctx: EvaluationContext) -> Scanner | None:
     if not ctx.options.get("text_pii_replay", True):
         return None
-    from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.pii.scanner import scan_texts
 
     return lambda texts: scan_texts(texts, restore_case=True)
 
@@ -303,7 +292,7 @@ def text_memorisation(ctx: EvaluationContext, *, scanner: Scanner | None = None)
         ctx: The evaluation context (``options``: ``text_ngram`` 8, ``text_pii_replay`` true,
             ``text_ngram_shared_by``: default the column's ``ngram_shared_by``).
         scanner: Span finder ``texts -> [[(start, end, entity, score)]]``; defaults to
-            :func:`synthstruct.privacy.scanner.scan_texts`.
+            :func:`synthstruct.pii.scanner.scan_texts`.
 
     Returns:
         ``value`` = memorised synthetic cells, ``reference`` = memorised holdout cells (both vs train);

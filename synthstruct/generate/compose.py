@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.generate.checks import key
+from synthstruct.schema.rules import key
 from synthstruct.schema.model import ComposeRule, Schema, TextColumn
 
 __all__ = ["TextRequirement", "backend_column", "compose_column", "text_requirements"]

@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem, SchemaError
-from synthstruct.generate.checks import dependencies
+from synthstruct.schema.rules import dependencies
 from synthstruct.generate.compose import (
     TextRequirement,
     backend_column,
     compose_column,
     text_requirements,
 )
-from synthstruct.generate.expr import parse_expression
+from synthstruct.schema.expr import parse_expression
 from synthstruct.generate.priors import quota_sample, sample_column, sampling_gaps
 from synthstruct.generate.spec import RequirementSpec, validate_spec
 from synthstruct.schema.model import (
@@ -175,12 +175,12 @@ _NAME_METHODS = {"PERSON": ("name_female", "name_male"), "FIRST_NAME": ("first_n
 
 def _sex_aware_names(schema: Schema, frame: pd.DataFrame, entity: str, rng: np.random.Generator) -> pd.Series | None:
     """Names that agree with a ``sex`` / ``gender`` column holding female / male (``None`` if there is none)."""
-    from synthstruct.synthesizers.pii import _faker
+    from synthstruct.synthesizers.pii import seeded_faker
 
     sex = next((c for c in _SEX_COLUMNS if c in frame.columns), None)
     if sex is None or entity not in _NAME_METHODS:
         return None
-    fake = _faker(schema.locale)
+    fake = seeded_faker(schema.locale)
     fake.seed_instance(int(rng.integers(0, 2**62)))
     female, male = (getattr(fake, m) for m in _NAME_METHODS[entity])
     values = frame[sex].astype(str).str.lower().tolist()
@@ -213,7 +213,7 @@ def _late_columns(schema: Schema, frame: pd.DataFrame, seed: int) -> dict[str, p
 
 
 def _fixed_shares(schema: Schema, spec: RequirementSpec, n: int, seed: int) -> dict[str, np.ndarray]:
-    from synthstruct.generate.checks import allowed_values, key
+    from synthstruct.schema.rules import allowed_values, key
 
     fixed = {}
     for j, (column, shares) in enumerate(sorted(spec.shares.items())):

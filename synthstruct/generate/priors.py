@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.generate.checks import allowed_values, key
+from synthstruct.schema.rules import allowed_values, key
 from synthstruct.schema.model import (
     BooleanColumn,
     CategoricalColumn,
@@ -92,12 +92,12 @@ def _draw(prior: NumericPrior, size: int, rng: np.random.Generator) -> np.ndarra
     if prior.distribution == "normal":
         return rng.normal(prior.mean, prior.std, size)
     if prior.distribution == "lognormal":
-        return prior.median * np.exp(rng.normal(0.0, prior.sigma, size))  # type: ignore[operator]
+        return prior.median * np.exp(rng.normal(0.0, prior.sigma, size))
     if prior.distribution == "uniform":
         return rng.uniform(prior.low, prior.high, size)
     if prior.distribution == "poisson":
         return rng.poisson(prior.lam, size).astype("float64")
-    return np.full(size, float(prior.value))  # type: ignore[arg-type]
+    return np.full(size, float(prior.value))
 
 
 def _bounded(prior: NumericPrior, col: NumericalColumn, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -128,12 +128,12 @@ def _numerical(col: NumericalColumn, frame: pd.DataFrame, n: int, rng: np.random
 
 # --------------------------------------------------------------------------- datetime / boolean
 def _datetime_range(col: DatetimeColumn) -> tuple[pd.Timestamp, pd.Timestamp]:
-    from synthstruct.generate.checks import _timestamp
+    from synthstruct.schema.rules import parse_timestamp
 
     prior = col.prior
-    start = _timestamp((prior.start if prior and prior.start else None) or col.min, col.format)
-    end = _timestamp((prior.end if prior and prior.end else None) or col.max, col.format)
-    return start, end  # type: ignore[return-value]
+    start = parse_timestamp((prior.start if prior and prior.start else None) or col.min, col.format)
+    end = parse_timestamp((prior.end if prior and prior.end else None) or col.max, col.format)
+    return start, end
 
 
 def _datetime(col: DatetimeColumn, n: int, rng: np.random.Generator) -> pd.Series:

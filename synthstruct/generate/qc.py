@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.generate.checks import key
+from synthstruct.schema.rules import key
 from synthstruct.generate.compose import TextRequirement
-from synthstruct.generate.expr import parse_expression
+from synthstruct.schema.expr import parse_expression
 from synthstruct.generate.formats import pattern_regex
 from synthstruct.generate.spec import RequirementSpec
 from synthstruct.schema.model import (
@@ -212,13 +212,13 @@ def _accuracy(frame: pd.DataFrame, schema: Schema, spec: RequirementSpec | None,
 
 
 def _timeliness(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
-    from synthstruct.generate.checks import _timestamp
+    from synthstruct.schema.rules import parse_timestamp
 
     out = {}
     for name in schema.columns_of("datetime"):
         col = schema.columns[name]
         values = pd.to_datetime(frame[name], format=col.format, errors="coerce")
-        low, high = _timestamp(col.min, col.format), _timestamp(col.max, col.format)
+        low, high = parse_timestamp(col.min, col.format), parse_timestamp(col.max, col.format)
         inside = values.notna()
         if low is not None:
             inside &= values >= low

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthstruct.errors import Problem, SchemaError
-from synthstruct.generate.checks import allowed_values, key
+from synthstruct.schema.rules import allowed_values, key
 from synthstruct.schema.model import CategoryValue, DeriveRule, Schema
 
 __all__ = ["RequirementSpec", "TextSpec", "load_spec", "merge_spec", "parse_set_option", "validate_spec"]

@@ -31,7 +31,7 @@ fewer than 30 targets on either side are reported but chosen as the worst only w
 Train rows are a seeded subsample of the holdout's size (and the holdout one of train's size when it
 is the larger), capped at ``options["attack_rows"]`` (default 1000) rows each, so that both rates are
 measured on equally many people. Nearest neighbours use the mixed-type distance of
-:mod:`synthstruct.privacy.encoding` restricted to the set's columns (one encoding, shared by the three
+:mod:`synthstruct.evaluation.encoding` restricted to the set's columns (one encoding, shared by the three
 attacks through ``ctx.cache``); exact ties are broken at random, seeded, independently per search.
 Synthetic rows identical on a set are searched once per group (a tie then goes to a group in
 proportion to its size and to a uniform row inside it), which makes coarse column sets cheap.
@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
-from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums
-from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder, as_numbers
+from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums, neighbour_distances
+from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder, as_numbers
 from synthstruct.privacy.metrics import wilson_interval, z_for
 from synthstruct.schema.check import category_keys
 
@@ -178,20 +178,20 @@ def _slots(encoder: MixedEncoder) -> dict[str, tuple[str, Any]]:
 def _data(ctx: EvaluationContext) -> _AttackData:
     """Targets (equal-size seeded samples of train and holdout) and the shared encodings."""
     if "attacks" not in ctx.cache:
-        encoder = ctx.distances.encoder  # fitted on every frame; scales from train
+        encoder = neighbour_distances(ctx).encoder  # fitted on every frame; scales from train
         rng = _rng(ctx, "attack-targets")
         cap = int(ctx.options.get("attack_rows", _DEFAULT_ATTACK_ROWS))
         size = min(len(ctx.train), cap)
         if _has_holdout(ctx):
-            size = min(size, len(ctx.holdout))  # type: ignore[arg-type]
+            size = min(size, len(ctx.holdout))
         train = ctx.train.iloc[_sample_index(len(ctx.train), size, rng)].reset_index(drop=True)
         holdout = None
         if _has_holdout(ctx):
             holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
-        plan = ctx.distances.plan
+        plan = neighbour_distances(ctx).plan
         synthetic_index = None
-        if ctx.distances.synthetic_index is None:
-            synthetic = ctx.distances.synthetic  # every synthetic row (exact mode)
+        if neighbour_distances(ctx).synthetic_index is None:
+            synthetic = neighbour_distances(ctx).synthetic  # every synthetic row (exact mode)
         else:  # sampled mode: the attacker searches a stratified sample of the synthetic rows
             from synthstruct.privacy.sampling import strata_of, stratified_index
 
@@ -298,7 +298,7 @@ def _groups(data: _AttackData, columns: list[str]) -> _Groups | None:
         rows = np.ascontiguousarray(block).view(np.dtype((np.void, block.dtype.itemsize * block.shape[1])))[:, 0]
         _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
         if len(first) > 0.5 * ref.n_rows:
-            data.subsets[key] = None  # type: ignore[assignment]
+            data.subsets[key] = None
         else:
             members = np.argsort(inverse, kind="stable")
             starts = np.r_[0, np.cumsum(counts)[:-1]]
@@ -372,7 +372,7 @@ def _worst(name: str, rows: list[dict[str, Any]], details: dict[str, Any], z: fl
 
 
 def _start(ctx: EvaluationContext, name: str) -> tuple[_AttackData | None, MetricResult | None]:
-    if ctx.distances.encoder.n_columns == 0:
+    if neighbour_distances(ctx).encoder.n_columns == 0:
         return None, _result(name, None, note=_NO_COLUMNS)
     return _data(ctx), None
 
@@ -382,7 +382,7 @@ def _base_details(ctx: EvaluationContext, data: _AttackData) -> dict[str, Any]:
                            "declared_quasi_identifiers": _quasi_identifiers(ctx, data.columns)}
     if data.synthetic_index is not None:
         out.update(sampling="sampled", synthetic_rows_searched=int(len(data.synthetic_index)),
-                   sampling_reason=ctx.distances.plan.reason)
+                   sampling_reason=neighbour_distances(ctx).plan.reason)
     if data.holdout is not None:
         out["holdout_rows"] = len(data.holdout)
     return out
@@ -473,7 +473,7 @@ def singling_out(ctx: EvaluationContext) -> MetricResult:
     frames = {"synthetic": ctx.synthetic, "train": data.train, "holdout": data.holdout}
     codes: dict[str, dict[str, np.ndarray]] = {r: {} for r in roles}
     for name in data.columns:
-        per = _column_codes([frames[r] for r in roles], name, _bin_edges(ctx.train[name], kinds[name]))  # type: ignore[misc]
+        per = _column_codes([frames[r] for r in roles], name, _bin_edges(ctx.train[name], kinds[name]))
         for role, c in zip(roles, per):
             codes[role][name] = c
     sets = _column_sets(ctx, data.columns, "all_columns", "singling_out")
@@ -526,7 +526,7 @@ def linkability(ctx: EvaluationContext) -> MetricResult:
         for role in ("train", "holdout"):
             near_a = _nearest(data, role, part_a, rng)
             near_b = _nearest(data, role, part_b, rng)
-            hits.append(0 if near_a is None else int((near_a == near_b).sum()))  # type: ignore[operator]
+            hits.append(0 if near_a is None else int((near_a == near_b).sum()))
         n_c = 0 if data.holdout is None else len(data.holdout)
         stats = attack_risk(hits[0], len(data.train), hits[1], n_c, z=z)
         rows.append({"set": set_name, "columns": columns, "part_a": part_a, "part_b": part_b, **stats})
@@ -569,7 +569,7 @@ def _secrets(ctx: EvaluationContext, columns: list[str]) -> tuple[list[str], str
     if declared:
         return declared, "schema.sensitive"
     if ctx.schema.target in columns:
-        return [ctx.schema.target], "schema.target"  # type: ignore[list-item]
+        return [ctx.schema.target], "schema.target"
     rng = _rng(ctx, "inference-secrets")
     chosen = sorted(rng.choice(len(columns), size=min(2, len(columns)), replace=False).tolist())
     return [columns[j] for j in chosen], "seeded random columns (no sensitive column or target declared)"

@@ -38,7 +38,7 @@ import pandas as pd
 from synthstruct.errors import InputError, Problem
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import nearest_neighbours
-from synthstruct.privacy.encoding import MixedEncoder, as_numbers
+from synthstruct.evaluation.encoding import MixedEncoder, as_numbers
 from synthstruct.schema.check import category_key
 from synthstruct.schema.model import Schema
 

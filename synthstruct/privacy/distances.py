@@ -1,6 +1,6 @@
 """Exact nearest-neighbour distances between mixed-type tables, blocked and bounded in memory.
 
-The distance is the Gower-like mean documented in :mod:`synthstruct.privacy.encoding`: per column a
+The distance is the Gower-like mean documented in :mod:`synthstruct.evaluation.encoding`: per column a
 value in ``[0, 1]`` (capped scaled absolute difference for numbers and dates, 0/1 mismatch for
 categories, booleans and ordinals, missing == missing), averaged over the structured columns.
 
@@ -10,7 +10,7 @@ product of one-hot blocks, the numbers a few element-wise passes; only the neare
 distances of each query row are kept. Memory is ``O(block_rows x n_reference)`` per worker thread.
 
 :class:`NeighbourDistances` is the cache the privacy metrics share through
-``EvaluationContext.distances``. When a holdout exists, ``train`` is a seeded subsample of the train rows
+``neighbour_distances(ctx)`` (one per evaluation context, in ``ctx.cache``). When a holdout exists, ``train`` is a seeded subsample of the train rows
 of the holdout's size (and the holdout one of the train's size when it is the larger), so that
 "closer to train than to holdout" compares sets of equal size.
 """
@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from synthstruct.privacy.encoding import EncodedFrame, MixedEncoder
+from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder
 
 if TYPE_CHECKING:  # pragma: no cover
     from synthstruct.evaluation.metric import EvaluationContext
 
-__all__ = ["BLOCK_ELEMENTS", "Neighbours", "NeighbourDistances", "PreparedReference", "block_distance_sums", "nearest_neighbours"]
+__all__ = ["BLOCK_ELEMENTS", "Neighbours", "NeighbourDistances", "PreparedReference", "block_distance_sums", "nearest_neighbours",
+           "neighbour_distances"]
 
 #: Elements (query rows x reference rows) of one block's distance matrix (16 MiB of float32).
 BLOCK_ELEMENTS = 1 << 22
@@ -172,11 +173,12 @@ def nearest_neighbours_both(
     if query.n_rows == 0 or reference.n_rows == 0 or n_columns == 0:
         return (nearest_neighbours(query, reference, n_columns=n_columns),
                 nearest_neighbours(reference, query, n_columns=n_columns))
-    mode = {"full": True, "distance": "distance"}[backward]
-    forward, backward = _search(query, reference, n_columns=n_columns, block_rows=block_rows,  # type: ignore[assignment]
-                                n_jobs=n_jobs, both=mode)
-    assert backward is not None
-    return forward, backward
+    modes: dict[str, bool | str] = {"full": True, "distance": "distance"}
+    mode = modes[backward]
+    forward, reverse = _search(query, reference, n_columns=n_columns, block_rows=block_rows, n_jobs=n_jobs,
+                               both=mode)
+    assert isinstance(reverse, Neighbours)
+    return forward, reverse
 
 
 def _search(query: EncodedFrame, reference: EncodedFrame, *, n_columns: int, block_rows: int | None,
@@ -338,7 +340,7 @@ class NeighbourDistances:
         train_index = stratified_index(n_train, size, rng, strata_of(ctx.train, target, kind))
         holdout_index = holdout = holdout_query_index = None
         if has_holdout:
-            holdout_strata = strata_of(ctx.holdout, target, kind)  # type: ignore[arg-type]
+            holdout_strata = strata_of(ctx.holdout, target, kind)
             holdout_index = stratified_index(len(ctx.holdout), size, rng, holdout_strata)  # type: ignore[arg-type]
             holdout = encoder.transform(ctx.holdout.iloc[holdout_index])  # type: ignore[union-attr]
             inner = None if holdout_strata is None else holdout_strata[holdout_index]
@@ -445,3 +447,7 @@ class NeighbourDistances:
         if self.holdout_query_index is not None:
             out["holdout_query_rows_used"] = int(len(self.holdout_query_index))
         return out
+
+def neighbour_distances(ctx: EvaluationContext) -> NeighbourDistances:
+    """The :class:`NeighbourDistances` of ``ctx``, computed once and shared by every metric of the evaluation."""
+    return ctx.shared("distances", NeighbourDistances.from_context)

@@ -6,7 +6,7 @@ synthesizer never saw) scores, so that thresholds can be relative to fresh real 
 holdout the value is still computed where possible, ``reference`` is ``None`` and ``note`` says why.
 ``details`` hold aggregated numbers only (counts, quantiles, histograms), never cell values.
 
-Distance-based metrics share ``ctx.distances`` (:class:`synthstruct.privacy.distances.NeighbourDistances`),
+Distance-based metrics share ``neighbour_distances(ctx)`` (:class:`synthstruct.privacy.distances.NeighbourDistances`),
 where "train" is a seeded subsample of the holdout's size whenever a holdout exists.
 """
 
@@ -20,7 +20,8 @@ import pandas as pd
 
 from synthstruct._intervals import clopper_pearson
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
-from synthstruct.privacy.encoding import as_numbers
+from synthstruct.privacy.distances import neighbour_distances
+from synthstruct.evaluation.encoding import as_numbers
 
 __all__ = [
     "dcr",
@@ -113,11 +114,11 @@ def _histograms(named: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def _result(name: str, goal: str, value: float | None, **kwargs: Any) -> MetricResult:
-    return MetricResult(name=name, category="privacy", goal=goal, value=value, **kwargs)  # type: ignore[arg-type]
+    return MetricResult(name=name, category="privacy", goal=goal, value=value, **kwargs)
 
 
 def _no_columns(ctx: EvaluationContext) -> bool:
-    return ctx.distances.encoder.n_columns == 0
+    return neighbour_distances(ctx).encoder.n_columns == 0
 
 
 # ---------------------------------------------------------------------------- copies
@@ -134,7 +135,7 @@ def exact_match(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("exact_match", "minimize", None, note=_NO_COLUMNS)
-    encoder = ctx.distances.encoder
+    encoder = neighbour_distances(ctx).encoder
     synthetic_keys = encoder.row_keys(ctx.synthetic)
     n = len(synthetic_keys)
     train_keys = encoder.row_keys(ctx.train)
@@ -177,7 +178,7 @@ def dcr(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("dcr", "maximize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     to_train = dist.synthetic_to_train.distance
     details: dict[str, Any] = dict(dist.describe())
     details["synthetic_to_train"] = _quantiles(to_train)
@@ -204,7 +205,7 @@ def dcr_share(ctx: EvaluationContext) -> MetricResult:
            "than to fresh real rows; never blocking on its own"
     if _no_columns(ctx):
         return _result("dcr_share", "report", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     if not dist.has_holdout:
         return _result("dcr_share", "report", None, note=_NO_HOLDOUT + "; " + note)
     to_train = dist.synthetic_to_train.distance
@@ -226,7 +227,7 @@ def nndr(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("nndr", "maximize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     ratio = dist.synthetic_to_train.ratio()
     details: dict[str, Any] = dict(dist.describe(), synthetic_to_train=_quantiles(ratio))
     reference, note = None, _NO_HOLDOUT
@@ -239,7 +240,7 @@ def nndr(ctx: EvaluationContext) -> MetricResult:
 
 
 def _membership_scores(ctx: EvaluationContext) -> tuple[np.ndarray, np.ndarray] | MetricResult | None:
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     if not dist.has_holdout:
         return None
     return -dist.train_to_synthetic.distance, -dist.holdout_to_synthetic.distance
@@ -267,7 +268,7 @@ def membership_inference(ctx: EvaluationContext) -> MetricResult:
     auc = _auc(fpr, tpr)
     grid = np.linspace(0.0, 1.0, 101)
     curve = [float(tpr[fpr <= g].max()) for g in grid]
-    details = dict(ctx.distances.describe(), auc=auc, auc_ci=list(auc_interval(auc, len(members), len(nonmembers))),
+    details = dict(neighbour_distances(ctx).describe(), auc=auc, auc_ci=list(auc_interval(auc, len(members), len(nonmembers))),
                    tpr_at_0_1pct_fpr=float(tpr[fpr <= 0.001].max()), members=len(members),
                    nonmembers=len(nonmembers), members_detected_at_1pct_fpr=hits,
                    interval="Clopper-Pearson 95 % of the TPR at the 1 % FPR threshold",
@@ -311,7 +312,7 @@ def near_copies(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("near_copies", "minimize", None, note=_NO_COLUMNS)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     if not dist.has_holdout:
         return _result("near_copies", "minimize", None,
                        note=_NO_HOLDOUT + "; the tolerance is learned from holdout-to-train distances")
@@ -385,13 +386,13 @@ def rare_category_replay(ctx: EvaluationContext) -> MetricResult:
         n_rare, emitted, rows = _rare_replay(ctx.train[name], ctx.synthetic[name], k)
         entry = {"rare_in_train": n_rare, "replayed_categories": emitted, "synthetic_rows_with_rare": rows}
         value += emitted
-        if has_holdout and name in ctx.holdout.columns:  # type: ignore[union-attr]
+        if has_holdout and name in ctx.holdout.columns:
             _, in_holdout, _ = _rare_replay(ctx.train[name], ctx.holdout[name], k)  # type: ignore[index]
             entry["categories_in_holdout"] = in_holdout
             reference += in_holdout
         per_column[name] = entry
     details = {"k": k, "columns": per_column, "synthetic_rows": len(ctx.synthetic),
-               "holdout_rows": len(ctx.holdout) if has_holdout else None}  # type: ignore[arg-type]
+               "holdout_rows": len(ctx.holdout) if has_holdout else None}
     return _result("rare_category_replay", "minimize", float(value),
                    reference=float(reference) if has_holdout else None, min_value=0.0, max_value=math.inf,
                    details=details, note=None if has_holdout else _NO_HOLDOUT)
@@ -429,17 +430,17 @@ def extreme_value_replay(ctx: EvaluationContext) -> MetricResult:
             continue
         entry = {"below": counts[0], "above": counts[1]}
         value += sum(counts)
-        if has_holdout and name in ctx.holdout.columns:  # type: ignore[union-attr]
+        if has_holdout and name in ctx.holdout.columns:
             in_holdout = _beyond(train, as_numbers(ctx.holdout[name]), k)  # type: ignore[index]
-            entry["holdout_beyond"] = sum(in_holdout)  # type: ignore[arg-type]
+            entry["holdout_beyond"] = sum(in_holdout)
             holdout_total += entry["holdout_beyond"]
         per_column[name] = entry
     reference = None
     if has_holdout:
-        reference = holdout_total * len(ctx.synthetic) / len(ctx.holdout)  # type: ignore[arg-type]
+        reference = holdout_total * len(ctx.synthetic) / len(ctx.holdout)
     details = {"k": k, "columns": per_column, "columns_with_fewer_than_k_values": skipped,
                "synthetic_rows": len(ctx.synthetic),
-               "holdout_rows": len(ctx.holdout) if has_holdout else None,  # type: ignore[arg-type]
+               "holdout_rows": len(ctx.holdout) if has_holdout else None,
                "holdout_beyond": holdout_total if has_holdout else None}
     return _result("extreme_value_replay", "minimize", float(value), reference=reference,
                    min_value=0.0, max_value=math.inf, details=details,

@@ -30,7 +30,7 @@ def pii_in_output(ctx: EvaluationContext) -> MetricResult:
         return result(0.0, {"block_entities": []}, "the policy blocks no entity types (pii.block_entities is empty)")
     if not text_columns:
         return result(0.0, {"block_entities": blocked, "text_columns": []}, "the schema has no text column to scan")
-    from synthstruct.privacy.scanner import scan_frame
+    from synthstruct.pii.scanner import scan_frame
 
     frame = ctx.synthetic[text_columns]
     frame = frame[frame.notna().any(axis=1)]

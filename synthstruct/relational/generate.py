@@ -36,7 +36,7 @@ from synthstruct.errors import Problem, SchemaError
 from synthstruct.relational.frames import norm_keys
 from synthstruct.relational.model import RelationalSchema, Relationship, TableGeneration
 from synthstruct.schema.model import NumericalColumn, Schema
-from synthstruct.synthesizers.table import stream_seed
+from synthstruct._seeds import stream_seed
 
 __all__ = ["RelationalGeneration", "generate_relational", "generation_problems"]
 

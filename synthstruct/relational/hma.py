@@ -33,7 +33,7 @@ from synthstruct.errors import EngineError, InputError, Problem
 from synthstruct.relational.frames import norm_keys
 from synthstruct.relational.model import RelationalSchema
 from synthstruct.relational.synth import _new_keys
-from synthstruct.synthesizers.table import stream_seed
+from synthstruct._seeds import stream_seed
 
 __all__ = ["HMARelationalSynthesizer", "hma_metadata"]
 
@@ -115,7 +115,7 @@ class HMARelationalSynthesizer:
                 synth = HMASynthesizer(metadata, verbose=False)
                 synth._numpy_seed = int(stream_seed(seed, "hma", "fit") % (2**31))
                 synth.fit(data)
-        except Exception as exc:  # SDV raises its own error classes; never echo their text (it may quote values)
+        except Exception as exc:  # noqa: BLE001 - SDV raises its own error classes; never echo their text (it may quote values)
             raise EngineError(f"SDV HMASynthesizer failed to fit ({type(exc).__name__}); use engine fast_copula "
                               "or simplify the schema") from None
         self.synth_ = synth
@@ -134,7 +134,7 @@ class HMARelationalSynthesizer:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 raw = self.synth_.sample_scale(scale=float(scale))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - SDV's own error classes; their text may quote values
             raise EngineError(f"SDV HMASynthesizer failed to sample ({type(exc).__name__})") from None
         mapping: dict[str, dict[str, Any]] = {}
         out: dict[str, pd.DataFrame] = dict(self.reference_)

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthstruct.errors import Problem, SchemaError
 from synthstruct.schema.model import NumericalColumn, Schema
+from synthstruct.schema.rules import generation_problems
 
 __all__ = ["RELATIONAL_VERSION", "JoinTask", "Relationship", "RelationalSchema", "TableGeneration", "TableSpec",
            "dump_relational", "load_relational", "relational_from_dict"]
@@ -176,7 +177,7 @@ class RelationalSchema(_Strict):
         for name, spec in self.tables.items():
             sch = spec.schema_
             path = f"tables.{name}"
-            for p in sch.semantic_problems():
+            for p in sch.semantic_problems() + generation_problems(sch):
                 problems.append(Problem(f"{path}.schema.{p.location}", p.message, p.fix))
             if sch.name != name:
                 problems.append(Problem(f"{path}.schema.name", "differs from the table's key",
@@ -294,7 +295,7 @@ def dump_relational(schema: RelationalSchema) -> str:
     """YAML text of a relational schema (stable key order; the same schema gives the same bytes)."""
     import yaml
 
-    from synthstruct.schema.io import _plain
+    from synthstruct.schema.io import plain_schema
 
     data: dict[str, Any] = {"relational_version": schema.relational_version, "name": schema.name}
     if schema.description:
@@ -310,7 +311,7 @@ def dump_relational(schema: RelationalSchema) -> str:
             entry["sequence_key"] = spec.sequence_key
         if spec.generate is not None:
             entry["generate"] = spec.generate.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        entry["schema"] = _plain(spec.schema_)
+        entry["schema"] = plain_schema(spec.schema_)
         tables[name] = entry
     data["tables"] = tables
     data["relationships"] = [r.model_dump(mode="json", exclude_defaults=True) | {

@@ -35,7 +35,7 @@ from synthstruct.release.bundle import bundle_outputs, write_manifest
 from synthstruct.release.gate import GateReport, ReleaseGate
 from synthstruct.release.policy import Policy, load_policy, policy_sha256
 from synthstruct.schema.check import coerce_to_schema, to_output
-from synthstruct.synthesizers.table import stream_seed
+from synthstruct._seeds import stream_seed
 
 __all__ = ["RELATIONAL_CHECKS", "RelationalResult", "coerce_tables", "release_relational"]
 

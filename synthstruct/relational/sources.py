@@ -87,7 +87,7 @@ def _engine(url: str, *, must_exist: bool = True):  # noqa: ANN202 - sqlalchemy 
     masked = mask_url(url)
     try:
         parsed = make_url(url)
-    except Exception:
+    except Exception:  # noqa: BLE001 - sqlalchemy raises several types for a malformed URL
         raise InputError("invalid database URL", [Problem(masked, "cannot be parsed as a database URL",
                                                           "use e.g. postgresql://user@host:5432/db or "
                                                           "sqlite:///file.db")]) from None
@@ -116,7 +116,7 @@ def _schema_param(url: str) -> str | None:
 
     try:
         return make_url(url).query.get("schema")  # type: ignore[return-value]
-    except Exception:
+    except Exception:  # noqa: BLE001 - a URL that does not parse has no schema
         return None
 
 

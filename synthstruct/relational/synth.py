@@ -42,7 +42,8 @@ from synthstruct.relational.frames import (
 from synthstruct.relational.model import RelationalSchema
 from synthstruct.schema.model import Schema
 from synthstruct.synthesizers.base import check_is_fitted
-from synthstruct.synthesizers.table import TableSynthesizer, stream_seed
+from synthstruct._seeds import stream_seed
+from synthstruct.synthesizers.table import TableSynthesizer
 
 __all__ = ["CONTEXT", "RelationalSynthesizer"]
 

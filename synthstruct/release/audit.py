@@ -227,7 +227,7 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
     if type_problems:
         raise DataValidationError("column types differ from the real data", type_problems, source=synthetic_src)
     synthetic_c = _coerce(synthetic_frame, schema_obj, "synthetic", synthetic_src)
-    holdout_c = None if holdout_frame is None else _coerce(holdout_frame, schema_obj, "holdout", holdout_src)  # type: ignore[arg-type]
+    holdout_c = None if holdout_frame is None else _coerce(holdout_frame, schema_obj, "holdout", holdout_src)
     load_seconds = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -238,17 +238,14 @@ def audit(real: Table, synthetic: Table, *, output: str | Path, holdout: Table |
         ctx = EvaluationContext(train=real_c, synthetic=synthetic_c, schema=schema_obj, holdout=holdout_c,
                                 seed=seed, options={"rare_k": 5, "extreme_k": 5, **(options or {})})
         metrics, timings = {}, {}
-        for name in _metric_names(None):
+        names = _metric_names(None)
+        if (options or {}).get("canaries") is not None and "canary_leakage" not in names:
+            names.append("canary_leakage")  # as the gate does
+        for name in names:
             start = time.perf_counter()
             metrics[name] = METRICS.get(name)(ctx)
             timings[name] = round(time.perf_counter() - start, 4)
         gate = GateReport(passed=True, policy="(none)", checks=[], metrics=metrics, timings=timings)
-    if (options or {}).get("canaries") is not None and "canary_leakage" not in gate.metrics:
-        from synthstruct.privacy.canaries import canary_leakage
-
-        ctx = EvaluationContext(train=real_c, synthetic=synthetic_c, schema=schema_obj, holdout=holdout_c,
-                                seed=seed, options=dict(options or {}))
-        gate.metrics["canary_leakage"] = canary_leakage(ctx)
     gate_seconds = time.perf_counter() - t
 
     rows = {"real": len(real_c), "synthetic": len(synthetic_c)}

@@ -24,7 +24,7 @@ from synthstruct.evaluation.metric import METRICS, EvaluationContext, MetricResu
 from synthstruct.release.policy import CheckSpec, Policy
 from synthstruct.schema.model import Schema
 
-__all__ = ["CheckResult", "GateReport", "ReleaseGate", "statistic_of"]
+__all__ = ["CheckResult", "GateReport", "ReleaseGate", "dp_gate_check", "statistic_of"]
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,9 @@ class ReleaseGate:
                                 options=opts)
         metrics: dict[str, MetricResult] = {}
         timings: dict[str, float] = {}
-        names = self.policy.metric_names()
+        names = list(self.policy.metric_names())
+        if opts.get("canaries") is not None and "canary_leakage" not in names:
+            names.append("canary_leakage")  # planted canaries are always measured (judged only if a check asks)
         # Model fits that release the GIL and share nothing with the other metrics run on a thread of their
         # own from the start, next to the single-threaded metrics (same results: each is seeded and runs
         # on one OpenMP thread whatever else runs). Results are collected in policy order.
@@ -192,11 +194,29 @@ class ReleaseGate:
                 pool.shutdown(wait=True, cancel_futures=True)
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
         if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
-            from synthstruct.dp.guard import dp_gate_check
-
             checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))
         passed = all(c.passed for c in checks if c.severity == "block")
-        distances = ctx.__dict__.get("distances")  # only when a distance metric ran
+        distances = ctx.cache.get("distances")  # only when a distance metric ran
         plan = getattr(distances, "plan", None)
         return GateReport(passed=passed, policy=self.policy.name, checks=checks, metrics=metrics, timings=timings,
                           privacy_sampling=None if plan is None else plan.to_dict())
+
+
+def dp_gate_check(policy: Any, privacy: dict[str, Any] | None) -> Any:
+    """The gate's ``differential_privacy`` check for a policy with ``require_dp`` (``None`` otherwise):
+    passes when the engine's accountant spent at most ``max_epsilon`` (and ``max_delta``)."""
+    need = getattr(policy, "require_dp", None)
+    if need is None:
+        return None
+    fix = f"release with --engine dp --epsilon {need.max_epsilon:g} (or less)"
+    if not privacy:
+        return CheckResult("differential_privacy", "differential_privacy", "value", None, float(need.max_epsilon),
+                           "<=", "block", False, "differential_privacy could not be checked: the synthetic data was "
+                           "not produced by a differentially private engine", fix)
+    eps, delta = float(privacy["epsilon_spent"]), float(privacy["delta_spent"])
+    ok = eps <= need.max_epsilon * (1 + 1e-9) and (need.max_delta is None or delta <= need.max_delta * (1 + 1e-9))
+    text = (f"differential_privacy: epsilon = {eps:.4g}, delta = {delta:.3g} "
+            f"({'within' if ok else 'which breaks'} the limit epsilon <= {need.max_epsilon:g}"
+            + (f", delta <= {need.max_delta:g}" if need.max_delta is not None else "") + ")")
+    return CheckResult("differential_privacy", "differential_privacy", "value", eps, float(need.max_epsilon), "<=",
+                       "block", ok, text, "" if ok else fix)

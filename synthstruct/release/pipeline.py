@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import platform
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,22 +33,21 @@ from synthstruct.dataio import (
 from synthstruct.release.bundle import bundle_outputs, write_manifest
 from synthstruct.release.gate import GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
+from synthstruct.release.manifest import MANIFEST_VERSION, ReleaseManifest, package_versions
 from synthstruct.release.policy import Policy, load_policy, policy_sha256
 from synthstruct.release.report import build_report, render_html, report_json_bytes
 from synthstruct.release.split import split_train_holdout
 from synthstruct.schema.check import coerce_to_schema, to_output, validate_table
 from synthstruct.schema.io import dump_schema, load_schema, schema_sha256
 from synthstruct.schema.model import Schema
-from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer, stream_seed
+from synthstruct._seeds import stream_seed
+from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer
 from synthstruct.text.checkpoint import ResumeDirectory
 
 __all__ = ["MANIFEST_VERSION", "ReleaseResult", "release", "schema_for"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 1
-_PACKAGES = ("synthstruct", "sdv", "sdmetrics", "numpy", "pandas", "scikit-learn", "scipy", "pyarrow",
-             "faker", "presidio-analyzer", "torch")
 
 
 @dataclass
@@ -62,17 +59,6 @@ class ReleaseResult:
     gate: GateReport
     report: dict[str, Any]
     manifest: dict[str, Any]
-
-
-def package_versions() -> dict[str, str]:
-    found = {}
-    for name in _PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    found["python"] = platform.python_version()
-    return found
 
 
 class _Steps:
@@ -224,7 +210,7 @@ def _blocked_too_small(data: Path, output: Path, frame: pd.DataFrame, schema_obj
         (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
         atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
         (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
-        manifest = {
+        manifest = ReleaseManifest.model_validate({
             "manifest_version": MANIFEST_VERSION, "released": False, "table": schema_obj.name,
             "input": {"file": data.name, "sha256": input_sha, "rows": len(frame), "columns": len(frame.columns)},
             "schema": {"sha256": schema_sha, "inferred": choice.inferred},
@@ -236,7 +222,7 @@ def _blocked_too_small(data: Path, output: Path, frame: pd.DataFrame, schema_obj
             "gate": {"passed": False, "attempts": 1, "failed": [check.name]},
             "canaries": None, "timings": report["timings"], "versions": package_versions(),
             "outputs": bundle_outputs(tmp),
-        }
+        }).to_dict()
         write_manifest(tmp, manifest)
     log.info("release blocked: %d rows are too few for a holdout of %d", len(frame), needed)
     return ReleaseResult(passed=False, output=output, gate=gate, report=report, manifest=manifest)
@@ -371,12 +357,6 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
                                             seed=stream_seed(seed, "gate"), options=gate_options,
                                             on_metric=lambda name: step(f"gate: {name}"))
-    if canary_table is not None and "canary_leakage" not in gate.metrics:
-        from synthstruct.evaluation.metric import EvaluationContext
-        from synthstruct.privacy.canaries import canary_leakage
-
-        gate.metrics["canary_leakage"] = canary_leakage(EvaluationContext(
-            train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout, options=gate_options))
     timings["gate"] = time.perf_counter() - t
 
     report = build_report(
@@ -404,7 +384,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
         (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
         outputs = bundle_outputs(tmp)
-        manifest = {
+        manifest = ReleaseManifest.model_validate({
             "manifest_version": MANIFEST_VERSION,
             "released": gate.passed,
             "table": schema_obj.name,
@@ -423,7 +403,7 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             "timings": report["timings"],
             "versions": package_versions(),
             "outputs": outputs,
-        }
+        }).to_dict()
         write_manifest(tmp, manifest)
     if run_dir is not None:
         run_dir.discard()  # the texts are in the bundle now

@@ -172,10 +172,8 @@ def policy_from_dict(data: object, *, source: str | None = None) -> Policy:
             policy.load_suite()
         except PolicyError as exc:
             unknown += [Problem(f"suite ({p.location})", p.message, p.fix) for p in exc.problems]
-    from synthstruct.schema.model import PII_ENTITIES
+    from synthstruct.pii.entities import ALL_ENTITIES as scan_entities
 
-    scan_entities = set(PII_ENTITIES) | {"IP_ADDRESS", "URL", "MEDICAL_LICENSE", "US_PASSPORT", "US_DRIVER_LICENSE",
-                                         "US_BANK_NUMBER", "UK_NHS", "CRYPTO"}
     unknown += [Problem(f"pii.block_entities[{i}]", f"unknown entity {e!r}", "use an entity name from docs/scanning.md")
                 for i, e in enumerate(policy.pii.block_entities) if e not in scan_entities]
     if unknown:

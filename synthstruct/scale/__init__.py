@@ -8,10 +8,12 @@ per partition and merged. See ``docs/scale.md``. Dask is imported only when a cl
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["run_distributed_release"]
 
 
-def __getattr__(name: str):  # lazy: ``import synthstruct.scale`` must not import dask
+def __getattr__(name: str) -> Any:  # lazy: ``import synthstruct.scale`` must not import dask
     if name == "run_distributed_release":
         from synthstruct.scale.release import run_distributed_release
 

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.evaluation.fidelity import NUMERIC_KINDS, _as_float, _as_labels
+from synthstruct.evaluation.fidelity import NUMERIC_KINDS, as_float, as_labels
 from synthstruct.privacy.distances import Neighbours, nearest_neighbours
-from synthstruct.privacy.encoding import EncodedFrame
+from synthstruct.evaluation.encoding import EncodedFrame
 from synthstruct.schema.model import Schema
 
 __all__ = ["ColumnProfile", "DistanceSummary", "blocked_neighbours", "merge_neighbours"]
@@ -119,7 +119,7 @@ class ColumnProfile:
         edges: dict[str, np.ndarray] = {}
         for name, kind in kinds.items():
             if kind in NUMERIC_KINDS:
-                values = _as_float(reference[name], kind)
+                values = as_float(reference[name], kind)
                 values = values[~np.isnan(values)]
                 qs = np.quantile(values, np.linspace(0, 1, PROFILE_EDGES + 1)) if values.size else np.zeros(1)
                 edges[name] = np.unique(qs)
@@ -130,13 +130,13 @@ class ColumnProfile:
         counts: dict[str, Any] = {}
         for name, kind in self.kinds.items():
             if kind in NUMERIC_KINDS:
-                values = _as_float(frame[name], kind)
+                values = as_float(frame[name], kind)
                 present = ~np.isnan(values)
                 idx = np.searchsorted(self.edges[name], values[present], side="right")
                 hist = np.bincount(idx, minlength=len(self.edges[name]) + 1)
                 counts[name] = np.append(hist, int((~present).sum())).astype(np.int64)
             else:
-                counts[name] = _as_labels(frame[name]).value_counts()
+                counts[name] = as_labels(frame[name]).value_counts()
         return ColumnProfile(self.edges, self.kinds, counts, len(frame))
 
     def __add__(self, other: ColumnProfile) -> ColumnProfile:

@@ -66,7 +66,7 @@ def list_pieces(path: str | Path) -> list[Piece]:
     for file in parquet_files(path):
         try:
             meta = pq.ParquetFile(file).metadata
-        except Exception as exc:  # pyarrow raises its own hierarchy
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises its own hierarchy
             raise _fail(file, f"is not a readable Parquet file ({type(exc).__name__})", "check the file") from None
         file_names = pq.read_schema(file).names
         if names is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthstruct.synthesizers.table import stream_seed
+from synthstruct._seeds import stream_seed
 
 __all__ = ["OutputPartition", "fit_sample_positions", "output_partitions"]
 

@@ -40,12 +40,8 @@ from synthstruct.dataio import (
 from synthstruct.release.bundle import write_manifest
 from synthstruct.release.gate import CheckResult, GateReport, ReleaseGate
 from synthstruct.release.ledger import record_gate_run
-from synthstruct.release.pipeline import (
-    MANIFEST_VERSION,
-    ReleaseResult,
-    package_versions,
-    schema_for,
-)
+from synthstruct.release.manifest import MANIFEST_VERSION, ReleaseManifest, package_versions
+from synthstruct.release.pipeline import ReleaseResult, schema_for
 from synthstruct.release.policy import Policy, load_policy, policy_sha256
 from synthstruct.release.report import build_report, render_html, report_json_bytes
 from synthstruct.release.split import split_train_holdout
@@ -73,7 +69,8 @@ from synthstruct.scale.tasks import (
 from synthstruct.schema.check import coerce_to_schema
 from synthstruct.schema.io import dump_schema, load_schema, schema_sha256
 from synthstruct.schema.model import Schema
-from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer, stream_seed
+from synthstruct._seeds import stream_seed
+from synthstruct.synthesizers.table import DEFAULT_ENGINE, TableSynthesizer
 
 __all__ = ["DEFAULT_FIT_SAMPLE_ROWS", "run_distributed_release"]
 
@@ -244,7 +241,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
     n_rows = opts["rows"] if opts["rows"] is not None else int(round(n_input * len(train) / len(sample)))
     parts = output_partitions(n_rows, partition_rows=opts["partition_rows"], seed=seed)
 
-    from synthstruct.privacy.encoding import MixedEncoder
+    from synthstruct.evaluation.encoding import MixedEncoder
 
     encoder = MixedEncoder().fit(schema_obj, train, holdout)
     bins = ColumnProfile.bins_from(schema_obj, train)
@@ -306,7 +303,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
                       "gate_synthetic_rows": len(gate_synth), "synthetic_rows": n_rows},
             "timings": report["timings"], "versions": package_versions(),
         })
-        manifest = {k: manifest[k] for k in [*[k for k in manifest if k != "outputs"], "outputs"]}
+        manifest = ReleaseManifest.model_validate(manifest).to_dict()  # field order: outputs last
         write_manifest(tmp, manifest)
     log.info("distributed release %s: %s", "passed" if gate.passed else "blocked", output)
     return ReleaseResult(passed=gate.passed, output=output, gate=gate, report=report, manifest=manifest)

@@ -91,7 +91,7 @@ def scan_partition(frame: pd.DataFrame, text_columns: list[str], schema: Any) ->
     """PII spans per entity in each free-text column of one partition (counts only, never values)."""
     if not text_columns or frame.empty:
         return {}
-    from synthstruct.privacy.scanner import scan_frame
+    from synthstruct.pii.scanner import scan_frame
 
     report = scan_frame(frame, schema=schema, columns=text_columns)
     return {name: report.text_counts(name) for name in text_columns}

@@ -1,5 +1,7 @@
 """Table schemas: models, YAML io, inference from data, and validation of data against a schema."""
 
+from typing import Any
+
 from synthstruct.schema.check import coerce_to_schema, validate_table
 from synthstruct.schema.io import (
     dump_schema,
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # infer pulls in Presidio lazily
+def __getattr__(name: str) -> Any:  # infer pulls in Presidio lazily
     if name == "infer_schema":
         from synthstruct.schema.infer import infer_schema
 

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct.privacy.column_pii import ColumnPiiGuess, classify_column, name_hint, name_tokens
+from synthstruct.pii.column_pii import ColumnPiiGuess, classify_column, name_hint, name_tokens
 from synthstruct.schema.io import schema_from_dict
 from synthstruct.schema.model import SCHEMA_VERSION, Schema
 from synthstruct.schema.values import boolean_spelling, code_profile, detect_number_format
@@ -537,8 +537,8 @@ def _may_be_pii_text(col: _Column, sample: pd.Series, counts: pd.Series) -> bool
 
 def _listed_names(col: _Column, counts: pd.Series) -> ColumnPiiGuess | None:
     """Names by Faker's name lists, decided before (and instead of) the slower Presidio pass."""
-    from synthstruct.privacy.column_pii import NAME_LIST_SHARE, MIN_DISTINCT_NER
-    from synthstruct.privacy.name_lists import name_share
+    from synthstruct.pii.column_pii import NAME_LIST_SHARE, MIN_DISTINCT_NER
+    from synthstruct.pii.name_lists import name_share
 
     hint = name_hint(col.name)
     if len(counts) < MIN_DISTINCT_NER or (hint is not None and hint not in ("PERSON", "FIRST_NAME", "LAST_NAME")):

@@ -10,12 +10,15 @@ import yaml
 from pydantic import ValidationError
 
 from synthstruct.errors import Problem, SchemaError
+from synthstruct.pii.entities import ENTITIES
 from synthstruct.schema.model import Schema
+from synthstruct.schema.rules import generation_problems
 
 __all__ = [
     "dump_schema",
     "from_sdv_metadata",
     "load_schema",
+    "plain_schema",
     "pydantic_problems",
     "schema_from_dict",
     "schema_sha256",
@@ -72,6 +75,8 @@ def validate_model(model: Any, data: dict[str, Any], *, what: str, source: str |
     except ValidationError as exc:
         raise SchemaError(f"invalid {what}", pydantic_problems(exc), source=source) from None
     problems = validated.semantic_problems()
+    if isinstance(validated, Schema):  # priors and rules (schema/rules.py; relational schemas call it per table)
+        problems.extend(generation_problems(validated))
     if problems:
         raise SchemaError(f"invalid {what}", problems, source=source)
     return validated
@@ -93,7 +98,7 @@ def load_schema(path: str | Path) -> Schema:
     return schema_from_dict(data, source=str(path))
 
 
-def _plain(schema: Schema) -> dict[str, Any]:
+def plain_schema(schema: Schema) -> dict[str, Any]:
     return schema.model_dump(mode="json", exclude_defaults=True, exclude_none=True) | {
         "schema_version": schema.schema_version,
         "name": schema.name,
@@ -103,7 +108,7 @@ def _plain(schema: Schema) -> dict[str, Any]:
 def dump_schema(schema: Schema, comments: dict[str, str] | None = None) -> str:
     """Serialise a schema to YAML (stable key order). ``comments`` maps column name -> a comment
     written above that column, used by ``infer`` to explain its guesses."""
-    data = _plain(schema)
+    data = plain_schema(schema)
     ordered = {"schema_version": data.pop("schema_version"), "name": data.pop("name")}
     for key in ("description", "locale", "primary_key", "target", "quasi_identifiers", "sensitive"):
         if key in data:
@@ -130,19 +135,16 @@ def dump_schema(schema: Schema, comments: dict[str, str] | None = None) -> str:
 
 def schema_sha256(schema: Schema) -> str:
     """A stable hash of the schema's content (independent of comments and key order)."""
-    return hashlib.sha256(yaml.safe_dump(_plain(schema), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(yaml.safe_dump(plain_schema(schema), sort_keys=True).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- SDV metadata
 _TO_SDV = {"categorical": "categorical", "ordinal": "categorical", "numerical": "numerical",
            "datetime": "datetime", "boolean": "boolean", "id": "id", "text": "categorical",
            "constant": "categorical"}
-_PII_TO_SDV = {"PERSON": "name", "FIRST_NAME": "first_name", "LAST_NAME": "last_name",
-               "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number", "US_SSN": "ssn",
-               "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "ADDRESS": "address",
-               "CITY": "city", "ZIP_CODE": "postcode", "IP_ADDRESS": "ipv4_address", "URL": "url",
-               "USERNAME": "user_name", "DATE_OF_BIRTH": "date_of_birth", "LOCATION": "city"}
-_FROM_SDV_PII = {v: k for k, v in _PII_TO_SDV.items() if k != "LOCATION"}
+_PII_TO_SDV = {e.name: e.sdv for e in ENTITIES if e.declarable and e.sdv}
+#: SDV sdtype -> entity; "city" is CITY (LOCATION, listed before it, maps to "city" too).
+_FROM_SDV_PII = {e.sdv: e.name for e in ENTITIES if e.declarable and e.sdv}
 
 
 def to_sdv_metadata(schema: Schema) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthstruct.errors import Problem
+from synthstruct.pii.entities import PII_ENTITIES
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -47,28 +48,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-#: Entities a ``pii`` column may declare; each has a Faker strategy in ``synthesizers/pii.py``.
-PII_ENTITIES = (
-    "PERSON",
-    "FIRST_NAME",
-    "LAST_NAME",
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "US_SSN",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "LOCATION",
-    "ADDRESS",
-    "CITY",
-    "ZIP_CODE",
-    "DATE_OF_BIRTH",
-    "IP_ADDRESS",
-    "URL",
-    "USERNAME",
-    "UK_NINO",
-    "MEDICAL_RECORD_NUMBER",
-    "ORGANIZATION",
-)
 
 #: Column kinds that a tabular engine learns (``id``, ``pii`` and ``text`` never reach an engine).
 STRUCTURED_KINDS = ("categorical", "ordinal", "numerical", "datetime", "boolean")
@@ -378,7 +357,8 @@ class Schema(_Strict):
         return self.columns_of(*STRUCTURED_KINDS)
 
     def semantic_problems(self) -> list[Problem]:
-        """Cross-field problems the field validators cannot see, all of them."""
+        """Cross-field problems the field validators cannot see (priors and rules:
+        :func:`synthstruct.schema.rules.generation_problems`, which schema loading adds)."""
         problems: list[Problem] = []
         names = set(self.columns)
         if not self.columns:
@@ -443,7 +423,4 @@ class Schema(_Strict):
                                             "correct the length bounds"))
             if isinstance(col, OrdinalColumn) and len(set(map(str, col.order))) != len(col.order):
                 problems.append(Problem(f"{path}.order", "order lists a value twice", "list each level once"))
-        from synthstruct.generate.checks import generation_problems  # priors and rules (lazy: no cycle)
-
-        problems.extend(generation_problems(self))
         return problems

@@ -9,25 +9,26 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from synthstruct.errors import InputError, Problem
+from synthstruct.synthesizers.base import BaseEngine
 from synthstruct.synthesizers.persistence import verify_integrity, write_integrity_manifest
 
-if TYPE_CHECKING:
-    from synthstruct.synthesizers.fast_copula import FastCopulaEngine
-
 __all__ = ["decode_value", "encode_value", "read_model", "write_model"]
+
+#: The engine class being saved or rebuilt (``FastCopulaEngine``; not imported: it imports this module).
+EngineT = TypeVar("EngineT", bound=BaseEngine)
 
 _MODEL_FILE = "model.json"
 _ARRAYS_FILE = "arrays.npz"
 _FORMAT = "synthstruct-fast-copula/1"
 
 
-def write_model(engine: FastCopulaEngine, directory: Path) -> None:
+def write_model(engine: Any, directory: Path) -> None:
     """Write a fitted ``engine`` into ``directory`` with its integrity manifest."""
     arrays: dict[str, np.ndarray] = {}
     strata = []
@@ -54,7 +55,7 @@ def write_model(engine: FastCopulaEngine, directory: Path) -> None:
     write_integrity_manifest(directory)
 
 
-def read_model(cls: type[FastCopulaEngine], directory: Path) -> FastCopulaEngine:
+def read_model(cls: type[EngineT], directory: Path) -> EngineT:
     """Rebuild an engine of class ``cls`` from ``directory`` after checking its integrity manifest."""
     verify_integrity(directory)
     model = json.loads((directory / _MODEL_FILE).read_text(encoding="utf-8"))

@@ -25,15 +25,14 @@ import hmac
 import json
 import os
 import pickle
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import logging
 
-from synthstruct._home import KEY_FILE, check_key_file, state_dir
 from synthstruct.errors import ModelIntegrityError, Problem
+from synthstruct.signing import local_secret
 
 __all__ = [
     "MANIFEST_NAME",
@@ -48,38 +47,7 @@ __all__ = [
 MANIFEST_NAME = "integrity.json"
 _FORMAT = "synthstruct-integrity/1"
 _PICKLE_SUFFIXES = (".pkl", ".pickle")
-_KEY_FILE = KEY_FILE
 log = logging.getLogger(__name__)
-
-
-def local_secret() -> bytes:
-    """The machine-local signing key (32 random bytes), created on first use.
-
-    ``SYNTHSTRUCT_SECRET`` (any string) overrides the key file, e.g. to share models between the
-    machines of one team or in CI.
-    """
-    override = os.environ.get("SYNTHSTRUCT_SECRET")
-    if override:
-        return hashlib.sha256(override.encode("utf-8")).digest()
-    path = state_dir() / _KEY_FILE
-    check_key_file(path)
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        pass
-    except (ValueError, UnicodeDecodeError):
-        raise ModelIntegrityError("the machine key is damaged", [Problem(
-            str(path), "is not a hex key written by synthstruct",
-            "delete it (a new key is created; sign models and bundles again)")]) from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    key = secrets.token_bytes(32)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key.hex())
-    return key
 
 
 def derive_secret(purpose: str, seed: int) -> bytes:

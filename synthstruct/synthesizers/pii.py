@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 
 from synthstruct.errors import InputError, ModelIntegrityError, Problem
+from synthstruct.pii.entities import DIGIT_LIKE, ENTITIES
 from synthstruct.schema.model import IdColumn, PiiColumn
 
-__all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise"]
+__all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise", "seeded_faker"]
 
 MASK = "[REDACTED]"
 _DEFAULT_LOCALE = "en_US"
-_DIGIT_ENTITIES = {"PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "UK_NINO", "ZIP_CODE"}
 _MAX_TRIES = 50
 _DIGEST_BYTES = 16
 _NINO_PREFIX = "ABCEGHJKLMNPRSTWXYZ"
@@ -51,7 +51,7 @@ def normalise(value: Any, entity: str | None = None) -> str:
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
         value = int(value)
     text = " ".join(str(value).split()).casefold()
-    if entity in _DIGIT_ENTITIES:
+    if entity in DIGIT_LIKE:
         text = re.sub(r"[^0-9a-z]", "", text)
     return text
 
@@ -66,7 +66,7 @@ class ReplayGuard:
     """Keyed digests of real values; ``contains`` tells whether a candidate equals one of them.
 
     Digests are HMAC-SHA256 under a key derived from the machine-local secret
-    (:func:`synthstruct.synthesizers.persistence.local_secret`) and a random per-fit salt, so a saved
+    (:func:`synthstruct.signing.local_secret`) and a random per-fit salt, so a saved
     state cannot be brute-forced (low-entropy SSNs, phone numbers) without that secret. A state
     written under another key is refused on load.
     """
@@ -126,7 +126,7 @@ class ReplayGuard:
 
 
 # --------------------------------------------------------------------------------------- faker
-def _faker(locale: str) -> Any:
+def seeded_faker(locale: str) -> Any:
     from faker import Faker
     from faker.config import AVAILABLE_LOCALES
 
@@ -145,26 +145,24 @@ def _nino(fake: Any) -> str:
     return f"{prefix}{fake.numerify('######')}{fake.random_element('ABCD')}"
 
 
+#: Column recipes (``EntityType.column_faker``) that are more than one plain Faker provider call.
+_RECIPES: dict[str, Callable[[Any], Any]] = {
+    "safe_email": lambda f: f.email(safe=True),
+    "one_line_address": lambda f: ", ".join(f.address().splitlines()),
+    "birth_date": lambda f: f.date_between_dates(date(1930, 1, 1), date(2006, 12, 31)).isoformat(),
+    "uk_nino": _nino,
+    "medical_record_number": lambda f: f.bothify("MRN-########", letters=string.ascii_uppercase),
+}
+
+
+def _maker(recipe: str) -> Callable[[Any], Any]:
+    """A recipe of :data:`_RECIPES`, else the Faker provider method of that name."""
+    return _RECIPES.get(recipe) or (lambda f: getattr(f, recipe)())
+
+
+#: Entity -> value maker of a ``pii`` column (every declarable entity of ``synthstruct.pii.entities``).
 _FAKERS: dict[str, Callable[[Any], Any]] = {
-    "PERSON": lambda f: f.name(),
-    "FIRST_NAME": lambda f: f.first_name(),
-    "LAST_NAME": lambda f: f.last_name(),
-    "EMAIL_ADDRESS": lambda f: f.email(safe=True),
-    "PHONE_NUMBER": lambda f: f.phone_number(),
-    "US_SSN": lambda f: f.ssn(),
-    "CREDIT_CARD": lambda f: f.credit_card_number(),
-    "IBAN_CODE": lambda f: f.iban(),
-    "LOCATION": lambda f: f.city(),
-    "CITY": lambda f: f.city(),
-    "ADDRESS": lambda f: ", ".join(f.address().splitlines()),
-    "ZIP_CODE": lambda f: f.postcode(),
-    "DATE_OF_BIRTH": lambda f: f.date_between_dates(date(1930, 1, 1), date(2006, 12, 31)).isoformat(),
-    "IP_ADDRESS": lambda f: f.ipv4(),
-    "URL": lambda f: f.url(),
-    "USERNAME": lambda f: f.user_name(),
-    "UK_NINO": _nino,
-    "MEDICAL_RECORD_NUMBER": lambda f: f.bothify("MRN-########", letters=string.ascii_uppercase),
-    "ORGANIZATION": lambda f: f.company(),
+    e.name: _maker(e.column_faker or e.faker or "") for e in ENTITIES if e.declarable
 }
 
 
@@ -204,7 +202,7 @@ class PiiGenerator:
     # ------------------------------------------------------------------ drawing
     def _faker_for(self, seed: int) -> Any:
         if self._fake is None:
-            self._fake = _faker(self.locale)
+            self._fake = seeded_faker(self.locale)
         self._fake.seed_instance(seed)
         return self._fake
 
@@ -222,7 +220,7 @@ class PiiGenerator:
             return str(make(fake))
         except AttributeError:  # the locale lacks this provider: use en_US, same random stream
             if self._fallback is None:
-                self._fallback = _faker(_DEFAULT_LOCALE)
+                self._fallback = seeded_faker(_DEFAULT_LOCALE)
             self._fallback.seed_instance(int(fake.random_int(0, 2**31 - 1)))
             return str(make(self._fallback))
 

@@ -12,7 +12,6 @@ them are repaired by rule, and both counts are kept in ``sampling_stats_``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -22,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthstruct._registry import ENGINES
+from synthstruct._registry import DEFAULT_ENGINE, ENGINES
+from synthstruct._seeds import stream_rng, stream_seed
 from synthstruct.errors import InputError, ModelIntegrityError, Problem
 from synthstruct.schema.check import coerce_to_schema
 from synthstruct.schema.io import dump_schema, schema_from_dict
@@ -30,23 +30,14 @@ from synthstruct.schema.model import FixedCombinations, Inequality, Positive, Ra
 from synthstruct.synthesizers.base import check_is_fitted
 from synthstruct.synthesizers.codec import Codec
 
-__all__ = ["DEFAULT_ENGINE", "TableSynthesizer", "stream_seed"]
+__all__ = ["DEFAULT_ENGINE", "TableSynthesizer"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINE = "fast_copula"
 FORMAT_VERSION = 1
 
 
-def stream_seed(seed: int, *stream: str | int) -> int:
-    """A 32-bit seed for one named random stream, derived from the release seed (32 bits so that every
-    library accepts it: scikit-learn, torch, numpy's legacy API)."""
-    key = json.dumps([int(seed), *stream]).encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big")
-
-
-def _rng(seed: int, *stream: str | int) -> np.random.Generator:
-    return np.random.default_rng(stream_seed(seed, *stream))
+_rng = stream_rng
 
 
 #: Lookup key of a missing parent value.

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from synthstruct.pii.entities import ENTITIES, NAME_LIKE, normalise_span
+
 __all__ = ["Embedder", "NgramIndex", "ReservedValues", "normalise", "replace_pii", "words"]
 
 log = logging.getLogger(__name__)
@@ -135,15 +137,12 @@ def max_similarity(candidates: np.ndarray, reference: np.ndarray, *, block: int 
     return best
 
 
-_FAKE: dict[str, str] = {
-    "PERSON": "name", "LOCATION": "city", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone_number",
-    "CREDIT_CARD": "credit_card_number", "IBAN_CODE": "iban", "US_SSN": "ssn", "IP_ADDRESS": "ipv4",
-    "URL": "url", "MAC_ADDRESS": "mac_address", "US_BANK_NUMBER": "bban", "US_PASSPORT": "passport_number",
-}
+#: Entity -> Faker provider of the stand-in values drawn for PII spans (``synthstruct.pii.entities``).
+_FAKE: dict[str, str] = {e.name: e.faker for e in ENTITIES if e.faker}
 _MAX_DRAWS = 20
 _RESCANS = 2
 #: Entities whose replacements are also checked against the training text's word runs.
-RUN_ENTITIES = frozenset({"PERSON", "LOCATION"})
+RUN_ENTITIES = frozenset(NAME_LIKE & set(_FAKE))
 
 
 class ReservedValues:
@@ -152,7 +151,7 @@ class ReservedValues:
     Two keyed (salted, in-memory) hash sets, built from the training text:
 
     * **spans** — ``(entity, normalised span)`` of every PII span the scanner finds (the key the
-      ``text_memorisation`` metric compares, :func:`~synthstruct.evaluation.text_fidelity.normalise_span`);
+      ``text_memorisation`` metric compares, :func:`~synthstruct.pii.entities.normalise_span`);
     * **runs** — every run of 1 to ``max_words`` words (:func:`words`), which also covers names the
       scanner misses, e.g. in lower-case transcripts where it finds no span at all.
 
@@ -178,7 +177,7 @@ class ReservedValues:
         texts = [str(t) for t in texts]
         index = cls(max_words=max_words).add_runs(texts)
         if scan and texts:
-            from synthstruct.privacy.scanner import scan_texts
+            from synthstruct.pii.scanner import scan_texts
 
             index.add_spans((entity, text[a:b]) for text, spans in zip(texts, scan_texts(texts, restore_case=True))
                             for a, b, entity, _score in spans)
@@ -189,9 +188,6 @@ class ReservedValues:
 
     @staticmethod
     def _span_key(entity: str, value: str) -> str:
-        # imported here: synthstruct.evaluation.text_fidelity imports this module
-        from synthstruct.evaluation.text_fidelity import normalise_span
-
         return f"{entity}\x00{normalise_span(entity, value)}"
 
     def add_spans(self, spans: Iterable[tuple[str, str]]) -> ReservedValues:
@@ -266,7 +262,7 @@ def replace_pii(texts: Sequence[str], *, seed: int, locale: str = "en_US", avoid
     """
     from faker import Faker
 
-    from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.pii.scanner import scan_texts
 
     fake = Faker(locale)
     fake.seed_instance(int(seed))

@@ -43,7 +43,7 @@ def shorten(text: str, max_words: int) -> str:
 def anonymize_texts(texts: Sequence[str], *, seed: int, locale: str = "en_US") -> tuple[list[str], int]:
     """Replace every PII span with a Faker value of the same kind, through Presidio's ``AnonymizerEngine``.
 
-    Spans come from the project's scanner (:func:`synthstruct.privacy.scanner.scan_texts`, which
+    Spans come from the project's scanner (:func:`synthstruct.pii.scanner.scan_texts`, which
     runs Presidio's recognizers in bulk; all-lower-case texts are scanned title-cased so that names
     are found there too); the anonymizer applies them (overlaps resolved, right to
     left). Entities without a Faker strategy become ``[ID]``.
@@ -55,7 +55,7 @@ def anonymize_texts(texts: Sequence[str], *, seed: int, locale: str = "en_US") -
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
-    from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.pii.scanner import scan_texts
     from synthstruct.text.checks import _draw
 
     fake = Faker(locale)

@@ -116,7 +116,7 @@ def test_policy_can_require_dp(tmp_path: Path) -> None:
 
 
 def test_gate_check_fails_without_a_dp_record() -> None:
-    from synthstruct.dp.guard import dp_gate_check
+    from synthstruct.release.gate import dp_gate_check
     from synthstruct.release.policy import RequireDP, load_policy
 
     policy = load_policy("lenient")[0].model_copy(update={"require_dp": RequireDP(max_epsilon=4)})

@@ -1,24 +1,30 @@
-"""Every registered engine passes the conformance suite in :mod:`synthstruct.testing`."""
+"""Every registered engine passes the conformance suite in :mod:`synthstruct.testing`, one check per test id."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
 from synthstruct._registry import ENGINES
-from synthstruct.testing import check_engine
+from synthstruct.testing import CHECKS, check_engine
 
 # Tiny settings so deep engines run the whole suite in seconds.
 _FAST_PARAMS = {"ctgan": {"epochs": 1, "batch_size": 40}, "tvae": {"epochs": 1, "batch_size": 40}}
 _SLOW = {"ctgan", "tvae"}
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW else n for n in ENGINES.names()]
-)
-def test_engine_conforms(name: str) -> None:
+def _cases() -> list:
+    return [pytest.param(name, check, id=f"{name}-{check.__name__}",
+                         marks=[pytest.mark.slow] if name in _SLOW else [])
+            for name in ENGINES.names() for check in CHECKS]
+
+
+@pytest.mark.parametrize(("name", "check"), _cases())
+def test_engine_conforms(name: str, check: Callable) -> None:
     engine_class = ENGINES.get(name)
     params = _FAST_PARAMS.get(name, {})
-    check_engine(lambda: engine_class(**params))
+    check(lambda: engine_class(**params))
 
 
 def test_check_engine_catches_a_broken_engine() -> None:

@@ -23,7 +23,7 @@ pytest.importorskip("dask.distributed")
 
 from synthstruct.dataio import read_table
 from synthstruct.privacy.distances import nearest_neighbours
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.release.pipeline import release
 from synthstruct.scale import release as scale_release
 from synthstruct.scale.aggregates import DistanceSummary
@@ -107,7 +107,7 @@ def test_same_bytes_with_one_and_two_workers(adult_csv: Path, tmp_path: Path, cl
     two = run_distributed_release(data, output=tmp_path / "two", client=client, **kwargs)
     with open_client(parse_cluster("threads:1")) as single:
         one = run_distributed_release(data, output=tmp_path / "one", client=single, **kwargs)
-    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]
+    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]  # noqa: E731
     assert digests(one) == digests(two) and len(digests(one)) == 5
     assert one.manifest["scale"]["fit_sample_rows"] == 1_500 and one.manifest["input"]["rows"] == ROWS
 

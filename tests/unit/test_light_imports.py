@@ -11,7 +11,7 @@ import json, sys
 if sys.argv[1] == "light":
     from synthstruct._light_imports import install
     install()
-from synthstruct.privacy.scanner import scan_texts
+from synthstruct.pii.scanner import scan_texts
 spans = scan_texts(["Call John Smith at 415-555-0132 or write to jane@example.org from Paris."])
 heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)
 if sys.argv[1] == "light":

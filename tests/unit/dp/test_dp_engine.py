@@ -118,7 +118,7 @@ def test_fixed_combinations_and_domain_param_are_refused() -> None:
     assert {"constraints[0]", "engine.domain"} <= locations
 
 
-def test_two_fits_differ_but_a_fitted_model_samples_deterministically(tmp_path) -> None:  # noqa: ANN001
+def test_two_fits_differ_but_a_fitted_model_samples_deterministically(tmp_path) -> None:
     frame = _frame(500)
     a = DPEngine(epsilon=1.0, domain=DOMAIN).fit(frame, kinds=KINDS, seed=0)
     b = DPEngine(epsilon=1.0, domain=DOMAIN).fit(frame, kinds=KINDS, seed=0)

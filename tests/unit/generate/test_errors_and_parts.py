@@ -19,7 +19,7 @@ from synthstruct.generate import (
     parse_set_option,
     validate_spec,
 )
-from synthstruct.generate.expr import ExpressionError, parse_expression
+from synthstruct.schema.expr import ExpressionError, parse_expression
 from synthstruct.generate.spec import TextSpec
 from synthstruct.schema.io import load_schema, schema_from_dict
 

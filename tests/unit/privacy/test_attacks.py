@@ -8,7 +8,7 @@ import pytest
 
 from synthstruct.evaluation.metric import EvaluationContext
 from synthstruct.privacy import attacks
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.schema.model import Schema
 
 SCHEMA = Schema.model_validate({

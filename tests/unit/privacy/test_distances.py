@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from synthstruct.evaluation.metric import EvaluationContext
-from synthstruct.privacy.distances import NeighbourDistances, nearest_neighbours
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.privacy.distances import NeighbourDistances, nearest_neighbours, neighbour_distances
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.schema.model import Schema
 
 SCHEMA = Schema.model_validate({
@@ -110,7 +110,7 @@ def test_from_context_subsamples_train_to_holdout_size_deterministically() -> No
     rng = np.random.default_rng(3)
     train, holdout, synthetic = mixed_frame(400, rng), mixed_frame(100, rng), mixed_frame(150, rng)
     ctx = EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA, holdout=holdout, seed=5)
-    dist = ctx.distances
+    dist = neighbour_distances(ctx)
     again = NeighbourDistances.from_context(
         EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA, holdout=holdout, seed=5))
     assert dist.train.n_rows == dist.holdout.n_rows == 100
@@ -126,7 +126,7 @@ def test_from_context_subsamples_train_to_holdout_size_deterministically() -> No
 def test_without_holdout_uses_all_train_rows() -> None:
     rng = np.random.default_rng(4)
     train, synthetic = mixed_frame(200, rng), mixed_frame(50, rng)
-    dist = EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA).distances
+    dist = neighbour_distances(EvaluationContext(train=train, synthetic=synthetic, schema=SCHEMA))
     assert dist.train.n_rows == 200
     assert dist.synthetic_to_holdout is None and dist.holdout_to_synthetic is None
     assert np.all((dist.synthetic_to_train.distance >= 0) & (dist.synthetic_to_train.distance <= 1))

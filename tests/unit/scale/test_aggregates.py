@@ -8,7 +8,7 @@ import pandas as pd
 from synthstruct.evaluation.fidelity import column_shapes
 from synthstruct.evaluation.metric import EvaluationContext
 from synthstruct.privacy.distances import nearest_neighbours
-from synthstruct.privacy.encoding import MixedEncoder
+from synthstruct.evaluation.encoding import MixedEncoder
 from synthstruct.scale.aggregates import (
     ColumnProfile,
     DistanceSummary,

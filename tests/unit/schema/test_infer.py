@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from synthstruct.dataio import read_table
-from synthstruct.privacy.presidio_engine import get_analyzer
+from synthstruct.pii.presidio_engine import get_analyzer
 from synthstruct.schema.infer import infer_schema, value_shape
 from synthstruct.schema.io import dump_schema, schema_from_dict
 

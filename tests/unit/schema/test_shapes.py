@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from synthstruct.dataio import read_table
-from synthstruct.privacy.presidio_engine import get_analyzer
+from synthstruct.pii.presidio_engine import get_analyzer
 from synthstruct.schema.infer import infer_table
 
 _spec = importlib.util.spec_from_file_location("shape_corpus", Path(__file__).with_name("shape_corpus.py"))

@@ -37,7 +37,7 @@ def _stored_numbers(model_dir) -> set[float]:
         for key in npz.files:
             if npz[key].dtype.kind == "f":
                 numbers.update(float(v) for v in np.ravel(npz[key]))
-    def walk(value) -> None:  # noqa: ANN001
+    def walk(value) -> None:
         if isinstance(value, float):
             numbers.add(value)
         elif isinstance(value, dict):

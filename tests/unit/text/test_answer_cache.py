@@ -43,7 +43,7 @@ def _column(url: str, checkpoint_dir: Any = None) -> TextColumnGenerator:
     return gen
 
 
-def test_interrupted_chunk_resumes_from_saved_answers(server_factory, tmp_path, monkeypatch) -> None:  # noqa: F811
+def test_interrupted_chunk_resumes_from_saved_answers(server_factory, tmp_path, monkeypatch) -> None:
     rows = pd.DataFrame({"Rating": [1, 2, 3, 4, 5, 1, 2, 3]})
     server = server_factory(_deterministic)
     expected = _column(server.url).generate(rows, np.random.default_rng(5))

@@ -142,7 +142,7 @@ def test_stock_phrases_shared_by_many_texts_are_not_copies() -> None:
 
 
 def test_names_in_lower_case_text_are_found_and_replaced() -> None:
-    from synthstruct.privacy.scanner import scan_texts
+    from synthstruct.pii.scanner import scan_texts
 
     text = "caller hi my name is patricia johnson and i lost my debit card"
     assert not any(e == "PERSON" for _, _, e, _ in scan_texts([text])[0])  # NER needs capitals

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from synthstruct.privacy.scanner import scan_texts
+from synthstruct.pii.scanner import scan_texts
 from synthstruct.text.checks import ReservedValues, replace_pii
 
 TEXTS = [f"Hello, my name is {first} Green and I lost my card." for first in ("John", "Mary", "Robert", "Linda")] * 3
@@ -69,7 +69,7 @@ def test_a_name_containing_a_single_word_name_span_of_the_training_text_collides
 
 
 def test_a_rescan_replaces_training_names_the_first_scan_missed(monkeypatch):
-    import synthstruct.privacy.scanner as scanner
+    import synthstruct.pii.scanner as scanner
 
     text = "agent hello my name is Zed Quill and abigail can help"
     calls = []

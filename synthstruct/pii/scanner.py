@@ -3,7 +3,7 @@
 :func:`scan_frame` splits the columns in two:
 
 * **structured / short columns** get one verdict each from
-  :func:`~synthstruct.privacy.column_pii.classify_column` (sampled distinct values, vote, name
+  :func:`~synthstruct.pii.column_pii.classify_column` (sampled distinct values, vote, name
   hints), plus the share of cells the entity covers (exact for pattern entities);
 * **free-text columns** (schema kind ``text``, or long texts) get **cell-level spans**. The same
   recognizers Presidio would run are applied in bulk instead of once per cell: identical cells are
@@ -22,25 +22,32 @@ import functools
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem
-from synthstruct.privacy._ner_fast import WORD as _WORD
-from synthstruct.privacy._ner_fast import ner_candidates as _ner_candidates
-from synthstruct.privacy._ner_fast import ner_pipes as _ner_pipes
-from synthstruct.privacy._ner_fast import numpy_matmul as _numpy_matmul
-from synthstruct.privacy._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
-from synthstruct.privacy.conventions import is_convention_span, lower_case_words, mask_spans
+from synthstruct.pii._ner_fast import WORD as _WORD
+from synthstruct.pii._ner_fast import ner_candidates as _ner_candidates
+from synthstruct.pii._ner_fast import ner_pipes as _ner_pipes
+from synthstruct.pii._ner_fast import numpy_matmul as _numpy_matmul
+from synthstruct.pii._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
+from synthstruct.pii.conventions import is_convention_span, lower_case_words, mask_spans
+from synthstruct.pii.entities import DEFAULT_SCANNED, NER
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
 
-    from synthstruct.schema.model import Schema
+
+class Schema(Protocol):
+    """What the scanner reads of a :class:`synthstruct.schema.Schema` (this layer sits below schema):
+    ``columns[name].kind`` (``text`` columns are scanned cell by cell) and a ``pii`` column's ``entity``."""
+
+    @property
+    def columns(self) -> Mapping[str, Any]: ...
 
 __all__ = [
     "DEFAULT_ENTITIES", "MIN_SCORE", "ColumnFinding", "Finding", "ScanReport", "get_scan_analyzer", "scan_frame",
@@ -51,15 +58,9 @@ logger = logging.getLogger(__name__)
 
 #: Lowest score reported (same as the column classifier).
 MIN_SCORE = 0.35
-#: Entities reported by default. Left out: dates, nationalities and organisations (not personal data
-#: on their own, and the noisiest NER labels) and ``UK_NHS`` (Presidio's checksum accepts one in
-#: eleven random 10-digit numbers and outscores phone numbers); pass ``entities=`` to add them.
-DEFAULT_ENTITIES = (
-    "PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
-    "UK_NINO", "MEDICAL_RECORD_NUMBER", "URL", "US_PASSPORT", "US_DRIVER_LICENSE", "US_ITIN", "US_BANK_NUMBER",
-    "CRYPTO", "MEDICAL_LICENSE", "MAC_ADDRESS",
-)
-_NER_ENTITIES = {"PERSON", "LOCATION", "ORGANIZATION", "DATE_TIME", "NRP"}
+#: Entities reported by default (:data:`synthstruct.pii.entities.DEFAULT_SCANNED`); pass ``entities=`` to add others.
+DEFAULT_ENTITIES = DEFAULT_SCANNED
+_NER_ENTITIES = NER
 _CONTEXT_BOOST, _CONTEXT_MIN, _CONTEXT_WORDS = 0.35, 0.4, 5
 _TEXT_MIN_WORDS, _TEXT_MIN_CHARS = 6, 60
 _CHUNK = 5000
@@ -131,8 +132,8 @@ def get_scan_analyzer(model: str | None = None, recognizer_paths: tuple[str, ...
     """
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
-    from synthstruct.privacy.presidio_engine import get_analyzer
-    from synthstruct.privacy.recognizers import build_recognizers, load_recognizer_specs
+    from synthstruct.pii.presidio_engine import get_analyzer
+    from synthstruct.pii.recognizers import build_recognizers, load_recognizer_specs
 
     base = get_analyzer(model)
     custom = build_recognizers(load_recognizer_specs(list(recognizer_paths) if recognizer_paths else None))
@@ -140,7 +141,7 @@ def get_scan_analyzer(model: str | None = None, recognizer_paths: tuple[str, ...
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.recognizers = [r for r in base.registry.recognizers if type(r).__name__ not in replaced] + custom
     engine = AnalyzerEngine(registry=registry, nlp_engine=base.nlp_engine, supported_languages=["en"])
-    engine._synthstruct_nlp_model = getattr(base, "_synthstruct_nlp_model", None)  # type: ignore[attr-defined]
+    engine._synthstruct_nlp_model = getattr(base, "_synthstruct_nlp_model", None)
     return engine
 
 
@@ -183,7 +184,7 @@ class _BulkRecognizers:
     # ------------------------------------------------------------------ patterns
     def pattern_spans(self, texts: list[str]) -> list[list[tuple[int, int, str, float]]]:
         """Spans per text from every regex, validated and context-boosted (above the threshold)."""
-        from synthstruct.privacy.recognizers import PHONE_CANDIDATE
+        from synthstruct.pii.recognizers import PHONE_CANDIDATE
 
         out: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
         for lo in range(0, len(texts), _CHUNK):
@@ -369,7 +370,7 @@ def _cell_share(series: pd.Series, entity: str, analyzer: AnalyzerEngine) -> flo
 
 def _column_finding(name: str, series: pd.Series, declared: str | None, analyzer: AnalyzerEngine,
                     seed: int) -> ColumnFinding | None:
-    from synthstruct.privacy.column_pii import classify_column
+    from synthstruct.pii.column_pii import classify_column
 
     guess = classify_column(series, name, analyzer=analyzer, seed=seed)
     entity = declared or guess.entity

@@ -3,7 +3,7 @@
 Precision matters as much as recall: a scrubber that replaces every ``XXXX`` redaction mask with a fake
 name destroys the corpus's own conventions, and a report that counts masks, order numbers and title-case
 menu items ("Cancel Order") as people hides the real findings among thousands of false ones. This module
-holds the evidence rules :func:`synthstruct.privacy.scanner.scan_texts` applies to its spans:
+holds the evidence rules :func:`synthstruct.pii.scanner.scan_texts` applies to its spans:
 
 * **redaction masks** (:data:`MASK`): runs of ``X`` (``XXXX``, ``XX/XX/XXXX``), template placeholders
   (``{{Order Number}}``, ``[NAME]``, ``<PERSON>``), runs of ``*`` or ``#``. A span made only of masks,
@@ -12,7 +12,7 @@ holds the evidence rules :func:`synthstruct.privacy.scanner.scan_texts` applies 
   ``03/12/2019`` as places);
 * **common words**: a PERSON span whose every word is used in lower case elsewhere in the same batch of
   texts ("check", "balance", "order") and none of whose words is on Faker's first-name / surname lists
-  (:mod:`synthstruct.privacy.name_lists`) is a title-case phrase, not a name;
+  (:mod:`synthstruct.pii.name_lists`) is a title-case phrase, not a name;
 * **number context**: a phone- or card-shaped number right after a currency sign, or after a word that
   names another kind of number (order, ticket, invoice, reference, tracking, confirmation, receipt,
   transaction) with no phone/card word nearby, is that other kind of number.
@@ -27,6 +27,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from synthstruct.pii.entities import NAME_LIKE
+
 __all__ = ["MASK", "is_convention_span", "lower_case_words", "mask_spans", "not_pii_by_context"]
 
 #: Redaction masks and template placeholders used by public corpora (CFPB complaints: ``XXXX``,
@@ -39,7 +41,7 @@ MASK = re.compile(
     r"|\*{3,}|#{3,}")
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
-_NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION"})
+_NER_ENTITIES = NAME_LIKE
 _NUMBER_ENTITIES = frozenset({"PHONE_NUMBER", "CREDIT_CARD"})
 #: Words that name a number that is neither a phone nor a card.
 _OTHER_NUMBER_WORDS = frozenset({"order", "orders", "ticket", "invoice", "reference", "ref", "tracking",
@@ -85,7 +87,7 @@ def base_vocabulary() -> frozenset[str]:
 
 
 def _common_phrase(value: str, vocabulary: Counter[str]) -> bool:
-    from synthstruct.privacy.name_lists import known_names
+    from synthstruct.pii.name_lists import known_names
 
     words = [w.casefold() for w in _WORD.findall(value)]
     if not words:

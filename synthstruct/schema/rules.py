@@ -1,7 +1,8 @@
 """Cross-field checks of priors, dependencies and rules, reported with YAML paths.
 
-:func:`generation_problems` is called from :meth:`synthstruct.schema.model.Schema.semantic_problems`,
-so every schema load finds these problems before any generation starts: probabilities that do not sum
+:func:`generation_problems` is called with :meth:`synthstruct.schema.model.Schema.semantic_problems`
+by :func:`synthstruct.schema.io.validate_model` (and per table by the relational schema), so every
+schema load finds these problems before any generation starts: probabilities that do not sum
 to 1, ``min > max``, a prior outside the column's bounds, unknown columns in rules, a dependency
 cycle, contradictory constraints.
 """
@@ -30,7 +31,7 @@ from synthstruct.schema.model import (
     Schema,
 )
 
-__all__ = ["allowed_values", "dependencies", "generation_problems", "key", "placeholders"]
+__all__ = ["allowed_values", "dependencies", "generation_problems", "key", "parse_timestamp", "placeholders"]
 
 _TOLERANCE = 1e-6
 _PARAMS = {"normal": ("mean", "std"), "lognormal": ("median", "sigma"), "uniform": ("low", "high"),
@@ -72,7 +73,7 @@ def dependencies(schema: Schema) -> dict[str, set[str]]:
 
     Expressions that do not parse contribute nothing (they are reported elsewhere).
     """
-    from synthstruct.generate.expr import ExpressionError, parse_expression
+    from synthstruct.schema.expr import ExpressionError, parse_expression
 
     deps: dict[str, set[str]] = {name: set() for name in schema.columns}
     for name, col in schema.columns.items():
@@ -187,7 +188,7 @@ def _numeric_prior(prior: NumericPrior, col: NumericalColumn, path: str) -> list
             out.append(Problem(f"{path}.{param}", f"a {prior.distribution} prior needs {param}", f"add {param}"))
     if out:
         return out
-    if prior.distribution == "uniform" and prior.low > prior.high:  # type: ignore[operator]
+    if prior.distribution == "uniform" and prior.low > prior.high:
         out.append(Problem(f"{path}.low", "low is greater than high", "swap or correct the bounds"))
     centre = {"normal": prior.mean, "lognormal": prior.median, "poisson": prior.lam, "constant": prior.value,
               "uniform": None}[prior.distribution]
@@ -208,7 +209,7 @@ def _numerical(schema: Schema, name: str, col: NumericalColumn, path: str) -> li
     return out + _parent(schema, name, col, path)
 
 
-def _timestamp(text: str | None, fmt: str) -> pd.Timestamp | None:
+def parse_timestamp(text: str | None, fmt: str) -> pd.Timestamp | None:
     if text is None:
         return None
     parsed = pd.to_datetime(text, format=fmt, errors="coerce")
@@ -223,7 +224,7 @@ def _datetime(col: DatetimeColumn, path: str) -> list[Problem]:
     for part, text in (("min", col.min), ("max", col.max),
                        ("prior.start", col.prior and col.prior.start), ("prior.end", col.prior and col.prior.end)):
         if text is not None:
-            bounds[part] = _timestamp(text, col.format)
+            bounds[part] = parse_timestamp(text, col.format)
             if bounds[part] is None:
                 out.append(Problem(f"{path}.{part}", "is not a date/time", f"write it in the format {col.format!r}"))
     for low, high in (("min", "max"), ("prior.start", "prior.end")):
@@ -244,7 +245,7 @@ def _datetime(col: DatetimeColumn, path: str) -> list[Problem]:
 
 # --------------------------------------------------------------------------- rules
 def _expression_problems(schema: Schema, text: str, path: str) -> list[Problem]:
-    from synthstruct.generate.expr import ExpressionError, parse_expression
+    from synthstruct.schema.expr import ExpressionError, parse_expression
 
     try:
         expression = parse_expression(text)

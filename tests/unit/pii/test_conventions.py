@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from synthstruct.privacy.conventions import is_convention_span, lower_case_words, mask_spans
-from synthstruct.privacy.scanner import scan_texts
+from synthstruct.pii.conventions import is_convention_span, lower_case_words, mask_spans
+from synthstruct.pii.scanner import scan_texts
 
 
 def _found(texts: list[str]) -> list[list[tuple[str, str]]]:

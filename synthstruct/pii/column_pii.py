@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from synthstruct.schema.model import PII_ENTITIES
+from synthstruct.pii.entities import PII_ENTITIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer import AnalyzerEngine
@@ -112,7 +112,7 @@ class ColumnPiiGuess:
     """The verdict on one column.
 
     Attributes:
-        entity: One of :data:`~synthstruct.schema.model.PII_ENTITIES`, or ``None`` (not PII).
+        entity: One of :data:`~synthstruct.pii.entities.PII_ENTITIES`, or ``None`` (not PII).
         score: Confidence in ``[0, 1]`` (content share, boosted when the name agrees).
         share: Share of the sampled distinct values in which the content entity matched.
         evidence: ``"content"``, ``"name"`` or ``"both"`` (``None`` when not PII).
@@ -327,7 +327,7 @@ def _listed_names(texts: list[str], hint: str | None, n_distinct: int,
                   n_valid: int) -> tuple[str | None, float, float, Evidence | None]:
     """Names by content from Faker's locale lists (surnames, first names, full names), for columns
     Presidio did not flag; needs an identifying number of distinct values."""
-    from synthstruct.privacy.name_lists import name_share
+    from synthstruct.pii.name_lists import name_share
 
     if n_distinct < min(MIN_DISTINCT_NER, max(2, n_valid)) or not texts or (
             hint is not None and hint not in _COMPATIBLE["PERSON"]):
@@ -359,7 +359,7 @@ def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | 
     Args:
         series: The column.
         name: Its name (used for hints only; content wins).
-        analyzer: A Presidio analyzer; defaults to :func:`~synthstruct.privacy.presidio_engine.get_analyzer`.
+        analyzer: A Presidio analyzer; defaults to :func:`~synthstruct.pii.presidio_engine.get_analyzer`.
         sample_size: Distinct non-null values analysed (sampled with ``seed`` when there are more).
         seed: Seed for the sample.
         use_content: ``False`` skips Presidio and decides from the name and value shapes only.
@@ -385,7 +385,7 @@ def classify_column(series: pd.Series, name: str, *, analyzer: AnalyzerEngine | 
     shares: dict[str, float] = {}
     if use_content:
         if analyzer is None:
-            from synthstruct.privacy.presidio_engine import get_analyzer
+            from synthstruct.pii.presidio_engine import get_analyzer
 
             analyzer = get_analyzer()
         shares = _content_shares(texts, analyzer)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from synthstruct.errors import DataValidationError
-from synthstruct.privacy.scanner import (
+from synthstruct.pii.scanner import (
     ScanReport,
     get_scan_analyzer,
     scan_frame,
@@ -56,8 +56,8 @@ def test_recall_and_precision_on_the_labelled_set(bench, analyzer):
 
 @pytest.mark.slow
 def test_recall_speed_and_parity_with_presidio_per_cell(bench, analyzer):
-    from synthstruct.privacy.presidio_engine import get_analyzer
-    from synthstruct.privacy.scanner import DEFAULT_ENTITIES, MIN_SCORE
+    from synthstruct.pii.presidio_engine import get_analyzer
+    from synthstruct.pii.scanner import DEFAULT_ENTITIES, MIN_SCORE
 
     cells = bench.make_labelled_set(1500, seed=3)
     texts = [c.text for c in cells]
@@ -137,7 +137,7 @@ def test_bad_input_is_a_typed_error(analyzer):
 
 
 def test_lowercase_sentences_skip_ner_but_keep_patterns(analyzer, monkeypatch):
-    from synthstruct.privacy import scanner
+    from synthstruct.pii import scanner
 
     bulk = scanner._bulk(analyzer, scanner.DEFAULT_ENTITIES)
     seen = []
@@ -151,7 +151,7 @@ def test_lowercase_sentences_skip_ner_but_keep_patterns(analyzer, monkeypatch):
 
 
 def test_descriptor_acronyms_and_weekdays_do_not_send_a_sentence_to_ner(analyzer, monkeypatch):
-    from synthstruct.privacy import scanner
+    from synthstruct.pii import scanner
 
     bulk = scanner._bulk(analyzer, scanner.DEFAULT_ENTITIES)
     seen = []
@@ -166,7 +166,7 @@ def test_descriptor_acronyms_and_weekdays_do_not_send_a_sentence_to_ner(analyzer
 
 
 def test_ner_with_numpy_matmul_matches_spacy_and_restores_its_ops(analyzer):
-    from synthstruct.privacy import scanner
+    from synthstruct.pii import scanner
 
     nlp = scanner._bulk(analyzer, scanner.DEFAULT_ENTITIES).nlp
     pipes = scanner._ner_pipes(nlp)

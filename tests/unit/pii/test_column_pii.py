@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthstruct.privacy.column_pii import classify_column, name_hint
-from synthstruct.privacy.presidio_engine import get_analyzer
+from synthstruct.pii.column_pii import classify_column, name_hint
+from synthstruct.pii.presidio_engine import get_analyzer
 from synthstruct.schema.model import PII_ENTITIES
 
 N = 120
@@ -120,7 +120,7 @@ def test_name_hints():
 
 
 def test_missing_model_falls_back_with_one_warning(caplog):
-    caplog.set_level(logging.WARNING, logger="synthstruct.privacy.presidio_engine")
+    caplog.set_level(logging.WARNING, logger="synthstruct.pii.presidio_engine")
     first = get_analyzer("no_such_spacy_model_for_tests")
     second = get_analyzer("no_such_spacy_model_for_tests")
     assert first is second
@@ -140,7 +140,7 @@ def test_analyzer_never_touches_the_network():
             raise OSError("network disabled in test")
         socket.socket.connect = refuse
         socket.socket.connect_ex = refuse
-        from synthstruct.privacy.presidio_engine import get_analyzer
+        from synthstruct.pii.presidio_engine import get_analyzer
         results = get_analyzer().analyze("mail jane.doe@example.co.uk, call 212-555-0187", language="en")
         assert "EMAIL_ADDRESS" in {r.entity_type for r in results}
         print("attempts", len(attempts))

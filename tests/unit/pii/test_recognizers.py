@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from synthstruct.errors import InputError
-from synthstruct.privacy.recognizers import (
+from synthstruct.pii.recognizers import (
     BUILTIN_RECOGNIZERS_DIR,
     build_recognizers,
     iban_valid,

@@ -92,7 +92,7 @@ def numpy_ops() -> Any:
     """
     from thinc.api import NumpyOps
 
-    class _NumpyMatmulOps(NumpyOps):  # type: ignore[misc, valid-type]
+    class _NumpyMatmulOps(NumpyOps):
         def gemm(self, x: Any, y: Any, out: Any = None, trans1: bool = False, trans2: bool = False) -> Any:
             x, y = (x.T if trans1 else x), (y.T if trans2 else y)
             if out is None:

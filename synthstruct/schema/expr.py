@@ -228,7 +228,7 @@ class Expression:
                 return series.reset_index(drop=True)
             return series.to_numpy()
         if isinstance(node, ast.Call):
-            _, fn = FUNCTIONS[node.func.id]  # type: ignore[union-attr]
+            _, fn = FUNCTIONS[node.func.id]
             return fn(*(self._eval(a, frame) for a in node.args))
         if isinstance(node, ast.BinOp):
             left, right = self._eval(node.left, frame), self._eval(node.right, frame)
@@ -258,7 +258,7 @@ class Expression:
         result: Any = True
         for op, comp in zip(node.ops, node.comparators):
             if isinstance(op, (ast.In, ast.NotIn)):
-                allowed = [e.value for e in comp.elts]  # type: ignore[attr-defined]
+                allowed = [e.value for e in comp.elts]
                 hit = pd.Series(np.asarray(left, dtype=object)).isin(allowed).to_numpy()
                 part = hit if isinstance(op, ast.In) else ~hit
                 right = left
