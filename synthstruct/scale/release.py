@@ -61,6 +61,7 @@ from synthstruct.scale.dataset import (
     csv_to_parquet,
     list_pieces,
     parquet_files,
+    typed_sample,
 )
 from synthstruct.scale.plan import fit_sample_positions, output_partitions
 from synthstruct.scale.tasks import (
@@ -84,15 +85,16 @@ DEFAULT_FIT_SAMPLE_ROWS = 200_000
 Progress = Callable[[str, int, int], None]
 
 
-def _input_dataset(data: Path, staging: Path, partition_rows: int) -> tuple[Path, str]:
-    """The Parquet dataset to read (CSV converted into ``staging``) and the input's sha256."""
+def _input_dataset(data: Path, staging: Path, partition_rows: int) -> tuple[Path, str, bool]:
+    """The Parquet dataset to read (CSV converted into ``staging``), the input's sha256, and whether
+    the dataset holds a CSV's text cells (typed after reading, as ``read_table`` types a CSV)."""
     if data.is_file() and data.suffix.lower() == ".csv":
         csv_to_parquet(data, staging, partition_rows=partition_rows)
-        return staging, file_sha256(data)
+        return staging, file_sha256(data), True
     digest = hashlib.sha256()
     for file in parquet_files(data):
         digest.update(f"{file.relative_to(data).as_posix() if data.is_dir() else file.name}:{file_sha256(file)}\n".encode())
-    return data, digest.hexdigest()
+    return data, digest.hexdigest(), False
 
 
 def _full_output_check(policy: Policy, gate: GateReport, copies: int, rows: int) -> CheckResult | None:
@@ -219,8 +221,10 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
     t0 = time.perf_counter()
     seed = opts["seed"]
     progress("load input", 0, 1)
-    dataset, input_sha = _input_dataset(data, staging, opts["partition_rows"])
+    dataset, input_sha, from_csv = _input_dataset(data, staging, opts["partition_rows"])
     sample, n_input = _fit_sample(client, dataset, opts, progress)
+    if from_csv:  # text cells: typed on the sample like read_table types a CSV (leading zeros stay)
+        sample = typed_sample(sample, source=data)
     schema = opts["schema"]
     if schema is not None and not isinstance(schema, Schema):
         schema = load_schema(schema)

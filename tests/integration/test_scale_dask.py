@@ -196,3 +196,23 @@ def test_cli_verb_runs_a_distributed_release(adult_csv: Path, tmp_path: Path) ->
     assert len(list((out / "data").rglob("*.parquet"))) == 2
     bad = CliRunner().invoke(app, ["release-dask", str(adult_csv), "-o", str(tmp_path / "x"), "--cluster", "yarn"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_csv_codes_keep_leading_zeros(adult_csv: Path, tmp_path: Path, client) -> None:
+    """A CSV's ZIP codes reach the schema and the output as text, even when the first chunk has none
+    with a leading zero (chunks used to guess their own types); the schema equals the in-memory one."""
+    frame = pd.read_csv(adult_csv, dtype=str, keep_default_na=False)
+    codes = np.array(["02134", "00501", "07030", "10001"])
+    frame.insert(0, "zip", np.where(np.arange(len(frame)) < 500, "10001", codes[np.arange(len(frame)) % 4]))
+    csv = tmp_path / "zips.csv"
+    frame.to_csv(csv, index=False)
+    dist = run_distributed_release(csv, output=tmp_path / "dist", client=client, partition_rows=PARTITION,
+                                   rows=1_000, seed=3, full_output_distances=False)
+    schema = load_schema(tmp_path / "dist" / "schema.yaml")
+    assert dist.passed and schema.columns["zip"].kind != "numerical"
+    written = _partitions(tmp_path / "dist")
+    assert set(written["zip"].dropna()) <= set(codes) and {"02134", "00501"} <= set(written["zip"])
+    from synthstruct.release.pipeline import schema_for
+
+    expected, _ = schema_for(read_table(csv), None, name=schema.name, source=str(csv))
+    assert schema.columns["zip"].kind == expected.columns["zip"].kind
