@@ -100,9 +100,10 @@ def test_distributed_release_matches_in_memory_path(adult_csv: Path, tmp_path: P
 
 def test_same_bytes_with_one_and_two_workers(adult_csv: Path, tmp_path: Path, client) -> None:
     data = tmp_path / "parts"
-    from synthstruct.scale.dataset import csv_to_parquet
-
-    csv_to_parquet(adult_csv, data, partition_rows=700)  # a partitioned Parquet input
+    data.mkdir()
+    typed = read_table(adult_csv)
+    for i, start in enumerate(range(0, len(typed), 700)):  # a partitioned Parquet input
+        typed.iloc[start:start + 700].to_parquet(data / f"part-{i:05d}.parquet", index=False)
     kwargs = dict(partition_rows=300, fit_sample_rows=1_500, rows=1_000, seed=9, full_output_distances=False)
     two = run_distributed_release(data, output=tmp_path / "two", client=client, **kwargs)
     with open_client(parse_cluster("threads:1")) as single:
