@@ -3,7 +3,8 @@
 * a 2-worker in-process LocalCluster: same train/holdout and gate as the in-memory pipeline given the
   same synthetic rows; partition aggregates equal single-machine computations; output bytes identical
   with 1 and 2 workers; retried and failing tasks;
-* a scheduler and a worker started as separate processes on 127.0.0.1, reached at tcp://127.0.0.1:PORT.
+* a scheduler and two workers started as separate processes on 127.0.0.1, reached at tcp://127.0.0.1:PORT
+  (same output bytes and distance summary as an in-process cluster).
 """
 
 from __future__ import annotations
@@ -151,34 +152,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_release_against_a_separate_scheduler_and_worker(adult_csv: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def tcp_scheduler():
+    """``dask scheduler`` and two ``dask worker`` processes (one thread each) on 127.0.0.1."""
+    import os
+
+    import synthstruct
+
     port = _free_port()
-    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
-                                  "--no-show"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
-                               "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GB"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"tcp://127.0.0.1:{port}"
+    root = str(Path(synthstruct.__file__).resolve().parents[1])  # workers import this synthstruct
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--dashboard-address", ":0", "--no-show"], **quiet)]
     try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the scheduler listens
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert procs[0].poll() is None, "dask scheduler exited"
+            time.sleep(0.2)
+        for _ in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                           "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                           "--memory-limit", "1GB"], **quiet))
         from dask.distributed import Client
 
-        deadline = time.monotonic() + 60
-        with Client(f"tcp://127.0.0.1:{port}", timeout="30s") as probe:
-            while not probe.scheduler_info()["workers"] and time.monotonic() < deadline:
-                time.sleep(0.5)
-        result = run_distributed_release(adult_csv, output=tmp_path / "remote", cluster=f"tcp://127.0.0.1:{port}",
-                                         partition_rows=PARTITION, rows=1_200, seed=5, full_output_distances=False)
-        assert result.passed and result.report["scale"]["workers"] == 1
-        written = _partitions(tmp_path / "remote")
-        assert len(written) == 1_200 and list(written.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
+        with Client(address, timeout="30s") as probe:
+            probe.wait_for_workers(2, timeout=60)
+        yield address
     finally:
-        for proc in (worker, scheduler):
+        for proc in reversed(procs):
             proc.terminate()
-        for proc in (worker, scheduler):
+        for proc in reversed(procs):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.mark.slow  # starts three Python processes with dask imported (~10-30 s on 2 shared cores)
+def test_release_against_a_separate_scheduler_and_workers(adult_csv: Path, tmp_path: Path, tcp_scheduler) -> None:
+    """A tcp:// scheduler with two worker processes gives the bytes an in-process cluster gives."""
+    kwargs = dict(partition_rows=PARTITION, rows=1_200, seed=5, distance_rows=400)
+    result = run_distributed_release(adult_csv, output=tmp_path / "remote", cluster=tcp_scheduler, **kwargs)
+    assert result.passed and result.report["scale"]["workers"] == 2
+    written = _partitions(tmp_path / "remote")
+    assert len(written) == 1_200 and list(written.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
+    distances = result.report["scale"]["distance_to_train"]
+    assert distances["of_synthetic_rows"] == 1_200 and 400 <= distances["rows"] <= 403  # ceil per partition
+    assert result.report["scale"]["worker_cpu_seconds"] > 0
+    local = run_distributed_release(adult_csv, output=tmp_path / "local", cluster="threads:1", **kwargs)
+    digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]
+    assert digests(result) == digests(local) and len(digests(local)) == 4
+    assert result.report["scale"]["distance_to_train"] == local.report["scale"]["distance_to_train"]
 
 
 def test_cli_verb_runs_a_distributed_release(adult_csv: Path, tmp_path: Path) -> None:
@@ -217,3 +246,21 @@ def test_csv_codes_keep_leading_zeros(adult_csv: Path, tmp_path: Path, client) -
 
     expected, _ = schema_for(read_table(csv), None, name=schema.name, source=str(csv))
     assert schema.columns["zip"].kind == expected.columns["zip"].kind
+
+
+def test_release_verb_takes_a_parquet_directory_with_cluster(adult_csv: Path, tmp_path: Path) -> None:
+    """``release DIR --cluster`` releases a partitioned Parquet table (a directory is not a database here)."""
+    from typer.testing import CliRunner
+
+    from synthstruct.cli import app
+
+    data = tmp_path / "parts"
+    data.mkdir()
+    typed = read_table(adult_csv)
+    for i, start in enumerate(range(0, len(typed), 1_000)):
+        typed.iloc[start:start + 1_000].to_parquet(data / f"part-{i:05d}.parquet", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["release", str(data), "-o", str(out), "--cluster", "threads:2",
+                                      "--partition-rows", "800", "--rows", "1000"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "data").rglob("*.parquet")) == ["part-00000.parquet", "part-00001.parquet"]
