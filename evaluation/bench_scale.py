@@ -151,6 +151,7 @@ def _report(out: Path) -> dict[str, Any]:
             "partitions": scale.get("partitions"), "dask_workers": scale.get("workers"),
             "fit_sample_rows": (scale.get("fit_sample") or {}).get("rows"),
             "distance_to_train": scale.get("distance_to_train"), "gate_synthetic_rows": scale.get("gate_synthetic_rows"),
+            "worker_tasks": scale.get("worker_tasks"),
             "passed": report.get("passed", report.get("gate", {}).get("passed"))}
 
 
@@ -168,17 +169,27 @@ def cli_scaling(data: Path, work: Path, *, rows: int, runs: int, fit_sample_rows
                 run.update(_report(out))
                 run["sample_seconds"] = run["timings"]["sample"]
                 run["worker_cpu_seconds_total"] = round(sum(w["cpu_seconds"] for w in run["workers"]), 1)
+                tasks = run["worker_tasks"]
+                run["task_cpu_busiest_worker"] = tasks["per_worker"][0]["cpu_seconds"]
+                run["task_cpu_total"] = tasks["cpu_seconds"]
             runs_by[workers].append(run)
             print(json.dumps({"cli-scaling": {k: run.get(k) for k in (
-                "command", "exit_code", "seconds", "sample_seconds", "workers", "driver", "load_before",
+                "command", "exit_code", "seconds", "sample_seconds", "workers", "driver", "worker_tasks", "load_before",
                 "load_after", "stderr_tail")}}), flush=True)
             shutil.rmtree(out, ignore_errors=True)
     ok = {w: [r for r in rs if r["exit_code"] == 0] for w, rs in runs_by.items()}
     med = {w: statistics.median(r["sample_seconds"] for r in rs) for w, rs in ok.items() if rs}
     wall = {w: statistics.median(r["seconds"] for r in rs) for w, rs in ok.items() if rs}
     cpu = {w: statistics.median(r["worker_cpu_seconds_total"] for r in rs) for w, rs in ok.items() if rs}
+    task_total = {w: statistics.median(r["task_cpu_total"] for r in rs) for w, rs in ok.items() if rs}
+    busiest = {w: statistics.median(r["task_cpu_busiest_worker"] for r in rs) for w, rs in ok.items() if rs}
     summary = {"rows": rows, "runs": runs, "median_sample_seconds": med, "median_wall_seconds": wall,
                "median_worker_cpu_seconds_total": cpu,
+               "median_task_cpu_seconds_total": task_total,
+               "median_task_cpu_seconds_busiest_worker": busiest,
+               # the sampling path's speed-up if each worker had a core to itself: all task CPU of one
+               # worker / task CPU of the busiest of two workers (insensitive to other jobs' load)
+               "cpu_bound_ratio_1_over_2": round(busiest[1] / busiest[2], 2) if len(busiest) == 2 else None,
                "sample_ratio_1_over_2": round(med[1] / med[2], 2) if len(med) == 2 else None,
                "paired_sample_ratios": [round(a["sample_seconds"] / b["sample_seconds"], 2)
                                         for a, b in zip(ok[1], ok[2])],

@@ -156,8 +156,29 @@ def _scale_summary(results: list[PartitionResult], train_profile: ColumnProfile,
                                   "the exact KS); categories: exact 1 - TVD"},
         "pii_spans_in_text": pii,
         "sampling": sampling,
-        "worker_cpu_seconds": round(sum(r.cpu_seconds for r in results), 3),
+        "worker_tasks": _task_times(results),
     }
+
+
+def _task_times(results: list[PartitionResult]) -> dict[str, Any]:
+    """CPU and wall seconds of the partition tasks, in all and per worker process (busiest first).
+
+    CPU seconds per worker show how evenly the work was spread and are less sensitive than wall time
+    to other jobs on shared cores; ``cpu / wall`` is the share of a core the tasks got. Workers are
+    not named (host names stay out of the report).
+    """
+    per: dict[str, list[float]] = {}
+    for r in results:
+        acc = per.setdefault(r.worker, [0.0, 0.0, 0])
+        acc[0] += r.cpu_seconds
+        acc[1] += r.wall_seconds
+        acc[2] += 1
+    rows = sorted(per.values(), key=lambda a: -a[0])
+    return {"cpu_seconds": round(sum(r.cpu_seconds for r in results), 3),
+            "wall_seconds": round(sum(r.wall_seconds for r in results), 3),
+            "per_worker": [{"tasks": int(n), "cpu_seconds": round(c, 3), "wall_seconds": round(w, 3)}
+                           for c, w, n in rows],
+            "note": "process CPU time of each worker during its tasks (in-process threads:N workers share one process)"}
 
 
 def _distance_summary(distances: list[Any], rows: int, distance_rows: int | None) -> dict[str, Any] | None:

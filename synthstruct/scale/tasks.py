@@ -67,6 +67,8 @@ class PartitionResult:
     sampling: dict[str, int]
     pii_counts: dict[str, dict[str, int]]
     cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    worker: str = ""
 
 
 def draw_partition(synthesizer: Any, part: OutputPartition) -> pd.DataFrame:
@@ -100,9 +102,11 @@ def _one_thread(synth: Any) -> None:
 
 def sample_partition(part: OutputPartition, ctx: PartitionContext) -> PartitionResult:
     """Draw partition ``part``, write it as Parquet and summarise it against the training sample."""
+    import os
+    import socket
     import time
 
-    cpu = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     synth = ctx.synthesizer
     _one_thread(synth)
     frame = draw_partition(synth, part)
@@ -120,7 +124,8 @@ def sample_partition(part: OutputPartition, ctx: PartitionContext) -> PartitionR
         copies_of_train=copies, distances=summary, profile=ctx.profile_bins.count(frame),
         sampling={k: int(v) for k, v in getattr(synth, "sampling_stats_", {}).items() if isinstance(v, (int, np.integer))},
         pii_counts=scan_partition(frame, ctx.text_columns, synth.schema_),
-        cpu_seconds=time.process_time() - cpu,
+        cpu_seconds=time.process_time() - cpu, wall_seconds=time.perf_counter() - wall,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
     )
 
 

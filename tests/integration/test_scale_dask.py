@@ -203,7 +203,9 @@ def test_release_against_a_separate_scheduler_and_workers(adult_csv: Path, tmp_p
     assert len(written) == 1_200 and list(written.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
     distances = result.report["scale"]["distance_to_train"]
     assert distances["of_synthetic_rows"] == 1_200 and 400 <= distances["rows"] <= 403  # ceil per partition
-    assert result.report["scale"]["worker_cpu_seconds"] > 0
+    tasks = result.report["scale"]["worker_tasks"]  # the three partitions ran in the worker processes
+    assert len(tasks["per_worker"]) in (1, 2) and sum(w["tasks"] for w in tasks["per_worker"]) == 3
+    assert tasks["cpu_seconds"] > 0 and tasks["wall_seconds"] >= max(w["wall_seconds"] for w in tasks["per_worker"])
     local = run_distributed_release(adult_csv, output=tmp_path / "local", cluster="threads:1", **kwargs)
     digests = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]
     assert digests(result) == digests(local) and len(digests(local)) == 4
