@@ -32,7 +32,7 @@ def release_dask(
     retries: int = typer.Option(2, "--retries", min=0, help="Times a failed partition task is retried."),
     no_full_distances: bool = typer.Option(False, "--no-full-distances",
                                            help="Skip nearest-neighbour distances of every partition to train."),
-    distance_rows: int = typer.Option(50_000, "--distance-rows", min=0,
+    distance_rows: int = typer.Option(20_000, "--distance-rows", min=0,
                                       help="Synthetic rows (a seeded sample over the partitions) compared with "
                                            "every training row; 0: every synthetic row."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),

@@ -86,8 +86,8 @@ log = logging.getLogger(__name__)
 #: Rows the synthesizer is fitted on (train + holdout) unless told otherwise.
 DEFAULT_FIT_SAMPLE_ROWS = 200_000
 #: Synthetic rows (spread over the partitions, seeded) whose nearest training row is searched among
-#: every training row; the quantiles of a 50k-row sample are within about 0.002 of the full output's.
-DEFAULT_DISTANCE_ROWS = 50_000
+#: every training row (a 20k-row sample reads the 5% quantile to about ±0.3 percentile points).
+DEFAULT_DISTANCE_ROWS = 20_000
 Progress = Callable[[str, int, int], None]
 
 
