@@ -12,7 +12,13 @@ import pytest
 
 from synthstruct.dataio import read_table
 from synthstruct.errors import DataFileError
-from synthstruct.scale.dataset import csv_to_parquet, list_pieces, read_piece, take_rows, typed_sample
+from synthstruct.scale.dataset import (
+    csv_to_parquet,
+    list_pieces,
+    read_piece,
+    take_rows,
+    typed_sample,
+)
 
 
 def test_csv_converted_chunk_by_chunk_reads_back(tmp_path: Path, small_frame: pd.DataFrame) -> None:
