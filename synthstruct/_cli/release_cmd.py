@@ -80,7 +80,8 @@ def release(
     from synthstruct._cli.relational import run_release_db, source_text
     from synthstruct.relational.sources import is_relational_source
 
-    if is_relational_source(source_text(data)):  # a whole database: docs/relational.md
+    partitioned = cluster is not None and Path(data).is_dir() and any(Path(data).rglob("*.parquet"))
+    if not partitioned and is_relational_source(source_text(data)):  # a whole database: docs/relational.md
         unsupported = [flag for flag, value in (("--engine", engine), ("--rows", rows), ("--epochs", epochs),
                                                 ("--map", map_), ("--cluster", cluster), ("--canaries", canaries))
                        if value]

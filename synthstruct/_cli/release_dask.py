@@ -32,6 +32,9 @@ def release_dask(
     retries: int = typer.Option(2, "--retries", min=0, help="Times a failed partition task is retried."),
     no_full_distances: bool = typer.Option(False, "--no-full-distances",
                                            help="Skip nearest-neighbour distances of every partition to train."),
+    distance_rows: int = typer.Option(20_000, "--distance-rows", min=0,
+                                      help="Synthetic rows (a seeded sample over the partitions) compared with "
+                                           "every training row; 0: every synthetic row."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
 ) -> None:
     from synthstruct.scale.release import run_distributed_release
@@ -40,7 +43,8 @@ def release_dask(
         result = run_distributed_release(
             data, output=output, cluster=cluster, partition_rows=partition_rows, fit_sample_rows=fit_sample_rows,
             schema=schema, engine=engine, rows=rows, seed=seed, policy=policy, retries=retries,
-            full_output_distances=not no_full_distances, overwrite=overwrite, on_progress=on_progress)
+            full_output_distances=not no_full_distances, distance_rows=distance_rows or None, overwrite=overwrite,
+            on_progress=on_progress)
     print_gate(result)
     scale = result.report["scale"]
     console.print(f"{scale['synthetic_rows']} rows in {scale['partitions']} partitions on {scale['workers']} workers; "

@@ -26,7 +26,7 @@ from synthstruct.privacy.distances import Neighbours, nearest_neighbours
 from synthstruct.evaluation.encoding import EncodedFrame
 from synthstruct.schema.model import Schema
 
-__all__ = ["ColumnProfile", "DistanceSummary", "blocked_neighbours", "merge_neighbours"]
+__all__ = ["ColumnProfile", "DistanceSummary", "blocked_neighbours", "label_counts", "merge_neighbours"]
 
 DISTANCE_BINS = 1000
 PROFILE_EDGES = 1000
@@ -95,6 +95,24 @@ class DistanceSummary:
 
 
 # ------------------------------------------------------------------------------ column profiles
+def label_counts(series: pd.Series) -> pd.Series:
+    """``as_labels(series).value_counts()`` (the labels column_shapes compares), sorted by label.
+
+    When every value is text (the synthesizer's categories), the raw values are counted first and
+    only the distinct values are turned into labels, instead of converting every cell to text. Other
+    values (where ``1 == True`` would merge cells that print differently) take the direct way.
+    """
+    raw = series.value_counts(dropna=False, sort=False)
+    if pd.api.types.infer_dtype(raw.index, skipna=True) not in ("string", "empty"):
+        counts = as_labels(series).value_counts().sort_index()
+        counts.index.name = None
+        return counts.rename(None).astype(np.int64)
+    labels = as_labels(pd.Series(raw.index, dtype=object))
+    counts = pd.Series(raw.to_numpy(), index=labels.to_numpy()).groupby(level=0, sort=True).sum()
+    counts.index.name = None
+    return counts.rename(None).astype(np.int64)
+
+
 @dataclass
 class ColumnProfile:
     """Counts per structured column against bins fixed from a reference (training) frame.
@@ -136,7 +154,7 @@ class ColumnProfile:
                 hist = np.bincount(idx, minlength=len(self.edges[name]) + 1)
                 counts[name] = np.append(hist, int((~present).sum())).astype(np.int64)
             else:
-                counts[name] = as_labels(frame[name]).value_counts()
+                counts[name] = label_counts(frame[name])
         return ColumnProfile(self.edges, self.kinds, counts, len(frame))
 
     def __add__(self, other: ColumnProfile) -> ColumnProfile:

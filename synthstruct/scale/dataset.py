@@ -2,7 +2,10 @@
 
 A *piece* is one row group of one file, the unit a task reads, so a single large Parquet file is
 split too. Row counts come from the Parquet footers (nothing is read to count rows). CSV inputs are
-converted on the way in, chunk by chunk, so a CSV larger than memory works.
+converted on the way in, chunk by chunk, so a CSV larger than memory works: every cell is kept as
+text (no per-chunk type guessing, which would drop the leading zeros of ZIP codes and codes), and the
+rows actually used are typed by :func:`typed_sample` exactly as :func:`synthstruct.dataio.read_table`
+types a whole CSV.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import pandas as pd
 from synthstruct.dataio import NA_VALUES, write_table
 from synthstruct.errors import DataFileError, Problem
 
-__all__ = ["DEFAULT_PARTITION_ROWS", "Piece", "csv_to_parquet", "list_pieces", "read_piece", "take_rows"]
+__all__ = ["DEFAULT_PARTITION_ROWS", "Piece", "csv_to_parquet", "list_pieces", "read_piece", "take_rows",
+           "typed_sample"]
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +101,9 @@ def csv_to_parquet(csv_path: str | Path, directory: str | Path, *,
                    partition_rows: int = DEFAULT_PARTITION_ROWS) -> list[Path]:
     """Convert a CSV file to a directory of Parquet partitions, reading ``partition_rows`` rows at a time.
 
-    The CSV is read with the same missing-value markers as :func:`synthstruct.dataio.read_table`.
-    Each chunk infers its own column types; the schema coercion downstream reconciles them.
+    The CSV is read with the same missing-value markers as :func:`synthstruct.dataio.read_table`, and
+    every column is written as text (Parquet strings, missing cells null): a chunk never guesses types
+    on its own, so ``02134`` stays ``02134``. Type the rows read back with :func:`typed_sample`.
 
     Returns:
         The partition files written (``part-00000.parquet`` ...).
@@ -115,7 +120,8 @@ def csv_to_parquet(csv_path: str | Path, directory: str | Path, *,
     written: list[Path] = []
     try:
         reader = pd.read_csv(csv_path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
-                             encoding="utf-8-sig", skipinitialspace=True, chunksize=partition_rows, sep=delimiter)
+                             encoding="utf-8-sig", skipinitialspace=True, chunksize=partition_rows, sep=delimiter,
+                             dtype=str)
         for i, chunk in enumerate(reader):
             chunk.columns = [str(c).strip() for c in chunk.columns]
             target = directory / f"part-{i:05d}.parquet"
@@ -127,3 +133,22 @@ def csv_to_parquet(csv_path: str | Path, directory: str | Path, *,
         raise _fail(csv_path, "has no data rows", "add data rows")
     log.info("converted %s into %d Parquet partitions", csv_path.name, len(written))
     return written
+
+
+def typed_sample(frame: pd.DataFrame, *, source: str | Path) -> pd.DataFrame:
+    """Types for rows read back from :func:`csv_to_parquet`'s all-text partitions.
+
+    The same rules as :func:`synthstruct.dataio.read_table` (via
+    :func:`synthstruct.schema.values.typed_columns`): values written with leading zeros and integers
+    too long for int64 stay text, other numbers become int64 / float64; ``inf`` is refused. When the
+    rows are the whole CSV in input order, the result equals ``read_table(csv)``.
+
+    Raises:
+        DataFileError: a numeric column holds ``inf`` / ``-inf``.
+    """
+    from synthstruct.dataio import _check_finite
+    from synthstruct.schema.values import typed_columns
+
+    typed = typed_columns(frame.where(frame.notna(), np.nan))  # Parquet nulls read back as None; CSV gives NaN
+    _check_finite(Path(source), typed)
+    return typed

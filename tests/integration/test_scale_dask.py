@@ -3,7 +3,8 @@
 * a 2-worker in-process LocalCluster: same train/holdout and gate as the in-memory pipeline given the
   same synthetic rows; partition aggregates equal single-machine computations; output bytes identical
   with 1 and 2 workers; retried and failing tasks;
-* a scheduler and a worker started as separate processes on 127.0.0.1, reached at tcp://127.0.0.1:PORT.
+* a scheduler and two workers started as separate processes on 127.0.0.1, reached at tcp://127.0.0.1:PORT
+  (same output bytes and distance summary as an in-process cluster).
 """
 
 from __future__ import annotations
@@ -100,9 +101,10 @@ def test_distributed_release_matches_in_memory_path(adult_csv: Path, tmp_path: P
 
 def test_same_bytes_with_one_and_two_workers(adult_csv: Path, tmp_path: Path, client) -> None:
     data = tmp_path / "parts"
-    from synthstruct.scale.dataset import csv_to_parquet
-
-    csv_to_parquet(adult_csv, data, partition_rows=700)  # a partitioned Parquet input
+    data.mkdir()
+    typed = read_table(adult_csv)
+    for i, start in enumerate(range(0, len(typed), 700)):  # a partitioned Parquet input
+        typed.iloc[start:start + 700].to_parquet(data / f"part-{i:05d}.parquet", index=False)
     kwargs = dict(partition_rows=300, fit_sample_rows=1_500, rows=1_000, seed=9, full_output_distances=False)
     two = run_distributed_release(data, output=tmp_path / "two", client=client, **kwargs)
     with open_client(parse_cluster("threads:1")) as single:
@@ -150,34 +152,66 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_release_against_a_separate_scheduler_and_worker(adult_csv: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def tcp_scheduler():
+    """``dask scheduler`` and two ``dask worker`` processes (one thread each) on 127.0.0.1."""
+    import os
+
+    import synthstruct
+
     port = _free_port()
-    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0",
-                                  "--no-show"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
-                               "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GB"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"tcp://127.0.0.1:{port}"
+    root = str(Path(synthstruct.__file__).resolve().parents[1])  # workers import this synthstruct
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--dashboard-address", ":0", "--no-show"], **quiet)]
     try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the scheduler listens
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert procs[0].poll() is None, "dask scheduler exited"
+            time.sleep(0.2)
+        for _ in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                           "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                           "--memory-limit", "1GB"], **quiet))
         from dask.distributed import Client
 
-        deadline = time.monotonic() + 60
-        with Client(f"tcp://127.0.0.1:{port}", timeout="30s") as probe:
-            while not probe.scheduler_info()["workers"] and time.monotonic() < deadline:
-                time.sleep(0.5)
-        result = run_distributed_release(adult_csv, output=tmp_path / "remote", cluster=f"tcp://127.0.0.1:{port}",
-                                         partition_rows=PARTITION, rows=1_200, seed=5, full_output_distances=False)
-        assert result.passed and result.report["scale"]["workers"] == 1
-        written = _partitions(tmp_path / "remote")
-        assert len(written) == 1_200 and list(written.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
+        with Client(address, timeout="30s") as probe:
+            probe.wait_for_workers(2, timeout=60)
+        yield address
     finally:
-        for proc in (worker, scheduler):
+        for proc in reversed(procs):
             proc.terminate()
-        for proc in (worker, scheduler):
+        for proc in reversed(procs):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.mark.slow  # starts three Python processes with dask imported (~10-30 s on 2 shared cores)
+def test_release_against_a_separate_scheduler_and_workers(adult_csv: Path, tmp_path: Path, tcp_scheduler) -> None:
+    """A tcp:// scheduler with two worker processes gives the bytes an in-process cluster gives."""
+    kwargs = dict(partition_rows=PARTITION, rows=1_200, seed=5, distance_rows=400)
+    result = run_distributed_release(adult_csv, output=tmp_path / "remote", cluster=tcp_scheduler, **kwargs)
+    assert result.passed and result.report["scale"]["workers"] == 2
+    written = _partitions(tmp_path / "remote")
+    assert len(written) == 1_200 and list(written.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
+    distances = result.report["scale"]["distance_to_train"]
+    assert distances["of_synthetic_rows"] == 1_200 and 400 <= distances["rows"] <= 403  # ceil per partition
+    tasks = result.report["scale"]["worker_tasks"]  # the three partitions ran in the worker processes
+    assert len(tasks["per_worker"]) in (1, 2) and sum(w["tasks"] for w in tasks["per_worker"]) == 3
+    assert tasks["cpu_seconds"] > 0 and tasks["wall_seconds"] >= max(w["wall_seconds"] for w in tasks["per_worker"])
+    local = run_distributed_release(adult_csv, output=tmp_path / "local", cluster="threads:1", **kwargs)
+    def digests(r):
+        return [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["reproducible"]]
+
+    assert digests(result) == digests(local) and len(digests(local)) == 4
+    assert result.report["scale"]["distance_to_train"] == local.report["scale"]["distance_to_train"]
 
 
 def test_cli_verb_runs_a_distributed_release(adult_csv: Path, tmp_path: Path) -> None:
@@ -196,3 +230,41 @@ def test_cli_verb_runs_a_distributed_release(adult_csv: Path, tmp_path: Path) ->
     assert len(list((out / "data").rglob("*.parquet"))) == 2
     bad = CliRunner().invoke(app, ["release-dask", str(adult_csv), "-o", str(tmp_path / "x"), "--cluster", "yarn"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_csv_codes_keep_leading_zeros(adult_csv: Path, tmp_path: Path, client) -> None:
+    """A CSV's ZIP codes reach the schema and the output as text, even when the first chunk has none
+    with a leading zero (chunks used to guess their own types); the schema equals the in-memory one."""
+    frame = pd.read_csv(adult_csv, dtype=str, keep_default_na=False)
+    codes = np.array(["02134", "00501", "07030", "10001"])
+    frame.insert(0, "zip", np.where(np.arange(len(frame)) < 500, "10001", codes[np.arange(len(frame)) % 4]))
+    csv = tmp_path / "zips.csv"
+    frame.to_csv(csv, index=False)
+    dist = run_distributed_release(csv, output=tmp_path / "dist", client=client, partition_rows=PARTITION,
+                                   rows=1_000, seed=3, full_output_distances=False)
+    schema = load_schema(tmp_path / "dist" / "schema.yaml")
+    assert dist.passed and schema.columns["zip"].kind != "numerical"
+    written = _partitions(tmp_path / "dist")
+    assert set(written["zip"].dropna()) <= set(codes) and {"02134", "00501"} <= set(written["zip"])
+    from synthstruct.release.pipeline import schema_for
+
+    expected, _ = schema_for(read_table(csv), None, name=schema.name, source=str(csv))
+    assert schema.columns["zip"].kind == expected.columns["zip"].kind
+
+
+def test_release_verb_takes_a_parquet_directory_with_cluster(adult_csv: Path, tmp_path: Path) -> None:
+    """``release DIR --cluster`` releases a partitioned Parquet table (a directory is not a database here)."""
+    from typer.testing import CliRunner
+
+    from synthstruct.cli import app
+
+    data = tmp_path / "parts"
+    data.mkdir()
+    typed = read_table(adult_csv)
+    for i, start in enumerate(range(0, len(typed), 1_000)):
+        typed.iloc[start:start + 1_000].to_parquet(data / f"part-{i:05d}.parquet", index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["release", str(data), "-o", str(out), "--cluster", "threads:2",
+                                      "--partition-rows", "800", "--rows", "1000"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "data").rglob("*.parquet")) == ["part-00000.parquet", "part-00001.parquet"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from synthstruct.evaluation.fidelity import column_shapes
 from synthstruct.evaluation.metric import EvaluationContext
@@ -70,3 +71,19 @@ def test_profiles_merge_and_match_column_shapes(small_frame: pd.DataFrame) -> No
             assert exact[name]["score"] - 1e-12 <= scores[name] <= exact[name]["score"] + 0.02
         else:
             assert abs(scores[name] - exact[name]["score"]) < 1e-12
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(0).choice(np.array(["a", "b", None, "c", "(missing)"], dtype=object), 5_000),
+    [1, "1", np.nan, None, 2.0, "x", True, "True"] * 10,  # 1 == True: counted on labels, not raw values
+    pd.Categorical(["x", "y", None, "x"]),
+    [np.nan] * 5,
+])
+def test_label_counts_equal_counting_every_label(values) -> None:
+    from synthstruct.evaluation.fidelity import _as_labels
+    from synthstruct.scale.aggregates import label_counts
+
+    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Categorical) else pd.Series(values)
+    expected = _as_labels(series).value_counts().sort_index()
+    got = label_counts(series)
+    assert got.index.tolist() == expected.index.tolist() and got.tolist() == expected.tolist()

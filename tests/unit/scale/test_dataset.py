@@ -12,7 +12,13 @@ import pytest
 
 from synthstruct.dataio import read_table
 from synthstruct.errors import DataFileError
-from synthstruct.scale.dataset import csv_to_parquet, list_pieces, read_piece, take_rows
+from synthstruct.scale.dataset import (
+    csv_to_parquet,
+    list_pieces,
+    read_piece,
+    take_rows,
+    typed_sample,
+)
 
 
 def test_csv_converted_chunk_by_chunk_reads_back(tmp_path: Path, small_frame: pd.DataFrame) -> None:
@@ -23,7 +29,36 @@ def test_csv_converted_chunk_by_chunk_reads_back(tmp_path: Path, small_frame: pd
     pieces = list_pieces(tmp_path / "parts")
     assert [p.rows for p in pieces] == [150, 150, 100]
     back = pd.concat([read_piece(p) for p in pieces], ignore_index=True)
-    pd.testing.assert_frame_equal(back, read_table(csv), check_dtype=False)
+    assert all(pd.api.types.is_object_dtype(back[c]) for c in back.columns)  # cells kept as text
+    pd.testing.assert_frame_equal(typed_sample(back, source=csv), read_table(csv))
+
+
+def test_leading_zeros_survive_chunked_conversion(tmp_path: Path) -> None:
+    """Chunks that happen to hold only 5-digit ZIPs must not turn the column into numbers."""
+    zips = ["12345", "23456", "99999", "02134", "00501"]  # the first chunk has no leading zero
+    lines = [f"{zips[i % 5] if i < 5 else zips[3 + i % 2]},{i},{'x' if i % 3 else ''},{i / 4 if i % 4 else ''}"
+             for i in range(20)]
+    csv = tmp_path / "zips.csv"
+    csv.write_text("zip,n,tag,amount\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    csv_to_parquet(csv, tmp_path / "parts", partition_rows=5)
+    first = read_piece(list_pieces(tmp_path / "parts")[0])
+    assert first["zip"].tolist() == zips  # text, not 12345 as an integer
+    back = typed_sample(pd.concat([read_piece(p) for p in list_pieces(tmp_path / "parts")], ignore_index=True),
+                        source=csv)
+    expected = read_table(csv)
+    pd.testing.assert_frame_equal(back, expected)
+    assert back["zip"].iloc[5:7].tolist() == ["00501", "02134"] and back["n"].dtype == "int64"
+
+
+def test_infinity_in_a_converted_csv_is_refused_as_read_table_does(tmp_path: Path) -> None:
+    csv = tmp_path / "inf.csv"
+    csv.write_text("a,b\n1,x\ninf,y\n", encoding="utf-8")
+    csv_to_parquet(csv, tmp_path / "parts", partition_rows=1)
+    back = pd.concat([read_piece(p) for p in list_pieces(tmp_path / "parts")], ignore_index=True)
+    with pytest.raises(DataFileError, match="infinite"):
+        read_table(csv)
+    with pytest.raises(DataFileError, match="infinite"):
+        typed_sample(back, source=csv)
 
 
 def test_row_groups_are_pieces(tmp_path: Path) -> None:
