@@ -61,6 +61,7 @@ def prepare(path: Path, seed: int) -> tuple[Any, Any, Any, Any]:
 def evaluate(train: Any, holdout: Any, synthetic: Any, schema: Any, *, sampling: dict[str, Any],
              seed: int) -> tuple[dict[str, dict[str, float | None]], float, dict[str, Any]]:
     from synthstruct.evaluation.metric import METRICS as REGISTRY
+    from synthstruct.privacy.distances import neighbour_distances
     from synthstruct.evaluation.metric import EvaluationContext
     from synthstruct.release.gate import statistic_of
 
@@ -73,7 +74,7 @@ def evaluate(train: Any, holdout: Any, synthetic: Any, schema: Any, *, sampling:
         out[name] = {"value": result.value}
         if name in STATISTICS:
             out[name][STATISTICS[name]] = statistic_of(result, STATISTICS[name])
-    return out, time.perf_counter() - start, ctx.distances.plan.to_dict()
+    return out, time.perf_counter() - start, neighbour_distances(ctx).plan.to_dict()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from synthstruct.errors import DataFileError, Problem, file_access_error
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "atomic_directory",
+    "check_finite",
     "atomic_write_bytes",
     "check_output_dir",
     "check_output_file",
@@ -141,11 +142,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise _fail(path, "has no columns", "write a header row")
     if len(frame) == 0:
         raise _fail(path, "has a header but no data rows", "add data rows")
-    _check_finite(path, frame)
+    check_finite(path, frame)
     return frame
 
 
-def _check_finite(path: Path, frame: pd.DataFrame) -> None:
+def check_finite(path: Path, frame: pd.DataFrame) -> None:
     """Refuse ``inf``/``-inf`` in numeric columns (pandas reads the text "inf" as a number)."""
     import numpy as np
 

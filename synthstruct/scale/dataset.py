@@ -146,9 +146,9 @@ def typed_sample(frame: pd.DataFrame, *, source: str | Path) -> pd.DataFrame:
     Raises:
         DataFileError: a numeric column holds ``inf`` / ``-inf``.
     """
-    from synthstruct.dataio import _check_finite
+    from synthstruct.dataio import check_finite
     from synthstruct.schema.values import typed_columns
 
     typed = typed_columns(frame.where(frame.notna(), np.nan))  # Parquet nulls read back as None; CSV gives NaN
-    _check_finite(Path(source), typed)
+    check_finite(Path(source), typed)
     return typed

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from synthstruct.evaluation.metric import METRICS, EvaluationContext
+from synthstruct.privacy.distances import neighbour_distances
 from synthstruct.privacy.metrics import wilson_interval
 from synthstruct.privacy.sampling import exact_pairs, plan_sampling, rows_for_half_width, stratified_index
 from synthstruct.release.gate import ReleaseGate
@@ -86,7 +87,7 @@ def test_auto_mode_is_exact_for_small_tables_and_sampled_above_the_pair_limit():
 def test_sampled_mode_covering_every_row_equals_exact_mode(frames):
     exact, _ = _values(frames, {"mode": "exact"})
     covering, ctx = _values(frames, {"mode": "sampled", "half_width": 0.001, "reference_rows": 10_000})
-    assert ctx.distances.plan.sampled and ctx.distances.synthetic.n_rows == 3000
+    assert neighbour_distances(ctx).plan.sampled and neighbour_distances(ctx).synthetic.n_rows == 3000
     for name in DISTANCE_METRICS:
         assert covering[name].value == pytest.approx(exact[name].value, abs=1e-12), name
         assert covering[name].reference == pytest.approx(exact[name].reference, abs=1e-12), name
@@ -96,7 +97,7 @@ def test_sampled_values_stay_within_their_interval_of_exact(frames):
     exact, _ = _values(frames, {"mode": "exact"})
     for seed in (0, 1):
         sampled, ctx = _values(frames, {"mode": "sampled", "half_width": 0.05, "reference_rows": 1500}, seed=seed)
-        assert ctx.distances.synthetic.n_rows == rows_for_half_width(0.05) == 385
+        assert neighbour_distances(ctx).synthetic.n_rows == rows_for_half_width(0.05) == 385
         near = sampled["near_copies"]
         assert near.ci[1] - near.ci[0] <= 2 * 0.05
         assert near.ci[0] - 0.01 <= exact["near_copies"].value <= near.ci[1] + 0.01

@@ -80,10 +80,10 @@ def test_profiles_merge_and_match_column_shapes(small_frame: pd.DataFrame) -> No
     [np.nan] * 5,
 ])
 def test_label_counts_equal_counting_every_label(values) -> None:
-    from synthstruct.evaluation.fidelity import _as_labels
+    from synthstruct.evaluation.fidelity import as_labels
     from synthstruct.scale.aggregates import label_counts
 
     series = pd.Series(values, dtype=object) if not isinstance(values, pd.Categorical) else pd.Series(values)
-    expected = _as_labels(series).value_counts().sort_index()
+    expected = as_labels(series).value_counts().sort_index()
     got = label_counts(series)
     assert got.index.tolist() == expected.index.tolist() and got.tolist() == expected.tolist()
