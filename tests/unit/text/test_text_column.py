@@ -102,7 +102,8 @@ def test_regenerates_duplicates_and_counts_them() -> None:
         def generate(self, requests, *, seed):
             return ["the very same answer for every single row of this table"] * len(requests)
 
-    spec = TextColumn(kind="text", generator="local", max_regenerations=2, min_length=1, examples_from_data=0)
+    spec = TextColumn(kind="text", generator="local", max_regenerations=2, min_length=1, examples_from_data=0,
+                      candidates=1, rounds=1)
     gen = TextColumnGenerator(spec, column="t", backend=Repeating())
     gen.fit(pd.Series(["a real text of some length here and a few more words"] * 4))
     out = gen.generate(pd.DataFrame(index=range(4)), np.random.default_rng(0))
