@@ -420,6 +420,8 @@ class TextColumnGenerator:
                     ok = all(cand.labels.values())
                     for column, agree in cand.labels.items():
                         stats[f"passed_label_{column}"] = stats.get(f"passed_label_{column}", 0) + int(agree)
+                elif check == "pii":
+                    ok = not cand.had_pii
                 else:
                     ok = check not in failed
                 stats[f"passed_{check}"] += int(ok)

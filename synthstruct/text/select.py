@@ -11,12 +11,13 @@ check on every candidate, and keeps per row the best candidate by :func:`rank`:
    ``label_<column>`` — the verifier's classifier (:class:`~synthstruct.text.verifier.TextVerifier`)
    finds the row's value of that conditioning column the most probable one; ``length`` — the word count
    is within a factor :data:`LENGTH_TOLERANCE` of the row's target length (drawn from the real
-   distribution of the row's class); ``pii`` — the PII scrub found nothing to replace in the answer
-   (replaced spans are written as Faker values either way, so this only prefers clean answers);
-3. **score** — the sum over labelled columns of log P(row's value | text), minus
+   distribution of the row's class);
+3. **pii** — whether the PII scrub found something to replace in the answer: replaced spans are written
+   as Faker values either way, so this is neither a hard nor a soft check, only a penalty in the score;
+4. **score** — the sum over labelled columns of log P(row's value | text), minus
    :data:`LENGTH_WEIGHT` x |log(words / target)|, minus 1 for replaced PII.
 
-Candidates are ranked by (hard checks passed, soft checks passed, score); ties keep the earlier
+Candidates are ranked by (hard checks passed, soft checks failed (fewer is better), score); ties keep the earlier
 candidate, so selection is deterministic.
 
 :class:`CallLog` saves the answers of backend calls in the run's checkpoint directory, written when
@@ -55,6 +56,7 @@ class Candidate:
     soft_failed: list[str] = field(default_factory=list)
     score: float = 0.0
     labels: dict[str, bool] = field(default_factory=dict)
+    had_pii: bool = False  # the scrub replaced a span (the written text has a Faker value there)
 
     @property
     def usable(self) -> bool:
@@ -90,8 +92,7 @@ def score_candidates(candidates: list[Candidate], contexts: list[dict[str, str]]
         misfit = abs(math.log(words / max(int(targets[k]), 1)))
         if misfit > math.log(LENGTH_TOLERANCE):
             c.soft_failed.append("length")
-        if had_pii[k]:
-            c.soft_failed.append("pii")
+        c.had_pii = bool(had_pii[k])
         c.score = float(score[k] - LENGTH_WEIGHT * misfit - (1.0 if had_pii[k] else 0.0))
 
 
