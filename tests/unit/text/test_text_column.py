@@ -61,6 +61,11 @@ def test_release_of_clothing_reviews_with_template_text(bundled_dir, tmp_path) -
     sampling = report["sampling"]
     assert sampling["text.Review Text.texts"] > 250 and sampling["text.Review Text.rejected_copied"] == 0
     assert sampling["text.Title.memorisation_checked"] == 1
+    # generate -> verify -> select: acceptance per check reaches the report (the template: one candidate per row)
+    assert sampling["text.Review Text.candidates"] >= sampling["text.Review Text.texts"]  # + regenerated rows
+    assert sampling["text.Review Text.acceptance_copied"] == 1.0
+    assert 0.0 <= sampling["text.Review Text.acceptance_label_Department Name"] <= 1.0
+    assert "sampling: text.Review Text.acceptance length" in (tmp_path / "out" / "report.html").read_text()
     data = seen["synthetic"]
     real = pd.read_csv(bundled_dir / "clothing_reviews.csv")
     texts = data["Review Text"].dropna()
