@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from synthstruct.schema.io import schema_from_dict  # noqa: E402
-from synthstruct.schema.model import Schema  # noqa: E402
-from synthstruct.text.column import TextColumnGenerator  # noqa: E402
+from synthstruct.schema.io import schema_from_dict
+from synthstruct.schema.model import Schema
+from synthstruct.text.column import TextColumnGenerator
 
 HOLDOUT = 2000
 CLASSIFIER_ROWS = 20_000
@@ -103,7 +103,7 @@ def independent_scores(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd
         # labels of the synthetic rows only: mean recall over the labels present among them
         bal_syn = balanced_accuracy_score(syn[col].astype(str), syn_pred)
         bal_real_same = _recall_over(holdout[col].astype(str).to_numpy(), hold_pred, set(syn[col].astype(str)))
-        out[col] = {"classes": int(len(clf.classes_)),
+        out[col] = {"classes": len(clf.classes_),
                     "majority_share": round(float(pd.Series(y).value_counts(normalize=True).iloc[0]), 3),
                     "synthetic_balanced_accuracy": round(float(bal_syn), 3),
                     "holdout_balanced_accuracy": round(float(bal_real), 3),

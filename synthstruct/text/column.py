@@ -35,6 +35,12 @@ from synthstruct.text.checks import (
     words,
 )
 from synthstruct.text.examples import ExamplePool
+from synthstruct.text.prompts import (
+    build_document,
+    build_messages,
+    clean_answer,
+    format_value,
+)
 from synthstruct.text.select import (
     CHECKS,
     LENGTH_TOLERANCE,
@@ -45,12 +51,6 @@ from synthstruct.text.select import (
     score_candidates,
 )
 from synthstruct.text.verifier import TextVerifier
-from synthstruct.text.prompts import (
-    build_document,
-    build_messages,
-    clean_answer,
-    format_value,
-)
 
 __all__ = ["TextColumnGenerator"]
 

@@ -11,12 +11,11 @@ import pytest
 from synthstruct.schema.model import TextColumn
 from synthstruct.text.column import TextColumnGenerator
 from synthstruct.text.prompts import format_value
-from synthstruct.text.select import CallLog
 from synthstruct.text.verifier import TextVerifier
 
 _WORDS = {"Dresses": "dress gown hem skirt twirl", "Bottoms": "jeans pants denim waist inseam",
           "Tops": "blouse shirt sleeve collar tee"}
-_FILLER = "i bought this online and it arrived quickly the colour is nice and i would order again".split()
+_FILLER = ["i", "bought", "this", "online", "and", "it", "arrived", "quickly", "the", "colour", "is", "nice", "and", "i", "would", "order", "again"]
 
 
 def _corpus(n: int = 300, seed: int = 0) -> pd.DataFrame:
