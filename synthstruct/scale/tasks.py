@@ -24,7 +24,7 @@ from synthstruct.scale.aggregates import (
 from synthstruct.scale.dataset import Piece, take_rows
 from synthstruct.scale.plan import OutputPartition
 from synthstruct.schema.check import to_output
-from synthstruct.synthesizers.table import stream_seed
+from synthstruct._seeds import stream_seed
 
 __all__ = ["PartitionContext", "PartitionResult", "distance_positions", "sample_partition", "sample_rows"]
 

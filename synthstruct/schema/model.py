@@ -227,7 +227,15 @@ class TextColumn(_ColumnBase):
         "and may be reused (0 = every run counts). Also used by the text_memorisation metric."))
     similarity_threshold: float | None = Field(default=None, gt=0, le=1, description=(
         "Reject texts whose embedding cosine similarity to a training text reaches this value."))
-    max_regenerations: int = Field(default=3, ge=0, le=20)
+    max_regenerations: int = Field(default=3, ge=0, le=20, description=(
+        "Extra rounds for rows that have no usable candidate yet (empty, too short, copied, duplicate); "
+        "rows still without one are written by the fallback."))
+    candidates: int = Field(default=4, ge=1, le=16, description=(
+        "Candidates written per row and round; each is scored by the column's verifier (label agreement "
+        "with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept."))
+    rounds: int = Field(default=2, ge=1, le=10, description=(
+        "Candidate rounds in all: rows whose best candidate still fails the label or length check get "
+        "`candidates` new ones, up to this many rounds."))
     judge: int = Field(default=0, ge=0, le=10_000, description=(
         "LLM-as-judge: this many generated texts are scored 1-5 for realism by the same backend (0 = off)."))
 

@@ -69,14 +69,20 @@ class AnswerCache:
 
     def put(self, key: str, answers: list[str]) -> None:
         """Save ``answers`` under ``key`` (one line, flushed to disk before returning)."""
-        line = json.dumps({"key": key, "answers": list(answers)}, ensure_ascii=False) + "\n"
+        self.put_many([(key, answers)])
+
+    def put_many(self, items: list[tuple[str, list[str]]]) -> None:
+        """Save several ``(key, answers)`` (one line each, one fsync before returning)."""
+        lines = "".join(json.dumps({"key": key, "answers": list(answers)}, ensure_ascii=False) + "\n"
+                        for key, answers in items)
         with self._lock:
             entries = self._load()
-            entries[key] = list(answers)
+            for key, answers in items:
+                entries[key] = list(answers)
             if not self.path.parent.is_dir():
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as f:
-                f.write(line)
+                f.write(lines)
                 f.flush()
                 os.fsync(f.fileno())

@@ -12,6 +12,8 @@ count lands in ``stats_`` (and from there in the release report's ``sampling`` s
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,16 @@ from synthstruct.text.prompts import (
     clean_answer,
     format_value,
 )
+from synthstruct.text.select import (
+    CHECKS,
+    LENGTH_TOLERANCE,
+    CallLog,
+    Candidate,
+    acceptance_rates,
+    rank,
+    score_candidates,
+)
+from synthstruct.text.verifier import TextVerifier
 
 __all__ = ["TextColumnGenerator"]
 
@@ -46,7 +58,7 @@ log = logging.getLogger(__name__)
 
 _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
                "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "pii_redrawn", "pii_tagged",
-               "pii_rescanned")
+               "pii_rescanned", "candidates", "selected_passing", *(f"passed_{c}" for c in CHECKS))
 _STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "memorisation_checked", "resumed_texts",
               "example_pool", "example_pii_replaced")
 _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan)
@@ -71,6 +83,11 @@ class TextColumnGenerator:
     progress: Callable[[int, int], None] | None = None
     #: A directory (the output's temp dir) for the checkpoint file that makes :meth:`generate` resumable.
     checkpoint_dir: str | Path | None = None
+    #: With :attr:`checkpoint_dir`, model answers not yet on disk never hold more than this many seconds
+    #: of generation (the answers of every backend call are saved when the next call could pass it).
+    checkpoint_seconds: float = 30.0
+    #: The clock of :attr:`checkpoint_seconds` (tests pass a fake one).
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(self, spec: TextColumn, *, column: str, backend: TextGenerator | None = None) -> None:
         self.spec = spec
@@ -98,9 +115,21 @@ class TextColumnGenerator:
             if self.spec.examples_from_data:
                 self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
                     texts, frame, format_value)
+        self.verifier_: TextVerifier | None = TextVerifier(self.spec.conditioned_on).fit(
+            texts, frame, format_value, exclude=self._pii_word)
         self.backend_name_ = self.spec.generator
         self._make_backend()  # fail early on an unknown backend or bad option
         return self
+
+    def _pii_word(self, entry: str) -> bool:
+        """Whether a verifier vocabulary entry (a word or word pair) is, or holds, a PII span of the training text."""
+        reserved = getattr(self, "reserved_", None)
+        if reserved is None:
+            return False
+        from synthstruct.text.checks import _FAKE
+
+        parts = [entry, *entry.split()] if " " in entry else [entry]
+        return any(reserved.is_span(entity, part) for entity in _FAKE for part in parts)
 
     def _make_backend(self) -> TextGenerator:
         if self._backend is None:
@@ -123,30 +152,47 @@ class TextColumnGenerator:
         hi = self.spec.max_length if self.spec.max_length is not None else max(int(self.length_quantiles_[-1]), lo, 1)
         return int(lo), int(hi)
 
-    def _targets(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        q = np.asarray(self.length_quantiles_, dtype=float)
+    def _targets(self, contexts: list[dict[str, str]], rng: np.random.Generator) -> np.ndarray:
+        """A target word count per row, drawn from the real word counts of the row's class."""
+        u = rng.random(len(contexts))
         lo, hi = self._bounds()
-        raw = np.interp(rng.random(n), np.linspace(0, 1, q.size), q).round()
+        verifier = getattr(self, "verifier_", None)
+        if verifier is not None:
+            raw = verifier.draw_lengths(contexts, u)
+        else:  # a model saved before verifiers: the column's overall profile
+            q = np.asarray(self.length_quantiles_, dtype=float)
+            raw = np.interp(u, np.linspace(0, 1, q.size), q).round()
         return np.clip(raw, max(lo, 1), hi).astype(int)
+
+    def _budget(self, target: int) -> int:
+        """Most words a row's answer may have: the target times the length tolerance (at most ``max_length``)."""
+        lo, hi = self._bounds()
+        return int(min(hi, max(lo, math.ceil(target * LENGTH_TOLERANCE) + 2)))
 
     def _context(self, row: pd.Series) -> dict[str, str]:
         return {c: format_value(row[c]) for c in self.spec.conditioned_on if c in row.index}
 
-    def _requests(self, rows: pd.DataFrame, idx: list[int], targets: np.ndarray, seeds: np.ndarray,
-                  attempt: int, previous: dict[int, str] | None = None, step: int | None = None) -> list[TextRequest]:
-        _, hi = self._bounds()
+    def _contexts(self, rows: pd.DataFrame) -> list[dict[str, str]]:
+        cols = [c for c in self.spec.conditioned_on if c in rows.columns]
+        values = {c: [format_value(v) for v in rows[c].tolist()] for c in cols}
+        return [{c: values[c][i] for c in cols} for i in range(len(rows))]
+
+    def _requests(self, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray, seeds: np.ndarray,
+                  attempt: int, previous: dict[tuple[int, int], str] | None = None,
+                  step: int | None = None) -> list[TextRequest]:
+        """One request per ``(row, candidate)``; candidate 0 of round 0 has the row's own seed."""
         out = []
         pool = getattr(self, "example_pool_", None)
         last = step is None or step == len(self.spec.steps) - 1
-        budget = hi if last else min(hi, _STEP_WORDS)
-        for i in idx:
+        for i, j in pairs:
             ctx = self._context(rows.iloc[i])
-            seed = int(seeds[i]) + 7919 * attempt
+            seed = int(seeds[i]) + 7919 * attempt + 15_485_863 * j
             target = int(targets[i]) if last else min(int(targets[i]), _STEP_WORDS)
+            budget = self._budget(int(targets[i])) if last else min(self._budget(int(targets[i])), _STEP_WORDS)
             examples = list(self.examples_)
             if pool is not None:
                 examples += pool.pick(ctx, self.spec.examples_from_data, seed)
-            before = (previous or {}).get(i)
+            before = (previous or {}).get((i, j))
             msgs = build_messages(self.spec, self.column, ctx, target_words=target, examples=examples,
                                   step=step, previous=before)
             document = build_document(self.spec, self.column, ctx, examples=examples, previous=before) if last else ""
@@ -154,16 +200,40 @@ class TextColumnGenerator:
                                    seed=seed, document=document))
         return out
 
-    def _ask(self, backend: TextGenerator, rows: pd.DataFrame, idx: list[int], targets: np.ndarray,
+    def _ask(self, backend: TextGenerator, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray,
              seeds: np.ndarray, attempt: int, seed: int) -> list[str]:
         if not self.spec.steps:
-            return backend.generate(self._requests(rows, idx, targets, seeds, attempt), seed=seed)
-        previous: dict[int, str] = {}
+            return self._call(backend, self._requests(rows, pairs, targets, seeds, attempt), seed)
+        previous: dict[tuple[int, int], str] = {}
         answers: list[str] = []
         for step in range(len(self.spec.steps)):
-            answers = backend.generate(self._requests(rows, idx, targets, seeds, attempt, previous, step), seed=seed)
-            previous = dict(zip(idx, answers))
+            answers = self._call(backend, self._requests(rows, pairs, targets, seeds, attempt, previous, step), seed)
+            previous = dict(zip(pairs, answers))
         return answers
+
+    def _call(self, backend: TextGenerator, requests: list[TextRequest], seed: int) -> list[str]:
+        """Ask the backend in calls of one model batch each; answers go to the call log (resume by time)."""
+        size = max(int(getattr(backend, "batch_size", 0) or 64), 1)
+        calls: CallLog | None = getattr(self, "_call_log", None)
+        out: list[str] = []
+        for start in range(0, len(requests), size):
+            part = requests[start:start + size]
+            key = ""
+            if calls is not None:
+                from synthstruct.text.answer_cache import answer_key
+
+                key = answer_key("call", getattr(backend, "name", type(backend).__name__), dict(self.spec.backend),
+                                 [(r.document or r.messages, r.seed, r.max_words, r.target_words) for r in part], seed)
+                saved = calls.get(key)
+                if saved is not None and len(saved) == len(part):
+                    out += saved
+                    continue
+            began = self.clock()
+            answers = list(backend.generate(part, seed=seed))
+            if calls is not None:
+                calls.add(key, answers, self.clock() - began)
+            out += answers
+        return out
 
     def generate(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
         """One text per row of ``rows`` (the synthetic table so far), conditioned on ``spec.conditioned_on``.
@@ -177,10 +247,11 @@ class TextColumnGenerator:
         rows = rows.reset_index(drop=True)
         stats = dict.fromkeys(_STAT_KEYS, 0)
         missing = rng.random(n) < self.missing_share_
-        targets = self._targets(n, rng)
+        targets = self._targets(self._contexts(rows), rng)
         seeds = rng.integers(0, 2**31 - 1, size=n)
         base_seed = int(rng.integers(0, 2**31 - 1))
         texts: list[Any] = [np.nan] * n
+        self._texts = texts
         todo = [i for i in range(n) if not missing[i]]
         stats["missing"], stats["texts"] = int(missing.sum()), len(todo)
         self._texts_total = len(todo)
@@ -188,6 +259,25 @@ class TextColumnGenerator:
         seen: set[str] = set()
         store = self._checkpoint(rows, base_seed, n)
         done = store.load() if store is not None else {}
+        self._call_log = None if self.checkpoint_dir is None else CallLog(
+            Path(self.checkpoint_dir), self.column, seconds=self.checkpoint_seconds, clock=self.clock)
+        try:
+            self._chunks(rows, todo, targets, seeds, base_seed, seen, stats, store, done)
+        finally:
+            if self._call_log is not None:
+                self._call_log.flush()
+            self._call_log = None
+        self._judge(rows, self._texts, base_seed, stats)
+        pool = getattr(self, "example_pool_", None)
+        stats["example_pool"] = len(pool) if pool is not None else 0
+        stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
+        stats.update(acceptance_rates(stats))
+        self.stats_ = stats
+        return pd.Series(self._texts, dtype=object)
+
+    def _chunks(self, rows: pd.DataFrame, todo: list[int], targets: np.ndarray, seeds: np.ndarray, base_seed: int,
+                seen: set[str], stats: dict[str, Any], store: Checkpoint | None, done: dict[int, Any]) -> None:
+        texts = self._texts
         for k, start in enumerate(range(0, len(todo), self.chunk_rows)):
             idx = todo[start:start + self.chunk_rows]
             if k in done and sorted(done[k][0]) == idx:
@@ -198,21 +288,17 @@ class TextColumnGenerator:
             else:
                 chunk_stats = dict.fromkeys(_CHUNK_KEYS, 0)
                 chunk_texts = self._generate_chunk(rows, idx, targets, seeds, base_seed, seen, chunk_stats)
+                if self._call_log is not None:
+                    self._call_log.flush()
                 if store is not None:
                     store.append(k, chunk_texts, chunk_stats)
             for i, text in chunk_texts.items():
                 texts[i] = text
                 seen.add(normalise(text))
             for key, value in chunk_stats.items():
-                stats[key] = max(stats[key], value) if key == "rounds" else stats[key] + value
+                stats[key] = max(stats.get(key, 0), value) if key == "rounds" else stats.get(key, 0) + value
             if self.progress is not None:
                 self.progress(min(start + len(idx), len(todo)), len(todo))
-        self._judge(rows, texts, base_seed, stats)
-        pool = getattr(self, "example_pool_", None)
-        stats["example_pool"] = len(pool) if pool is not None else 0
-        stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
-        self.stats_ = stats
-        return pd.Series(texts, dtype=object)
 
     def _judge(self, rows: pd.DataFrame, texts: list[Any], seed: int, stats: dict[str, Any]) -> None:
         """Score a seeded sample of ``spec.judge`` texts with the column's backend (LLM-as-judge)."""
@@ -238,45 +324,109 @@ class TextColumnGenerator:
 
     def _generate_chunk(self, rows: pd.DataFrame, idx: list[int], targets: np.ndarray, seeds: np.ndarray,
                         base_seed: int, seen: set[str], stats: dict[str, int]) -> dict[int, str]:
-        """Texts for the rows ``idx``: ask, check, regenerate the failures (bounded), then the fallback."""
+        """Texts for the rows ``idx``: generate ``candidates`` per row, verify, keep the best; rows whose
+        best fails a soft check get new candidates (up to ``rounds``), rows without a usable one up to
+        ``max_regenerations`` more rounds; the rest are written by the fallback."""
         backend = self._make_backend()
         sims = self.train_embeddings_ is not None and self.spec.similarity_threshold is not None
         texts: list[Any] = [np.nan] * len(rows)
         seen = set(seen)
-        pending = list(idx)
-        for attempt in range(self.spec.max_regenerations + 1):
+        best: dict[int, Candidate] = {}
+        contexts = {i: self._context(rows.iloc[i]) for i in idx}
+        self._last_empty = 0
+        k, rounds = self._selection()
+        for attempt in range(max(rounds, self.spec.max_regenerations + 1)):
+            pending = [i for i in idx if not (i in best and best[i].passing)
+                       and (attempt < rounds or i not in best)]
             if not pending:
                 break
             stats["rounds"] += 1
             if attempt:
                 stats["regenerated"] += len(pending)
-            answers = self._ask(backend, rows, pending, targets, seeds, attempt, base_seed)
-            answers = self._scrub(answers, base_seed + 104_729 * attempt + pending[0], stats)
-            texts, pending = self._accept(pending, answers, texts, seen, stats, sims)
-            log.info("text column %s: round %d, %d texts pending", self.column, attempt + 1, len(pending))
-        if pending:
-            self._fill_rest(rows, pending, targets, seeds, base_seed, texts, seen, stats)
+            pairs = [(i, j) for i in pending for j in range(k)]
+            answers = self._ask(backend, rows, pairs, targets, seeds, attempt, base_seed)
+            answers, had_pii = self._scrub(answers, base_seed + 104_729 * attempt + pending[0], stats)
+            candidates = self._check(pairs, answers, had_pii, contexts, targets, seen, stats, sims)
+            by_row: dict[int, list[Candidate]] = {i: [] for i in pending}
+            for cand in candidates:
+                by_row[cand.row].append(cand)
+            self._last_empty = sum(all(not c.text.strip() for c in by_row[i]) for i in pending if i not in best)
+            for i in pending:  # in row order: a text selected for one row is a duplicate for the next
+                if i in best:
+                    seen.discard(normalise(best[i].text))
+                chosen = self._choose(([best[i]] if i in best else []) + by_row[i], seen)
+                if chosen is not None:
+                    best[i] = chosen
+                    if self._counts_as_duplicate(chosen.text):
+                        seen.add(normalise(chosen.text))
+            self._count(candidates, stats)
+            log.info("text column %s: round %d, %d of %d rows without a passing text", self.column, attempt + 1,
+                     sum(1 for i in idx if not (i in best and best[i].passing)), len(idx))
+        for i, cand in best.items():
+            texts[i] = cand.text
+            stats["selected_passing"] += int(cand.passing)
+        rest = [i for i in idx if i not in best]
+        if rest:
+            self._fill_rest(rows, rest, targets, seeds, base_seed, texts, seen, stats)
         return {i: texts[i] for i in idx}
 
-    def _accept(self, idx: list[int], answers: list[str], texts: list[Any], seen: set[str],
-                stats: dict[str, int], sims: bool) -> tuple[list[Any], list[int]]:
-        lo, hi = self._bounds()
-        cleaned = [clean_answer(a, max_words=hi) for a in answers]
+    def _selection(self) -> tuple[int, int]:
+        """``(candidates, rounds)``: the schema's, or (1, 1) for the ``template`` (no model, nothing to choose)."""
+        if self.spec.generator == "template":
+            return 1, 1
+        return self.spec.candidates, self.spec.rounds
+
+    def _counts_as_duplicate(self, text: str) -> bool:
+        # the template writes deterministic filler from a small phrase bank: repeats by design;
+        # texts shorter than ``ngram`` words repeat naturally
+        return self.spec.generator != "template" and len(words(text)) >= self.spec.ngram
+
+    def _choose(self, options: list[Candidate], seen: set[str]) -> Candidate | None:
+        """The best usable candidate that is not a duplicate of a selected text (ties: the earlier one)."""
+        for cand in sorted(options, key=rank, reverse=True):  # stable: earlier candidates win ties
+            if not cand.usable:
+                return None
+            if self._counts_as_duplicate(cand.text) and normalise(cand.text) in seen:
+                if "duplicate" not in cand.failed:
+                    cand.failed.append("duplicate")
+                continue
+            return cand
+        return None
+
+    def _check(self, pairs: list[tuple[int, int]], answers: list[str], had_pii: list[bool],
+               contexts: dict[int, dict[str, str]], targets: np.ndarray, seen: set[str], stats: dict[str, int],
+               sims: bool) -> list[Candidate]:
+        """Every check on every candidate (duplicates of texts selected in earlier rounds included)."""
+        lo, _ = self._bounds()
+        cleaned = [clean_answer(a, max_words=self._budget(int(targets[i]))) for (i, _), a in zip(pairs, answers)]
         similar = np.zeros(len(cleaned), dtype=bool)
         if sims and cleaned:
             emb = Embedder().encode([c or "-" for c in cleaned])
             similar = max_similarity(emb, self.train_embeddings_) >= float(self.spec.similarity_threshold)
-        failed = []
-        self._last_empty = sum(1 for c in cleaned if not c.strip())
-        for k, (i, text) in enumerate(zip(idx, cleaned)):
-            reason = self._reject_reason(text, lo, seen, bool(similar[k]))
-            if reason:
-                stats[f"rejected_{reason}"] += 1
-                failed.append(i)
-                continue
-            seen.add(normalise(text))
-            texts[i] = text
-        return texts, failed
+        candidates = [Candidate(row=i, text=text, failed=self._failures(text, lo, seen, bool(similar[k])))
+                      for k, ((i, _), text) in enumerate(zip(pairs, cleaned))]
+        score_candidates(candidates, [contexts[c.row] for c in candidates], [int(targets[c.row]) for c in candidates],
+                         had_pii, getattr(self, "verifier_", None))
+        return candidates
+
+    @staticmethod
+    def _count(candidates: list[Candidate], stats: dict[str, int]) -> None:
+        """``candidates``, ``passed_<check>`` and ``rejected_<first failure>`` over a round's candidates."""
+        stats["candidates"] += len(candidates)
+        for cand in candidates:
+            failed = set(cand.failed) | set(cand.soft_failed)
+            for check in CHECKS:
+                if check == "label":
+                    ok = all(cand.labels.values())
+                    for column, agree in cand.labels.items():
+                        stats[f"passed_label_{column}"] = stats.get(f"passed_label_{column}", 0) + int(agree)
+                elif check == "pii":
+                    ok = not cand.had_pii
+                else:
+                    ok = check not in failed
+                stats[f"passed_{check}"] += int(ok)
+            if cand.failed:
+                stats[f"rejected_{cand.failed[0]}"] += 1
 
     def _echoes_prompt(self, text: str) -> bool:
         """A model repeated the prompt's ``Column: value`` lines instead of writing the text (the
@@ -286,63 +436,70 @@ class TextColumnGenerator:
         lowered = text.lower()
         return sum(f"{name.lower()}:" in lowered for name in self.spec.conditioned_on) >= 2
 
-    def _reject_reason(self, text: str, lo: int, seen: set[str], similar: bool) -> str | None:
+    def _failures(self, text: str, lo: int, seen: set[str], similar: bool) -> list[str]:
+        """The hard checks ``text`` fails, in the order of :data:`~synthstruct.text.select.HARD_CHECKS`."""
         if not text.strip():
-            return "empty"
+            return ["empty"]
+        failed = []
         if len(words(text)) < min(lo, 3) or len(text.split()) < lo:
-            return "short"
+            failed.append("short")
         if self._echoes_prompt(text):
-            return "echo"
+            failed.append("echo")
         ngrams = getattr(self, "ngrams_", None)
         if ngrams is not None and ngrams.copied(text):
-            return "copied"
+            failed.append("copied")
         if similar:
-            return "similar"
-        if self.spec.generator == "template":  # deterministic filler from a small phrase bank: repeats by design
-            return None
-        if len(words(text)) >= self.spec.ngram and normalise(text) in seen:  # short texts repeat naturally
-            return "duplicate"
-        return None
+            failed.append("similar")
+        if self._counts_as_duplicate(text) and normalise(text) in seen:
+            failed.append("duplicate")
+        return failed
 
     def _fill_rest(self, rows: pd.DataFrame, pending: list[int], targets: np.ndarray, seeds: np.ndarray,
                    base_seed: int, texts: list[Any], seen: set[str], stats: dict[str, int]) -> None:
-        """Texts still failing after the last round: the fallback backend (or the template) writes them."""
+        """Rows still without a usable candidate after the last round: the fallback backend (or the template)."""
         fallback = self._fallback()
         if fallback is None and self._last_empty == len(pending) and self.spec.generator != "template":
             raise InputError("text backend failed", [Problem(
                 f"columns.{self.column}.backend",
                 f"{len(pending)} of {getattr(self, '_texts_total', len(pending))} texts got no usable answer after "
-                f"{self.spec.max_regenerations + 1} attempts (backend stats: {getattr(self._backend, 'stats_', {})})",
+                f"{max(self._selection()[1], self.spec.max_regenerations + 1)} rounds (backend stats: "
+                f"{getattr(self._backend, 'stats_', {})})",
                 "check that the server is reachable (base_url, api_key_env), or set backend.fallback: template")])
         fallback = fallback or get_text_backend("template", {}, column=self.column)
-        answers = self._ask(fallback, rows, pending, targets, seeds, 99, base_seed)
-        answers = self._scrub(answers, base_seed + 104_729 * 99 + pending[0], stats)
-        _, hi = self._bounds()
+        answers = self._ask(fallback, rows, [(i, 0) for i in pending], targets, seeds, 99, base_seed)
+        answers, _ = self._scrub(answers, base_seed + 104_729 * 99 + pending[0], stats)
         for i, answer in zip(pending, answers):
-            texts[i] = clean_answer(answer, max_words=hi)
+            texts[i] = clean_answer(answer, max_words=self._budget(int(targets[i])))
             seen.add(normalise(texts[i]))
         stats["fallback_texts"] += len(pending)
         self.fallback_used_ = getattr(fallback, "name", "template")
 
-    def _scrub(self, answers: list[str], seed: int, stats: dict[str, int]) -> list[str]:
+    def _scrub(self, answers: list[str], seed: int, stats: dict[str, int]) -> tuple[list[str], list[bool]]:
         """Replace PII in a round's answers *before* they are checked, so that what is checked (copied
-        runs, duplicates) is what is written: a replacement name can complete a run of training text."""
+        runs, duplicates) is what is written: a replacement name can complete a run of training text.
+        Also returns, per answer, whether anything was replaced."""
         present = [k for k, a in enumerate(answers) if a and a.strip()]
+        had = [False] * len(answers)
         if not present or self.spec.generator == "template":
-            return answers
+            return answers, had
         new, replaced = replace_pii([answers[k] for k in present], seed=seed,
                                     avoid=getattr(self, "reserved_", None), stats=stats)
         answers = list(answers)
         for k, text in zip(present, new):
+            had[k] = text != answers[k]
             answers[k] = text
         stats["pii_replaced"] += replaced
-        return answers
+        return answers, had
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:
         """Saved state: the column spec, missing share and length profile — no training text, no hashes."""
-        return {"column": self.column, "spec": self.spec.model_dump(mode="json"),
-                "missing_share": self.missing_share_, "length_quantiles": self.length_quantiles_}
+        state = {"column": self.column, "spec": self.spec.model_dump(mode="json"),
+                 "missing_share": self.missing_share_, "length_quantiles": self.length_quantiles_}
+        verifier = getattr(self, "verifier_", None)
+        if verifier is not None:
+            state["verifier"] = verifier.to_state()
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TextColumnGenerator:
@@ -352,5 +509,6 @@ class TextColumnGenerator:
         gen.ngrams_, gen.train_embeddings_, gen.examples_ = None, None, list(gen.spec.examples)
         gen.reserved_ = None
         gen.example_pool_ = None  # training texts are never saved: a loaded model prompts without them
+        gen.verifier_ = TextVerifier.from_state(state["verifier"]) if state.get("verifier") else None
         gen.backend_name_ = gen.spec.generator
         return gen

@@ -163,7 +163,7 @@ def test_multi_step_text_feeds_each_answer_into_the_next_step() -> None:
     frame = _reviews(40)
     spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating"], examples_from_data=0,
                       steps=["Outline the call in 3 points", "Write the call from the outline"], min_length=3,
-                      max_length=120)
+                      max_length=120, candidates=1, rounds=1)
     backend = Stepper()
     gen = TextColumnGenerator(spec, column="Review", backend=backend).fit(frame["Review"], frame)
     out = gen.generate(pd.DataFrame({"Rating": [2, 4]}), np.random.default_rng(0))
@@ -171,5 +171,6 @@ def test_multi_step_text_feeds_each_answer_into_the_next_step() -> None:
     assert all(r.document == "" and r.max_words <= 30 for r in outline)  # a short plan, chat prompt
     assert "Step 1 of 2: Outline the call" in outline[0].messages[-1]["content"]
     assert "answer of step 1 for rating 2" in final[0].messages[-1]["content"]
-    assert "Plan: answer of step 1 for rating 2" in final[0].document and final[0].max_words == 120
+    assert "Plan: answer of step 1 for rating 2" in final[0].document
+    assert final[0].max_words == gen._budget(final[0].target_words)  # the row's own length budget
     assert out.tolist() == [f"answer of step 2 for rating {r} with several more words here" for r in (2, 4)]

@@ -61,6 +61,11 @@ def test_release_of_clothing_reviews_with_template_text(bundled_dir, tmp_path) -
     sampling = report["sampling"]
     assert sampling["text.Review Text.texts"] > 250 and sampling["text.Review Text.rejected_copied"] == 0
     assert sampling["text.Title.memorisation_checked"] == 1
+    # generate -> verify -> select: acceptance per check reaches the report (the template: one candidate per row)
+    assert sampling["text.Review Text.candidates"] >= sampling["text.Review Text.texts"]  # + regenerated rows
+    assert sampling["text.Review Text.acceptance_copied"] == 1.0
+    assert 0.0 <= sampling["text.Review Text.acceptance_label_Department Name"] <= 1.0
+    assert "sampling: text.Review Text.acceptance length" in (tmp_path / "out" / "report.html").read_text()
     data = seen["synthetic"]
     real = pd.read_csv(bundled_dir / "clothing_reviews.csv")
     texts = data["Review Text"].dropna()
@@ -102,7 +107,8 @@ def test_regenerates_duplicates_and_counts_them() -> None:
         def generate(self, requests, *, seed):
             return ["the very same answer for every single row of this table"] * len(requests)
 
-    spec = TextColumn(kind="text", generator="local", max_regenerations=2, min_length=1, examples_from_data=0)
+    spec = TextColumn(kind="text", generator="local", max_regenerations=2, min_length=1, examples_from_data=0,
+                      candidates=1, rounds=1)
     gen = TextColumnGenerator(spec, column="t", backend=Repeating())
     gen.fit(pd.Series(["a real text of some length here and a few more words"] * 4))
     out = gen.generate(pd.DataFrame(index=range(4)), np.random.default_rng(0))

@@ -1,0 +1,194 @@
+"""Benchmark of generate -> verify -> select for free text (``python evaluation/bench_text_select.py``).
+
+For each dataset a text column is fitted on real train rows (its verifier included) and written for
+``--rows`` real holdout rows' conditioning values, then scored against the issue #17 targets:
+
+* **conditioning** — an *independent* classifier per conditioning column (TF-IDF of word 1-2-grams,
+  min_df 2, up to 50,000 features, logistic regression without class weights, trained on up to 20,000
+  real train texts: not the column's verifier, which sees at most 6,000 texts, 3,000 features and
+  class-balanced weights) predicts the column from the text; its balanced accuracy (mean recall over
+  labels) on the synthetic texts against the values they were written for, and on up to 2,000 real
+  holdout texts; target: synthetic >= 90 % of real;
+* **length** — KS distance of word counts, synthetic vs real holdout (target <= 0.15);
+* **privacy** — ``text_memorisation`` (:mod:`synthstruct.evaluation.text_fidelity`): synthetic cells
+  sharing an 8-word run with train text (the column's ``ngram_shared_by`` stock-phrase rule) and PII
+  replay cells (target 0 and 0).
+
+Datasets (``../shared/datasets``): ``clothing`` (Review Text | Department Name, Rating),
+``airline`` (tweet text | airline_sentiment, airline), ``harper_valley`` (transcript | intent; intent
+derived by ``evaluation/harper_valley.py``). The machine is shared: the load average before and after
+every run is printed next to its timings. One JSON line per run on stdout (numbers only, no text).
+
+Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--rounds``,
+``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--seed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from synthstruct.schema.io import schema_from_dict  # noqa: E402 - after the sys.path / environment set-up above
+from synthstruct.schema.model import Schema  # noqa: E402 - after the sys.path / environment set-up above
+from synthstruct.text.column import TextColumnGenerator  # noqa: E402 - after the sys.path / environment set-up above
+
+HOLDOUT = 2000
+CLASSIFIER_ROWS = 20_000
+
+
+def _load(name: str, data_dir: Path, seed: int) -> tuple[pd.DataFrame, list[str], str, dict]:
+    """``(frame, conditioning columns, text column, text column spec)``."""
+    if name == "clothing":
+        conds, text = ["Department Name", "Rating"], "Review Text"
+        frame = pd.read_csv(data_dir / "womens_clothing_reviews.csv").dropna(subset=[text, *conds])
+        spec = {"description": "a customer review of a clothing item bought online",
+                "style": "first person, informal", "min_length": 3}
+    elif name == "airline":
+        conds, text = ["airline_sentiment", "airline"], "text"
+        frame = pd.read_csv(data_dir / "airline_tweets.csv").drop_duplicates("tweet_id").dropna(subset=[text, *conds])
+        spec = {"description": "a tweet from a passenger to an airline", "style": "twitter, informal", "min_length": 2}
+    elif name == "harper_valley":
+        import harper_valley as hv
+
+        conds, text = ["intent"], "transcript"
+        frame = hv.load_harper_valley(data_dir / "harper_valley_bank_transcripts.csv")
+        from synthstruct.schema.io import load_schema
+
+        base = load_schema(REPO / "schemas" / "customer_service" / "call_transcripts.yaml").columns["transcript"]
+        spec = {k: v for k, v in base.model_dump(mode="json").items()
+                if k in ("description", "style", "min_length", "max_length", "example_words", "ngram_shared_by")}
+    else:
+        raise SystemExit(f"unknown dataset {name}")
+    frame = frame[[*conds, text]].sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    return frame, conds, text, spec
+
+
+def _schema(frame: pd.DataFrame, conds: list[str], text: str, spec: dict) -> Schema:
+    columns: dict[str, dict] = {c: {"kind": "categorical"} for c in conds}
+    columns[text] = {"kind": "text", "conditioned_on": conds, **spec}
+    return schema_from_dict({"schema_version": 1, "name": "bench", "columns": columns})
+
+
+def independent_scores(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, conds: list[str],
+                       text: str, seed: int) -> dict[str, object]:
+    """Balanced accuracy of an independent TF-IDF + LR classifier per conditioning column."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    real = train.sample(min(len(train), CLASSIFIER_ROWS), random_state=seed)
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True)
+    x = vec.fit_transform(real[text].astype(str))
+    syn = synthetic.dropna(subset=[text])
+    out: dict[str, object] = {}
+    for col in conds:
+        y = real[col].astype(str).to_numpy()
+        clf = LogisticRegression(max_iter=1000, random_state=seed).fit(x, y)
+        hold_pred = clf.predict(vec.transform(holdout[text].astype(str)))
+        syn_pred = clf.predict(vec.transform(syn[text].astype(str)))
+        bal_real = balanced_accuracy_score(holdout[col].astype(str), hold_pred)
+        # labels of the synthetic rows only: mean recall over the labels present among them
+        bal_syn = balanced_accuracy_score(syn[col].astype(str), syn_pred)
+        bal_real_same = _recall_over(holdout[col].astype(str).to_numpy(), hold_pred, set(syn[col].astype(str)))
+        out[col] = {"classes": len(clf.classes_),
+                    "majority_share": round(float(pd.Series(y).value_counts(normalize=True).iloc[0]), 3),
+                    "synthetic_balanced_accuracy": round(float(bal_syn), 3),
+                    "holdout_balanced_accuracy": round(float(bal_real), 3),
+                    "holdout_balanced_accuracy_same_labels": round(float(bal_real_same), 3),
+                    "ratio": round(float(bal_syn / bal_real_same), 3) if bal_real_same else None,
+                    "synthetic_accuracy": round(float((syn_pred == syn[col].astype(str).to_numpy()).mean()), 3),
+                    "holdout_accuracy": round(float((hold_pred == holdout[col].astype(str).to_numpy()).mean()), 3)}
+    return out
+
+
+def _recall_over(y: np.ndarray, pred: np.ndarray, labels: set[str]) -> float:
+    recalls = [float((pred[y == label] == label).mean()) for label in sorted(labels) if (y == label).any()]
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def run(name: str, args: argparse.Namespace) -> dict[str, object]:
+    from scipy.stats import ks_2samp
+
+    from synthstruct.evaluation.metric import EvaluationContext
+    from synthstruct.evaluation.text_fidelity import text_memorisation
+
+    frame, conds, text, spec = _load(name, args.data_dir, args.seed)
+    cut = min(HOLDOUT, len(frame) // 5)
+    holdout, train = frame.iloc[:cut].reset_index(drop=True), frame.iloc[cut:].reset_index(drop=True)
+    options: dict[str, object] = {"threads": args.threads, "batch_size": args.batch_size} if args.backend == "local" else {}
+    spec = {**spec, "generator": args.backend, "candidates": args.candidates, "rounds": args.rounds, "backend": options}
+    if args.example_words:
+        spec["example_words"] = args.example_words
+    schema = _schema(frame, conds, text, spec)
+    gen = TextColumnGenerator(schema.columns[text], column=text)  # type: ignore[arg-type]
+    load_before = os.getloadavg()
+    t = time.perf_counter()
+    gen.fit(train[text], train)
+    fit_s = time.perf_counter() - t
+    gen.missing_share_ = 0.0
+    synthetic = holdout.iloc[:args.rows][conds].reset_index(drop=True)
+    t = time.perf_counter()
+    synthetic[text] = gen.generate(synthetic, np.random.default_rng(args.seed))
+    gen_s = time.perf_counter() - t
+    load_after = os.getloadavg()
+    ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=args.seed,
+                            options={"text_embeddings": False})
+    memo = text_memorisation(ctx).details["columns"][text]
+    syn_words = synthetic[text].dropna().astype(str).str.split().str.len()
+    real_words = holdout[text].astype(str).str.split().str.len()
+    stats = gen.stats_
+    out: dict[str, object] = {
+        "dataset": name, "backend": args.backend, "candidates": args.candidates, "rounds": args.rounds,
+        "example_words": schema.columns[text].example_words, "rows": args.rows, "train_texts": len(train),
+        "holdout_texts": len(holdout), "texts": int(synthetic[text].notna().sum()), "fit_s": round(fit_s, 1),
+        "generate_s": round(gen_s, 1), "texts_per_s": round(args.rows / gen_s, 3),
+        "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in load_after],
+        "threads": args.threads, "batch_size": args.batch_size,
+        "verifier_labels": gen.verifier_.labelled if gen.verifier_ is not None else [],
+        "word_ks_vs_holdout": round(float(ks_2samp(syn_words, real_words).statistic), 3),
+        "mean_words": round(float(syn_words.mean()), 1), "real_mean_words": round(float(real_words.mean()), 1),
+        "copied_ngram_cells": memo["synthetic"]["copied_ngram_cells"],
+        "pii_replay_cells": memo["synthetic"]["pii_replay_cells"],
+        "holdout_copied_ngram_cells": memo["holdout"]["copied_ngram_cells"],
+        "holdout_pii_replay_cells": memo["holdout"]["pii_replay_cells"],
+        "conditioning": independent_scores(train, holdout, synthetic, conds, text, args.seed),
+        "stats": {k: v for k, v in stats.items() if v},
+    }
+    if args.dump:
+        synthetic.to_csv(args.dump.with_name(f"{args.dump.stem}-{name}.csv"), index=False)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=Path("/work/shared/datasets") if Path("/work/shared/datasets").is_dir() else REPO.parent / "shared" / "datasets")
+    p.add_argument("--dataset", action="append", choices=["clothing", "airline", "harper_valley"])
+    p.add_argument("--backend", default="local", choices=["local", "template"])
+    p.add_argument("--rows", type=int, default=40)
+    p.add_argument("--candidates", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--example-words", type=int, default=0, help="0: the schema's / default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dump", type=Path, default=None, help="write the generated rows to <dump>-<dataset>.csv")
+    args = p.parse_args()
+    for name in args.dataset or ["clothing", "airline", "harper_valley"]:
+        print(json.dumps(run(name, args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

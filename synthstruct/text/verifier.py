@@ -1,0 +1,242 @@
+"""The verifier of one text column, learned at fit time from the training texts.
+
+Generation is hard, verification is easier: a text column writes several candidates per row and keeps
+the one the verifier likes best (:mod:`synthstruct.text.select`). The verifier knows, from the real
+training texts,
+
+* **labels** — for each conditioning column with few distinct values (categories, ratings, flags:
+  2 to :data:`MAX_CLASSES` values, each class with at least :data:`MIN_CLASS_TEXTS` texts), a TF-IDF +
+  logistic-regression classifier that predicts the column's value from the text. A candidate agrees
+  with its row when the classifier's most probable value is the row's value;
+* **length** — the word-count profile (:data:`QUANTILES` quantiles) of every class of the *length
+  column* (the first labelled conditioning column), and of all texts, from which each row draws its
+  target length.
+
+What is saved with a model is what :meth:`TextVerifier.to_state` returns, plain JSON: the vocabulary
+(words and word pairs found in at least :data:`MIN_DF` different training texts, at most
+:data:`MAX_FEATURES`), their idf weights, the classifiers' coefficients and intercepts (rounded to 6
+significant digits), and the quantiles. No training text, no pickle. Fitting is deterministic: the
+training texts are subsampled with a fixed seed and the solver (lbfgs) is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MAX_CLASSES", "TextVerifier", "word_count"]
+
+#: Conditioning columns with more distinct values than this get no classifier.
+MAX_CLASSES = 30
+#: Classes with fewer training texts are left out of a classifier (and of the length profile).
+MIN_CLASS_TEXTS = 5
+#: A vocabulary entry must occur in this many different training texts (nothing rarer is saved).
+MIN_DF = 5
+#: Largest vocabulary kept.
+MAX_FEATURES = 3000
+#: Training texts the classifiers see at most (seeded sample).
+MAX_TRAIN_TEXTS = 6000
+#: Word-count quantiles kept per class.
+QUANTILES = 21
+
+
+def word_count(text: str) -> int:
+    """Words of a text, as every length figure in synthstruct counts them (whitespace-separated)."""
+    return len(str(text).split())
+
+
+def _round(values: np.ndarray) -> list[float]:
+    return [float(f"{v:.6g}") for v in np.asarray(values, dtype=float).ravel()]
+
+
+class TextVerifier:
+    """Label classifiers and length profiles of one text column.
+
+    Args:
+        conditioned_on: The column's conditioning columns, in schema order.
+        seed: Seed of the training-text sample.
+    """
+
+    def __init__(self, conditioned_on: Sequence[str] = (), *, seed: int = 0) -> None:
+        self.conditioned_on = list(conditioned_on)
+        self.seed = int(seed)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, texts: pd.Series, frame: pd.DataFrame | None, format_value: Any,
+            exclude: Callable[[str], bool] | None = None) -> TextVerifier:
+        """Learn from ``texts`` (non-empty strings, index aligned with ``frame``).
+
+        Args:
+            texts: The training texts.
+            frame: The training table (conditioning columns).
+            format_value: How a conditioning value is written (the prompts' form).
+            exclude: Vocabulary entries for which this returns True are dropped before the classifiers
+                are fitted (the text column passes "is a PII span of the training text").
+        """
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        texts = texts.dropna().astype(str)
+        texts = texts[texts.str.strip() != ""]
+        counts = texts.str.split().str.len().to_numpy(dtype=float)
+        self.length_all_ = _quantiles(counts)
+        self.length_column_: str | None = None
+        self.length_by_class_: dict[str, list[float]] = {}
+        self.vocabulary_: list[str] = []
+        self.idf_ = np.zeros(0)
+        self.classifiers_: dict[str, dict[str, Any]] = {}
+        self.excluded_ = 0
+        if frame is None or len(texts) < 2 * MIN_CLASS_TEXTS:
+            return self
+        labels = {}
+        for col in self.conditioned_on:
+            if col not in frame.columns:
+                continue
+            values = frame.loc[texts.index, col].map(format_value)
+            sizes = values[values != "unknown"].value_counts()
+            kept = sizes[sizes >= MIN_CLASS_TEXTS]
+            if 2 <= len(kept) <= MAX_CLASSES and frame[col].nunique(dropna=True) <= MAX_CLASSES:
+                labels[col] = values.where(values.isin(kept.index))
+        if not labels:
+            return self
+        self.length_column_ = next(iter(labels))
+        lab = labels[self.length_column_]
+        for cls in sorted(lab.dropna().unique()):
+            self.length_by_class_[str(cls)] = _quantiles(counts[(lab == cls).to_numpy()])
+        sample = texts
+        if len(texts) > MAX_TRAIN_TEXTS:
+            sample = texts.sample(MAX_TRAIN_TEXTS, random_state=self.seed)
+        vec = TfidfVectorizer(min_df=MIN_DF if len(sample) >= 20 * MIN_DF else 1, ngram_range=(1, 2),
+                              max_features=MAX_FEATURES, sublinear_tf=True, dtype=np.float64)
+        try:
+            x = vec.fit_transform(sample.to_numpy())
+        except ValueError:  # empty vocabulary (e.g. every word rarer than MIN_DF)
+            return self
+        vocabulary = [str(w) for w in vec.get_feature_names_out()]
+        if exclude is not None:
+            kept = [w for w in vocabulary if not exclude(w)]
+            self.excluded_ = len(vocabulary) - len(kept)
+            if self.excluded_ and kept:
+                vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float64,
+                                      vocabulary={w: i for i, w in enumerate(kept)})
+                x = vec.fit_transform(sample.to_numpy())
+                vocabulary = kept
+        self.vocabulary_ = vocabulary
+        self.idf_ = np.asarray(vec.idf_, dtype=float)
+        for col, values in labels.items():
+            y = values.loc[sample.index]
+            keep = y.notna().to_numpy()
+            if len(set(y[keep])) < 2:
+                continue
+            clf = LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0, random_state=self.seed)
+            clf.fit(x[keep], y[keep].astype(str).to_numpy())
+            self.classifiers_[col] = {"classes": [str(c) for c in clf.classes_],
+                                      "coef": np.asarray(clf.coef_, dtype=float),
+                                      "intercept": np.asarray(clf.intercept_, dtype=float)}
+        self._round_arrays()
+        return self
+
+    def _round_arrays(self) -> None:
+        """Round to what is saved, so a loaded verifier scores exactly as the fitted one."""
+        self.idf_ = np.asarray(_round(self.idf_))
+        for clf in self.classifiers_.values():
+            shape = clf["coef"].shape
+            clf["coef"] = np.asarray(_round(clf["coef"])).reshape(shape)
+            clf["intercept"] = np.asarray(_round(clf["intercept"]))
+
+    # ------------------------------------------------------------------ use
+    @property
+    def labelled(self) -> list[str]:
+        """Conditioning columns that have a classifier."""
+        return list(self.classifiers_)
+
+    def _features(self, texts: Sequence[str]) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = getattr(self, "_vec", None)
+        if vec is None:
+            vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float64,
+                                  vocabulary={w: i for i, w in enumerate(self.vocabulary_)})
+            vec.idf_ = self.idf_
+            self._vec = vec
+        return vec.transform([str(t) for t in texts])
+
+    def probabilities(self, texts: Sequence[str], labels: Sequence[str | None], column: str) -> tuple[np.ndarray, np.ndarray]:
+        """For each text: the probability of its row's value of ``column`` and whether it is the most probable.
+
+        Rows whose value the classifier does not know (a rare or missing value) get probability NaN and
+        agreement True (nothing to check).
+        """
+        clf = self.classifiers_[column]
+        classes = {c: k for k, c in enumerate(clf["classes"])}
+        x = self._features(texts)
+        logits = x @ clf["coef"].T + clf["intercept"]
+        if logits.shape[1] == 1:  # binary: sklearn keeps one coefficient row for the second class
+            logits = np.hstack([-logits, logits]) / 2
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        p = np.full(len(texts), np.nan)
+        agree = np.ones(len(texts), dtype=bool)
+        for i, label in enumerate(labels):
+            k = classes.get(str(label)) if label is not None else None
+            if k is not None:
+                p[i] = probs[i, k]
+                agree[i] = int(np.argmax(probs[i])) == k
+        return p, agree
+
+    def predict(self, texts: Sequence[str], column: str) -> list[str]:
+        """The most probable value of ``column`` for each text."""
+        clf = self.classifiers_[column]
+        x = self._features(texts)
+        logits = np.asarray(x @ clf["coef"].T + clf["intercept"])
+        if logits.shape[1] == 1:
+            return [clf["classes"][int(v > 0)] for v in logits[:, 0]]
+        return [clf["classes"][int(k)] for k in logits.argmax(axis=1)]
+
+    def length_profile(self, context: dict[str, str]) -> list[float]:
+        """Word-count quantiles of the row's class (all texts when the class is unknown)."""
+        if self.length_column_ is not None:
+            found = self.length_by_class_.get(context.get(self.length_column_, "\0"))
+            if found is not None:
+                return found
+        return self.length_all_
+
+    def draw_lengths(self, contexts: Sequence[dict[str, str]], u: np.ndarray) -> np.ndarray:
+        """Target word counts: the ``u``-quantile (uniform draws) of each row's class profile."""
+        grid = np.linspace(0, 1, QUANTILES)
+        return np.array([np.interp(float(v), grid, self.length_profile(c)) for c, v in zip(contexts, u)]).round()
+
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> dict[str, Any]:
+        """Plain JSON: vocabulary, idf, coefficients and quantiles (no training text)."""
+        return {"conditioned_on": self.conditioned_on, "seed": self.seed, "length_all": self.length_all_,
+                "length_column": self.length_column_, "length_by_class": self.length_by_class_,
+                "vocabulary": self.vocabulary_, "idf": _round(self.idf_),
+                "classifiers": {c: {"classes": v["classes"], "shape": list(v["coef"].shape),
+                                    "coef": _round(v["coef"]), "intercept": _round(v["intercept"])}
+                                for c, v in self.classifiers_.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TextVerifier:
+        self = cls(state["conditioned_on"], seed=int(state["seed"]))
+        self.length_all_ = [float(v) for v in state["length_all"]]
+        self.length_column_ = state["length_column"]
+        self.length_by_class_ = {str(k): [float(v) for v in q] for k, q in state["length_by_class"].items()}
+        self.vocabulary_ = [str(w) for w in state["vocabulary"]]
+        self.idf_ = np.asarray(state["idf"], dtype=float)
+        self.classifiers_ = {c: {"classes": [str(k) for k in v["classes"]],
+                                 "coef": np.asarray(v["coef"], dtype=float).reshape(v["shape"]),
+                                 "intercept": np.asarray(v["intercept"], dtype=float)}
+                             for c, v in state["classifiers"].items()}
+        return self
+
+
+def _quantiles(counts: np.ndarray) -> list[float]:
+    if not counts.size:
+        return [20.0] * QUANTILES
+    return [float(math.floor(v + 0.5)) for v in np.quantile(counts, np.linspace(0, 1, QUANTILES))]

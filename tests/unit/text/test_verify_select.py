@@ -1,0 +1,261 @@
+"""The text column's verifier (learned at fit) and the generate -> verify -> select loop, with fake backends."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthstruct.schema.model import TextColumn
+from synthstruct.text.column import TextColumnGenerator
+from synthstruct.text.prompts import format_value
+from synthstruct.text.verifier import TextVerifier
+
+_WORDS = {"Dresses": "dress gown hem skirt twirl", "Bottoms": "jeans pants denim waist inseam",
+          "Tops": "blouse shirt sleeve collar tee"}
+_FILLER = ["i", "bought", "this", "online", "and", "it", "arrived", "quickly", "the", "colour", "is", "nice", "and", "i", "would", "order", "again"]
+
+
+def _corpus(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Reviews whose department shows in their words; Dresses reviews are long, the others short."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        dept = list(_WORDS)[i % 3]
+        length = int(rng.integers(40, 60)) if dept == "Dresses" else int(rng.integers(8, 14))
+        words = list(rng.choice(_WORDS[dept].split(), 3)) + list(rng.choice(_FILLER, length - 3))
+        rows.append({"Department": dept, "Review": " ".join(words)})
+    return pd.DataFrame(rows)
+
+
+def test_verifier_recognises_labels_and_keeps_a_per_class_length_profile() -> None:
+    frame = _corpus()
+    ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    assert ver.labelled == ["Department"]
+    assert ver.predict(["a lovely dress with a twirl", "these jeans fit at the waist", "the sleeve and collar"],
+                       "Department") == ["Dresses", "Bottoms", "Tops"]
+    p, agree = ver.probabilities(["a dress gown with a hem"] * 2, ["Dresses", "Tops"], "Department")
+    assert p[0] > p[1] and agree.tolist() == [True, False]
+    _, unknown = ver.probabilities(["a lovely dress"], ["Shoes"], "Department")  # a value it never saw
+    assert unknown.tolist() == [True]
+    long_ = ver.draw_lengths([{"Department": "Dresses"}] * 200, np.linspace(0, 1, 200))
+    short = ver.draw_lengths([{"Department": "Tops"}] * 200, np.linspace(0, 1, 200))
+    assert long_.min() >= 40 and short.max() <= 14  # each class has its own real lengths
+
+
+def test_verifier_state_is_plain_json_without_training_text_and_scores_identically() -> None:
+    frame = _corpus()
+    ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    state = json.loads(json.dumps(ver.to_state()))
+    assert set(state) >= {"vocabulary", "idf", "classifiers", "length_by_class"}
+    assert not any(text in json.dumps(state) for text in frame["Review"])  # vocabulary entries, never texts
+    again = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    assert json.dumps(again.to_state()) == json.dumps(ver.to_state())  # deterministic fit
+    loaded = TextVerifier.from_state(state)
+    probe = ["a dress with a hem", "denim jeans", "a shirt"]
+    labels = ["Dresses", "Tops", "Tops"]
+    assert np.array_equal(loaded.probabilities(probe, labels, "Department")[0],
+                          ver.probabilities(probe, labels, "Department")[0])
+
+
+def test_vocabulary_entries_flagged_as_pii_are_not_kept() -> None:
+    frame = _corpus()
+    ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value, exclude=lambda w: "denim" in w)
+    assert ver.excluded_ > 0 and not any("denim" in w for w in ver.vocabulary_)
+
+
+def test_columns_with_too_many_values_or_tiny_classes_get_no_classifier() -> None:
+    frame = _corpus().assign(Id=range(300), Rare=["a"] * 297 + ["b"] * 3)
+    ver = TextVerifier(["Id", "Rare", "Department"]).fit(frame["Review"], frame, format_value)
+    assert ver.labelled == ["Department"] and ver.length_column_ == "Department"
+
+
+def _text(department: str, n: int, seed: int) -> str:
+    """``n`` words: three of the department's, then seeded filler."""
+    filler = np.random.default_rng(seed).choice(_FILLER, max(n - 3, 0))
+    return " ".join(_WORDS[department].split()[:3] + list(filler))
+
+
+class _Fixed:
+    name, stats_ = "fixed", {}
+
+    def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+        return [f"a blouse with a collar number {r.seed}" for r in requests]
+
+
+def _generator(backend, **spec) -> TextColumnGenerator:  # type: ignore[no-untyped-def]
+    frame = _corpus()
+    col = TextColumn(kind="text", generator="local", conditioned_on=["Department"], examples_from_data=0,
+                     min_length=3, **spec)
+    return TextColumnGenerator(col, column="Review", backend=backend).fit(frame["Review"], frame)
+
+
+def test_the_candidate_whose_label_agrees_with_the_row_is_selected() -> None:
+    class Writer:
+        name, stats_ = "fake", {}
+
+        def __init__(self) -> None:
+            self.requests = 0
+
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            # requests come as (row, candidate) pairs, four candidates per row: only the last one writes
+            # about the row's own department, the others about another one
+            self.requests += len(requests)
+            out = []
+            for pos, r in enumerate(requests):
+                own = r.context["Department"]
+                dept = own if pos % 4 == 3 else ("Tops" if own != "Tops" else "Bottoms")
+                out.append(" ".join(_WORDS[dept].split()) + f" fits {r.seed}")
+            return out
+
+    rows = pd.DataFrame({"Department": ["Dresses", "Bottoms", "Dresses", "Bottoms"]})
+    backend = Writer()
+    gen = _generator(backend, candidates=4, rounds=1, max_regenerations=0)
+    gen._budget = lambda target: 40  # type: ignore[method-assign]
+    out = gen.generate(rows, np.random.default_rng(0))
+    ver = gen.verifier_
+    assert ver.predict(out.tolist(), "Department") == rows["Department"].tolist()
+    assert backend.requests == 16 and gen.stats_["candidates"] == 16
+    assert gen.stats_["acceptance_label"] == pytest.approx(0.25, abs=0.01)  # one candidate in four agrees
+
+
+def test_rows_without_a_passing_candidate_get_another_round_and_output_is_deterministic() -> None:
+    class Late:
+        name, stats_ = "late", {}
+
+        def __init__(self) -> None:
+            self.rounds = 0
+
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            self.rounds += 1  # one call per round here (8 requests < one batch)
+            times = 1 if self.rounds >= 2 else 3  # round 1: three times too long (cut to the budget: still too long)
+            return [_text(r.context["Department"], times * r.target_words, r.seed) for r in requests]
+
+    rows = pd.DataFrame({"Department": ["Tops", "Bottoms"]})  # short classes: the budget cut keeps them too long
+    first = _generator(Late(), candidates=4, rounds=3)
+    a = first.generate(rows, np.random.default_rng(1))
+    assert first.stats_["rounds"] == 2 and first.stats_["regenerated"] == 2
+    assert first.stats_["acceptance_length"] == 0.5  # 8 of 16 candidates: the second round's
+    b = _generator(Late(), candidates=4, rounds=3).generate(rows, np.random.default_rng(1))
+    assert a.tolist() == b.tolist()
+
+
+def test_the_candidate_nearest_the_row_target_length_is_selected() -> None:
+    class Lengths:
+        name, stats_ = "lengths", {}
+
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            # candidate j has 5, 10, 20 or 40 words, all about the row's department
+            out = []
+            for pos, r in enumerate(requests):  # (row, candidate) pairs, four candidates per row
+                n = (5, 10, 20, 40)[pos % 4]
+                out.append(_text(r.context["Department"], n, r.seed))
+            return out
+
+    rows = pd.DataFrame({"Department": ["Tops"] * 6 + ["Dresses"] * 6})
+    gen = _generator(Lengths(), candidates=4, rounds=1, max_regenerations=0, max_length=60)
+    gen._budget = lambda target: 60  # type: ignore[method-assign]  (no cut: the choice alone sets the length)
+    out = gen.generate(rows, np.random.default_rng(0))
+    n = out.str.split().str.len()
+    assert (n[:6] == 10).all()  # Tops are 8-13 words in the training text: 10 is nearest
+    assert (n[6:] >= 38).all()  # Dresses are 40-59 words: 40 is nearest (the PII scrub may merge a word or two)
+    assert gen.stats_["acceptance_length"] == pytest.approx(0.25, abs=0.01)
+
+
+def test_per_row_targets_follow_the_class_and_set_the_word_budget() -> None:
+    class Recorder:
+        name, stats_ = "rec", {}
+
+        def __init__(self) -> None:
+            self.requests = []
+
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            self.requests += list(requests)
+            return [" ".join(["dress"] * r.target_words) for r in requests]
+
+    backend = Recorder()
+    gen = _generator(backend, candidates=1, rounds=1)
+    gen.generate(pd.DataFrame({"Department": ["Dresses", "Tops"] * 10}), np.random.default_rng(0))
+    dresses = [r for r in backend.requests if r.context["Department"] == "Dresses"]
+    tops = [r for r in backend.requests if r.context["Department"] == "Tops"]
+    assert min(r.target_words for r in dresses) >= 40 and max(r.target_words for r in tops) <= 14
+    assert all(r.max_words >= r.target_words and r.max_words <= 1.5 * r.target_words + 3 for r in backend.requests)
+    assert all(f"about {r.target_words} words" in r.messages[-1]["content"] for r in backend.requests)
+
+
+def test_a_saved_column_keeps_its_verifier() -> None:
+    gen = _generator(_Fixed(), candidates=1, rounds=1)
+    state = json.loads(json.dumps(gen.to_state()))
+    loaded = TextColumnGenerator.from_state(state)
+    assert loaded.verifier_ is not None and loaded.verifier_.to_state() == gen.verifier_.to_state()
+
+
+# ---------------------------------------------------------------- resume by time
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Slow:
+    """A fake model whose every call takes ``seconds`` on a fake clock; it records what is on disk when called."""
+
+    name, stats_ = "slow", {}
+
+    def __init__(self, clock: _Clock, seconds: float, directory, *, die_at: int | None = None,  # type: ignore[no-untyped-def]
+                 batch_size: int = 2) -> None:
+        self.clock, self.seconds, self.directory, self.die_at = clock, seconds, directory, die_at
+        self.batch_size = batch_size
+        self.calls, self.on_disk = 0, []
+
+    def _saved(self) -> int:
+        return sum(len(p.read_text().splitlines()) for p in self.directory.glob("answers-*.jsonl")) \
+            if self.directory is not None else 0
+
+    def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+        self.on_disk.append((self.clock.now, self._saved()))
+        if self.die_at is not None and self.calls >= self.die_at:
+            raise KeyboardInterrupt("simulated crash")
+        self.calls += 1
+        self.clock.now += self.seconds
+        return [f"dress hem number {r.seed} words and a few more words here" for r in requests]
+
+
+def _timed(backend, tmp_path, clock) -> TextColumnGenerator:  # type: ignore[no-untyped-def]
+    gen = _generator(backend, candidates=1, rounds=1)
+    gen.checkpoint_dir, gen.clock, gen.checkpoint_seconds = tmp_path, clock, 30.0
+    return gen
+
+
+def test_answers_are_on_disk_before_30_seconds_of_generation_are_unsaved(tmp_path) -> None:
+    clock = _Clock()
+    backend = _Slow(clock, 12.0, tmp_path)
+    gen = _timed(backend, tmp_path, clock)
+    gen.generate(pd.DataFrame({"Department": ["Dresses"] * 20}), np.random.default_rng(0))  # 10 calls of 2 rows
+    assert backend.calls == 10
+    # at every call, the work not yet on disk (calls since the last write) is at most 30 s
+    saved_calls = [n for _, n in backend.on_disk]
+    unsaved = [12.0 * (k - saved) for k, saved in enumerate(saved_calls)]
+    assert max(unsaved) <= 30.0 and saved_calls[-1] > 0
+    assert saved_calls != list(range(10))  # not written after every call: 12 s calls are written in pairs
+
+
+def test_a_run_killed_mid_chunk_resumes_from_the_call_log(tmp_path) -> None:
+    rows = pd.DataFrame({"Department": ["Dresses", "Tops"] * 8})
+    clock = _Clock()
+    expected = _timed(_Slow(clock, 40.0, None), tmp_path / "none", clock)
+    expected.checkpoint_dir = None
+    want = expected.generate(rows, np.random.default_rng(0))
+    dying = _Slow(clock, 40.0, tmp_path, die_at=5)
+    with pytest.raises(KeyboardInterrupt):
+        _timed(dying, tmp_path, clock).generate(rows, np.random.default_rng(0))
+    resumed_backend = _Slow(clock, 40.0, tmp_path)
+    got = _timed(resumed_backend, tmp_path, clock).generate(rows, np.random.default_rng(0))
+    assert got.tolist() == want.tolist()
+    assert resumed_backend.calls == 8 - 5  # the five answered calls (40 s each: written at once) are not asked again
