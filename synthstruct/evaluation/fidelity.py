@@ -293,6 +293,8 @@ def pair_trends(ctx: EvaluationContext) -> MetricResult:
     columns = _columns(ctx.schema, ctx.train, ctx.synthetic, ctx.holdout)
     if len(columns) < 2:
         return MetricResult("pair_trends", "fidelity", "maximize", None, note="fewer than two structured columns")
+    if len(ctx.synthetic) == 0:
+        return MetricResult("pair_trends", "fidelity", "maximize", None, note="the synthetic table has no rows")
     max_rows = int(ctx.options.get("pair_trends_max_rows", PAIR_MAX_ROWS))
     frames = {"train": _sample(ctx.train, max_rows, ctx.seed), "synthetic": _sample(ctx.synthetic, max_rows, ctx.seed)}
     if ctx.holdout is not None:

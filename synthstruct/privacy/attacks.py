@@ -59,6 +59,7 @@ from synthstruct.schema.check import category_keys
 __all__ = ["attack_risk", "attribute_inference", "linkability", "singling_out", "top_k_neighbours"]
 
 _NO_COLUMNS = "the schema has no structured column present in every table, so there is nothing to attack with"
+_NO_SYNTHETIC = "the synthetic table has no rows, so there is no nearest synthetic row to attack with"
 _NO_HOLDOUT = ("no holdout was given: without real rows the synthesizer never saw there is no control, "
                "so the risk cannot be separated from what the data says about everyone")
 _NO_TARGETS = ("no column set gave targets on both the train and the holdout sample (for singling out: no "
@@ -371,7 +372,10 @@ def _worst(name: str, rows: list[dict[str, Any]], details: dict[str, Any], z: fl
     return _result(name, worst["risk"], ci=tuple(worst["risk_ci"]), details=details, note=note)
 
 
-def _start(ctx: EvaluationContext, name: str) -> tuple[_AttackData | None, MetricResult | None]:
+def _start(ctx: EvaluationContext, name: str, *, needs_synthetic: bool = False,
+           ) -> tuple[_AttackData | None, MetricResult | None]:
+    if needs_synthetic and len(ctx.synthetic) == 0:  # nearest synthetic rows do not exist: not computed, not a pass
+        return None, _result(name, None, note=_NO_SYNTHETIC)
     if neighbour_distances(ctx).encoder.n_columns == 0:
         return None, _result(name, None, note=_NO_COLUMNS)
     return _data(ctx), None
@@ -503,7 +507,7 @@ def linkability(ctx: EvaluationContext) -> MetricResult:
     synthetic row (the two pieces are linked to one record). Targets are train rows, the control
     holdout rows. ``value`` is the worst set's risk.
     """
-    data, early = _start(ctx, "linkability")
+    data, early = _start(ctx, "linkability", needs_synthetic=True)
     if early is not None:
         return early
     assert data is not None
@@ -587,7 +591,7 @@ def attribute_inference(ctx: EvaluationContext) -> MetricResult:
     shows that older people earn more" is not counted as a leak. ``value`` is the worst (secret, set)
     risk; ``details.columns`` gives the worst set of each secret.
     """
-    data, early = _start(ctx, "attribute_inference")
+    data, early = _start(ctx, "attribute_inference", needs_synthetic=True)
     if early is not None:
         return early
     assert data is not None

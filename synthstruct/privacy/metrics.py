@@ -178,6 +178,8 @@ def dcr(ctx: EvaluationContext) -> MetricResult:
     """
     if _no_columns(ctx):
         return _result("dcr", "maximize", None, note=_NO_COLUMNS)
+    if len(ctx.synthetic) == 0:
+        return _result("dcr", "maximize", None, note="the synthetic table has no rows, so it has no distances")
     dist = neighbour_distances(ctx)
     to_train = dist.synthetic_to_train.distance
     details: dict[str, Any] = dict(dist.describe())

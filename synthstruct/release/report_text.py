@@ -77,6 +77,12 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
                             "person's columns (the worst of several column sets) guesses their sensitive value from the nearest synthetic row, "
                             "beyond the same guess for unseen real (holdout) people; the worst sensitive column "
                             "counts. 0 means no leak, 1 total."),
+    "text_fidelity": ("Text fidelity", "How closely synthetic free text follows the real text: 1 minus the KS "
+                      "distance between real and synthetic word counts, averaged over the text columns (1 is the "
+                      "same length profile); the reference is the same score for unseen real (holdout) text."),
+    "text_memorisation": ("Text memorisation", "Synthetic text cells that copy a run of 8 words from a training "
+                          "text or replay a PII value found in the training text; the reference is the same count "
+                          "for unseen real (holdout) text. 0 means nothing copied."),
     "canary_leakage": ("Canary leakage", "Planted artificial people (canaries) that were in the training data and "
                        "that the synthetic rows give away; the reference counts canaries kept out of training. "
                        "0 means no canary leaked."),

@@ -141,18 +141,10 @@ CHECKS: tuple[Callable[[str], None], ...] = (
 _SLOW = {"utility", "discriminator_auc", "text_fidelity", "text_memorisation", "pii_in_output"}
 
 
-#: Failures this suite found in the code it was written against, left for their owners: fixing them
-#: changes output (report.html text; the privacy metrics' behaviour on an empty synthetic table), which
-#: the redesign that added the suite had to keep byte-identical. ``strict``: a fix makes the test fail
-#: until its entry is removed here.
-KNOWN_GAPS = {
-    ("text_fidelity", "check_report_text"): "no METRIC_TEXT entry: the report prints 'Text fidelity' and no meaning",
-    ("text_memorisation", "check_report_text"): "no METRIC_TEXT entry: the report prints the raw name",
-    ("dcr", "check_edge_data"): "empty synthetic table: ValueError (argmin of an empty sequence)",
-    ("attribute_inference", "check_edge_data"): "empty synthetic table: ValueError (argmin of an empty sequence)",
-    ("linkability", "check_edge_data"): "empty synthetic table: ValueError (argmin of an empty sequence)",
-    ("pair_trends", "check_edge_data"): "empty synthetic table: value is NaN, not None with a note",
-}
+#: Known failures, (metric, check) -> reason, run as strict xfails: a fix makes the test fail until its
+#: entry is removed here. The six this suite found when it came (two missing report texts, four metrics
+#: crashing or returning NaN on an empty synthetic table) are fixed; keep it empty.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> list:
