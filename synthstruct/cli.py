@@ -44,7 +44,7 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
 
 app.command("infer", help="Propose a schema (commented YAML) from a data file.")(infer.infer)
 app.command("release", help="Split, fit, sample, gate and write a release bundle.")(release_cmd.release)
-app.command("release-dask", help="Release a table larger than one machine on Dask (partitioned Parquet).")(
+app.command("release-dask", help="Same as release --cluster (default local): a table larger than one machine on Dask.")(
     release_dask.release_dask)
 app.command("fit", help="Fit a synthesizer and save it to a model directory.")(fit_sample.fit)
 app.command("sample", help="Sample rows from a saved model directory.")(fit_sample.sample)

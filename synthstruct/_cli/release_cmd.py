@@ -40,6 +40,23 @@ def print_gate(result) -> None:  # noqa: ANN001 - ReleaseResult, imported lazily
             console.print(f"  - {c.explanation}", markup=False)
 
 
+def release_on_cluster(data: Path, *, output: Path, cluster: str, distance_rows: int,
+                       **options: object) -> None:
+    """The distributed release behind ``release --cluster`` and ``release-dask``: run it, print the gate and
+    the partition summary, exit 1 when blocked (``distance_rows`` 0 = every synthetic row)."""
+    from synthstruct.scale.release import run_distributed_release
+
+    with step_progress(f"release {data.name} on {cluster}") as on_progress:
+        result = run_distributed_release(data, output=output, cluster=cluster, distance_rows=distance_rows or None,
+                                         on_progress=on_progress, **options)  # type: ignore[arg-type]
+    print_gate(result)
+    scale = result.report["scale"]
+    console.print(f"{scale['synthetic_rows']} rows in {scale['partitions']} partitions on {scale['workers']} workers; "
+                  f"fitted on a sample of {scale['fit_sample']['rows']} of {scale['fit_sample']['of_input_rows']} rows")
+    if not result.passed:
+        raise typer.Exit(code=1)
+
+
 @handle_errors
 def release(
     data: Path = typer.Argument(..., help="CSV or Parquet file with the real rows (or a directory, SQLite file or database URL: docs/relational.md)."),
@@ -59,6 +76,14 @@ def release(
     cluster: str = typer.Option(None, "--cluster",
                                 help="Run on Dask: local, local:N or tcp://HOST:PORT (partitioned Parquet output)."),
     partition_rows: int = typer.Option(250_000, "--partition-rows", min=1, help="Rows per partition (with --cluster)."),
+    fit_sample_rows: int = typer.Option(200_000, "--fit-sample-rows", min=100,
+                                        help="With --cluster: rows of the seeded sample the engine is fitted on."),
+    retries: int = typer.Option(2, "--retries", min=0, help="With --cluster: times a failed partition task is retried."),
+    distance_rows: int = typer.Option(20_000, "--distance-rows", min=0,
+                                      help="With --cluster: synthetic rows (a seeded sample over the partitions) "
+                                           "compared with every training row; 0: every synthetic row."),
+    no_full_distances: bool = typer.Option(False, "--no-full-distances",
+                                           help="With --cluster: skip the distances of the partitions to train."),
     canaries: int = typer.Option(0, "--canaries", min=0,
                                  help="Audit run: plant M unique canary rows and report how many leak."),
     resume: bool = typer.Option(True, "--resume/--no-resume",
@@ -107,7 +132,6 @@ def release(
         column_map = parse_mapping(map_)
     if cluster is not None:
         from synthstruct.errors import InputError, Problem
-        from synthstruct.scale.release import run_distributed_release
 
         if canaries or column_map:
             raise InputError("option not supported on the distributed path", [Problem(
@@ -116,13 +140,10 @@ def release(
             raise InputError("option not supported on the distributed path", [Problem(
                 "--cluster", "has no differentially private mode (partitions would each spend the budget)",
                 "drop --cluster to release with --epsilon")])
-        with step_progress(f"release {data.name} on {cluster}") as on_progress:
-            result = run_distributed_release(data, output=output, cluster=cluster, partition_rows=partition_rows,
-                                             schema=schema, engine=engine, engine_params=params, rows=rows, seed=seed,
-                                             policy=policy, overwrite=overwrite, on_progress=on_progress)
-        print_gate(result)
-        if not result.passed:
-            raise typer.Exit(code=1)
+        release_on_cluster(data, output=output, cluster=cluster, partition_rows=partition_rows,
+                           fit_sample_rows=fit_sample_rows, schema=schema, engine=engine, engine_params=params,
+                           rows=rows, seed=seed, policy=policy, retries=retries, distance_rows=distance_rows,
+                           full_output_distances=not no_full_distances, overwrite=overwrite)
         return
     try:
         with progress_bars(f"release {data.name}") as (on_progress, on_text):

@@ -1,6 +1,7 @@
 """``synthstruct release-dask DATA -o DIR [--cluster local[:N] | tcp://HOST:PORT] [--partition-rows R]``.
 
-The distributed release (:func:`synthstruct.scale.release.run_distributed_release`): input a CSV, a
+The same run as ``synthstruct release DATA --cluster ...`` (one code path, :func:`release_on_cluster`), with
+``--cluster local`` as its default. The distributed release (:func:`synthstruct.scale.release.run_distributed_release`): input a CSV, a
 Parquet file or a directory of Parquet files; output ``data/<table>/part-NNNNN.parquet``.
 """
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import typer
 
-from synthstruct._cli._common import console, engine_help, handle_errors, step_progress
-from synthstruct._cli.release_cmd import print_gate
+from synthstruct._cli._common import engine_help, handle_errors
+from synthstruct._cli.release_cmd import release_on_cluster
 
 __all__ = ["release_dask"]
 
@@ -37,17 +38,7 @@ def release_dask(
                                            "every training row; 0: every synthetic row."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
 ) -> None:
-    from synthstruct.scale.release import run_distributed_release
-
-    with step_progress(f"release {data.name} on {cluster}") as on_progress:
-        result = run_distributed_release(
-            data, output=output, cluster=cluster, partition_rows=partition_rows, fit_sample_rows=fit_sample_rows,
-            schema=schema, engine=engine, rows=rows, seed=seed, policy=policy, retries=retries,
-            full_output_distances=not no_full_distances, distance_rows=distance_rows or None, overwrite=overwrite,
-            on_progress=on_progress)
-    print_gate(result)
-    scale = result.report["scale"]
-    console.print(f"{scale['synthetic_rows']} rows in {scale['partitions']} partitions on {scale['workers']} workers; "
-                  f"fitted on a sample of {scale['fit_sample']['rows']} of {scale['fit_sample']['of_input_rows']} rows")
-    if not result.passed:
-        raise typer.Exit(code=1)
+    release_on_cluster(data, output=output, cluster=cluster, partition_rows=partition_rows,
+                       fit_sample_rows=fit_sample_rows, schema=schema, engine=engine, rows=rows, seed=seed,
+                       policy=policy, retries=retries, full_output_distances=not no_full_distances,
+                       distance_rows=distance_rows, overwrite=overwrite)

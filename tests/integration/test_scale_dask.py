@@ -268,3 +268,21 @@ def test_release_verb_takes_a_parquet_directory_with_cluster(adult_csv: Path, tm
                                       "--partition-rows", "800", "--rows", "1000"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (out / "data").rglob("*.parquet")) == ["part-00000.parquet", "part-00001.parquet"]
+
+
+def test_release_cluster_and_release_dask_are_one_command(adult_csv: Path, tmp_path: Path) -> None:
+    """``release --cluster`` takes the Dask options of ``release-dask`` and both write the same bytes."""
+    from typer.testing import CliRunner
+
+    from synthstruct.cli import app
+
+    args = [str(adult_csv), "--cluster", "threads:2", "--partition-rows", "600", "--rows", "1000",
+            "--distance-rows", "300", "--retries", "0", "--fit-sample-rows", "2000", "--seed", "5"]
+    runs = {}
+    for verb in ("release", "release-dask"):
+        out = tmp_path / verb
+        result = CliRunner().invoke(app, [verb, *args, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "rows in 2 partitions" in result.output
+        runs[verb] = {p.relative_to(out): p.read_bytes() for p in sorted((out / "data").rglob("*.parquet"))}
+    assert len(runs["release"]) == 2 and runs["release"] == runs["release-dask"]
