@@ -11,6 +11,9 @@ How it generates (see ``docs/relational.md``):
    most ``max_contexts`` groups, each holding at least ``min_context_rows`` children. The child's
    ``fast_copula`` is stratified by its parent's group (one copula per group) and sampled with
    ``sample_classes``: the children of a synthetic parent come from the copula of the parent's group.
+   An at-most-one child (a loan per account) also learns its parent's numbers and dates (``__pm__``
+   columns) and each drawn row is assigned to the synthetic parent nearest the parent values drawn
+   with it (``match_single``).
 3. Sampling walks the tables parents first. Roots draw ``scale x`` their training rows; a child draws,
    for every synthetic parent, the parent's synthetic child count from the parent's context copula.
    Link keys (a second parent, e.g. ``disp.client_id``) are assigned from slots: each synthetic parent
