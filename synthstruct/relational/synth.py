@@ -11,6 +11,9 @@ How it generates (see ``docs/relational.md``):
    most ``max_contexts`` groups, each holding at least ``min_context_rows`` children. The child's
    ``fast_copula`` is stratified by its parent's group (one copula per group) and sampled with
    ``sample_classes``: the children of a synthetic parent come from the copula of the parent's group.
+   An at-most-one child (a loan per account) also learns its parent's numbers and dates (``__pm__``
+   columns) and each drawn row is assigned to the synthetic parent nearest the parent values drawn
+   with it (``match_single``).
 3. Sampling walks the tables parents first. Roots draw ``scale x`` their training rows; a child draws,
    for every synthetic parent, the parent's synthetic child count from the parent's context copula.
    Link keys (a second parent, e.g. ``disp.client_id``) are assigned from slots: each synthetic parent
@@ -52,6 +55,37 @@ log = logging.getLogger(__name__)
 #: Column of a child's model frame holding its parent's context group.
 CONTEXT = "__ctx"
 _GRID = np.linspace(0.0, 1.0, 51)
+#: Prefix of the parent columns an at-most-one child learns (``match_single``); never in the output.
+MATCH_PREFIX = "__pm__"
+_MATCH_GRID = np.linspace(0.0, 1.0, 101)
+#: Largest group matched by one optimal assignment; larger groups are matched block by block.
+_MATCH_BLOCK = 1500
+
+
+def _ranks(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Quantile ranks on the training grid (missing values in the middle)."""
+    return np.where(np.isfinite(values), np.interp(values, grid, _MATCH_GRID), 0.5)
+
+
+def _assign(want: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """For each wanted row, the index of a distinct drawn row, minimising the total squared distance
+    (exact for up to ``_MATCH_BLOCK`` rows; beyond, both sides are sorted on their mean rank and matched
+    in blocks of that size)."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    n = len(want)
+    out = np.empty(n, dtype=np.int64)
+    if n <= _MATCH_BLOCK:
+        rows, cols = linear_sum_assignment(cdist(want, drawn, "sqeuclidean"))
+        out[rows] = cols
+        return out
+    wi, di = np.argsort(want.mean(axis=1), kind="stable"), np.argsort(drawn.mean(axis=1), kind="stable")
+    for lo in range(0, n, _MATCH_BLOCK):
+        w, d = wi[lo: lo + _MATCH_BLOCK], di[lo: lo + _MATCH_BLOCK]
+        rows, cols = linear_sum_assignment(cdist(want[w], drawn[d], "sqeuclidean"))
+        out[w[rows]] = d[cols]
+    return out
 
 
 class _ContextEncoder:
@@ -125,16 +159,22 @@ class RelationalSynthesizer:
             at most 1024 points), so that small tables are not reproduced value by value.
         count_weight: Weight of the parent's number of such children among the context features (children
             of parents with many siblings differ: in Berka, accounts with many orders have small orders).
+        match_single: Model an at-most-one child (every parent has 0 or 1 such rows, e.g. a loan per
+            account) jointly with its parent: the child's copula also learns the parent's numbers, dates
+            and child counts, and each drawn row goes to the synthetic parent whose values are nearest
+            to the parent values drawn with it (optimal assignment within the parent's context group).
     """
 
     def __init__(self, *, engine: str = "fast_copula", protect_k: int = 5, max_contexts: int = 8,
-                 min_context_rows: int = 200, rows_per_grid_point: int = 16, count_weight: float = 3.0) -> None:
+                 min_context_rows: int = 200, rows_per_grid_point: int = 16, count_weight: float = 3.0,
+                 match_single: bool = True) -> None:
         self.engine = engine
         self.protect_k = protect_k
         self.max_contexts = max_contexts
         self.min_context_rows = min_context_rows
         self.rows_per_grid_point = rows_per_grid_point
         self.count_weight = count_weight
+        self.match_single = match_single
 
     # ------------------------------------------------------------------ fit
     def fit(self, tables: dict[str, pd.DataFrame], schema: RelationalSchema, *, seed: int = 0,
@@ -163,6 +203,7 @@ class RelationalSynthesizer:
         self.key_integer_: dict[str, bool] = {}
         self.real_keys_: dict[str, np.ndarray] = {}
         self.constants_: dict[str, dict[str, Any]] = {}
+        self.matches_: dict[str, list[tuple[str, str, np.ndarray]]] = {}
         self.reference_ = {t: tables[t] for t, s in schema.tables.items() if s.reference}
         for t in schema.synthesized():
             self.frames_[t] = model_frame(tables, schema, t)
@@ -202,6 +243,8 @@ class RelationalSynthesizer:
                     if per_group.min() >= self.min_context_rows:
                         labels, model = cand, km
                         break
+                if self.match_single and len(counts) and np.nanmax(counts) <= 1:
+                    frame, mschema = self._add_parent_columns(t, frame, mschema, parent, rows, orphan)
                 if model is not None:
                     ctx = np.full(len(frame), -1)
                     ctx[~orphan] = labels[rows[~orphan].to_numpy(dtype=np.int64)]
@@ -243,6 +286,56 @@ class RelationalSynthesizer:
             log.info("fitted table %s (%d rows, %s contexts)", t, len(frame),
                      self.contexts_[t][1].n_clusters if self.contexts_[t] else 1)
         return self
+
+    def _add_parent_columns(self, table: str, frame: pd.DataFrame, mschema: Schema, parent: ModelFrame,
+                            rows: pd.Series, orphan: np.ndarray) -> tuple[pd.DataFrame, Schema]:
+        """An at-most-one child learns its parent's numbers, dates and child counts as ``__pm__`` columns."""
+        own_count = count_column(table, self.schema_.driving(table).child_column)
+        index = rows.to_numpy(dtype=np.float64)
+        matches, columns = [], {}
+        for name, col in parent.schema.columns.items():
+            if name in (CONTEXT, own_count) or name not in parent.frame.columns or \
+                    col.kind not in ("numerical", "datetime"):
+                continue
+            values = _as_float(parent.frame[name])
+            mine = np.full(len(frame), np.nan)
+            mine[~orphan] = values[index[~orphan].astype(np.int64)]
+            present = mine[np.isfinite(mine)]
+            if len(np.unique(present)) < 2:
+                continue
+            column = f"{MATCH_PREFIX}{name}"
+            columns[column] = mine
+            matches.append((name, column, np.quantile(present, _MATCH_GRID)))
+        if not matches:
+            return frame, mschema
+        frame = frame.assign(**columns)
+        data = mschema.model_dump(mode="json", exclude_none=True)
+        for column in columns:
+            data["columns"][column] = {"kind": "numerical"}
+        self.matches_[table] = matches
+        return frame, Schema.model_validate(data)
+
+    def _match(self, table: str, frame: pd.DataFrame, parent: pd.DataFrame,
+               owners: dict[Any, np.ndarray]) -> pd.DataFrame:
+        """Reorder each context group's drawn rows so that row i goes to the synthetic parent ``owners[i]``
+        whose values are nearest the parent values drawn with the row; then drop the ``__pm__`` columns."""
+        matches = self.matches_.get(table)
+        if not matches:
+            return frame
+        order = np.arange(len(frame))
+        start = 0
+        for members in owners.values():
+            stop = start + len(members)
+            linked = np.flatnonzero(members >= 0)
+            if len(linked) > 1:
+                want = np.column_stack([_ranks(_as_float(parent[name]).take(members[linked]), grid)
+                                        for name, _, grid in matches])
+                drawn = np.column_stack([_ranks(_as_float(frame[column]).take(start + linked), grid)
+                                         for _, column, grid in matches])
+                order[start + linked] = start + linked[_assign(want, drawn)]
+            start = stop
+        frame = frame.iloc[order].reset_index(drop=True)
+        return frame.drop(columns=[column for _, column, _ in matches if column in frame.columns])
 
     # ------------------------------------------------------------------ sample
     def sample(self, *, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -292,6 +385,7 @@ class RelationalSynthesizer:
                         want.setdefault(next(iter(want), None), []).append(orphans)
                 owners = {label: np.concatenate(parts) for label, parts in want.items()}
                 frame = self._draw(t, {label: len(o) for label, o in owners.items()}, table_seed)
+                frame = self._match(t, frame, parent, owners)
                 parent_index = (np.concatenate(list(owners.values())) if owners
                                 else np.zeros(0, dtype=np.int64))
                 if len(parent_index) != len(frame):  # rows come out grouped in the order of ``owners``

@@ -204,3 +204,54 @@ def test_sdv_metadata_json_as_the_schema(tmp_path, berka_csv_dir, io_policy):
     assert result.passed
     assert result.report["fidelity"]["summary"]["referential_integrity"] == 1.0
     assert set(result.synthetic) == {"account", "client", "disp", "loan", "card", "order"}
+
+
+def test_at_most_one_child_is_matched_to_its_parent(berka_small):
+    """A loan per account at most: with ``match_single`` the loan learns its account's values and goes to
+    the synthetic account nearest the account values drawn with it, so the loan's date follows its
+    account's opening date (real rho well above 0.3); without it the loan is drawn from a group of
+    accounts and the trend is weaker. No ``__pm__`` column reaches the output."""
+    from synthstruct.relational.infer import infer_relational
+    from synthstruct.relational.synth import MATCH_PREFIX, RelationalSynthesizer
+
+    schema, _ = infer_relational(berka_small, detect_pii=False)
+    real = coerce_tables(berka_small, schema)
+    rel = "loan.account_id->account"
+
+    def date_rho(tables) -> float:
+        acc = tables["account"].set_index(tables["account"]["account_id"].astype(str))["date"]
+        loan = tables["loan"]
+        opened = pd.to_datetime(loan["account_id"].astype(str).map(acc))
+        return float(pd.Series(opened.astype("int64")).corr(
+            pd.Series(pd.to_datetime(loan["date"]).astype("int64")), method="spearman"))
+
+    matched_model = RelationalSynthesizer().fit(real, schema, seed=0)
+    assert matched_model.matches_.get("loan")
+    matched = matched_model.sample(seed=0)
+    plain = RelationalSynthesizer(match_single=False).fit(real, schema, seed=0).sample(seed=0)
+    assert not any(c.startswith(MATCH_PREFIX) for t in matched.values() for c in t.columns)
+    assert list(matched["loan"].columns) == list(plain["loan"].columns)
+    real_rho = date_rho(real)
+    assert real_rho > 0.3
+    assert abs(date_rho(matched) - real_rho) < abs(date_rho(plain) - real_rho)
+    fid_m, fid_p = relational_fidelity(real, matched, schema), relational_fidelity(real, plain, schema)
+    assert fid_m["parent_child_trends"][rel] > fid_p["parent_child_trends"][rel]
+    assert fid_m["referential_integrity"]["value"] == 1.0
+    assert fid_m["child_count_ks"][rel] <= 0.1
+    # every account still has at most one loan
+    assert matched["loan"]["account_id"].astype(str).value_counts().max() == 1
+
+
+def test_assignment_pairs_nearest_rows_one_to_one():
+    from synthstruct.relational import synth as s
+
+    rng = np.random.default_rng(0)
+    want = rng.random((40, 2))
+    drawn = want[rng.permutation(40)] + 1e-3
+    out = s._assign(want, drawn)
+    assert sorted(out.tolist()) == list(range(40))
+    assert np.allclose(drawn[out], want + 1e-3)
+    big = rng.random((s._MATCH_BLOCK + 700, 1))  # block by block beyond _MATCH_BLOCK rows
+    out = s._assign(big, big[::-1].copy())
+    assert sorted(out.tolist()) == list(range(len(big)))
+    assert np.abs(big[::-1][out] - big).max() < 0.05
