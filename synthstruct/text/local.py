@@ -175,6 +175,7 @@ class LocalTextGenerator:
         self.top_k = max(option(opts, "top_k", int, 50, column=column), 1)
         self.threads = option(opts, "threads", int, 2, column=column)
         self.max_new_tokens = option(opts, "max_new_tokens", int, 0, column=column)
+        self.share_prefill = option(opts, "share_prefill", bool, True, column=column)
         self.repetition_penalty = option(opts, "repetition_penalty", float, 1.08, column=column)
         precision = option(opts, "precision", str, "auto", column=column)
         if precision not in PRECISIONS:
@@ -209,7 +210,7 @@ class LocalTextGenerator:
                    if chat else _plain_chat(r.messages) for r, doc in zip(requests, documents)]
         out: list[str] = [""] * len(requests)
         for kind in (True, False):  # documents stop at the end of their line, chat answers at end-of-turn
-            order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: len(prompts[i]))
+            order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: (len(prompts[i]), prompts[i]))
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 batch_prompts, batch_requests = [prompts[i] for i in idx], [requests[i] for i in idx]
@@ -255,12 +256,38 @@ class LocalTextGenerator:
         if processors:
             kwargs["logits_processor"] = processors
         with torch.inference_mode():
+            if self.share_prefill and len(set(prompts)) < len(prompts):
+                kwargs["past_key_values"] = self._shared_prefill(model, prompts, enc, budget)
+                del kwargs["cache_implementation"]
             generated = model.generate(**enc, **kwargs)
         new = generated[:, enc["input_ids"].shape[1]:]
         self.stats_["batches"] += 1
         self.stats_["generated_tokens"] += int((new != tok.pad_token_id).sum())
         texts = tok.batch_decode(new, skip_special_tokens=True)
         return [(t.strip().split("\n")[0] if document else t).strip() for t in texts]
+
+
+    def _shared_prefill(self, model: Any, prompts: list[str], enc: Any, budget: int) -> Any:
+        """A static key/value cache of the batch's prompts (all but their last token), computed once per
+        distinct prompt and copied to the rows that share it (``k`` candidates of one row).
+
+        ``generate`` then runs only the last prompt token and the answer; the rows' logits are those of
+        a plain batch up to floating-point summation order.
+        """
+        import torch
+        from transformers import StaticCache
+
+        first: dict[str, int] = {}
+        rows = [first.setdefault(p, len(first)) for p in prompts]
+        where = [rows.index(u) for u in range(len(first))]  # a row holding each distinct prompt
+        ids, mask = enc["input_ids"][where][:, :-1], enc["attention_mask"][where][:, :-1]
+        cache = StaticCache(config=model.config, max_cache_len=int(enc["input_ids"].shape[1]) + budget)
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+        model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
+              cache_position=torch.arange(ids.shape[1]), logits_to_keep=1)
+        cache.reorder_cache(torch.tensor(rows))  # distinct prompt u -> every row that asked it
+        self.stats_["prefill_shared_rows"] = self.stats_.get("prefill_shared_rows", 0) + len(prompts) - len(first)
+        return cache
 
 
 def _newline_tokens(tok: Any) -> list[int]:
