@@ -18,6 +18,12 @@ is fitted on the training reviews and written for ``--rows`` real holdout rows' 
   and fallback texts (template) written by the column.
 
 The machine is shared: the 1-minute load average before and after each model is printed with it.
+``--release``: the user's view instead — ``synthstruct release`` as a whole process on a 200-row
+slice of the clothing reviews (train 160, holdout 40) with ``--rows 40``, the schema
+``evaluation/schemas/clothing_local.yaml`` (``Review Text`` on ``generator: local``, the model set by
+``--models``), timed wall and CPU (the CLI process and its children), with the load average. (A
+40-row *input* is blocked by the gate: its holdout would have 8 rows, fewer than the 20 needed.)
+
 Options: ``--models`` (default: all registered), ``--rows`` (48), ``--max-length`` (words, default 115:
 real reviews go up to 115), ``--threads`` (2), ``--batch-size`` (64), ``--example-words``,
 ``--examples-from-data``, ``--seed``. One model, no table: ``--one NAME`` (what the driver runs).
@@ -142,6 +148,43 @@ def one(args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
+def release(args: argparse.Namespace, name: str) -> dict[str, object]:
+    """One whole-process ``synthstruct release`` writing 40 rows with the review column on ``model: name``."""
+    import resource
+    import tempfile
+
+    import yaml
+
+    holdout, train = _load(args.data_dir, args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-text-release-") as tmp:
+        data = Path(tmp) / "clothing200.csv"
+        pd.concat([train, holdout]).sample(n=200, random_state=args.seed).to_csv(data, index=False)
+        schema = yaml.safe_load((REPO / "evaluation" / "schemas" / "clothing_local.yaml").read_text())
+        schema["columns"] = {k: v for k, v in schema["columns"].items() if k in [*CONDITIONS, TEXT]}
+        schema["columns"][TEXT]["backend"] = {"model": name, "threads": args.threads}
+        (Path(tmp) / "schema.yaml").write_text(yaml.safe_dump(schema, sort_keys=False))
+        env = {**os.environ, "SYNTHSTRUCT_HOME": str(Path(tmp) / "home"),
+               "SYNTHSTRUCT_CACHE": os.environ.get("SYNTHSTRUCT_CACHE", str(Path.home() / ".cache" / "synthstruct"))}
+        cmd = [sys.executable, "-m", "synthstruct", "release", str(data), "-s", str(Path(tmp) / "schema.yaml"),
+               "-o", str(Path(tmp) / "out"), "--rows", "40", "--seed", str(args.seed), "--target", "none"]
+        before, cpu0 = os.getloadavg(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO), check=False)
+        wall = time.perf_counter() - t
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out: dict[str, object] = {"model": name, "exit": proc.returncode, "wall_s": round(wall, 1),
+                                  "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),
+                                  "load_before": [round(x, 2) for x in before],
+                                  "load_after": [round(x, 2) for x in os.getloadavg()]}
+        report = Path(tmp) / "out" / "report.json"
+        if report.is_file():
+            rep = json.loads(report.read_text())
+            out["timings"] = {k: v for k, v in rep.get("timings", {}).items() if k != "metrics"}
+            out["text"] = {k.split(".")[-1]: v for k, v in rep.get("sampling", {}).items()
+                           if k.startswith(f"text.{TEXT}.") and v}
+        return out
+
+
 def _table(results: list[dict[str, object]]) -> str:
     head = ["model", "texts/s e2e", "gen texts/s", "fit s", "gen s", "fallback", "regen",
             *[f"bacc {c} syn/real (ratio)" for c in CONDITIONS], "KS words", "mean words syn/real", "copied",
@@ -169,8 +212,15 @@ def main() -> None:
     p.add_argument("--example-words", type=int, default=40)
     p.add_argument("--backend-json", default="{}", help="extra backend options as JSON, e.g. '{\"precision\": \"float32\"}'")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--release", action="store_true", help="time a whole-process 40-row release per model instead")
     p.add_argument("--one", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.release:
+        from synthstruct.text.models import DEFAULT_MODEL
+
+        for name in [m for m in args.models.split(",") if m] or [DEFAULT_MODEL]:
+            sys.stdout.write("release " + json.dumps(release(args, name)) + "\n")
+        return
     if args.one:
         sys.stdout.write("RESULT " + json.dumps(one(args)) + "\n")
         return
