@@ -78,9 +78,10 @@ def _resolve_precision(precision: str) -> str:
 
 
 def _converted_dir(spec: ModelSpec, source: Path) -> Path:
-    """Cache folder of the converted weights: one per model name, GGUF file name and size."""
+    """Cache folder of the converted weights: one per GGUF file name and size (the same file is the same
+    weights, whichever entry names it; ``smollm2-135m-instruct-q4_1-<size>`` as before the registry)."""
     stem = source.name.removesuffix(".gguf").lower().replace(".", "-")
-    return cache_dir() / f"{spec.name}-{stem}-{source.stat().st_size}"
+    return cache_dir() / f"{stem}-{source.stat().st_size}"
 
 
 def load_model(precision: str = "float32", model: str = DEFAULT_MODEL) -> tuple[Any, Any]:

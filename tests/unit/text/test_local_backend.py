@@ -146,7 +146,7 @@ def test_gemma3_270m_is_assembled_converted_and_writes_documents(tmp_path_factor
     assert sum(w.isalpha() for w in " ".join(first).split()) > 15
     assert gen.generate(reqs, seed=3) == first
     assert (local.cache_dir() / "gguf" / "gemma-3-270m-q4_k_m.gguf").is_file()  # assembled from the chunks once
-    assert list(local.cache_dir().glob("gemma3-270m-*/config.json"))
+    assert list(local.cache_dir().glob("gemma-3-270m-q4_k_m-*/config.json"))
     # a base model has no chat template: chat requests are sent as plain text
     chat = local.LocalTextGenerator(options={"model": "gemma3-270m", "max_new_tokens": 8, "prompt": "chat"})
     assert len(chat.generate([TextRequest(messages=({"role": "user", "content": "Describe a red dress."},),
