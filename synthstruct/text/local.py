@@ -286,7 +286,7 @@ class LocalTextGenerator:
         positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
         model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
               cache_position=torch.arange(ids.shape[1]), logits_to_keep=1)
-        cache.reorder_cache(torch.tensor(rows))  # distinct prompt u -> every row that asked it
+        cache.reorder_cache(torch.tensor(rows, dtype=torch.long))  # type: ignore[arg-type]  # distinct prompt u -> every row that asked it
         self.stats_["prefill_shared_rows"] = self.stats_.get("prefill_shared_rows", 0) + len(prompts) - len(first)
         return cache
 

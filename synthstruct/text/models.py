@@ -134,7 +134,9 @@ def gguf_file(spec: ModelSpec, cache: Path) -> Path:
     if spec.path:
         return Path(spec.path)
     found = importlib.util.find_spec(str(spec.package))
-    root = Path(list(found.submodule_search_locations)[0])  # type: ignore[union-attr]
+    locations = None if found is None else found.submodule_search_locations
+    assert locations, spec.package  # check_installed above found the package
+    root = Path(list(locations)[0])
     if not spec.assemble:
         return root / spec.file
     target = cache / "gguf" / spec.file
