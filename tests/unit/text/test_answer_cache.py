@@ -87,13 +87,11 @@ def test_local_backend_reuses_saved_batches(tmp_path, monkeypatch) -> None:
     from synthstruct.text import local
     from synthstruct.text.base import TextRequest
 
-    monkeypatch.setattr(local, "_gguf_dir", lambda: tmp_path)
-
     class Tok:
         def apply_chat_template(self, messages: Any, **_: Any) -> str:
             return messages[-1]["content"]
 
-    monkeypatch.setattr(local, "load_model", lambda precision: (Tok(), None))
+    monkeypatch.setattr(local, "load_model", lambda precision, model=None: (Tok(), None))
     backend = local.LocalTextGenerator(options={"batch_size": 2, "threads": 0, "prompt": "chat"})
     generated: list[list[str]] = []
 
