@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import REPO_ROOT, LoadAverage, format_table
+from bench_cli import run_process
 
 
 def ensure_table(path: Path, rows: int) -> Path:
@@ -45,18 +46,11 @@ def ensure_table(path: Path, rows: int) -> Path:
 
 
 def run_release(data: Path, out: Path, extra: list[str]) -> dict[str, Any]:
+    """One whole-process ``synthstruct release`` (cold start), timed by :func:`bench_cli.run_process`."""
     cmd = [sys.executable, "-m", "synthstruct", "release", str(data), "-o", str(out), "--seed", "0", "--overwrite",
            *extra]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    return {"command": " ".join(cmd[1:]), "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "exit": os.waitstatus_to_exitcode(status),
-            "stderr_tail": err.decode(errors="replace")[-600:]}
+    run = run_process(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)})
+    return {"command": " ".join(cmd[1:]), **run}
 
 
 def main(argv: list[str] | None = None) -> int:
