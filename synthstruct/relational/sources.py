@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthstruct._limits import check_tables_fit
 from synthstruct.errors import DataFileError, InputError, Problem
 
 __all__ = ["Declared", "Source", "check_target", "is_database_url", "is_relational_source", "mask_url", "read_source",
@@ -185,6 +186,12 @@ def read_source(source: str | Path, *, tables: list[str] | None = None) -> Sourc
                         declared.foreign_keys.append((table, cols[0], fk["referred_table"], ref_cols[0]))
             if problems:
                 raise InputError("unsupported keys", problems, source=mask_url(url))
+            sizes = {}
+            for table in wanted:  # a child table larger than memory is refused before a row is read
+                tab = sa.Table(table, sa.MetaData(), autoload_with=conn, schema=db_schema)
+                count = conn.execute(sa.select(sa.func.count()).select_from(tab)).scalar_one()
+                sizes[table] = (int(count), len(tab.columns))
+            check_tables_fit(sizes, source=mask_url(url))
             frames = {}
             for table in wanted:
                 meta = sa.MetaData()
@@ -202,6 +209,23 @@ def read_source(source: str | Path, *, tables: list[str] | None = None) -> Sourc
     return Source(tables=frames, declared=declared, label=mask_url(url))
 
 
+def _file_shape(path: Path) -> tuple[int, int]:
+    """(rows, columns) of a table file without reading it: Parquet's footer, or for CSV an estimate of
+    one cell per 8 bytes on disk (reported as rows x 1 column)."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            return int(meta.num_rows), int(meta.num_columns)
+        except Exception:  # noqa: BLE001 - a broken file is reported by read_table with its own typed error
+            return 0, 0
+    try:
+        return max(1, path.stat().st_size // 8), 1
+    except OSError:
+        return 0, 0
+
+
 def _read_directory(path: Path, tables: list[str] | None) -> Source:
     from synthstruct.dataio import read_table, table_name_for
 
@@ -216,6 +240,7 @@ def _read_directory(path: Path, tables: list[str] | None) -> Source:
     if not by_name:
         raise DataFileError("no tables", [Problem(path.name, "holds no .csv or .parquet files",
                                                   "put one file per table in the directory")], source=str(path))
+    check_tables_fit({name: _file_shape(p) for name, p in by_name.items()}, source=str(path))
     return Source(tables={name: read_table(p) for name, p in by_name.items()}, declared=None, label=str(path))
 
 

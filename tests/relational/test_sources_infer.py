@@ -94,3 +94,41 @@ def test_mask_url():
     assert mask_url("postgresql://u:p%40ss@h:5/db?x=1") == "postgresql://u:***@h:5/db?x=1"
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert mask_url("host=h password=abc user=u") == "host=h password=*** user=u"
+
+
+def test_tables_larger_than_memory_are_refused_before_reading(berka_sqlite, berka_csv_dir, tmp_path, monkeypatch):
+    """A child table larger than memory: exit 2 naming the table and the estimate, before a row is read."""
+    from typer.testing import CliRunner
+
+    from synthstruct import _limits
+    from synthstruct.cli import app
+
+    sizes = {}
+    for source in (berka_sqlite, berka_csv_dir):
+        read_source(source)  # fits with the machine's real memory
+    real_check = _limits.check_tables_fit
+
+    def spy(found, *, source, available=None):
+        sizes.update(found)
+        return real_check(found, source=source, available=available)
+
+    monkeypatch.setattr("synthstruct.relational.sources.check_tables_fit", spy)
+    read_source(berka_sqlite)
+    assert sizes["order"][0] > 0 and sizes["order"][1] >= 2  # rows counted by the database, columns declared
+    monkeypatch.setattr(_limits, "available_memory", lambda: 1_000_000)  # 1 MB left
+    for source in (berka_sqlite, berka_csv_dir):
+        with pytest.raises(InputError, match="do not fit in memory") as info:
+            read_source(source)
+        assert info.value.exit_code == 2 and "need about" in str(info.value)
+    result = CliRunner().invoke(app, ["release-db", str(berka_sqlite), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "do not fit in memory" in result.output and not (tmp_path / "out").exists()
+
+
+def test_check_tables_fit_names_the_largest_tables():
+    from synthstruct._limits import BYTES_PER_CELL, check_tables_fit
+
+    check_tables_fit({"a": (10, 3)}, source="db", available=10 * 3 * BYTES_PER_CELL)  # exactly fits
+    with pytest.raises(InputError) as info:
+        check_tables_fit({"small": (10, 3), "big": (1_000, 5)}, source="db", available=1_000)
+    text = str(info.value)
+    assert "'big'" in text and "1000 rows x 5 columns" in text
