@@ -56,7 +56,8 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str
 
 @pytest.mark.parametrize("delay", [0.5, 2.0, 5.0])
 def test_sigkill_leaves_no_bundle_and_the_next_run_cleans_up(tmp_path: Path, delay: float) -> None:
-    data, out = _data(tmp_path / "d.csv", n=80_000), tmp_path / "out"  # long enough to be killed mid-run
+    # long enough to be killed mid-run: the gated release of 80k rows takes about 4 s on a quiet machine
+    data, out = _data(tmp_path / "d.csv", n=80_000 if delay < 3 else 300_000), tmp_path / "out"
     proc = _release(tmp_path, data, out)
     time.sleep(delay)
     proc.kill()
@@ -76,7 +77,7 @@ def test_sigkill_leaves_no_bundle_and_the_next_run_cleans_up(tmp_path: Path, del
 
 
 def test_sigint_exits_130_and_writes_nothing(tmp_path: Path) -> None:
-    data, out = _data(tmp_path / "d.csv", n=80_000), tmp_path / "out"  # still running after 2.5 s
+    data, out = _data(tmp_path / "d.csv", n=300_000), tmp_path / "out"  # still running after 2.5 s
     proc = _release(tmp_path, data, out)
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
