@@ -38,10 +38,15 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    # pytest-xdist workers ignore SIGINT and a child inherits that, so the CLI would never see Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _release(tmp: Path, data: Path, out: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "synthstruct", "release", str(data), "-o", str(out),
                              "--policy", "lenient"], env=_env(tmp, **env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def _leftovers(folder: Path, name: str) -> list[str]:
