@@ -189,17 +189,15 @@ def _data(ctx: EvaluationContext) -> _AttackData:
         holdout = None
         if _has_holdout(ctx):
             holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
-        plan = neighbour_distances(ctx).plan
+        distances = neighbour_distances(ctx)
         synthetic_index = None
-        if neighbour_distances(ctx).synthetic_index is None:
-            synthetic = neighbour_distances(ctx).synthetic  # every synthetic row (exact mode)
+        if distances.synthetic_index is None:
+            synthetic = distances.synthetic  # every synthetic row (exact mode)
         else:  # sampled mode: the attacker searches a stratified sample of the synthetic rows
             from synthstruct.privacy.sampling import strata_of, stratified_index
 
-            target = ctx.schema.target
-            kind = ctx.schema.columns[target].kind if target in ctx.schema.columns else None
-            synthetic_index = stratified_index(len(ctx.synthetic), int(plan.attack_synthetic_rows),
-                                               _rng(ctx, "attack-synthetic"), strata_of(ctx.synthetic, target, kind))
+            synthetic_index = stratified_index(len(ctx.synthetic), int(distances.plan.attack_synthetic_rows),
+                                               _rng(ctx, "attack-synthetic"), strata_of(ctx.synthetic, ctx.schema))
             synthetic = encoder.transform(ctx.synthetic.iloc[synthetic_index])
         encoded = {"synthetic": synthetic, "train": encoder.transform(train),
                    "holdout": None if holdout is None else encoder.transform(holdout)}

@@ -331,22 +331,20 @@ class NeighbourDistances:
         ``plan.query_rows`` synthetic and holdout query rows."""
         from synthstruct.privacy.sampling import strata_of, stratified_index
 
-        target = ctx.schema.target
-        kind = ctx.schema.columns[target].kind if target in ctx.schema.columns else None
         rng = np.random.default_rng([int(ctx.seed) & 0xFFFFFFFF, 0x5A3F])  # its own stream: exact mode is unchanged
         n_train = len(ctx.train)
         has_holdout = ctx.holdout is not None and len(ctx.holdout) > 0
         size = min(n_train, plan.reference_rows, len(ctx.holdout) if has_holdout else n_train)  # type: ignore[arg-type]
-        train_index = stratified_index(n_train, size, rng, strata_of(ctx.train, target, kind))
+        train_index = stratified_index(n_train, size, rng, strata_of(ctx.train, ctx.schema))
         holdout_index = holdout = holdout_query_index = None
         if has_holdout:
-            holdout_strata = strata_of(ctx.holdout, target, kind)
+            holdout_strata = strata_of(ctx.holdout, ctx.schema)
             holdout_index = stratified_index(len(ctx.holdout), size, rng, holdout_strata)  # type: ignore[arg-type]
             holdout = encoder.transform(ctx.holdout.iloc[holdout_index])  # type: ignore[union-attr]
             inner = None if holdout_strata is None else holdout_strata[holdout_index]
             holdout_query_index = stratified_index(len(holdout_index), plan.query_rows, rng, inner)
         synthetic_index = stratified_index(len(ctx.synthetic), plan.query_rows, rng,
-                                           strata_of(ctx.synthetic, target, kind))
+                                           strata_of(ctx.synthetic, ctx.schema))
         return cls(
             encoder,
             train=encoder.transform(ctx.train.iloc[train_index]),

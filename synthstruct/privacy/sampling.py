@@ -131,9 +131,11 @@ def plan_sampling(options: dict[str, Any] | None, *, n_train: int, n_holdout: in
                         pairs)
 
 
-def strata_of(frame: pd.DataFrame, target: str | None, kind: str | None) -> np.ndarray | None:
-    """Stratum label per row: the target's class (missing is a class) for categorical, ordinal and
-    boolean targets; ``None`` (no strata) otherwise."""
+def strata_of(frame: pd.DataFrame, schema: Any) -> np.ndarray | None:
+    """Stratum label per row: the class of the schema's target (missing is a class) for categorical,
+    ordinal and boolean targets; ``None`` (no strata) otherwise."""
+    target = schema.target
+    kind = schema.columns[target].kind if target in schema.columns else None
     if target is None or target not in frame.columns or kind not in ("categorical", "ordinal", "boolean"):
         return None
     from synthstruct.schema.check import category_keys
