@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -41,14 +42,14 @@ def print_gate(result) -> None:  # noqa: ANN001 - ReleaseResult, imported lazily
 
 
 def release_on_cluster(data: Path, *, output: Path, cluster: str, distance_rows: int,
-                       **options: object) -> None:
+                       **options: Any) -> None:
     """The distributed release behind ``release --cluster`` and ``release-dask``: run it, print the gate and
     the partition summary, exit 1 when blocked (``distance_rows`` 0 = every synthetic row)."""
     from synthstruct.scale.release import run_distributed_release
 
     with step_progress(f"release {data.name} on {cluster}") as on_progress:
         result = run_distributed_release(data, output=output, cluster=cluster, distance_rows=distance_rows or None,
-                                         on_progress=on_progress, **options)  # type: ignore[arg-type]
+                                         on_progress=on_progress, **options)
     print_gate(result)
     scale = result.report["scale"]
     console.print(f"{scale['synthetic_rows']} rows in {scale['partitions']} partitions on {scale['workers']} workers; "
