@@ -32,11 +32,23 @@ def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int)
             return 1.0
         inside = np.clip(values, low, high)
         return float((inside.max() - inside.min()) / (high - low))
-    counts = train.dropna().astype(str).value_counts()
+    counts = _text_counts(train)
     common = set(counts[counts >= rare_k].index)
     if not common:
         return None
-    return len(common & set(other.dropna().astype(str).unique())) / len(common)
+    return len(common & set(_text_counts(other).index)) / len(common)
+
+
+def _text_counts(series: pd.Series) -> pd.Series:
+    """``series.dropna().astype(str).value_counts()``, counting distinct values before turning them into
+    text (object columns that are not all text, where ``1 == True`` would merge, take the direct way)."""
+    raw = series.value_counts(dropna=True, sort=False)
+    plain = series.dtype.kind in "biuf" or (
+        series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) in ("string", "empty"))
+    if not plain:
+        return series.dropna().astype(str).value_counts()
+    return pd.Series(raw.to_numpy(), index=pd.Index([str(v) for v in raw.index], dtype=object)).groupby(
+        level=0, sort=False).sum()
 
 
 def coverage(ctx: EvaluationContext) -> MetricResult:

@@ -215,5 +215,29 @@ class MixedEncoder:
                 parts[name] = values
             else:
                 parts[name] = self.category_codes(frame, name)
-        table = pd.DataFrame(parts, index=pd.RangeIndex(len(frame)))
-        return pd.util.hash_pandas_object(table, index=False).to_numpy()
+        return hash_rows(list(parts.values()), len(frame))
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wraps modulo 2**64)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def hash_rows(columns: list[np.ndarray], n_rows: int) -> np.ndarray:
+    """A 64-bit key per row, equal for rows whose columns are equal bit for bit (numpy only, no pandas
+    object hashing). Each column is an int64 / float64 array of ``n_rows`` values (normalise ``-0.0`` and
+    NaN before); two different rows collide with probability about 2**-64."""
+    out = np.full(n_rows, 0x243F6A8885A308D3, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j, values in enumerate(columns):
+            bits = np.ascontiguousarray(values).view(np.uint64) if values.dtype.itemsize == 8 else \
+                np.asarray(values, dtype=np.int64).view(np.uint64)
+            out = _mix64(out * _MIX + _mix64(bits + np.uint64(j + 1)))
+    return out

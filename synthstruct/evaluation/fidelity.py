@@ -65,6 +65,19 @@ def as_labels(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), MISSING).astype(str)
 
 
+def label_counts(series: pd.Series) -> pd.Series:
+    """``as_labels(series).value_counts()`` (same labels, counts and order) without turning every cell into
+    text: the distinct values are counted first, then labelled, and values with one label merged. Object
+    columns that are not all text (where ``1 == True`` would merge cells that print differently) take the
+    direct way."""
+    raw = series.value_counts(dropna=False, sort=False)
+    if series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) not in ("string", "empty"):
+        return as_labels(series).value_counts()
+    labels = [MISSING if pd.isna(v) else str(v) for v in raw.index]
+    merged = pd.Series(raw.to_numpy(), index=pd.Index(labels, dtype=object)).groupby(level=0, sort=False).sum()
+    return merged.sort_values(ascending=False)
+
+
 def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sample Kolmogorov-Smirnov statistic of two sorted arrays without NaN."""
     grid = np.concatenate([a, b])
@@ -110,11 +123,12 @@ def _numeric_histogram(real: np.ndarray, synthetic: np.ndarray, kind: str) -> di
 
 
 def _category_frequencies(real: pd.Series, synthetic: pd.Series, rare_k: int) -> dict[str, Any]:
-    counts = real.value_counts()
+    """Plot data from two :func:`label_counts`."""
+    counts = real
     shown = [c for c in counts.index if c != MISSING and counts[c] >= rare_k][:TOP_CATEGORIES]
 
-    def shares(labels: pd.Series) -> dict[str, float]:
-        freq = labels.value_counts(normalize=True)
+    def shares(label_counts: pd.Series) -> dict[str, float]:
+        freq = label_counts / label_counts.sum()
         out = {c: float(freq.get(c, 0.0)) for c in shown}
         out[MISSING] = float(freq.get(MISSING, 0.0))
         out[OTHER] = float(max(0.0, 1.0 - sum(out.values())))
@@ -129,7 +143,7 @@ def _shape_score(kind: str, real: Any, other: Any) -> float | None:
         if len(real) == 0 or len(other) == 0:
             return None
         return 1.0 - ks_statistic(real, other)
-    return 1.0 - _tvd(real.value_counts(normalize=True), other.value_counts(normalize=True))
+    return 1.0 - _tvd(real / real.sum(), other / other.sum())  # label counts
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -148,7 +162,7 @@ def column_shapes(ctx: EvaluationContext) -> MetricResult:
         if kind in NUMERIC_KINDS:
             prep = lambda f: _sorted_present(as_float(f[name], kind))  # noqa: E731
         else:
-            prep = lambda f: as_labels(f[name])  # noqa: E731
+            prep = lambda f: label_counts(f[name])  # noqa: E731
         real, synthetic = prep(ctx.train), prep(ctx.synthetic)
         score = _shape_score(kind, real, synthetic)
         reference = _shape_score(kind, real, prep(ctx.holdout)) if ctx.holdout is not None else None

@@ -52,7 +52,7 @@ import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums, neighbour_distances
-from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder, as_numbers
+from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder, as_numbers, hash_rows
 from synthstruct.privacy.metrics import wilson_interval, z_for
 from synthstruct.schema.check import category_keys
 
@@ -443,8 +443,7 @@ def combination_keys(frame: pd.DataFrame, columns: list[str], edges: dict[str, n
 
 
 def _keys(codes: dict[str, np.ndarray], columns: list[str]) -> np.ndarray:
-    table = pd.DataFrame({c: codes[c] for c in columns})
-    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+    return hash_rows([codes[c] for c in columns], len(codes[columns[0]]) if columns else 0)
 
 
 def _unique_found(target_keys: np.ndarray, synthetic_keys: np.ndarray) -> tuple[int, int]:

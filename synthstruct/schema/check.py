@@ -108,6 +108,12 @@ def category_keys(series: pd.Series) -> pd.Series:
     values = series.to_numpy(dtype=object)
     present = series.notna().to_numpy()
     out = values.copy()
+    if series.dtype != object or pd.api.types.infer_dtype(values[present], skipna=False) == "string":
+        # one type throughout: hashing tells the values apart exactly, so key each distinct value once
+        codes, uniques = pd.factorize(series)
+        keyed = np.array([category_key(v) for v in uniques], dtype=object)
+        out[present] = keyed[codes[present]]
+        return pd.Series(out, index=series.index, dtype=object, name=series.name)
     memo: dict[tuple[type, object], str] = {}
     keys = []
     for value in values[present]:
