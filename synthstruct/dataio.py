@@ -168,6 +168,23 @@ def check_finite(path: Path, frame: pd.DataFrame) -> None:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _may_start_formula(col: pd.Series) -> bool:
+    """``False`` when no cell of a text column starts like a formula (checked by Arrow in one pass; columns
+    Arrow cannot read as text answer ``True`` and take the cell-by-cell check)."""
+    if col.dtype != object:
+        return True
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(col.to_numpy(dtype=object), from_pandas=True)
+    except Exception:  # noqa: BLE001 - mixed types: pyarrow raises its own hierarchy
+        return True
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return True
+    return bool(pc.any(pc.match_substring_regex(array, r"^[=+\-@\t\r]")).as_py())
+
+
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to text cells a spreadsheet would run as a formula (OWASP CSV injection advice).
 
@@ -180,6 +197,8 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         col = frame[name]
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
                 or isinstance(col.dtype, pd.CategoricalDtype)):
+            continue
+        if not _may_start_formula(col):
             continue
         text = col.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)

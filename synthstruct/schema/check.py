@@ -280,7 +280,11 @@ def _format_wide(series: pd.Series, fmt: str) -> pd.Series:
         stamp = pd.Timestamp(value).to_pydatetime()
         return stamp.strftime(fmt.replace("%Y", f"{stamp.year:04d}"))
 
-    return series.map(one).astype(object)
+    codes, uniques = pd.factorize(series)  # dates repeat: format each distinct one once
+    if len(uniques) == 0:
+        return pd.Series([None] * len(series), index=series.index, dtype=object)
+    texts = np.array([one(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(texts[codes], index=series.index, dtype=object, name=series.name)
 
 
 def validate_table(frame: pd.DataFrame, *, source: str | None = None) -> None:

@@ -41,6 +41,7 @@ MASK = "[REDACTED]"
 _DEFAULT_LOCALE = "en_US"
 _MAX_TRIES = 50
 _DIGEST_BYTES = 16
+_MAX_ANSWERS = 200_000  # contains() answers kept per guard
 _NINO_PREFIX = "ABCEGHJKLMNPRSTWXYZ"
 
 
@@ -76,6 +77,8 @@ class ReplayGuard:
         self.digests = digests
         self.entity = entity
         self._key = key if key is not None else _guard_key()
+        self._mac = hmac.new(self._key, salt, hashlib.sha256)  # HMAC(key, salt + text) = this, updated by text
+        self._answers: dict[tuple[type, Any], bool] = {}  # contains() per candidate value (drawn values repeat)
 
     @classmethod
     def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
@@ -95,8 +98,9 @@ class ReplayGuard:
         return set(memo.values())
 
     def _digest(self, value: Any) -> bytes:
-        text = normalise(value, self.entity).encode("utf-8")
-        return hmac.new(self._key, self.salt + text, hashlib.sha256).digest()[:_DIGEST_BYTES]
+        mac = self._mac.copy()
+        mac.update(normalise(value, self.entity).encode("utf-8"))
+        return mac.digest()[:_DIGEST_BYTES]
 
     def _key_id(self) -> str:
         return hmac.new(self._key, b"synthstruct:replay-guard:key-id", hashlib.sha256).hexdigest()[:16]
@@ -104,9 +108,19 @@ class ReplayGuard:
     def add(self, values: pd.Series) -> None:
         """Also guard against ``values`` (e.g. the holdout's real values)."""
         self.digests |= self._digests(values)
+        self._answers.clear()
 
     def contains(self, value: Any) -> bool:
-        return self._digest(value) in self.digests
+        key = (value.__class__, value)
+        try:
+            found = self._answers.get(key)
+        except TypeError:  # unhashable
+            return self._digest(value) in self.digests
+        if found is None:
+            found = self._digest(value) in self.digests
+            if len(self._answers) < _MAX_ANSWERS:
+                self._answers[key] = found
+        return found
 
     def __len__(self) -> int:
         return len(self.digests)
