@@ -295,27 +295,32 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for name in frame.columns:
         series = frame[name]
-        valid = series.dropna()
-        if valid.empty:
+        # each distinct text is parsed once; cells take their value by code (-1: missing)
+        codes, distinct = pd.factorize(series.to_numpy(dtype=object))
+        if len(distinct) == 0:
             out[name] = pd.Series(np.nan, index=frame.index, dtype="float64")
             continue
-        uniq = pd.Series(pd.unique(valid.to_numpy()), dtype=object).astype(str).str.strip()
+        complete = bool((codes >= 0).all())
+        uniq = pd.Series(distinct, dtype=object).astype(str).str.strip()
         if pd.to_numeric(uniq.head(200), errors="coerce").notna().all() and \
-                pd.to_numeric(uniq, errors="coerce").notna().all() and uniq.ne("").all():
+                (parsed := pd.to_numeric(uniq, errors="coerce")).notna().all() and uniq.ne("").all():
             digits = uniq.str.lstrip("+-")
             leading = digits.str.startswith("0") & (digits.str.len() > 1) & ~digits.str.startswith("0.") \
                 & ~digits.str.lower().str.startswith("0e")
             whole = digits.str.fullmatch(r"\d+")
             if not leading.any() and not (whole & (digits.str.len() > _MAX_INT_DIGITS)).any():
-                numbers = pd.to_numeric(valid.str.strip(), errors="coerce")
-                if whole.all() and len(valid) == len(series):
-                    out[name] = numbers.astype("int64")
+                if whole.all() and complete:
+                    out[name] = pd.Series(parsed.to_numpy(dtype="int64")[codes], index=frame.index)
                 else:
-                    out[name] = numbers.astype("float64").reindex(frame.index)
+                    numbers = np.append(parsed.to_numpy(dtype="float64"), np.nan)
+                    out[name] = pd.Series(numbers[codes], index=frame.index)  # code -1: the NaN at the end
                 continue
         if uniq.isin(_BOOL_TEXT.keys()).all():
-            mapped = valid.str.strip().map(_BOOL_TEXT)
-            out[name] = mapped.astype(bool) if len(valid) == len(series) else mapped.astype(object).reindex(frame.index)
+            flags = uniq.map(_BOOL_TEXT).to_numpy(dtype=object)
+            if complete:
+                out[name] = pd.Series(flags[codes].astype(bool), index=frame.index)
+            else:
+                out[name] = pd.Series(np.append(flags, np.nan)[codes], index=frame.index, dtype=object)
             continue
         out[name] = series
     return pd.DataFrame(out, index=frame.index)
