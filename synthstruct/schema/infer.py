@@ -300,8 +300,10 @@ class _Column:
         self.n_rows = len(series)
         self.valid = series.dropna()
         self.n_valid = len(self.valid)
+        self.counts: pd.Series | None = None  # valid.value_counts(), counted once (also gives n_distinct)
         try:
-            self.n_distinct = int(self.valid.nunique())
+            self.counts = self.valid.value_counts()
+            self.n_distinct = len(self.counts)
         except TypeError:  # unhashable cells
             self.n_distinct = -1
         self.inferred_type = pd.api.types.infer_dtype(self.valid, skipna=True) if self.n_valid else "empty"
@@ -566,9 +568,10 @@ def _row_sample(valid: pd.Series, seed: int) -> pd.Series:
     return valid.iloc[picks]
 
 
-def _text_counts(valid: pd.Series) -> pd.Series:
-    """Row counts per distinct value, values as stripped texts (most frequent first)."""
-    counts = valid.value_counts()
+def _text_counts(valid: pd.Series, counts: pd.Series | None = None) -> pd.Series:
+    """Row counts per distinct value, values as stripped texts (most frequent first); ``counts`` is
+    ``valid.value_counts()`` when already counted."""
+    counts = valid.value_counts() if counts is None else counts.copy()
     raw = counts.index.astype(str)
     if not (raw.str.endswith(" ").any() or raw.str.startswith(" ").any()):
         counts.index = raw
@@ -599,7 +602,7 @@ def _infer_column(name: str, series: pd.Series, *, detect_pii: bool, sample_size
                 return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(), ["numerical"])
         return _infer_numeric(col, numbers)
     mixed = col.inferred_type.startswith("mixed") or col.inferred_type in ("integer", "floating")
-    counts = _text_counts(col.valid)
+    counts = _text_counts(col.valid, col.counts)
     sample = _row_sample(col.valid, seed).astype(str).str.strip()
     spec, decision = _infer_strings(col, sample, counts, lambda: _listed_names(col, counts) or (
         classify_column(pd.Series(counts.index), name, analyzer=analyzer, sample_size=sample_size, seed=seed,

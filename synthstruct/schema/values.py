@@ -165,9 +165,15 @@ def _group(digits: str, sep: str) -> str:
 
 
 def format_numbers(values: pd.Series, fmt: NumberFormat, decimals: int) -> pd.Series:
-    """Texts in ``fmt`` with ``decimals`` decimals (missing stays missing)."""
+    """Texts in ``fmt`` with ``decimals`` decimals (missing stays missing); each distinct value is written once."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype="float64", na_value=np.nan))
+    texts = np.array(_format_each(distinct, fmt, decimals) + [None], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)  # code -1 (missing): the None at the end
+
+
+def _format_each(numbers: np.ndarray, fmt: NumberFormat, decimals: int) -> list[Any]:
     out: list[Any] = []
-    for v in values.to_numpy(dtype="float64", na_value=np.nan):
+    for v in numbers:
         if not np.isfinite(v):
             out.append(None)
             continue
@@ -176,7 +182,7 @@ def format_numbers(values: pd.Series, fmt: NumberFormat, decimals: int) -> pd.Se
         body = _group(whole, fmt.thousands) + (fmt.decimal + frac if frac else "")
         sign = "-" if v < 0 and float(text) != 0 else ""
         out.append(f"{sign}{fmt.prefix}{body}{fmt.suffix}")
-    return pd.Series(out, index=values.index, dtype=object)
+    return out
 
 
 # --------------------------------------------------------------------------------------- booleans
