@@ -144,11 +144,11 @@ class MixedEncoder:
 
     @staticmethod
     def _category_values(series: pd.Series, kind: str) -> np.ndarray:
-        present = series[series.notna()]
         if kind in _SCALED_KINDS:
-            values = as_numbers(present)
+            values = as_numbers(series[series.notna()])
             return (values + 0.0).astype(object)
-        return present.astype(object).unique()
+        uniques = pd.unique(series.to_numpy()).astype(object)  # order of first appearance, like Series.unique
+        return uniques[pd.notna(uniques)]
 
     def _width(self, name: str) -> int:
         """One-hot width: one slot per level, plus one for missing when any frame has missing."""
@@ -189,6 +189,18 @@ class MixedEncoder:
         """
         levels = self.levels_[name]
         series = frame[name]
+        if self.kinds_[name] not in _SCALED_KINDS:  # each distinct value looked up once
+            local, distinct = pd.factorize(series.to_numpy())
+            found_distinct = levels.get_indexer(pd.Index(distinct, dtype=object))
+            codes = np.full(len(series), len(levels), dtype=np.int64)
+            present = local >= 0
+            found = found_distinct[local[present]]
+            unseen = int((found < 0).sum())
+            if unseen:
+                logger.warning("column %r: %d value(s) not seen when the encoder was fitted", name, unseen)
+                found[found < 0] = len(levels) + 1
+            codes[present] = found
+            return codes
         missing = series.isna().to_numpy()
         codes = np.full(len(series), len(levels), dtype=np.int64)
         values = series[~missing]
