@@ -15,6 +15,7 @@ import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.evaluation.encoding import as_numbers
+from synthstruct.evaluation.fidelity import _signed_zero
 
 __all__ = ["coverage"]
 
@@ -45,7 +46,7 @@ def _text_counts(series: pd.Series) -> pd.Series:
     raw = series.value_counts(dropna=True, sort=False)
     plain = series.dtype.kind in "biuf" or (
         series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) in ("string", "empty"))
-    if not plain:
+    if not plain or _signed_zero(series):
         return series.dropna().astype(str).value_counts()
     return pd.Series(raw.to_numpy(), index=pd.Index([str(v) for v in raw.index], dtype=object)).groupby(
         level=0, sort=False).sum()

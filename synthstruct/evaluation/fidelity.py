@@ -65,13 +65,22 @@ def as_labels(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), MISSING).astype(str)
 
 
+def _signed_zero(series: pd.Series) -> bool:
+    """A float column holding ``-0.0``: counted with ``0.0`` but labelled apart from it."""
+    if series.dtype.kind != "f":
+        return False
+    values = series.to_numpy()
+    return bool(np.signbit(values[values == 0]).any())
+
+
 def label_counts(series: pd.Series) -> pd.Series:
     """``as_labels(series).value_counts()`` (same labels, counts and order) without turning every cell into
     text: the distinct values are counted first, then labelled, and values with one label merged. Object
     columns that are not all text (where ``1 == True`` would merge cells that print differently) take the
     direct way."""
     raw = series.value_counts(dropna=False, sort=False)
-    if series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) not in ("string", "empty"):
+    if (series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) not in ("string", "empty")) \
+            or _signed_zero(series):
         return as_labels(series).value_counts()
     labels = [MISSING if pd.isna(v) else str(v) for v in raw.index]
     merged = pd.Series(raw.to_numpy(), index=pd.Index(labels, dtype=object)).groupby(level=0, sort=False).sum()

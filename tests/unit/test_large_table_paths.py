@@ -1,0 +1,156 @@
+"""The per-distinct-value and numpy paths added for 1M-row releases (issue 16) give the same answers as the
+cell-by-cell code they replace, on small tables built to hit their edge cases."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthstruct.dataio import _may_start_formula, escape_formulas
+from synthstruct.evaluation.coverage import _text_counts
+from synthstruct.evaluation.encoding import MixedEncoder, hash_rows
+from synthstruct.evaluation.fidelity import as_labels, label_counts
+from synthstruct.schema import schema_from_dict
+from synthstruct.schema.check import _format_wide, _mixed_python_types, category_key, category_keys
+from synthstruct.schema.infer import find_hierarchies
+from synthstruct.schema.values import NumberFormat, format_numbers, typed_columns
+from synthstruct.synthesizers.pii import ReplayGuard, normalise
+
+SERIES = [
+    pd.Series(["b", "a", None, "b", " 2.0", "1.0", np.nan, "a"], dtype=object),
+    pd.Series([1.0, np.nan, 2.5, 1.0, -0.0, 0.0]),
+    pd.Series([3, 1, 2, 3, 3]),
+    pd.Series([True, False, True]),
+    pd.Series([1, "1", True, None, 1.0], dtype=object),  # mixed types: the cell-by-cell way
+    pd.Series(pd.Categorical(["x", "y", None, "x"])),
+    pd.Series([None, None], dtype=object),
+]
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_category_keys_match_the_cell_by_cell_map(series):
+    expected = series.map(category_key, na_action="ignore")
+    got = category_keys(series)
+    assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in expected]
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_label_counts_equal_value_counts_of_labels(series):
+    expected = as_labels(series).value_counts()
+    got = label_counts(series)
+    assert list(got.index) == list(expected.index)
+    assert list(got) == list(expected)
+
+
+@pytest.mark.parametrize("series", SERIES + [pd.Series(pd.to_datetime(["2020-01-01", None]))])
+def test_coverage_counts_equal_text_value_counts(series):
+    expected = series.dropna().astype(str).value_counts()
+    got = _text_counts(series)
+    assert dict(got) == dict(expected)
+
+
+def test_hash_rows_equal_rows_equal_keys_and_column_order_matters():
+    a = np.array([1, 2, 1, 2], dtype=np.int64)
+    b = np.array([0.5, 0.5, 0.5, np.nan])
+    keys = hash_rows([a, b], 4)
+    assert keys.dtype == np.uint64
+    assert keys[0] == keys[2] and len(set(keys.tolist())) == 3
+    assert not np.array_equal(hash_rows([b, a], 4), keys)  # (x, y) and (y, x) are different rows
+    many = hash_rows([np.arange(100_000, dtype=np.int64)], 100_000)
+    assert len(np.unique(many)) == 100_000
+
+
+def test_row_keys_compare_numbers_exactly_and_categories_by_level():
+    schema = schema_from_dict({"schema_version": 1, "name": "t", "columns": {
+        "x": {"kind": "numerical"}, "c": {"kind": "categorical"}}})
+    train = pd.DataFrame({"x": [0.0, 1.0, np.nan, 2.0], "c": ["a", "b", None, "a"]})
+    other = pd.DataFrame({"x": [-0.0, 1.0, np.nan, 2.0], "c": ["a", "b", None, "b"]})
+    encoder = MixedEncoder().fit(schema, train, other)
+    keys_t, keys_o = encoder.row_keys(train), encoder.row_keys(other)
+    assert (keys_t == keys_o).tolist() == [True, True, True, False]
+    codes = encoder.category_codes(other, "c")
+    assert codes.tolist() == [0, 1, len(encoder.levels_["c"]), 1]
+
+
+def test_replay_guard_digest_is_hmac_of_salt_and_text_and_answers_are_stable():
+    key, salt = b"k" * 32, b"s" * 16
+    guard = ReplayGuard(salt, set(), key=key)
+    expected = hmac.new(key, salt + normalise("Ann Lee").encode(), hashlib.sha256).digest()[:16]
+    assert guard._digest(" ann  LEE ") == expected
+    guard.digests = guard._digests(pd.Series(["Ann Lee", "Bo"]))
+    assert guard.contains("ann lee") and guard.contains("ann lee")  # the second answer is remembered
+    assert not guard.contains("Cy")
+    guard.add(pd.Series(["Cy"]))  # new digests: remembered answers are dropped
+    assert guard.contains("Cy")
+
+
+def test_formula_probe_and_escaping():
+    assert not _may_start_formula(pd.Series(["a", "b\n=c", None], dtype=object))
+    for risky in ("=1+1", "+x", "-y", "@z", "\tq", "\rq"):
+        assert _may_start_formula(pd.Series(["a", risky], dtype=object))
+    assert _may_start_formula(pd.Series([1, "a"], dtype=object))  # not all text: the cell-by-cell check
+    out = escape_formulas(pd.DataFrame({"t": ["=SUM(A1)", "-5", "ok", None], "n": [1, 2, 3, 4]}))
+    assert out["t"].tolist() == ["'=SUM(A1)", "-5", "ok", None]
+
+
+def test_mixed_python_types_all_text_and_mixed():
+    assert not _mixed_python_types(pd.Series(["a", None, "b"], dtype=object))
+    assert _mixed_python_types(pd.Series(["a", 1], dtype=object))
+    assert not _mixed_python_types(pd.Series([1, 2.5], dtype=object))
+
+
+def test_typed_columns_keeps_codes_as_text_and_parses_numbers_and_booleans():
+    frame = pd.DataFrame({
+        "int": ["1", " 2", "3"], "float": ["1.5", None, "2e3"], "zip": ["007", "010", "123"],
+        "flag": ["True", "False", "True"], "flag_gaps": ["True", None, "False"],
+        "long": ["12345678901234567890", "1", "2"], "empty": [None, None, None], "text": ["x", "y", "x"]},
+        dtype=object)
+    out = typed_columns(frame)
+    assert out["int"].dtype == np.int64 and out["int"].tolist() == [1, 2, 3]
+    assert out["float"].dtype == np.float64 and np.isnan(out["float"][1]) and out["float"][2] == 2000.0
+    assert out["zip"].tolist() == ["007", "010", "123"]
+    assert out["flag"].dtype == bool and out["flag"].tolist() == [True, False, True]
+    assert out["flag_gaps"].dtype == object and out["flag_gaps"][0] is True and pd.isna(out["flag_gaps"][1])
+    assert out["long"].tolist() == ["12345678901234567890", "1", "2"]
+    assert out["empty"].isna().all() and out["text"].tolist() == ["x", "y", "x"]
+
+
+def test_format_numbers_once_per_distinct_value():
+    values = pd.Series([1234.5, -0.001, np.nan, 1234.5, -5.0])
+    out = format_numbers(values, NumberFormat(prefix="$", thousands=","), 2)
+    assert out.tolist() == ["$1,234.50", "$0.00", None, "$1,234.50", "-$5.00"]
+
+
+def test_wide_dates_formatted_with_four_digit_years():
+    series = pd.Series(np.array(["0001-01-01", "2020-05-06", "NaT", "0001-01-01"], dtype="datetime64[s]"))
+    assert _format_wide(series, "%Y-%m-%d").tolist() == ["0001-01-01", "2020-05-06", None, "0001-01-01"]
+
+
+def test_hierarchy_broken_on_a_row_outside_the_probe_is_still_found():
+    n = 100_000  # above twice the probe size: candidates are first tried on every fifth row
+    rng = np.random.default_rng(0)
+    city = rng.integers(0, 50, n)
+    state = city // 10
+    almost = state.copy()
+    almost[77_777] = (almost[77_777] + 1) % 5  # 77_777 is not a multiple of 5: only the full check sees it
+    frame = pd.DataFrame({"city": city.astype(str), "state": state.astype(str), "almost": almost})
+    assert find_hierarchies(frame, list(frame.columns)) == [["city", "state"]]
+
+
+def test_utility_scores_at_most_max_test_rows():
+    from synthstruct.evaluation.utility import tstr_scores
+
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"x": x, "y": np.where(x + rng.normal(scale=0.5, size=n) > 0, "a", "b")})
+    schema = schema_from_dict({"schema_version": 1, "name": "t", "target": "y", "columns": {
+        "x": {"kind": "numerical"}, "y": {"kind": "categorical"}}})
+    capped = tstr_scores(frame[:300], frame[:300], frame[300:], schema, max_iter=5, max_test_rows=100)
+    assert capped["n_test"] == 100 and capped["n_test_available"] == 300
+    full = tstr_scores(frame[:300], frame[:300], frame[300:], schema, max_iter=5)
+    assert full["n_test"] == 300 and "n_test_available" not in full
