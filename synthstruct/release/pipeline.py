@@ -103,6 +103,11 @@ def _with_target(schema: Schema, target: str | None) -> tuple[Schema, str]:
     return schema_from_dict(data, source="--target"), reason
 
 
+#: Training rows beyond which the engine learns the structured columns from a seeded random sample of this
+#: many rows (value protection, constraints and id / pii generators still see every row).
+MAX_FIT_ROWS = 200_000
+
+
 def choose_schema(frame: pd.DataFrame, schema: Schema | str | Path | None, *, name: str, source: str,
                   target: str | None = None, hierarchies: bool = True) -> SchemaChoice:
     """The schema to use: given, loaded, or inferred from the data; ``target`` (a column or ``"none"``)
@@ -330,10 +335,12 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     if private:  # value protection reads the rows; the DP noise replaces it (docs/dp.md)
         require_declared_schema(inferred)
     protect_k = 0 if private else policy_obj.value_protection.k
-    synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=protect_k)
+    large = len(train) > MAX_FIT_ROWS and not private  # the engine learns from a row sample (docs/scale.md)
+    synth = TableSynthesizer(engine=engine_name, engine_params=engine_params, protect_k=protect_k,
+                             max_fit_rows=MAX_FIT_ROWS if large else None)
     step(f"fit {engine_name}")
     t = time.perf_counter()
-    synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout)
+    synth.fit(train, schema=schema_obj, seed=seed, source=str(data), avoid=holdout, coerced=canary_table is None)
     timings["fit"] = time.perf_counter() - t
     n_rows = len(train) if rows is None else rows
     if rows is None and synth.privacy_ is not None:  # the exact count of training rows is private too
@@ -372,6 +379,8 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
 
         report["differential_privacy"] = privacy_record(synth.privacy_)
     report["inference"] = choice.record()
+    if getattr(synth, "fit_rows_", None):
+        report["fit_sample"] = synth.fit_rows_
     step("write bundle")
     with atomic_directory(output, overwrite=overwrite) as tmp:
         if gate.passed:

@@ -72,21 +72,28 @@ class TableSynthesizer:
         protect_k: Value protection threshold (categories seen < k times are never emitted; numbers stay
             within the k-th most extreme training values). 0 disables it.
         max_rounds: Regeneration rounds for rows that break constraints.
+        max_fit_rows: The engine learns the structured columns from a seeded random sample of this many
+            training rows when there are more (value protection, constraints and the id / pii generators
+            still see every row); ``None`` (the default): every row. Recorded in ``fit_rows_``.
     """
 
     def __init__(self, *, engine: str = DEFAULT_ENGINE, engine_params: dict[str, Any] | None = None,
-                 protect_k: int = 5, max_rounds: int = 10, raw_values: bool = True) -> None:
+                 protect_k: int = 5, max_rounds: int = 10, raw_values: bool = True,
+                 max_fit_rows: int | None = None) -> None:
         self.engine = engine
         self.engine_params = engine_params
         self.protect_k = protect_k
         self.max_rounds = max_rounds
         self.raw_values = raw_values
+        self.max_fit_rows = max_fit_rows
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         params = {"engine": self.engine, "engine_params": self.engine_params,
                   "protect_k": self.protect_k, "max_rounds": self.max_rounds}
         if not self.raw_values:  # only when set, so saved models and manifests keep their bytes
             params["raw_values"] = False
+        if self.max_fit_rows is not None:
+            params["max_fit_rows"] = self.max_fit_rows
         return params
 
     @property
@@ -115,7 +122,7 @@ class TableSynthesizer:
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, *, schema: Schema, seed: int = 0, source: str | None = None,
-            avoid: pd.DataFrame | None = None) -> "TableSynthesizer":
+            avoid: pd.DataFrame | None = None, coerced: bool = False) -> "TableSynthesizer":
         """Validate ``data`` against ``schema`` and learn it.
 
         Args:
@@ -125,6 +132,8 @@ class TableSynthesizer:
             source: File name for error messages.
             avoid: Other real rows (e.g. the holdout) whose ``id``/``pii`` values must never be emitted
                 either; nothing else is learned from them.
+            coerced: ``data`` is already the output of :func:`coerce_to_schema` for ``schema`` (checked and
+                converted; it is not done twice).
 
         Raises:
             DataValidationError: the data does not match the schema.
@@ -134,7 +143,7 @@ class TableSynthesizer:
             ENGINES.get(self.engine)  # raises a helpful InputError
         if not isinstance(self.protect_k, int) or self.protect_k < 0:
             raise InputError("invalid protect_k", [Problem("protect_k", "must be an integer >= 0", "use e.g. 5")])
-        frame = coerce_to_schema(data, schema, source=source)
+        frame = data if coerced else coerce_to_schema(data, schema, source=source)
         engine_cls = ENGINES.get(self.engine)
         private = bool(getattr(engine_cls, "differentially_private", False))
         if private:  # nothing outside the engine may learn from the rows (docs/dp.md)
@@ -158,6 +167,13 @@ class TableSynthesizer:
 
                 params["domain"] = public_domain(schema)
             engine = engine_cls(**params)
+            self.fit_rows_ = None
+            if self.max_fit_rows is not None and len(encoded) > self.max_fit_rows and not private:
+                rng = np.random.default_rng(stream_seed(seed, "engine-fit-rows"))
+                picks = np.sort(rng.choice(len(encoded), size=self.max_fit_rows, replace=False))
+                self.fit_rows_ = {"rows": len(encoded), "rows_used": int(self.max_fit_rows),
+                                  "how": "seeded random sample of the training rows (engine fit only)"}
+                encoded = encoded.iloc[picks].reset_index(drop=True)
             log.info("fitting engine %s on %d rows x %d columns", self.engine, len(encoded), len(structured))
             engine.fit(encoded, kinds=kinds, target=target, seed=stream_seed(seed, "engine-fit"))
         self.schema_ = schema
