@@ -339,7 +339,16 @@ def near_copies(ctx: EvaluationContext) -> MetricResult:
 
 # ---------------------------------------------------------------------------- value replay
 def _normalised(series: pd.Series) -> pd.Series:
-    return series[series.notna()].astype(str).str.strip().str.casefold()
+    """Present cells as stripped, case-folded text; each distinct value is normalised once (float columns and
+    object columns that are not all text, where ``1 == True`` would merge cells that print differently, are
+    done cell by cell)."""
+    present = series[series.notna()]
+    if present.dtype.kind == "f" or (  # floats: -0.0 and 0.0 are one value but print apart
+            present.dtype == object and pd.api.types.infer_dtype(present, skipna=True) not in ("string", "empty")):
+        return present.astype(str).str.strip().str.casefold()
+    codes, distinct = pd.factorize(present)
+    texts = pd.Series(distinct).astype(str).str.strip().str.casefold().to_numpy(dtype=object)
+    return pd.Series(texts[codes], index=present.index, dtype=object)
 
 
 def pii_replay(ctx: EvaluationContext) -> MetricResult:

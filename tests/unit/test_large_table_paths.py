@@ -154,3 +154,12 @@ def test_utility_scores_at_most_max_test_rows():
     assert capped["n_test"] == 100 and capped["n_test_available"] == 300
     full = tstr_scores(frame[:300], frame[:300], frame[300:], schema, max_iter=5)
     assert full["n_test"] == 300 and "n_test_available" not in full
+
+
+@pytest.mark.parametrize("series", SERIES[:4] + [pd.Series([" Ann ", "ann", None, "BO"], dtype=object)])
+def test_pii_replay_normalises_like_the_cell_by_cell_way(series):
+    from synthstruct.privacy.metrics import _normalised
+
+    expected = series[series.notna()].astype(str).str.strip().str.casefold()
+    got = _normalised(series)
+    assert got.tolist() == expected.tolist() and list(got.index) == list(expected.index)
