@@ -95,6 +95,45 @@ def _check_parquet_schema(path: Path) -> None:
         raise _fail(path, "has a column without a name", "give every column a name")
 
 
+#: CSV files from this size on are parsed by Arrow (multithreaded) when that gives what pandas would.
+ARROW_CSV_MIN_BYTES = 16 << 20
+
+
+def _read_csv_arrow(path: Path, delimiter: str, header: list[str]) -> pd.DataFrame | None:
+    """``pd.read_csv(path, dtype=str, na_values=NA_VALUES, keep_default_na=False, skipinitialspace=True)``
+    parsed by Arrow, or ``None`` when pandas must read it: a small file, one column, a cell that starts with a
+    space or tab (pandas skips those), a header Arrow reads otherwise than the structure scan, or any Arrow
+    error (pandas then reports the problem as before)."""
+    if len(header) < 2 or path.stat().st_size < ARROW_CSV_MIN_BYTES:
+        return None
+    try:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pcsv
+
+        table = pcsv.read_csv(
+            path, parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, null_values=NA_VALUES,
+                strings_can_be_null=True, quoted_strings_can_be_null=True))
+        if table.column_names != header or any(not pa.types.is_string(t) for t in table.schema.types):
+            return None
+        for col in table.columns:
+            if pc.any(pc.starts_with(col, " ")).as_py() or pc.any(pc.starts_with(col, "\t")).as_py():
+                return None
+        columns = {}
+        for name, col in zip(header, table.columns):
+            values = col.to_numpy(zero_copy_only=False)  # str, None where missing: missing is NaN in pandas
+            if col.null_count:
+                values[col.is_null().to_numpy(zero_copy_only=False)] = np.nan
+            columns[name] = values
+        del table
+        return pd.DataFrame(columns, copy=False)
+    except Exception:  # noqa: BLE001 - pyarrow raises its own hierarchy; pandas reports the problem
+        return None
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame.
 
@@ -115,9 +154,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if suffix == ".csv":
             delimiter = sniff_delimiter(path)
-            scan_csv(path, delimiter)
-            frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
-                                encoding="utf-8-sig", skipinitialspace=True, sep=delimiter, dtype=str)
+            header = scan_csv(path, delimiter)
+            frame = _read_csv_arrow(path, delimiter, header)
+            if frame is None:
+                frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
+                                    encoding="utf-8-sig", skipinitialspace=True, sep=delimiter, dtype=str)
             frame.columns = [str(c).strip() for c in frame.columns]
             from synthstruct.schema.values import typed_columns  # leading zeros and long integers stay text
 

@@ -163,3 +163,28 @@ def test_pii_replay_normalises_like_the_cell_by_cell_way(series):
     expected = series[series.notna()].astype(str).str.strip().str.casefold()
     got = _normalised(series)
     assert got.tolist() == expected.tolist() and list(got.index) == list(expected.index)
+
+
+CSV_TEXTS = {
+    "plain": "a,b,c\n1,x,2.5\n2,,NA\n3,\"y, z\",?\n",
+    "quoted_newline_and_na": "a,b\n1,\"two\nlines\"\n2,\"NA\"\n3,\"\"\n",
+    "bom_crlf": "\ufeffa;b\r\n1;x\r\n2;null\r\n",
+    "leading_space": "a,b\n1, x\n2, NA\n",  # pandas skips the initial spaces: the pandas path
+    "codes": "zip,id\n02134,0012345678901234567890\n90210,1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CSV_TEXTS))
+def test_arrow_csv_read_gives_the_pandas_frame(tmp_path, monkeypatch, name):
+    import synthstruct.dataio as dataio
+
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(CSV_TEXTS[name].encode("utf-8"))
+    monkeypatch.setattr(dataio, "ARROW_CSV_MIN_BYTES", 1 << 62)
+    expected = dataio.read_table(path)
+    monkeypatch.setattr(dataio, "ARROW_CSV_MIN_BYTES", 0)
+    got = dataio.read_table(path)
+    pd.testing.assert_frame_equal(got, expected)
+    used_arrow = dataio._read_csv_arrow(path, dataio.sniff_delimiter(path),
+                                        dataio.scan_csv(path, dataio.sniff_delimiter(path))) is not None
+    assert used_arrow == (name != "leading_space")
