@@ -41,6 +41,8 @@ MASK = "[REDACTED]"
 _DEFAULT_LOCALE = "en_US"
 _MAX_TRIES = 50
 _DIGEST_BYTES = 16
+_DIGITS = np.array(list(string.digits), dtype="<U1")
+_LETTERS = np.array(list(string.ascii_uppercase), dtype="<U1")
 _MAX_ANSWERS = 200_000  # contains() answers kept per guard
 _NINO_PREFIX = "ABCEGHJKLMNPRSTWXYZ"
 
@@ -400,13 +402,15 @@ class IdGenerator:
 
     @staticmethod
     def _fill(pattern: str, k: int, rng: np.random.Generator) -> list[str]:
-        chars = np.array([list(pattern)] * k, dtype="<U1") if pattern else np.zeros((k, 0), dtype="<U1")
+        if not pattern:
+            return [""] * k
+        chars = np.tile(np.array(list(pattern), dtype="<U1"), (k, 1))
         for j, ch in enumerate(pattern):
             if ch == "#":
-                chars[:, j] = rng.integers(0, 10, size=k).astype(str)
+                chars[:, j] = _DIGITS[rng.integers(0, 10, size=k)]
             elif ch == "?":
-                chars[:, j] = np.array(list(string.ascii_uppercase))[rng.integers(0, 26, size=k)]
-        return ["".join(row) for row in chars]
+                chars[:, j] = _LETTERS[rng.integers(0, 26, size=k)]
+        return chars.view(f"<U{len(pattern)}").ravel().tolist()  # each row's characters as one string
 
     def to_state(self) -> dict[str, Any]:
         """JSON-able state: the column and the salted digests of real ids."""

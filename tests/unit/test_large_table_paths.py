@@ -188,3 +188,20 @@ def test_arrow_csv_read_gives_the_pandas_frame(tmp_path, monkeypatch, name):
     used_arrow = dataio._read_csv_arrow(path, dataio.sniff_delimiter(path),
                                         dataio.scan_csv(path, dataio.sniff_delimiter(path))) is not None
     assert used_arrow == (name != "leading_space")
+
+
+@pytest.mark.parametrize("pattern", ["MRN-#######", "#" * 20, "??-##x", "", "abc"])
+def test_id_pattern_fill_matches_the_row_by_row_join(pattern):
+    import string
+
+    from synthstruct.synthesizers.pii import IdGenerator
+
+    rng = np.random.default_rng(3)  # reference: the same draws, joined row by row
+    chars = np.array([list(pattern)] * 50, dtype="<U1") if pattern else np.zeros((50, 0), dtype="<U1")
+    for j, ch in enumerate(pattern):
+        if ch == "#":
+            chars[:, j] = rng.integers(0, 10, size=50).astype(str)
+        elif ch == "?":
+            chars[:, j] = np.array(list(string.ascii_uppercase))[rng.integers(0, 26, size=50)]
+    expected = ["".join(row) for row in chars]
+    assert IdGenerator._fill(pattern, 50, np.random.default_rng(3)) == expected
