@@ -62,6 +62,23 @@ def _hierarchy_lookup(sub: pd.DataFrame) -> dict[str, list[Any]] | None:
     return {str(k): list(v) for k, v in zip(first["key"], first.iloc[:, 1:].itertuples(index=False, name=None))}
 
 
+def _rows_in(sub: pd.DataFrame, seen: set[tuple[str, ...]]) -> np.ndarray:
+    """Per row (no missing values): is ``tuple(str(v) for v in row)`` in ``seen``? Each distinct combination
+    is looked up once when every column holds one type that prints one way per value (else row by row)."""
+    plain = all((s.dtype.kind in "biu") or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True)
+                                            in ("string", "empty")) for _, s in sub.items())
+    if not plain or len(sub) == 0:
+        return np.array([tuple(str(v) for v in row) in seen for row in sub.itertuples(index=False)], dtype=bool)
+    codes, labels = [], []
+    for _, series in sub.items():
+        c, distinct = pd.factorize(series)
+        codes.append(c)
+        labels.append([str(v) for v in distinct])
+    combos, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    found = np.array([tuple(labels[j][c] for j, c in enumerate(row)) in seen for row in combos], dtype=bool)
+    return found[inverse.ravel()]
+
+
 class TableSynthesizer:
     """Learns a table described by a schema and samples synthetic rows.
 
@@ -399,8 +416,9 @@ class TableSynthesizer:
                 seen = set(self.combinations_[i])
                 sub = frame[con.columns]
                 complete = sub.notna().all(axis=1).to_numpy()
-                keys = [tuple(str(v) for v in row) for row in sub.itertuples(index=False)]
-                ok &= np.array([not c or k in seen for k, c in zip(keys, complete)], dtype=bool)
+                inside = np.ones(len(sub), dtype=bool)  # rows with a missing value are not checked
+                inside[complete] = _rows_in(sub[complete], seen)
+                ok &= inside
         return ok
 
     def _repair(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

@@ -205,3 +205,16 @@ def test_id_pattern_fill_matches_the_row_by_row_join(pattern):
             chars[:, j] = np.array(list(string.ascii_uppercase))[rng.integers(0, 26, size=50)]
     expected = ["".join(row) for row in chars]
     assert IdGenerator._fill(pattern, 50, np.random.default_rng(3)) == expected
+
+
+@pytest.mark.parametrize("sub", [
+    pd.DataFrame({"a": ["x", "y", "x", "z"], "b": [1, 2, 1, 3]}),
+    pd.DataFrame({"a": [1.0, -0.0, 0.0, 2.0], "b": ["p", "q", "q", "p"]}),  # floats: row by row
+    pd.DataFrame({"a": [True, 1, "1", "x"], "b": ["p", "p", "p", "q"]}, dtype=object),
+])
+def test_fixed_combination_lookup_matches_row_by_row(sub):
+    from synthstruct.synthesizers.table import _rows_in
+
+    seen = {("x", "1"), ("0.0", "q"), ("1", "p"), ("True", "p")}
+    expected = [tuple(str(v) for v in row) in seen for row in sub.itertuples(index=False)]
+    assert _rows_in(sub, seen).tolist() == expected
