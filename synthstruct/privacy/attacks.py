@@ -419,7 +419,7 @@ def _column_codes(frames: list[pd.DataFrame], name: str, edges: np.ndarray | Non
             codes[np.isnan(values)] = -1
             out.append(codes)
         return out
-    keys = [category_keys(f[name]).fillna("\u0000missing").astype(str) for f in frames]
+    keys = [category_keys(f[name]).fillna("\u0000missing") for f in frames]  # category keys are texts already
     codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
     bounds = np.cumsum([0] + [len(f) for f in frames])
     return [codes[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(frames))]
