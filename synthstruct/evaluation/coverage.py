@@ -20,7 +20,8 @@ from synthstruct.evaluation.fidelity import _signed_zero
 __all__ = ["coverage"]
 
 
-def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int) -> float | None:
+def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int,
+                     train_counts: pd.Series | None = None) -> float | None:
     if kind in ("numerical", "datetime"):
         real = as_numbers(train)
         real = real[~np.isnan(real)]
@@ -33,7 +34,7 @@ def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int)
             return 1.0
         inside = np.clip(values, low, high)
         return float((inside.max() - inside.min()) / (high - low))
-    counts = _text_counts(train)
+    counts = _text_counts(train) if train_counts is None else train_counts
     common = set(counts[counts >= rare_k].index)
     if not common:
         return None
@@ -58,8 +59,9 @@ def coverage(ctx: EvaluationContext) -> MetricResult:
     kinds = ctx.schema.kinds()
     per_column: dict[str, dict[str, float | None]] = {}
     for name in ctx.schema.structured_columns:
-        synth = _column_coverage(ctx.train[name], ctx.synthetic[name], kinds[name], rare_k)
-        ref = (_column_coverage(ctx.train[name], ctx.holdout[name], kinds[name], rare_k)
+        counts = None if kinds[name] in ("numerical", "datetime") else _text_counts(ctx.train[name])  # once
+        synth = _column_coverage(ctx.train[name], ctx.synthetic[name], kinds[name], rare_k, counts)
+        ref = (_column_coverage(ctx.train[name], ctx.holdout[name], kinds[name], rare_k, counts)
                if ctx.holdout is not None else None)
         per_column[name] = {"synthetic": synth, "holdout": ref}
 

@@ -377,6 +377,8 @@ def pii_replay(ctx: EvaluationContext) -> MetricResult:
 def _rare_replay(train: pd.Series, other: pd.Series, k: int) -> tuple[int, int, int]:
     counts = train.value_counts(dropna=True)
     rare = counts[counts < k].index
+    if len(rare) == 0:  # nothing rare: nothing to look for in the other rows
+        return 0, 0, 0
     present = other[other.notna()]
     hit = present.isin(rare)
     return len(rare), int(present[hit].nunique()), int(hit.sum())
