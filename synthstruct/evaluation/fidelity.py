@@ -382,8 +382,13 @@ def discriminator_auc(ctx: EvaluationContext) -> MetricResult:
 
 
 # ----------------------------------------------------------------------------- missing patterns
-def _pattern_frequencies(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    flags = frame[columns].isna().to_numpy()
+def _missing_flags(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Rows x columns: is the cell missing (column by column, without copying the frame)."""
+    return np.column_stack([frame[c].isna().to_numpy() for c in columns])
+
+
+def _pattern_frequencies(frame: pd.DataFrame | np.ndarray, columns: list[str]) -> pd.Series:
+    flags = frame if isinstance(frame, np.ndarray) else _missing_flags(frame, columns)
     keys = pd.Series(["".join(row) for row in np.where(flags, "1", "0")]) if flags.shape[1] > 62 else \
         pd.Series(flags.astype(np.int64) @ (np.int64(1) << np.arange(flags.shape[1], dtype=np.int64)))
     return keys.value_counts(normalize=True)
@@ -394,12 +399,13 @@ def missing_patterns(ctx: EvaluationContext) -> MetricResult:
     columns = _columns(ctx.schema, ctx.train, ctx.synthetic, ctx.holdout)
     if not columns or len(ctx.synthetic) == 0:
         return MetricResult("missing_patterns", "fidelity", "maximize", None, note="nothing to compare")
-    real = _pattern_frequencies(ctx.train, columns)
-    value = 1.0 - _tvd(real, _pattern_frequencies(ctx.synthetic, columns))
+    real_flags, synthetic_flags = _missing_flags(ctx.train, columns), _missing_flags(ctx.synthetic, columns)
+    real = _pattern_frequencies(real_flags, columns)
+    value = 1.0 - _tvd(real, _pattern_frequencies(synthetic_flags, columns))
     reference = None
     if ctx.holdout is not None and len(ctx.holdout):
         reference = 1.0 - _tvd(real, _pattern_frequencies(ctx.holdout, columns))
-    shares = {c: {"real": float(ctx.train[c].isna().mean()), "synthetic": float(ctx.synthetic[c].isna().mean())}
-              for c in columns}
+    shares = {c: {"real": float(real_flags[:, j].mean()), "synthetic": float(synthetic_flags[:, j].mean())}
+              for j, c in enumerate(columns)}
     return MetricResult("missing_patterns", "fidelity", "maximize", value, reference=reference,
                         details={"missing_share": shares, "n_patterns_real": int(len(real))})
