@@ -123,12 +123,15 @@ def _read_csv_arrow(path: Path, delimiter: str, header: list[str]) -> pd.DataFra
             if pc.any(pc.starts_with(col, " ")).as_py() or pc.any(pc.starts_with(col, "\t")).as_py():
                 return None
         columns = {}
-        for name, col in zip(header, table.columns):
-            values = col.to_numpy(zero_copy_only=False)  # str, None where missing: missing is NaN in pandas
+        for i, name in enumerate(header):
+            col = table.column(i)
+            # one str object per distinct text (as pandas' parser shares them), None where missing: NaN in pandas
+            values = col.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
             if col.null_count:
                 values[col.is_null().to_numpy(zero_copy_only=False)] = np.nan
             columns[name] = values
-        del table
+        del table, col
+        pa.default_memory_pool().release_unused()  # hand the parsed buffers back to the system
         return pd.DataFrame(columns, copy=False)
     except Exception:  # noqa: BLE001 - pyarrow raises its own hierarchy; pandas reports the problem
         return None
