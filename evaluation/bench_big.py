@@ -8,7 +8,8 @@ as a fresh process (schema inferred, every ``default`` check, report, Parquet + 
 * the whole-process wall time, the process's CPU seconds (user + system, ``wait4``) and peak RSS;
 * the stages from ``report.json`` (``load`` = read + inference + coercion, ``fit``, ``sample``, ``gate``
   and each gate metric), and the rest (start-up, writing the bundle) as the difference;
-* how the privacy metrics sampled (``report.json`` -> ``privacy_sampling``);
+* how the privacy metrics sampled (``report.json`` -> ``privacy_sampling``), the engine's row sample
+  (``fit_sample``, tables over 200k training rows) and the utility test rows scored;
 * the machine load before and after (the machine is shared: CPU seconds are the steadier figure).
 
 Usage::
@@ -85,10 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     print("gate metrics (s): " + ", ".join(f"{k} {v:.2f}" for k, v in metrics if v >= 0.05))
     print("rows:", report.get("rows"), "verdict:", "released" if report.get("gate", {}).get("passed") else "blocked")
     print("privacy_sampling:", json.dumps(report.get("privacy_sampling")))
+    print("fit_sample:", json.dumps(report.get("fit_sample")))  # the engine's row sample on large tables
+    utility = (report.get("metrics", {}).get("utility") or {}).get("details") or {}
+    print("utility test rows:", utility.get("n_test"), "of", utility.get("n_test_available", utility.get("n_test")))
     print(load.describe())
     if args.json:
         args.json.write_text(json.dumps({"file": data.name, "run": run, "timings": timings, "rows": report.get("rows"),
                                          "privacy_sampling": report.get("privacy_sampling"),
+                                         "fit_sample": report.get("fit_sample"),
                                          "load": load.to_dict()}, indent=2))
     return 0
 
