@@ -28,6 +28,24 @@ _FALSE = {"false", "f", "no", "n", "0"}
 ID_LIKE_MIN_ROWS = 20
 
 
+_HEAD = 10_000
+
+
+def _single_value(series: pd.Series) -> bool:
+    """``series.nunique(dropna=True) == 1``, answered by the first rows when they already differ."""
+    if len(series) > _HEAD and series.iloc[:_HEAD].nunique(dropna=True) > 1:
+        return False
+    return series.nunique(dropna=True) == 1
+
+
+def _all_distinct(series: pd.Series) -> bool:
+    """``series.nunique(dropna=True) == len(series)`` (no missing cells), answered by the first rows when they
+    already repeat a value."""
+    if len(series) > _HEAD and series.iloc[:_HEAD].nunique(dropna=True) < _HEAD:
+        return False
+    return series.nunique(dropna=True) == len(series)
+
+
 def _nonnull(series: pd.Series) -> pd.Series:
     return series[series.notna()]
 
@@ -176,7 +194,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                 problems.append(Problem(where, f"is declared {col.kind} but is empty (every value is missing)",
                                         "declare it kind: constant (carried through, not modelled)"))
                 continue
-            if n_valid == len(frame) and series.nunique(dropna=True) == 1:
+            if n_valid == len(frame) and _single_value(series):
                 problems.append(Problem(where, f"is declared {col.kind} but is constant (one value in every row)",
                                         "declare it kind: constant (carried through, not modelled)"))
                 continue
@@ -226,7 +244,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                                         "declare it categorical (or another kind)"))
         elif col.kind in ("categorical", "ordinal"):
             n_valid = int(series.notna().sum())
-            if n_valid >= ID_LIKE_MIN_ROWS and series.nunique(dropna=True) == n_valid == len(frame):
+            if n_valid >= ID_LIKE_MIN_ROWS and n_valid == len(frame) and _all_distinct(series):
                 problems.append(Problem(where, "is declared categorical but every value is unique (an identifier?)",
                                         "declare it kind: id (or pii) so that it is generated, not learned"))
             allowed = col.categories if col.kind == "categorical" else col.order

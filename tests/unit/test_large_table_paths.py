@@ -218,3 +218,17 @@ def test_fixed_combination_lookup_matches_row_by_row(sub):
     seen = {("x", "1"), ("0.0", "q"), ("1", "p"), ("True", "p")}
     expected = [tuple(str(v) for v in row) in seen for row in sub.itertuples(index=False)]
     assert _rows_in(sub, seen).tolist() == expected
+
+
+def test_early_answers_for_constant_and_all_distinct_columns():
+    from synthstruct.schema.check import _all_distinct, _single_value
+
+    n = 25_000  # longer than the 10 000 first rows looked at first
+    assert _all_distinct(pd.Series(np.arange(n)))
+    late = np.arange(n)
+    late[-1] = 0  # the only repeat is after the first rows
+    assert not _all_distinct(pd.Series(late))
+    assert not _all_distinct(pd.Series(np.zeros(n)))
+    assert _single_value(pd.Series(["a"] * n))
+    assert not _single_value(pd.Series(["a"] * (n - 1) + ["b"]))
+    assert not _single_value(pd.Series(["a", "b"] * (n // 2)))
