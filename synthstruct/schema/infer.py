@@ -464,7 +464,14 @@ def _infer_strings(col: _Column, sample: pd.Series, counts: pd.Series,
                          ["text"], notes)
     pii = find_pii()
     if pii is not None and pii.entity is not None:
-        return _decision(name, {"kind": "pii", "entity": pii.entity}, "pii", pii.describe(), ["categorical"])
+        spec: dict[str, Any] = {"kind": "pii", "entity": pii.entity}
+        evidence = pii.describe()
+        if pii.entity == "MEDICAL_RECORD_NUMBER":  # record numbers keep the table's shape (MRN-#######)
+            shape = _shared_pattern(sample.tolist())
+            if shape is not None and _shared_pattern(distinct) == shape:
+                spec["pattern"] = shape
+                evidence += "; new numbers in the values' one shape"
+        return _decision(name, spec, "pii", evidence, ["categorical"])
     pattern = _shared_pattern(sample.tolist()) if n_distinct >= ID_MIN_ROWS else None
     if n_distinct == n_valid == col.n_rows >= ID_MIN_ROWS:
         if pattern is not None and _shared_pattern(distinct) == pattern:

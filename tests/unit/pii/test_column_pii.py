@@ -85,6 +85,27 @@ def test_numbers_are_not_phones_or_ssns(analyzer):
     assert classify_column(prices, "price", analyzer=analyzer).entity is None
 
 
+def test_digits_of_an_identifier_are_not_a_phone_number(analyzer):
+    """``MRN-0595436``: Presidio's phone matcher sees a 7-digit number; glued to a code prefix it is not one."""
+    rng = np.random.default_rng(3)
+    codes = pd.Series(np.char.add("MRN-", np.char.zfill(rng.integers(1, 999_999, 400).astype(str), 7)))
+    assert classify_column(codes, "patient_code", analyzer=analyzer).entity != "PHONE_NUMBER"
+    named = classify_column(codes, "mrn", analyzer=analyzer)
+    assert (named.entity, named.evidence) == ("MEDICAL_RECORD_NUMBER", "name")
+    labelled = pd.Series([f"tel: (415) 555-{i:04d}" for i in range(400)])  # a label before a phone still counts
+    assert classify_column(labelled, "contact", analyzer=analyzer).entity == "PHONE_NUMBER"
+
+
+def test_inferred_record_numbers_keep_their_shape():
+    from synthstruct.schema.infer import infer_table
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"mrn": np.char.add("MRN-", np.char.zfill(rng.integers(1, 999_999, 600).astype(str), 7)),
+                          "x": rng.random(600)})
+    column = infer_table(frame).schema.columns["mrn"]
+    assert (column.kind, column.entity, column.pattern) == ("pii", "MEDICAL_RECORD_NUMBER", "MRN-#######")
+
+
 def test_low_cardinality_places_are_categories(analyzer):
     countries = pd.Series(["Spain", "France", "Germany", "Italy"] * 250)
     assert classify_column(countries, "country", analyzer=analyzer).entity is None
