@@ -103,7 +103,7 @@ def one(args: argparse.Namespace) -> dict[str, object]:
     spec = {"kind": "text", "generator": "local", "conditioned_on": CONDITIONS,
             "description": "a customer review of a clothing item bought online", "style": "first person, informal",
             "min_length": 10, "max_length": args.max_length, "backend": options,
-            "examples_from_data": args.examples_from_data, "example_words": args.example_words}
+            "examples_from_data": args.examples_from_data, "example_words": args.example_words or None}
     schema = schema_from_dict({"schema_version": 1, "name": "clothing_reviews", "columns": {
         "Rating": {"kind": "ordinal", "order": [1, 2, 3, 4, 5]}, "Department Name": {"kind": "categorical"},
         "Recommended IND": {"kind": "categorical", "categories": [0, 1]}, TEXT: spec}})
@@ -209,7 +209,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--examples-from-data", type=int, default=3)
-    p.add_argument("--example-words", type=int, default=40)
+    p.add_argument("--example-words", type=int, default=0, help="0: the schema default (none beyond the row's budget)")
     p.add_argument("--backend-json", default="{}", help="extra backend options as JSON, e.g. '{\"precision\": \"float32\"}'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--release", action="store_true", help="time a whole-process 40-row release per model instead")

@@ -14,13 +14,16 @@ For each dataset a text column is fitted on real train rows (its verifier includ
   sharing an 8-word run with train text (the column's ``ngram_shared_by`` stock-phrase rule) and PII
   replay cells (target 0 and 0).
 
-Datasets (``../shared/datasets``): ``clothing`` (Review Text | Department Name, Rating),
+Datasets (``../shared/datasets``): ``clothing`` (Review Text | Department Name, Rating, Recommended IND;
+runs before 2026-12-02 16:30 UTC had only the first two),
 ``airline`` (tweet text | airline_sentiment, airline), ``harper_valley`` (transcript | intent; intent
 derived by ``evaluation/harper_valley.py``). The machine is shared: the load average before and after
 every run is printed next to its timings. One JSON line per run on stdout (numbers only, no text).
 
 Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--rounds``,
-``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--seed``.
+``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--seed``; levers
+for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
+``--typicality`` (weight of the verifier's typicality in the example choice; 0 = off).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ CLASSIFIER_ROWS = 20_000
 def _load(name: str, data_dir: Path, seed: int) -> tuple[pd.DataFrame, list[str], str, dict]:
     """``(frame, conditioning columns, text column, text column spec)``."""
     if name == "clothing":
-        conds, text = ["Department Name", "Rating"], "Review Text"
+        conds, text = ["Department Name", "Rating", "Recommended IND"], "Review Text"
         frame = pd.read_csv(data_dir / "womens_clothing_reviews.csv").dropna(subset=[text, *conds])
         spec = {"description": "a customer review of a clothing item bought online",
                 "style": "first person, informal", "min_length": 3}
@@ -132,12 +135,18 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     spec = {**spec, "generator": args.backend, "candidates": args.candidates, "rounds": args.rounds, "backend": options}
     if args.example_words:
         spec["example_words"] = args.example_words
+    import synthstruct.text.column as column_module
+
+    if args.min_words_share is not None:
+        column_module.MIN_WORDS_SHARE = args.min_words_share  # type: ignore[misc]  # a measurement lever
     schema = _schema(frame, conds, text, spec)
     gen = TextColumnGenerator(schema.columns[text], column=text)  # type: ignore[arg-type]
     load_before = os.getloadavg()
     t = time.perf_counter()
     gen.fit(train[text], train)
     fit_s = time.perf_counter() - t
+    if args.typicality is not None and gen.example_pool_ is not None:
+        gen.example_pool_.typicality_weight = args.typicality
     gen.missing_share_ = 0.0
     synthetic = holdout.iloc[:args.rows][conds].reset_index(drop=True)
     t = time.perf_counter()
@@ -157,6 +166,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "generate_s": round(gen_s, 1), "texts_per_s": round(args.rows / gen_s, 3),
         "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in load_after],
         "threads": args.threads, "batch_size": args.batch_size,
+        "min_words_share": column_module.MIN_WORDS_SHARE,
+        "typicality": gen.example_pool_.typicality_weight if gen.example_pool_ is not None else None,
         "verifier_labels": gen.verifier_.labelled if gen.verifier_ is not None else [],
         "word_ks_vs_holdout": round(float(ks_2samp(syn_words, real_words).statistic), 3),
         "mean_words": round(float(syn_words.mean()), 1), "real_mean_words": round(float(real_words.mean()), 1),
@@ -184,6 +195,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--example-words", type=int, default=0, help="0: the schema's / default")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-words-share", type=float, default=None, help="default: MIN_WORDS_SHARE (0 = off)")
+    p.add_argument("--typicality", type=float, default=None, help="default: TYPICALITY_WEIGHT (0 = off)")
     p.add_argument("--dump", type=Path, default=None, help="write the generated rows to <dump>-<dataset>.csv")
     args = p.parse_args()
     for name in args.dataset or ["clothing", "airline", "harper_valley"]:

@@ -213,8 +213,10 @@ class TextColumn(_ColumnBase):
     examples: list[str] = Field(default_factory=list, description="Hand-written few-shot examples.")
     examples_from_data: int = Field(default=3, ge=0, le=10, description=(
         "Few-shot examples per prompt drawn from the training text, matched to the row's conditioning values, "
-        "PII-replaced and shortened; kept in memory only (0 = none)."))
-    example_words: int = Field(default=40, ge=5, le=300, description="Words kept per few-shot example.")
+        "PII-replaced, near the row's target length; kept in memory only (0 = none)."))
+    example_words: int | None = Field(default=None, ge=5, le=300, description=(
+        "Words kept per few-shot example at most (default: none beyond the row's word budget — examples "
+        "are picked near the row's target length and cut to its budget)."))
     steps: list[str] = Field(default_factory=list, description=(
         "Multi-step generation: one instruction per step (e.g. outline, then content); the last step's "
         "answer is the text."))

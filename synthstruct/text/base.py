@@ -30,6 +30,10 @@ class TextRequest:
         document: The same request as a completion prompt (a page of example records ending in an
             open text line, :func:`synthstruct.text.prompts.build_document`); backends that complete
             plain text (``local``) may use it instead of ``messages``. Empty when not available.
+        min_words: Fewest words the answer should have (0: no minimum). A backend that controls
+            decoding does not let the answer end before it (``local`` forbids its end-of-line and
+            end-of-text tokens until about this many words are written); a backend that cannot
+            (``openai``) may ignore it: the text column's length check still applies.
     """
 
     messages: tuple[dict[str, str], ...]
@@ -38,6 +42,7 @@ class TextRequest:
     context: dict[str, str] = field(default_factory=dict)
     seed: int = 0
     document: str = ""
+    min_words: int = 0
 
 
 @runtime_checkable

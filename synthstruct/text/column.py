@@ -44,6 +44,7 @@ from synthstruct.text.prompts import (
 from synthstruct.text.select import (
     CHECKS,
     LENGTH_TOLERANCE,
+    MIN_WORDS_SHARE,
     CallLog,
     Candidate,
     acceptance_rates,
@@ -112,11 +113,11 @@ class TextColumnGenerator:
         self.reserved_: ReservedValues | None = None
         if self.spec.generator not in _NO_MODEL and len(texts):
             self.reserved_ = ReservedValues.from_texts(list(texts))  # PII replacements must not be real values
-            if self.spec.examples_from_data:
-                self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
-                    texts, frame, format_value)
         self.verifier_: TextVerifier | None = TextVerifier(self.spec.conditioned_on).fit(
             texts, frame, format_value, exclude=self._pii_word)
+        if self.reserved_ is not None and self.spec.examples_from_data:
+            self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
+                texts, frame, format_value).set_typicality(self.verifier_)
         self.backend_name_ = self.spec.generator
         self._make_backend()  # fail early on an unknown backend or bad option
         return self
@@ -169,6 +170,12 @@ class TextColumnGenerator:
         lo, hi = self._bounds()
         return int(min(hi, max(lo, math.ceil(target * LENGTH_TOLERANCE) + 2)))
 
+    def _min_words(self, target: int) -> int:
+        """Fewest words a row's answer may end at: :data:`MIN_WORDS_SHARE` of its target (at least
+        ``min_length``; a backend that controls decoding does not end the answer before it)."""
+        lo, _ = self._bounds()
+        return int(min(max(lo, math.floor(target * MIN_WORDS_SHARE)), self._budget(target)))
+
     def _context(self, row: pd.Series) -> dict[str, str]:
         return {c: format_value(row[c]) for c in self.spec.conditioned_on if c in row.index}
 
@@ -191,13 +198,13 @@ class TextColumnGenerator:
             budget = self._budget(int(targets[i])) if last else min(self._budget(int(targets[i])), _STEP_WORDS)
             examples = list(self.examples_)
             if pool is not None:
-                examples += pool.pick(ctx, self.spec.examples_from_data, seed)
+                examples += pool.pick(ctx, self.spec.examples_from_data, seed, target_words=target, max_words=budget)
             before = (previous or {}).get((i, j))
             msgs = build_messages(self.spec, self.column, ctx, target_words=target, examples=examples,
                                   step=step, previous=before)
             document = build_document(self.spec, self.column, ctx, examples=examples, previous=before) if last else ""
             out.append(TextRequest(messages=msgs, max_words=budget, target_words=target, context=ctx,
-                                   seed=seed, document=document))
+                                   seed=seed, document=document, min_words=self._min_words(target) if last else 0))
         return out
 
     def _ask(self, backend: TextGenerator, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray,
@@ -223,7 +230,7 @@ class TextColumnGenerator:
                 from synthstruct.text.answer_cache import answer_key
 
                 key = answer_key("call", getattr(backend, "name", type(backend).__name__), dict(self.spec.backend),
-                                 [(r.document or r.messages, r.seed, r.max_words, r.target_words) for r in part], seed)
+                                 [(r.document or r.messages, r.seed, r.max_words, r.target_words, r.min_words) for r in part], seed)
                 saved = calls.get(key)
                 if saved is not None and len(saved) == len(part):
                     out += saved

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CHECKS", "HARD_CHECKS", "LENGTH_TOLERANCE", "LENGTH_WEIGHT", "CallLog", "Candidate",
+__all__ = ["CHECKS", "HARD_CHECKS", "LENGTH_TOLERANCE", "LENGTH_WEIGHT", "MIN_WORDS_SHARE", "CallLog", "Candidate",
            "acceptance_rates", "rank", "score_candidates"]
 
 HARD_CHECKS = ("empty", "short", "echo", "copied", "similar", "duplicate")
@@ -42,6 +42,9 @@ HARD_CHECKS = ("empty", "short", "echo", "copied", "similar", "duplicate")
 CHECKS = (*HARD_CHECKS, "length", "pii", "label")
 #: A candidate fits its target length when words / target is within [1 / this, this].
 LENGTH_TOLERANCE = 1.5
+#: Each request asks for at least this share of the row's target length (``TextRequest.min_words``): the
+#: ``local`` backend does not let the answer end before it.
+MIN_WORDS_SHARE = 0.8
 #: Weight of the length misfit |log(words / target)| in the score (one label's log-probability weighs 1).
 LENGTH_WEIGHT = 1.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from synthstruct.schema.model import TextColumn
@@ -174,3 +175,69 @@ def test_multi_step_text_feeds_each_answer_into_the_next_step() -> None:
     assert "Plan: answer of step 1 for rating 2" in final[0].document
     assert final[0].max_words == gen._budget(final[0].target_words)  # the row's own length budget
     assert out.tolist() == [f"answer of step 2 for rating {r} with several more words here" for r in (2, 4)]
+
+
+def _varied(n: int = 240) -> pd.DataFrame:
+    """Reviews whose length depends on the row (3-80 words) and whose words name the department."""
+    rng = np.random.default_rng(4)
+    rating = rng.choice([1, 3, 5], size=n)
+    dept = rng.choice(["Tops", "Dresses", "Jackets"], size=n)
+    length = rng.integers(3, 80, size=n)
+    text = [" ".join([f"{d.lower()}{k % 7}" for k in range(m - 1)] + [f"r{r}."]) for r, d, m in
+            zip(rating, dept, length)]
+    return pd.DataFrame({"Rating": rating, "Department": dept, "Review": text})
+
+
+def test_examples_are_the_most_specific_match_then_nearest_the_target_length() -> None:
+    frame = _varied()
+    pool = ExamplePool(["Rating", "Department"], pool_size=120, seed=0).fit(frame["Review"], frame, format_value)
+    assert max(len(t.split()) for t in pool.texts_) > 40  # kept whole, not cut to 40 words
+    row = {"Rating": "3", "Department": "Jackets"}
+    exact = [i for i, c in enumerate(pool.contexts_) if c == row]
+    assert len(exact) >= 3
+    for target in (10, 60):
+        picks = pool.pick(row, 3, seed=1, target_words=target)
+        assert all(c == row for c, _ in picks)  # both values match before anything else counts
+        lengths = sorted(len(t.split()) for _, t in picks)
+        near = sorted(abs(np.log((pool.words_[i] + 1) / (target + 1))) for i in exact)
+        assert np.mean([abs(np.log((w + 1) / (target + 1))) for w in lengths]) <= near[len(near) // 2]
+    short = pool.pick(row, 3, seed=1, target_words=60, max_words=20)
+    assert all(len(t.split()) <= 20 for _, t in short)  # cut to the row's budget
+    assert pool.pick(row, 3, seed=1, target_words=60) == pool.pick(row, 3, seed=1, target_words=60)
+    # no exact match: one value matching beats none, the first column before the second
+    pool2 = ExamplePool(["Rating", "Department"], pool_size=120, seed=0).fit(
+        frame["Review"], frame.assign(Department=frame["Department"].where(frame["Department"] != "Jackets", "Tops")),
+        format_value)
+    assert all(c["Rating"] == "3" for c, _ in pool2.pick(row, 3, seed=2, target_words=30))
+
+
+def test_typical_examples_are_preferred_within_a_match_level() -> None:
+    from synthstruct.text.verifier import TextVerifier
+
+    frame = _varied()
+    pool = ExamplePool(["Department"], pool_size=240, seed=0).fit(frame["Review"], frame, format_value)
+    verifier = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    pool.set_typicality(verifier)
+    assert pool.typicality_.min() < pool.typicality_.max() <= 1.0
+    pool.typicality_weight = 50.0  # typicality alone decides
+    picks = pool.pick({"Department": "Tops"}, 3, seed=0, target_words=30)
+    best = sorted((pool.typicality_[i] for i, c in enumerate(pool.contexts_) if c["Department"] == "Tops"),
+                  reverse=True)[:3]
+    chosen = [pool.typicality_[pool.texts_.index(t)] for _, t in picks]
+    assert sorted(chosen, reverse=True) == pytest.approx(best, abs=0.02)
+
+
+def test_requests_carry_a_minimum_length_and_length_matched_examples() -> None:
+    frame = _varied()
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating", "Department"], examples_from_data=2,
+                      min_length=3)
+    backend = _Recorder()
+    gen = TextColumnGenerator(spec, column="Review", backend=backend).fit(frame["Review"], frame)
+    rows = pd.DataFrame({"Rating": [1, 3, 5, 3], "Department": ["Tops", "Jackets", "Dresses", "Tops"]})
+    gen.generate(rows, np.random.default_rng(0))
+    first = backend.requests[: len(rows) * spec.candidates]
+    for r in first:
+        assert r.min_words == max(3, int(r.target_words * 0.8)) and r.min_words <= r.max_words
+        shown = [line for line in r.document.split("\n") if line.startswith("Review: ")]
+        assert len(shown) == 2 and all(len(s.split()) - 1 <= r.max_words for s in shown)
+        assert r.document.count(f"Rating: {r.context['Rating']} | Department: {r.context['Department']}\n") == 3

@@ -151,3 +151,25 @@ def test_gemma3_270m_is_assembled_converted_and_writes_documents(tmp_path_factor
     chat = local.LocalTextGenerator(options={"model": "gemma3-270m", "max_new_tokens": 8, "prompt": "chat"})
     assert len(chat.generate([TextRequest(messages=({"role": "user", "content": "Describe a red dress."},),
                                           max_words=8, target_words=6)], seed=0)) == 1
+
+
+@installed
+@pytest.mark.slow
+def test_min_words_keeps_the_answer_line_open_until_that_many_words() -> None:
+    """``TextRequest.min_words``: end-of-line and end-of-text are masked until the answer has that many
+    words; rows of one batch keep their own minimum; without one, the short-example pages end early."""
+    from dataclasses import replace
+
+    from synthstruct.text import local
+
+    opts = {"temperature": 0.0, "max_new_tokens": 90, "precision": "float32", "threads": 1, "share_prefill": False}
+    reqs = [replace(r, max_words=60) for r in _documents()[:3]]  # two short-example pages and a bare one
+    free = local.LocalTextGenerator(options=opts).generate(reqs, seed=0)
+    mins = [40, 0, 25]
+    held = local.LocalTextGenerator(options=opts).generate([replace(r, min_words=m) for r, m in zip(reqs, mins)], seed=0)
+    assert min(len(t.split()) for t in free) < 25  # the model ends its line early on its own
+    assert len(held[0].split()) >= 40 and len(held[2].split()) >= 25
+    assert held[1] == free[1]  # min_words 0: the same greedy answer as before
+    assert all("\n" not in t for t in held) and sum(w.isalpha() for w in " ".join(held).split()) > 40
+    again = local.LocalTextGenerator(options=opts).generate([replace(r, min_words=m) for r, m in zip(reqs, mins)], seed=0)
+    assert again == held
