@@ -464,7 +464,7 @@ def _infer_strings(col: _Column, sample: pd.Series, counts: pd.Series,
                          ["text"], notes)
     pii = find_pii()
     if pii is not None and pii.entity is not None:
-        spec: dict[str, Any] = {"kind": "pii", "entity": pii.entity}
+        spec = {"kind": "pii", "entity": pii.entity}
         evidence = pii.describe()
         if pii.entity == "MEDICAL_RECORD_NUMBER":  # record numbers keep the table's shape (MRN-#######)
             shape = _shared_pattern(sample.tolist())
