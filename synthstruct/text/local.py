@@ -20,7 +20,14 @@ batch (transformers' static cache): with few-shot prompts of ~250 tokens a decod
 with the growing cache and 0.075 s with the static one here (batch 64, 2 threads;
 ``python evaluation/bench_text.py --cache-steps``).
 
-Options (schema ``backend:``): ``model`` (a registry name, default ``smollm2-135m``), ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
+Runtimes (option ``runtime``): ``auto`` (default) runs the model on CTranslate2 (:mod:`synthstruct.text.ct2`:
+an int8 copy of the weights converted once at first use and cached next to them) when the ``ctranslate2``
+package is installed and the model's architecture is one it was measured on (Llama: SmolLM2), else on
+transformers + torch as described above; ``ctranslate2`` or ``transformers`` force one. ``precision``
+and ``share_prefill`` apply to transformers only; sampling options, seeding, thread count, end of line
+and the answer-only repetition penalty are the same on both (the bytes differ between runtimes).
+
+Options (schema ``backend:``): ``model`` (a registry name, default ``smollm2-135m``), ``runtime`` (``auto``), ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
 ``threads`` (torch threads, default 2 — the 2-core target machine; the thread count changes
 floating-point sums, so it is a fixed setting rather than chosen from the load; on a machine busy with
 other work, ``threads: 1`` avoids oversubscription), ``prompt`` (``auto`` | ``document`` | ``chat``),
