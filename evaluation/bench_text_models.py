@@ -161,7 +161,7 @@ def release(args: argparse.Namespace, name: str) -> dict[str, object]:
         pd.concat([train, holdout]).sample(n=200, random_state=args.seed).to_csv(data, index=False)
         schema = yaml.safe_load((REPO / "evaluation" / "schemas" / "clothing_local.yaml").read_text())
         schema["columns"] = {k: v for k, v in schema["columns"].items() if k in [*CONDITIONS, TEXT]}
-        schema["columns"][TEXT]["backend"] = {"model": name, "threads": args.threads}
+        schema["columns"][TEXT]["backend"] = {"model": name, "threads": args.threads, **json.loads(args.backend_json)}
         (Path(tmp) / "schema.yaml").write_text(yaml.safe_dump(schema, sort_keys=False))
         env = {**os.environ, "SYNTHSTRUCT_HOME": str(Path(tmp) / "home"),
                "SYNTHSTRUCT_CACHE": os.environ.get("SYNTHSTRUCT_CACHE", str(Path.home() / ".cache" / "synthstruct"))}
@@ -172,7 +172,8 @@ def release(args: argparse.Namespace, name: str) -> dict[str, object]:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO), check=False)
         wall = time.perf_counter() - t
         cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out: dict[str, object] = {"model": name, "exit": proc.returncode, "wall_s": round(wall, 1),
+        out: dict[str, object] = {"model": name, "backend": schema["columns"][TEXT]["backend"], "exit": proc.returncode,
+                                  "wall_s": round(wall, 1),
                                   "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),
                                   "load_before": [round(x, 2) for x in before],
                                   "load_after": [round(x, 2) for x in os.getloadavg()]}

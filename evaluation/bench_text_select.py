@@ -131,7 +131,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     frame, conds, text, spec = _load(name, args.data_dir, args.seed)
     cut = min(HOLDOUT, len(frame) // 5)
     holdout, train = frame.iloc[:cut].reset_index(drop=True), frame.iloc[cut:].reset_index(drop=True)
-    options: dict[str, object] = {"threads": args.threads, "batch_size": args.batch_size} if args.backend == "local" else {}
+    options: dict[str, object] = ({"threads": args.threads, "batch_size": args.batch_size, "runtime": args.runtime}
+                                  if args.backend == "local" else {})
     spec = {**spec, "generator": args.backend, "candidates": args.candidates, "rounds": args.rounds, "backend": options}
     if args.example_words:
         spec["example_words"] = args.example_words
@@ -165,7 +166,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "holdout_texts": len(holdout), "texts": int(synthetic[text].notna().sum()), "fit_s": round(fit_s, 1),
         "generate_s": round(gen_s, 1), "texts_per_s": round(args.rows / gen_s, 3),
         "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in load_after],
-        "threads": args.threads, "batch_size": args.batch_size,
+        "threads": args.threads, "batch_size": args.batch_size, "runtime": args.runtime,
         "min_words_share": column_module.MIN_WORDS_SHARE,
         "typicality": gen.example_pool_.typicality_weight if gen.example_pool_ is not None else None,
         "verifier_labels": gen.verifier_.labelled if gen.verifier_ is not None else [],
@@ -193,6 +194,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--runtime", default="auto", choices=["auto", "ctranslate2", "transformers"], help="local backend runtime")
     p.add_argument("--example-words", type=int, default=0, help="0: the schema's / default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-words-share", type=float, default=None, help="default: MIN_WORDS_SHARE (0 = off)")

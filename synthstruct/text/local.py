@@ -22,7 +22,14 @@ batch (transformers' static cache): with few-shot prompts of ~250 tokens a decod
 with the growing cache and 0.075 s with the static one here (batch 64, 2 threads;
 ``python evaluation/bench_text.py --cache-steps``).
 
-Options (schema ``backend:``): ``model`` (a registry name, default ``smollm2-135m``), ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
+Runtimes (option ``runtime``): ``auto`` (default) runs the model on CTranslate2 (:mod:`synthstruct.text.ct2`:
+an int8 copy of the weights converted once at first use and cached next to them) when the ``ctranslate2``
+package is installed and the model's architecture is one it was measured on (Llama: SmolLM2), else on
+transformers + torch as described above; ``ctranslate2`` or ``transformers`` force one. ``precision``
+and ``share_prefill`` apply to transformers only; sampling options, seeding, thread count, end of line
+and the answer-only repetition penalty are the same on both (the bytes differ between runtimes).
+
+Options (schema ``backend:``): ``model`` (a registry name, default ``smollm2-135m``), ``runtime`` (``auto``), ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
 ``threads`` (torch threads, default 2 — the 2-core target machine; the thread count changes
 floating-point sums, so it is a fixed setting rather than chosen from the load; on a machine busy with
 other work, ``threads: 1`` avoids oversubscription), ``prompt`` (``auto`` | ``document`` | ``chat``),
@@ -46,13 +53,14 @@ from synthstruct.errors import InputError, Problem
 from synthstruct.text.base import TextRequest, option
 from synthstruct.text.models import DEFAULT_MODEL, ModelSpec, check_installed, gguf_file, resolve_model
 
-__all__ = ["LocalTextGenerator", "cache_dir", "load_model", "native_bf16"]
+__all__ = ["LocalTextGenerator", "cache_dir", "load_ct2", "load_model", "native_bf16"]
 
 log = logging.getLogger(__name__)
 
 _TOKENS_PER_WORD = 1.5
 PRECISIONS = ("auto", "float32", "bfloat16")
 PROMPTS = ("auto", "document", "chat")
+RUNTIMES = ("auto", "ctranslate2", "transformers")
 _LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
 
@@ -98,29 +106,71 @@ def load_model(precision: str = "float32", model: str = DEFAULT_MODEL) -> tuple[
     with _LOCK:
         if (spec.name, precision) in _LOADED:
             return _LOADED[(spec.name, precision)]
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        source = gguf_file(spec, cache_dir())
-        target = _converted_dir(spec, source)
-        if not (target / "config.json").is_file():
-            log.info("converting the local model %s once (cached in %s)", spec.name, target)
-            tok = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
-            net = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name, dtype=torch.float32)
-            net.hf_quantizer = None  # dequantised to float32: plain weights that can be saved
-            if hasattr(net.config, "quantization_config"):
-                del net.config.quantization_config
-            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-            net.save_pretrained(str(tmp))
-            tok.save_pretrained(str(tmp))
-            tmp.replace(target) if not target.exists() else None
+        target = _weights(spec)
         tok = AutoTokenizer.from_pretrained(str(target))
         net = AutoModelForCausalLM.from_pretrained(str(target), dtype=getattr(torch, precision)).eval()
         tok.padding_side = "left"
         tok.truncation_side = "left"
         _LOADED[(spec.name, precision)] = (tok, net)
         return tok, net
+
+
+def _weights(spec: ModelSpec) -> Path:
+    """The transformers folder of the model's weights, dequantised from its GGUF once (call under ``_LOCK``)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    source = gguf_file(spec, cache_dir())
+    target = _converted_dir(spec, source)
+    if not (target / "config.json").is_file():
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        log.info("converting the local model %s once (cached in %s)", spec.name, target)
+        tok = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+        net = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name, dtype=torch.float32)
+        net.hf_quantizer = None  # dequantised to float32: plain weights that can be saved
+        if hasattr(net.config, "quantization_config"):
+            del net.config.quantization_config
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        net.save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
+        tmp.replace(target) if not target.exists() else None
+    return target
+
+
+def load_ct2(model: str = DEFAULT_MODEL, *, require: bool = False) -> tuple[Any, Path] | None:
+    """``(tokenizer, CTranslate2 model folder)`` for ``model``, converted once and cached; ``None`` when
+    CTranslate2 is not installed or (unless ``require``) the architecture is not in
+    :data:`synthstruct.text.ct2.SUPPORTED`.
+
+    Raises:
+        InputError: ``require`` and CTranslate2 is missing or cannot convert the model.
+    """
+    from synthstruct.text import ct2
+
+    spec = resolve_model(model)
+    key = (spec.name, "ct2")
+    with _LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        if not ct2.available():
+            if require:
+                raise InputError("invalid text backend option", [Problem(
+                    "backend.runtime", "runtime ctranslate2 needs the ctranslate2 package",
+                    "pip install ctranslate2 (make install does this), or set runtime: transformers")])
+            return None
+        weights = _weights(spec)
+        if not require and not ct2.supports(weights):
+            return None
+        from transformers import AutoTokenizer
+
+        folder = ct2.ensure_converted(weights)
+        tok = AutoTokenizer.from_pretrained(str(weights))
+        tok.truncation_side = "left"
+        _LOADED[key] = (tok, folder)
+        return tok, folder
 
 
 def _plain_chat(messages: Sequence[dict[str, str]]) -> str:
@@ -205,6 +255,13 @@ class LocalTextGenerator:
                 f"columns.{column}.backend.prompt" if column else "backend.prompt",
                 f"must be one of {', '.join(PROMPTS)}", "set prompt to auto, document or chat")])
         self.model_spec_ = resolve_model(option(opts, "model", str, DEFAULT_MODEL, column=column), column=column)
+        self.runtime = option(opts, "runtime", str, "auto", column=column)
+        if self.runtime not in RUNTIMES:
+            raise InputError("invalid text backend option", [Problem(
+                f"columns.{column}.backend.runtime" if column else "backend.runtime",
+                f"must be one of {', '.join(RUNTIMES)}", "set runtime to auto, ctranslate2 or transformers")])
+        #: The runtime that ran (``ctranslate2`` or ``transformers``), set at the first generation.
+        self.runtime_: str | None = None if self.runtime == "auto" else self.runtime
         self.stats_: dict[str, int] = {"requests": 0, "batches": 0, "generated_tokens": 0}
         #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
         self.answer_cache: Any = None
@@ -216,9 +273,15 @@ class LocalTextGenerator:
 
         if not requests:
             return []
-        tok, model = load_model(self.precision_, self.model_spec_.name)
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        ct2 = None if self.runtime == "transformers" else load_ct2(self.model_spec_.name,
+                                                                 require=self.runtime == "ctranslate2")
+        self.runtime_ = "transformers" if ct2 is None else "ctranslate2"
+        if ct2 is not None:
+            tok, model = ct2
+        else:
+            tok, model = load_model(self.precision_, self.model_spec_.name)
+            if self.threads:
+                torch.set_num_threads(self.threads)
         chat = self.model_spec_.chat
         documents = [(self.prompt != "chat" or not chat) and bool(r.document) for r in requests]
         prompts = [r.document if doc else tok.apply_chat_template(list(r.messages), tokenize=False,
@@ -227,13 +290,13 @@ class LocalTextGenerator:
         out: list[str] = [""] * len(requests)
         for kind in (True, False):  # documents stop at the end of their line, chat answers at end-of-turn
             order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: (len(prompts[i]), prompts[i]))
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+            for idx in self._batches(order, requests, ct2 is not None):
                 batch_prompts, batch_requests = [prompts[i] for i in idx], [requests[i] for i in idx]
                 key = self._cache_key(batch_prompts, batch_requests, seed, kind)
                 answers = self.answer_cache.get(key) if self.answer_cache is not None else None
                 if answers is None or len(answers) != len(idx):
-                    answers = self._batch(tok, model, batch_prompts, batch_requests, seed, document=kind)
+                    run = self._batch_ct2 if ct2 is not None else self._batch
+                    answers = run(tok, model, batch_prompts, batch_requests, seed, document=kind)
                     if self.answer_cache is not None:
                         self.answer_cache.put(key, answers)
                 for i, text in zip(idx, answers):
@@ -241,13 +304,44 @@ class LocalTextGenerator:
         self.stats_["requests"] += len(requests)
         return out
 
+    def _batches(self, order: list[int], requests: Sequence[TextRequest], ct2: bool) -> list[list[int]]:
+        """Batches of request indices, in prompt-length order; for CTranslate2 one minimum length per batch
+        (its ``min_length`` is one value per call)."""
+        if not ct2:
+            return [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        from synthstruct.text.ct2 import min_tokens
+
+        groups: dict[int, list[int]] = {}
+        for i in order:
+            groups.setdefault(min_tokens(requests[i]), []).append(i)
+        return [g[s:s + self.batch_size] for _, g in sorted(groups.items()) for s in range(0, len(g), self.batch_size)]
+
     def _cache_key(self, prompts: list[str], requests: list[TextRequest], seed: int, document: bool) -> str:
         from synthstruct.text.answer_cache import answer_key
 
+        runtime = [] if self.runtime_ == "transformers" else [self.runtime_]
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests], seed,
                           document, self.temperature, self.top_p, self.top_k, self.max_new_tokens,
-                          self.repetition_penalty, self.precision_)
+                          self.repetition_penalty, self.precision_, *runtime)
+
+    def _batch_ct2(self, tok: Any, folder: Path, prompts: list[str], requests: list[TextRequest], seed: int, *,
+                   document: bool = False) -> list[str]:
+        """One CTranslate2 call (:func:`synthstruct.text.ct2.generate_batch`); same options and seeding
+        inputs as :meth:`_batch`."""
+        from synthstruct.text.ct2 import generate_batch, min_tokens
+
+        budget = self.max_new_tokens or int(max(r.max_words for r in requests) * _TOKENS_PER_WORD) + 8
+        ends = [tok.eos_token_id, *_newline_tokens(tok)] if document else [tok.eos_token_id]
+        answers, _ = generate_batch(
+            folder, tok, prompts, seed=(int(seed) * 1_000_003 + sum(r.seed for r in requests)) % (2**32 - 1),
+            threads=self.threads, budget=budget, min_length=max(min_tokens(r) for r in requests), end_ids=ends,
+            temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
+            repetition_penalty=self.repetition_penalty, max_prompt=max(self.model_spec_.context - budget, 16))
+        self.stats_["batches"] += 1
+        self.stats_["generated_tokens"] += sum(len(a) for a in answers)
+        texts = tok.batch_decode(answers, skip_special_tokens=True)
+        return [(t.strip().split("\n")[0] if document else t).strip() for t in texts]
 
     def _batch(self, tok: Any, model: Any, prompts: list[str], requests: list[TextRequest], seed: int, *,
                document: bool = False) -> list[str]:

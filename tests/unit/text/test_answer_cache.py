@@ -92,7 +92,7 @@ def test_local_backend_reuses_saved_batches(tmp_path, monkeypatch) -> None:
             return messages[-1]["content"]
 
     monkeypatch.setattr(local, "load_model", lambda precision, model=None: (Tok(), None))
-    backend = local.LocalTextGenerator(options={"batch_size": 2, "threads": 0, "prompt": "chat"})
+    backend = local.LocalTextGenerator(options={"batch_size": 2, "threads": 0, "prompt": "chat", "runtime": "transformers"})
     generated: list[list[str]] = []
 
     def fake_batch(tok: Any, model: Any, prompts: list[str], requests: Any, seed: int, **_: Any) -> list[str]:

@@ -57,7 +57,7 @@ def test_greedy_text_is_reproducible_and_readable_in_both_precisions() -> None:
     from synthstruct.text import local
 
     reqs = [_request(item, i) for i, item in enumerate(["dress", "scarf", "pair of boots", "coat"])]
-    opts = {"temperature": 0.0, "max_new_tokens": 20, "batch_size": 4}
+    opts = {"temperature": 0.0, "max_new_tokens": 20, "batch_size": 4, "runtime": "transformers"}
     for precision in ("float32", "bfloat16"):
         first = local.LocalTextGenerator(options={**opts, "precision": precision}).generate(reqs, seed=0)
         again = local.LocalTextGenerator(options={**opts, "precision": precision}).generate(reqs, seed=5)
@@ -114,7 +114,7 @@ def test_shared_prompts_are_prefilled_once_with_the_same_answers() -> None:
     the plain batch's."""
     from synthstruct.text import local
 
-    opts = {"temperature": 0.0, "max_new_tokens": 16, "precision": "float32", "threads": 1}
+    opts = {"temperature": 0.0, "max_new_tokens": 16, "precision": "float32", "threads": 1, "runtime": "transformers"}
     shared = local.LocalTextGenerator(options=opts)
     plain = local.LocalTextGenerator(options={**opts, "share_prefill": False})
     reqs = _documents()
