@@ -40,6 +40,7 @@ def test_local_generation_is_real_batched_and_deterministic(tmp_path_factory, mo
     from synthstruct.text import local
 
     monkeypatch.setenv("SYNTHSTRUCT_CACHE", str(tmp_path_factory.getbasetemp() / "model-cache"))
+    monkeypatch.setattr(local, "_LOADED", {})  # a model loaded by an earlier test of this worker would skip the cache
     gen = local.LocalTextGenerator(options={"batch_size": 3, "max_new_tokens": 24})
     reqs = [_request("dress", 1), _request("winter jacket", 2), _request("pair of jeans", 3)]
     first = gen.generate(reqs, seed=7)
