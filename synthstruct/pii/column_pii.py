@@ -50,10 +50,9 @@ MIN_SCORE = 0.35
 #: Share of a value's characters an entity span must cover (a long text that mentions an e-mail
 #: address is text, not an e-mail column).
 MIN_COVERAGE = 0.6
-#: Digit entities that are not what they seem when the digits are glued to a word: ``MRN-0595436`` is a
-#: record number's digits, not a phone number (Presidio's phone matcher and spaCy see a number there).
-_NUMBER_IN_CODE = frozenset({"PHONE_NUMBER", "US_SSN", "CREDIT_CARD"})
-#: A letter right before the digits, or a letter and one joining ``-``, ``_`` or ``#``.
+#: Before a digit entity (``_NUMERIC_ENTITIES``), a letter, or a letter and one joining ``-``, ``_`` or
+#: ``#``: the digits are part of an identifier. ``MRN-0595436`` is a record number's digits, not a phone
+#: number (Presidio's phone matcher sees one there).
 _CODE_PREFIX = re.compile(r"[A-Za-z][-_#]?$")
 #: Distinct values an NER entity (person, place, organisation) needs, unless every value is distinct.
 MIN_DISTINCT_NER = 20
@@ -201,7 +200,7 @@ def _entities_per_value(texts: list[str], analyzer: AnalyzerEngine) -> list[set[
         for result in recognized or []:
             ours = _PRESIDIO_TO_OURS.get(result.entity_type)
             if ours and result.score >= MIN_SCORE and (result.end - result.start) >= MIN_COVERAGE * len(text):
-                if ours in _NUMBER_IN_CODE and _CODE_PREFIX.search(text[:result.start]):
+                if ours in _NUMERIC_ENTITIES and _CODE_PREFIX.search(text[:result.start]):
                     continue  # the digits of an identifier such as MRN-0595436 or ACC_12345678
                 entities.add(ours)
         found.append(entities)
