@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,37 +77,34 @@ def converted_dir(weights: Path, quantization: str = QUANTIZATION) -> Path:
 
 
 def ensure_converted(weights: Path, quantization: str = QUANTIZATION) -> Path:
-    """The CTranslate2 model for ``weights``, converted once (temporary folder, then rename).
+    """The CTranslate2 model for ``weights``, converted once (:func:`synthstruct.dataio.atomic_directory`).
 
     Raises:
         InputError: CTranslate2 cannot convert this architecture.
+        FileAccessError: the cache folder cannot be written.
     """
     target = converted_dir(weights, quantization)
     if (target / "model.bin").is_file():
         return target
     from ctranslate2.converters import TransformersConverter
 
+    from synthstruct.dataio import atomic_directory
+
     log.info("converting the local model to CTranslate2 %s once (cached in %s)", quantization, target)
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    try:
-        TransformersConverter(str(weights), low_cpu_mem_usage=True).convert(str(tmp), quantization=quantization,
-                                                                            force=True)
-    except (ValueError, NotImplementedError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise InputError("the local model cannot run on CTranslate2", [Problem(
-            f"generator: local ({weights.name})", f"CTranslate2 cannot convert it ({type(exc).__name__})",
-            "set backend runtime: transformers")]) from None
-    if target.exists():  # another process converted it meanwhile
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        tmp.replace(target)
+    with atomic_directory(target, overwrite=True) as tmp:  # another process converting too: the last one wins
+        try:
+            TransformersConverter(str(weights), low_cpu_mem_usage=True).convert(str(tmp), quantization=quantization,
+                                                                                force=True)
+        except (ValueError, NotImplementedError) as exc:
+            raise InputError("the local model cannot run on CTranslate2", [Problem(
+                f"generator: local ({weights.name})", f"CTranslate2 cannot convert it ({type(exc).__name__})",
+                "set backend runtime: transformers")]) from None
     return target
 
 
 def min_tokens(request: Any) -> int:
     """The request's minimum answer length in tokens (its ``min_words``, if it has one), at least 1."""
-    words = int(getattr(request, "min_words", 0) or 0)
-    return max(1, math.ceil(words * MIN_TOKENS_PER_WORD))
+    return max(1, math.ceil(int(request.min_words) * MIN_TOKENS_PER_WORD))
 
 
 def _filler(tok: Any) -> int:

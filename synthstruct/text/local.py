@@ -135,10 +135,11 @@ def _weights(spec: ModelSpec) -> Path:
         net.hf_quantizer = None  # dequantised to float32: plain weights that can be saved
         if hasattr(net.config, "quantization_config"):
             del net.config.quantization_config
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        net.save_pretrained(str(tmp))
-        tok.save_pretrained(str(tmp))
-        tmp.replace(target) if not target.exists() else None
+        from synthstruct.dataio import atomic_directory
+
+        with atomic_directory(target, overwrite=True) as tmp:  # another process converting too: the last one wins
+            net.save_pretrained(str(tmp))
+            tok.save_pretrained(str(tmp))
     return target
 
 
