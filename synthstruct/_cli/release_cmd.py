@@ -101,7 +101,8 @@ def release(
     explain: bool = typer.Option(False, "--explain", help="Print every inference decision in full."),
     exact_privacy: bool = typer.Option(False, "--exact-privacy",
                                        help="Distance-based privacy metrics over every row, also on large tables "
-                                            "(default: sampled above the policy's max_exact_pairs)."),
+                                            "(default: sampled above the policy's max_exact_pairs; with "
+                                            "--cluster: every row of the gate's inputs)."),
 ) -> None:
     from synthstruct._cli.relational import run_release_db, source_text
     from synthstruct.relational.sources import is_relational_source
@@ -144,7 +145,8 @@ def release(
         release_on_cluster(data, output=output, cluster=cluster, partition_rows=partition_rows,
                            fit_sample_rows=fit_sample_rows, schema=schema, engine=engine, engine_params=params,
                            rows=rows, seed=seed, policy=policy, retries=retries, distance_rows=distance_rows,
-                           full_output_distances=not no_full_distances, overwrite=overwrite)
+                           full_output_distances=not no_full_distances, overwrite=overwrite,
+                           exact_privacy=exact_privacy)
         return
     try:
         with progress_bars(f"release {data.name}") as (on_progress, on_text):

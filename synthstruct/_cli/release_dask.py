@@ -37,8 +37,11 @@ def release_dask(
                                       help="Synthetic rows (a seeded sample over the partitions) compared with "
                                            "every training row; 0: every synthetic row."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+    exact_privacy: bool = typer.Option(False, "--exact-privacy",
+                                       help="The gate's distance-based privacy metrics over every row of its inputs "
+                                            "(default: sampled above the policy's max_exact_pairs)."),
 ) -> None:
     release_on_cluster(data, output=output, cluster=cluster, partition_rows=partition_rows,
                        fit_sample_rows=fit_sample_rows, schema=schema, engine=engine, rows=rows, seed=seed,
                        policy=policy, retries=retries, full_output_distances=not no_full_distances,
-                       distance_rows=distance_rows, overwrite=overwrite)
+                       distance_rows=distance_rows, overwrite=overwrite, exact_privacy=exact_privacy)

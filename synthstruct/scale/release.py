@@ -198,7 +198,7 @@ def run_distributed_release(
     engine_params: dict[str, Any] | None = None, rows: int | None = None, seed: int = 0,
     policy: str | Path | Policy = "default", overwrite: bool = False, retries: int = DEFAULT_RETRIES,
     full_output_distances: bool = True, distance_rows: int | None = DEFAULT_DISTANCE_ROWS,
-    on_progress: Progress | None = None,
+    exact_privacy: bool = False, on_progress: Progress | None = None,
 ) -> ReleaseResult:
     """Release a table larger than one machine on Dask (see the module docstring for the steps).
 
@@ -218,6 +218,11 @@ def run_distributed_release(
         distance_rows: How many synthetic rows, in all, those distances cover (a seeded sample spread
             over the partitions; ``None``: every row, costing output rows x train rows distance
             evaluations). Exact copies of training rows are counted on every row either way.
+        exact_privacy: The gate's distance metrics and attacks over every row of its inputs (the policy's
+            ``privacy_sampling.mode`` set to ``exact``, recorded in the policy hash); by default they follow
+            the policy (``auto``: stratified samples sized by the confidence interval once the exact
+            passes would compare more than ``max_exact_pairs`` pairs, stated in ``report.json →
+            privacy_sampling``).
         on_progress: ``on_progress(step, done, total)`` for progress bars.
 
     Raises:
@@ -235,7 +240,7 @@ def run_distributed_release(
                 fit_sample_rows=fit_sample_rows, gate_rows=gate_rows, schema=schema, engine=engine,
                 engine_params=engine_params, rows=rows, seed=seed, policy=policy, overwrite=overwrite,
                 retries=retries, full_output_distances=full_output_distances, distance_rows=distance_rows,
-                on_progress=on_progress)
+                exact_privacy=exact_privacy, on_progress=on_progress)
     progress = on_progress or (lambda *_: None)
     data, output = Path(data), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -245,7 +250,7 @@ def run_distributed_release(
             partition_rows=partition_rows, fit_sample_rows=fit_sample_rows, gate_rows=gate_rows, schema=schema,
             engine=engine, engine_params=engine_params, rows=rows, seed=seed, policy=policy, overwrite=overwrite,
             retries=retries, full_output_distances=full_output_distances, distance_rows=distance_rows,
-            cluster=cluster), progress)
+            cluster=cluster, exact_privacy=exact_privacy), progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -275,6 +280,9 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
     schema_obj, inferred = schema_for(sample, schema, name=table_name_for(data), source=str(data))
     policy = opts["policy"]
     policy_obj, policy_label = (policy, policy.name) if isinstance(policy, Policy) else (load_policy(policy)[0], str(policy))
+    if opts["exact_privacy"]:  # as release(exact_privacy=True): one run's mode, recorded in the policy hash
+        policy_obj = policy_obj.model_copy(
+            update={"privacy_sampling": policy_obj.privacy_sampling.model_copy(update={"mode": "exact"})})
     coerced = coerce_to_schema(sample, schema_obj, source=str(data))
     stratify = schema_obj.target if schema_obj.target in schema_obj.structured_columns else None
     train, holdout = split_train_holdout(coerced, spec=policy_obj.split, seed=stream_seed(seed, "split"),

@@ -286,3 +286,42 @@ def test_release_cluster_and_release_dask_are_one_command(adult_csv: Path, tmp_p
         assert "rows in 2 partitions" in result.output
         runs[verb] = {p.relative_to(out): p.read_bytes() for p in sorted((out / "data").rglob("*.parquet"))}
     assert len(runs["release"]) == 2 and runs["release"] == runs["release-dask"]
+
+
+def test_gate_samples_privacy_metrics_unless_exact_privacy(adult_csv: Path, tmp_path: Path, client) -> None:
+    """The scale path's gate follows the policy's ``privacy_sampling`` (sampled above ``max_exact_pairs``,
+    stated in report.json); ``exact_privacy=True`` runs it over every row and changes the policy hash."""
+    from synthstruct.release.policy import load_policy
+
+    base = load_policy("default")[0]
+    policy = base.model_copy(update={"privacy_sampling": base.privacy_sampling.model_copy(
+        update={"max_exact_pairs": 1.0, "reference_rows": 300, "half_width": 0.1})})
+    kwargs = dict(partition_rows=PARTITION, rows=1_000, seed=2, full_output_distances=False, policy=policy)
+    sampled = run_distributed_release(adult_csv, output=tmp_path / "sampled", client=client, **kwargs)
+    exact = run_distributed_release(adult_csv, output=tmp_path / "exact", client=client, exact_privacy=True, **kwargs)
+    plan = sampled.report["privacy_sampling"]
+    assert plan["mode"] == "sampled" and plan["requested"] == "auto" and plan["reference_rows"] == 300
+    assert plan["query_rows"] == 97  # rows for a ±0.1 interval at 95 %
+    assert sampled.report["metrics"]["near_copies"]["details"]["sampling"] == "sampled"
+    assert exact.report["privacy_sampling"]["mode"] == "exact"
+    assert exact.report["privacy_sampling"]["requested"] == "exact"
+    assert exact.report["metrics"]["near_copies"]["details"]["sampling"] == "exact"
+    assert sampled.manifest["policy"]["sha256"] != exact.manifest["policy"]["sha256"]
+    written = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["path"].startswith("data/")]  # noqa: E731
+    assert written(sampled) == written(exact)  # the mode changes the gate only, never the rows
+
+
+def test_cli_exact_privacy_reaches_the_cluster_gate(adult_csv: Path, tmp_path: Path) -> None:
+    """``release --cluster ... --exact-privacy`` (and ``release-dask --exact-privacy``) set the gate's mode."""
+    from typer.testing import CliRunner
+
+    from synthstruct.cli import app
+
+    args = [str(adult_csv), "--cluster", "threads:1", "--partition-rows", "1000", "--rows", "1000",
+            "--no-full-distances", "--exact-privacy", "--seed", "1"]
+    for verb in ("release", "release-dask"):
+        out = tmp_path / verb
+        result = CliRunner().invoke(app, [verb, *args, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        report = json.loads((out / "report.json").read_text())
+        assert report["privacy_sampling"]["requested"] == "exact"
