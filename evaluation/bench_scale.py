@@ -112,6 +112,7 @@ def run_cli(args: list[str], *, poll: float = 0.2) -> dict[str, Any]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     main = psutil.Process(proc.pid)
     seen: dict[int, dict[str, Any]] = {}
+    loads: list[float] = []
 
     def sample(p: psutil.Process) -> None:
         try:
@@ -124,6 +125,7 @@ def run_cli(args: list[str], *, poll: float = 0.2) -> dict[str, Any]:
             pass
 
     while proc.poll() is None:
+        loads.append(os.getloadavg()[0])
         sample(main)
         try:
             for child in main.children(recursive=True):
@@ -138,6 +140,7 @@ def run_cli(args: list[str], *, poll: float = 0.2) -> dict[str, Any]:
     return {"command": "python -m synthstruct " + " ".join(args), "exit_code": proc.returncode,
             "seconds": round(seconds, 2), "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()],
+            "load_1min_during": {"mean": round(statistics.fmean(loads), 2), "max": round(max(loads), 2)} if loads else None,
             "driver": {"peak_rss_mb": round(driver["peak_rss"] / 2**20), "cpu_seconds": round(driver["cpu"], 1)},
             "workers": [{"peak_rss_mb": round(w["peak_rss"] / 2**20), "cpu_seconds": round(w["cpu"], 1)}
                         for w in sorted(workers, key=lambda w: -w["cpu"])],
@@ -151,7 +154,7 @@ def _report(out: Path) -> dict[str, Any]:
             "partitions": scale.get("partitions"), "dask_workers": scale.get("workers"),
             "fit_sample_rows": (scale.get("fit_sample") or {}).get("rows"),
             "distance_to_train": scale.get("distance_to_train"), "gate_synthetic_rows": scale.get("gate_synthetic_rows"),
-            "worker_tasks": scale.get("worker_tasks"),
+            "worker_tasks": scale.get("worker_tasks"), "privacy_sampling": report.get("privacy_sampling"),
             "passed": report.get("passed", report.get("gate", {}).get("passed"))}
 
 
