@@ -268,6 +268,8 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
              progress: Progress) -> ReleaseResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    cpu: dict[str, float] = {}  # the client's process CPU seconds per stage (all its threads)
+    mark = time.process_time()
     seed = opts["seed"]
     progress("load input", 0, 1)
     dataset, input_sha, from_csv = _input_dataset(data, staging, opts["partition_rows"])
@@ -288,6 +290,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
     train, holdout = split_train_holdout(coerced, spec=policy_obj.split, seed=stream_seed(seed, "split"),
                                          stratify_on=stratify)
     timings["load"] = time.perf_counter() - t0
+    cpu["load"], mark = time.process_time() - mark, time.process_time()
 
     engine_name = opts["engine"] or DEFAULT_ENGINE
     progress(f"fit {engine_name} on {len(train)} sampled rows", 0, 1)
@@ -315,6 +318,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
             distances=opts["full_output_distances"],
             text_columns=[c for c, col in schema_obj.columns.items() if col.kind == "text"],
             distance_rows=opts["distance_rows"], total_rows=n_rows)
+        cpu["fit_and_context"], mark = time.process_time() - mark, time.process_time()
         t = time.perf_counter()
         [shared] = client.scatter([ctx], broadcast=True)  # the model travels once to each worker
 
@@ -334,10 +338,12 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
             results = run_tasks(client, sample_partition, parts, shared, retries=opts["retries"],
                                 label="sample partitions", on_progress=progress)
             timings["sample"] = time.perf_counter() - t
+            cpu["sample"], mark = time.process_time() - mark, time.process_time()
             t = time.perf_counter()
             progress("gate", 0, 1)
             gate_synth, gate, timings["gate"] = gate_future.result()  # the gate ran during "sample"
             timings["gate_after_sample"] = time.perf_counter() - t
+            cpu["gate_after_sample"], mark = time.process_time() - mark, time.process_time()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # a failed sampling step does not wait for the gate
 
@@ -362,6 +368,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
             value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
                               "clipped_columns": sorted(synth.codec_.bounds)})
         report["scale"] = scale
+        report["timings"]["client_cpu"] = {k: round(v, 3) for k, v in cpu.items()}  # this process, all threads
         progress("write bundle", 0, 1)
         manifest = _write_bundle(tmp, gate, report, schema_obj, results, table_dir_name)
         manifest.update({
