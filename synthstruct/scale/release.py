@@ -357,6 +357,7 @@ def _release(data: Path, output: Path, staging: Path, client: Any, opts: dict[st
             gate.passed = all(c.passed for c in gate.checks if c.severity == "block")
 
         n_workers = len(client.scheduler_info().get("workers", {}))
+        cpu["merge"] = time.process_time() - mark  # summaries merged, full-output check added
         scale.update(workers=n_workers, partition_rows=opts["partition_rows"], gate_synthetic_rows=len(gate_synth),
                      fit_sample={"rows": len(sample), "of_input_rows": n_input,
                                  "method": "seeded uniform sample without replacement (stream 'fit-sample')"})

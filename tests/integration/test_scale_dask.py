@@ -309,6 +309,9 @@ def test_gate_samples_privacy_metrics_unless_exact_privacy(adult_csv: Path, tmp_
     assert sampled.manifest["policy"]["sha256"] != exact.manifest["policy"]["sha256"]
     written = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["path"].startswith("data/")]  # noqa: E731
     assert written(sampled) == written(exact)  # the mode changes the gate only, never the rows
+    client_cpu = sampled.report["timings"]["client_cpu"]  # the client's CPU seconds per stage
+    assert list(client_cpu) == ["load", "fit_and_context", "sample", "gate_after_sample", "merge"]
+    assert all(v >= 0 for v in client_cpu.values()) and client_cpu["sample"] > 0  # the gate ran during "sample"
 
 
 def test_cli_exact_privacy_reaches_the_cluster_gate(adult_csv: Path, tmp_path: Path) -> None:
