@@ -309,6 +309,9 @@ def test_gate_samples_privacy_metrics_unless_exact_privacy(adult_csv: Path, tmp_
     assert sampled.manifest["policy"]["sha256"] != exact.manifest["policy"]["sha256"]
     written = lambda r: [(o["path"], o["sha256"]) for o in r.manifest["outputs"] if o["path"].startswith("data/")]  # noqa: E731
     assert written(sampled) == written(exact)  # the mode changes the gate only, never the rows
+    from synthstruct.release.report import validate_report
+
+    assert validate_report(sampled.report) == [] and validate_report(exact.report) == []  # the shipped schema
     client_cpu = sampled.report["timings"]["client_cpu"]  # the client's CPU seconds per stage
     assert list(client_cpu) == ["load", "fit_and_context", "sample", "gate_after_sample", "merge"]
     assert all(v >= 0 for v in client_cpu.values()) and client_cpu["sample"] > 0  # the gate ran during "sample"
@@ -328,3 +331,19 @@ def test_cli_exact_privacy_reaches_the_cluster_gate(adult_csv: Path, tmp_path: P
         assert result.exit_code == 0, result.output
         report = json.loads((out / "report.json").read_text())
         assert report["privacy_sampling"]["requested"] == "exact"
+
+
+def test_local_cluster_workers_run_without_dask_diagnostics() -> None:
+    """``local:N`` worker processes get LOCAL_CLUSTER_CONFIG (no 10 ms profiler, slow ticks): the
+    settings reach the spawned workers, and the client's own config is restored afterwards."""
+    import dask
+
+    from synthstruct.scale.cluster import LOCAL_CLUSTER_CONFIG
+
+    def settings() -> tuple:
+        return tuple(dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG)
+
+    with open_client(parse_cluster("local:1")) as local:
+        [seen] = local.run(settings).values()
+    assert seen == tuple(LOCAL_CLUSTER_CONFIG.values())
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # outside: dask's default again
