@@ -343,7 +343,8 @@ def test_local_cluster_workers_run_without_dask_diagnostics() -> None:
     def settings() -> tuple:
         return tuple(dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG)
 
+    before = settings()
     with open_client(parse_cluster("local:1")) as local:
         [seen] = local.run(settings).values()
     assert seen == tuple(LOCAL_CLUSTER_CONFIG.values())
-    assert dask.config.get("distributed.worker.profile.enabled") is True  # outside: dask's default again
+    assert settings() == before  # the caller's config is restored
