@@ -232,3 +232,110 @@ def test_early_answers_for_constant_and_all_distinct_columns():
     assert _single_value(pd.Series(["a"] * n))
     assert not _single_value(pd.Series(["a"] * (n - 1) + ["b"]))
     assert not _single_value(pd.Series(["a", "b"] * (n // 2)))
+
+
+def _csv_edge_frame(n: int = 1_200) -> pd.DataFrame:
+    texts = ["", None, "x\r", " y", 'q"uo"te', "c,omma", "new\nline", "ünï €", "\x00z", "=1+2", np.nan, "tab\t",
+             pd.NA, '"', ",", "plain"]
+    reps = n // len(texts)
+    return pd.DataFrame({
+        "text": texts * reps,
+        "nullable": pd.array(([1, None, -3, 2**62] * n)[:len(texts) * reps], dtype="Int64"),
+        "ints": np.arange(len(texts) * reps) - 7,
+        "object ints": pd.Series(([5, None, 70] * n)[:len(texts) * reps], dtype=object),
+        "all missing": pd.Series([None] * (len(texts) * reps), dtype=object),
+        'name, "quoted"': pd.Series(["x"] * (len(texts) * reps), dtype="string"),
+    })
+
+
+def test_arrow_csv_writer_gives_the_pandas_bytes(monkeypatch):
+    import synthstruct.dataio as dataio
+
+    frame = _csv_edge_frame()
+    monkeypatch.setattr(dataio, "_CSV_CHUNK_ROWS", 333)  # several chunks, one of them short
+    monkeypatch.setattr(dataio, "_CSV_CHECK_ROWS", 50)
+    chunks = dataio._csv_bytes_arrow(frame)
+    assert chunks is not None and len(chunks) == 1 + -(-len(frame) // 333)
+    assert b"".join(chunks) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+@pytest.mark.parametrize("extra", [
+    pd.Series([1.5, 2.0] * 600),  # floats: pandas' repr
+    pd.Series([True, False] * 600),
+    pd.Series([True, None] * 600, dtype=object),
+    pd.Series(pd.to_datetime(["2020-01-01"] * 1_200)),
+    pd.Series([1, "1"] * 600, dtype=object),  # mixed cells
+    pd.Series(["a"] * 1_199 + [1.5], dtype=object),  # a float after the checked rows
+])
+def test_arrow_csv_writer_leaves_other_columns_to_pandas(extra):
+    import synthstruct.dataio as dataio
+
+    frame = _csv_edge_frame(1_200).iloc[:1_200].reset_index(drop=True).assign(extra=extra)
+    assert dataio._csv_bytes_arrow(frame) is None
+    assert dataio._csv_bytes_arrow(frame[["text"]]) is None  # one column: an empty row is written as ""
+
+
+def test_write_table_above_the_threshold_writes_the_pandas_bytes(tmp_path, monkeypatch):
+    import synthstruct.dataio as dataio
+
+    frame = _csv_edge_frame()
+    dataio.write_table(frame, tmp_path / "small.csv")  # below the threshold: pandas
+    monkeypatch.setattr(dataio, "ARROW_CSV_WRITE_MIN_CELLS", 0)
+    calls = []
+    original = dataio._csv_bytes_arrow
+    monkeypatch.setattr(dataio, "_csv_bytes_arrow", lambda f: calls.append(1) or original(f))
+    dataio.write_table(frame, tmp_path / "large.csv")
+    assert calls and (tmp_path / "large.csv").read_bytes() == (tmp_path / "small.csv").read_bytes()
+
+
+def test_shared_work_is_built_once_when_two_threads_ask():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from synthstruct.evaluation.metric import EvaluationContext
+
+    ctx = EvaluationContext(train=pd.DataFrame(), synthetic=pd.DataFrame(), schema=None)  # type: ignore[arg-type]
+    builds = []
+    start = threading.Barrier(2)
+
+    def build(_ctx):
+        builds.append(1)
+        time.sleep(0.2)  # the second thread asks while the first builds
+        return object()
+
+    def ask(_):
+        start.wait()
+        return ctx.shared("work", build)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(ask, range(2))
+    assert first is second and len(builds) == 1
+
+
+def test_gate_results_do_not_depend_on_its_threads(small_frame, small_schema_dict, monkeypatch):
+    import json
+
+    import synthstruct.release.gate as gate_module
+    from synthstruct.release.policy import load_policy
+    from synthstruct.schema.check import coerce_to_schema
+
+    schema = schema_from_dict(small_schema_dict)
+    frame = coerce_to_schema(small_frame, schema)
+    train, holdout = frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
+    synthetic = frame.sample(300, replace=True, random_state=1).reset_index(drop=True)
+    policy, _ = load_policy("default")
+
+    def run(threads: int) -> tuple[str, list[str]]:
+        monkeypatch.setattr(gate_module, "GATE_THREADS", threads)
+        seen: list[str] = []
+        report = gate_module.ReleaseGate(policy).evaluate(train=train, synthetic=synthetic, schema=schema,
+                                                          holdout=holdout, seed=3, on_metric=seen.append)
+        body = {"gate": report.to_dict(), "metrics": {k: v.to_dict() for k, v in report.metrics.items()},
+                "sampling": report.privacy_sampling}
+        return json.dumps(body, sort_keys=True, default=str), seen
+
+    serial, seen_serial = run(1)
+    parallel, seen_parallel = run(2)
+    assert parallel == serial
+    assert seen_parallel == seen_serial == list(policy.metric_names())  # progress in policy order
