@@ -574,6 +574,29 @@ def atomic_write_bytes(path: str | Path, data: bytes | list[bytes]) -> None:
 
 
 @contextmanager
+def staging_directory(target: str | Path) -> Iterator[Path]:
+    """A private temporary sibling of ``target`` (mode ``0700``) for files written before it is known whether
+    they will be kept: move what is kept out of it before the block ends; whatever is left is removed on exit,
+    and a killed run's staging folder is removed by the next run on the same ``target`` (like
+    :func:`atomic_directory`'s).
+
+    Raises:
+        FileAccessError: the folder cannot be written.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_siblings(target)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=_tmp_prefix(target) + "staging-"))
+    except OSError as exc:
+        raise file_access_error(exc, action="write") from None
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
 def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Build a directory in a temporary sibling and rename it into place on success.
 

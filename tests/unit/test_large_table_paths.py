@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -339,3 +340,57 @@ def test_gate_results_do_not_depend_on_its_threads(small_frame, small_schema_dic
     parallel, seen_parallel = run(2)
     assert parallel == serial
     assert seen_parallel == seen_serial == list(policy.metric_names())  # progress in policy order
+
+
+@pytest.fixture
+def patients_csv(tmp_path, small_frame, small_schema_dict):
+    import yaml
+
+    data = tmp_path / "in" / "patients.csv"
+    data.parent.mkdir()
+    small_frame.to_csv(data, index=False)
+    schema = tmp_path / "in" / "patients.yaml"
+    schema.write_text(yaml.safe_dump(small_schema_dict))
+    return data, schema
+
+
+def test_data_written_during_the_gate_is_released_only_when_it_passes(tmp_path, patients_csv, monkeypatch):
+    import synthstruct.release.pipeline as pipeline
+
+    data, schema = patients_csv
+    folders: list[Path] = []
+    original = pipeline._write_data
+
+    def spy(synthetic, schema_obj, columns, folder, **kwargs):
+        folders.append(folder)
+        original(synthetic, schema_obj, columns, folder, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_write_data", spy)
+    passed = pipeline.release(data, schema=schema, output=tmp_path / "out" / "ok", seed=3, policy="lenient")
+    assert passed.passed and folders and folders[0].parent == tmp_path / "out"
+    assert sorted(p.name for p in (tmp_path / "out" / "ok" / "data").iterdir()) == ["patients.csv", "patients.parquet"]
+
+    def leak(synthetic, train):  # every synthetic row a training row: the strict gate blocks
+        return train.sample(n=len(synthetic), replace=True, random_state=0).reset_index(drop=True)
+
+    blocked = pipeline.release(data, schema=schema, output=tmp_path / "out" / "no", seed=1, policy="strict",
+                               synthetic_hook=leak)
+    assert not blocked.passed and len(folders) == 2
+    assert not (tmp_path / "out" / "no" / "data").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["no", "ok"]  # no staging folder is left
+
+
+def test_a_failed_data_write_fails_the_release_and_leaves_nothing(tmp_path, patients_csv, monkeypatch):
+    import synthstruct.release.pipeline as pipeline
+    from synthstruct.errors import FileAccessError
+
+    data, schema = patients_csv
+
+    def broken(frame, path, **kwargs):
+        raise FileAccessError("disk full", [], source=str(path))
+
+    monkeypatch.setattr(pipeline, "write_table", broken)
+    with pytest.raises(FileAccessError):
+        pipeline.release(data, schema=schema, output=tmp_path / "out" / "bundle", seed=3, policy="lenient")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
