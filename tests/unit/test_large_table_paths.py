@@ -89,6 +89,22 @@ def test_replay_guard_digest_is_hmac_of_salt_and_text_and_answers_are_stable():
     assert guard.contains("Cy")
 
 
+
+@pytest.mark.parametrize("entity", [None, "US_SSN", "PHONE_NUMBER", "PERSON"])
+@pytest.mark.parametrize("value", [0, 7, 12345678901234567890, -42, 3.0, -3.0, True, "  A-1 b ", np.int64(5)])
+def test_normalise_of_integers_matches_the_general_path(value, entity):
+    import math
+    import re
+
+    from synthstruct.pii.entities import DIGIT_LIKE
+
+    general = int(value) if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(
+        value).is_integer() else value
+    text = " ".join(str(general).split()).casefold()
+    if entity in DIGIT_LIKE:
+        text = re.sub(r"[^0-9a-z]", "", text)
+    assert normalise(value, entity) == text
+
 def test_formula_probe_and_escaping():
     assert not _may_start_formula(pd.Series(["a", "b\n=c", None], dtype=object))
     for risky in ("=1+1", "+x", "-y", "@z", "\tq", "\rq"):
