@@ -213,21 +213,29 @@ def check_finite(path: Path, frame: pd.DataFrame) -> None:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _may_start_formula(col: pd.Series) -> bool:
-    """``False`` when no cell of a text column starts like a formula (checked by Arrow in one pass; columns
-    Arrow cannot read as text answer ``True`` and take the cell-by-cell check)."""
+def _formula_starts(col: pd.Series) -> Any:
+    """For a column of text cells (``str`` or missing): a boolean array, true where the cell starts like a
+    formula (found by Arrow in one pass); ``None`` for other columns (the cell-by-cell check decides)."""
     if col.dtype != object:
-        return True
+        return None
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         array = pa.array(col.to_numpy(dtype=object), from_pandas=True)
     except Exception:  # noqa: BLE001 - mixed types: pyarrow raises its own hierarchy
-        return True
+        return None
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        return True
-    return bool(pc.any(pc.match_substring_regex(array, r"^[=+\-@\t\r]")).as_py())
+        return None
+    starts = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
+    return starts.to_numpy(zero_copy_only=False)
+
+
+def _may_start_formula(col: pd.Series) -> bool:
+    """``False`` when no cell of a text column starts like a formula (checked by Arrow in one pass; columns
+    Arrow cannot read as text answer ``True`` and take the cell-by-cell check)."""
+    starts = _formula_starts(col)
+    return True if starts is None else bool(starts.any())
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -237,13 +245,27 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return, and is not a number (``-5`` and ``+1.5e3`` stay as they are). Numeric, boolean and
     datetime columns are never touched. Returns a copy when something changed, else ``frame``.
     """
+    import numpy as np
+
     out = frame
     for name in frame.columns:
         col = frame[name]
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
                 or isinstance(col.dtype, pd.CategoricalDtype)):
             continue
-        if not _may_start_formula(col):
+        starts = _formula_starts(col)
+        if starts is not None:  # text cells: only the cells Arrow found are parsed as numbers and escaped
+            if not starts.any():
+                continue
+            text = col[starts].astype("string")
+            risky = ~pd.to_numeric(text, errors="coerce").notna().to_numpy()
+            if not risky.any():
+                continue
+            if out is frame:
+                out = frame.copy()
+            fixed = col.astype(object).copy()
+            fixed.iloc[np.flatnonzero(starts)[risky]] = ("'" + text[risky].astype(str)).to_numpy(dtype=object)
+            out[name] = fixed
             continue
         text = col.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)

@@ -114,6 +114,33 @@ def test_formula_probe_and_escaping():
     assert out["t"].tolist() == ["'=SUM(A1)", "-5", "ok", None]
 
 
+
+def _escape_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
+    """The escaping as it was before Arrow found the cells (the reference)."""
+    out = frame.copy()
+    for name in frame.columns:
+        col = frame[name]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+                or isinstance(col.dtype, pd.CategoricalDtype)):
+            continue
+        text = col.astype("string")
+        risky = text.str.startswith(("=", "+", "-", "@", "\t", "\r")).fillna(False).astype(bool)
+        risky &= ~pd.to_numeric(text.where(risky), errors="coerce").notna()
+        if risky.any():
+            fixed = col.astype(object).copy()
+            fixed[risky] = "'" + text[risky].astype(str)
+            out[name] = fixed
+    return out
+
+
+def test_formula_escaping_of_text_columns_matches_the_cell_by_cell_way():
+    cells = ["=SUM(A1)", "-5", "+1.5e3", "-", "ok", None, np.nan, "@x", "\tq", "\rq", "- 3", "-1e400", "−7", ""]
+    frame = pd.DataFrame({"t": np.array(cells * 3, dtype=object), "mixed": np.array([1, "=a"] * 21, dtype=object),
+                          "n": np.arange(42), "clean": ["a"] * 42}, index=list(range(22)) + [7] * 20)
+    got, expected = escape_formulas(frame), _escape_cell_by_cell(frame)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["t"].iloc[0] == "'=SUM(A1)" and got["t"].iloc[1] == "-5" and got["mixed"].iloc[1] == "'=a"
+
 def test_mixed_python_types_all_text_and_mixed():
     assert not _mixed_python_types(pd.Series(["a", None, "b"], dtype=object))
     assert _mixed_python_types(pd.Series(["a", 1], dtype=object))
