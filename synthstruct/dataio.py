@@ -22,7 +22,7 @@ import tempfile
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -361,11 +361,16 @@ def _csv_rows_arrow(frame: pd.DataFrame, quote_chars: str) -> bytes | None:
     return b"" if data is None else data.slice(start, end - start).to_pybytes()
 
 
-def _csv_bytes_arrow(frame: pd.DataFrame) -> list[bytes] | None:
+class _PandasMustWrite(Exception):
+    """A chunk of rows :func:`_csv_bytes_arrow` cannot write as pandas would (the caller lets pandas write it)."""
+
+
+def _csv_bytes_arrow(frame: pd.DataFrame) -> Iterator[bytes] | None:
     """``frame.to_csv(index=False, lineterminator="\\n").encode("utf-8")`` built by Arrow's string kernels, as
-    chunks of rows, for frames of text (``str`` cells) and integer columns; ``None`` when pandas must write it
-    (other column types, one column, a ``csv`` module that quotes by other rules, or first rows that differ
-    from what pandas writes)."""
+    chunks of rows made one at a time, for frames of text (``str`` cells) and integer columns; ``None`` when
+    pandas must write it (other column types, one column, a ``csv`` module that quotes by other rules, or
+    first rows that differ from what pandas writes). A later chunk that Arrow cannot write (a cell of another
+    type) raises :class:`_PandasMustWrite` while iterating."""
     quote_chars = _csv_quoted_characters()
     if quote_chars is None or frame.shape[1] < 2 or not frame.columns.is_unique:
         return None
@@ -376,15 +381,21 @@ def _csv_bytes_arrow(frame: pd.DataFrame) -> list[bytes] | None:
         check = _csv_rows_arrow(head, quote_chars)
         if check is None or header + check != expected:
             return None
-        chunks = [header]
-        for start in range(0, len(frame), _CSV_CHUNK_ROWS):
-            part = _csv_rows_arrow(frame.iloc[start:start + _CSV_CHUNK_ROWS], quote_chars)
-            if part is None:
-                return None
-            chunks.append(part)
-        return chunks
     except Exception:  # noqa: BLE001 - pyarrow raises its own hierarchy (e.g. unencodable text): pandas writes it
         return None
+
+    def chunks() -> Iterator[bytes]:
+        yield header
+        for start in range(0, len(frame), _CSV_CHUNK_ROWS):
+            try:
+                part = _csv_rows_arrow(frame.iloc[start:start + _CSV_CHUNK_ROWS], quote_chars)
+            except Exception as exc:  # pyarrow raises its own hierarchy
+                raise _PandasMustWrite() from exc
+            if part is None:
+                raise _PandasMustWrite()
+            yield part
+
+    return chunks()
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, *, escape_csv_formulas: bool = True) -> None:
@@ -402,9 +413,13 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, escape_csv_formulas: b
         if escape_csv_formulas:
             frame = escape_formulas(frame)
         chunks = _csv_bytes_arrow(frame) if frame.size >= ARROW_CSV_WRITE_MIN_CELLS else None
-        if chunks is None:
-            chunks = [frame.to_csv(index=False, lineterminator="\n").encode("utf-8")]
-        atomic_write_bytes(path, chunks)
+        if chunks is not None:
+            try:
+                atomic_write_bytes(path, chunks)  # written chunk by chunk
+                return
+            except _PandasMustWrite:
+                pass  # nothing is left of the partial file: pandas writes it below
+        atomic_write_bytes(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     elif suffix in (".parquet", ".pq"):
         _remove_stale_siblings(path)
         try:
@@ -571,9 +586,9 @@ def check_output_dir(path: str | Path, *, overwrite: bool = False) -> Path:
 
 
 # --------------------------------------------------------------------------- atomic writes
-def atomic_write_bytes(path: str | Path, data: bytes | list[bytes]) -> None:
-    """Write ``data`` (bytes, or a list of byte chunks written one after another) to ``path`` via a temporary
-    file and a rename (never half-written; mode 0600).
+def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or byte chunks written one after another as they come) to ``path`` via a
+    temporary file and a rename (never half-written; mode 0600).
 
     Raises:
         FileAccessError: the folder is missing or read-only, the disk is full, ... (nothing is left).

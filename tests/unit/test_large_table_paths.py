@@ -298,8 +298,10 @@ def test_arrow_csv_writer_gives_the_pandas_bytes(monkeypatch):
     frame = _csv_edge_frame()
     monkeypatch.setattr(dataio, "_CSV_CHUNK_ROWS", 333)  # several chunks, one of them short
     monkeypatch.setattr(dataio, "_CSV_CHECK_ROWS", 50)
-    chunks = dataio._csv_bytes_arrow(frame)
-    assert chunks is not None and len(chunks) == 1 + -(-len(frame) // 333)
+    made = dataio._csv_bytes_arrow(frame)
+    assert made is not None
+    chunks = list(made)
+    assert len(chunks) == 1 + -(-len(frame) // 333)
     assert b"".join(chunks) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
@@ -315,7 +317,11 @@ def test_arrow_csv_writer_leaves_other_columns_to_pandas(extra):
     import synthstruct.dataio as dataio
 
     frame = _csv_edge_frame(1_200).iloc[:1_200].reset_index(drop=True).assign(extra=extra)
-    assert dataio._csv_bytes_arrow(frame) is None
+    made = dataio._csv_bytes_arrow(frame)
+    if made is not None:  # the first rows were fine: a later chunk refuses
+        with pytest.raises(dataio._PandasMustWrite):
+            list(made)
+        assert extra.iloc[-1] == 1.5
     assert dataio._csv_bytes_arrow(frame[["text"]]) is None  # one column: an empty row is written as ""
 
 
@@ -330,6 +336,12 @@ def test_write_table_above_the_threshold_writes_the_pandas_bytes(tmp_path, monke
     monkeypatch.setattr(dataio, "_csv_bytes_arrow", lambda f: calls.append(1) or original(f))
     dataio.write_table(frame, tmp_path / "large.csv")
     assert calls and (tmp_path / "large.csv").read_bytes() == (tmp_path / "small.csv").read_bytes()
+    late = frame.assign(extra=["a"] * (len(frame) - 1) + [1.5])  # a float after the checked rows: pandas
+    monkeypatch.setattr(dataio, "_CSV_CHECK_ROWS", 10)
+    dataio.write_table(late, tmp_path / "late.csv")
+    expected = escape_formulas(late).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    assert (tmp_path / "late.csv").read_bytes() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["large.csv", "late.csv", "small.csv"]
 
 
 def test_shared_work_is_built_once_when_two_threads_ask():
