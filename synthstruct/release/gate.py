@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -129,6 +130,9 @@ def _one_thread_per_metric(names: list[str]) -> Any:
 
 #: Metrics that fit scikit-learn models (on one OpenMP thread).
 _MODEL_METRICS = frozenset({"utility", "discriminator_auc", "text_fidelity"})
+#: Metrics that run the PII scanner (Presidio, spaCy) or text models over text columns: never two at once
+#: (those pipelines are shared objects not documented as thread-safe).
+_ONE_AT_A_TIME = frozenset({"pii_in_output", "text_memorisation", "text_fidelity"})
 
 
 def _timed(fn: Callable[[EvaluationContext], MetricResult], ctx: EvaluationContext) -> tuple[MetricResult, float]:
@@ -205,9 +209,17 @@ class ReleaseGate:
                 metrics[name], timings[name] = _timed(METRICS.get(name), ctx)
         else:
             order = [n for n in names if n in _BACKGROUND_METRICS] + [n for n in names if n not in _BACKGROUND_METRICS]
+            text_lock = threading.Lock()
+
+            def compute(name: str) -> tuple[MetricResult, float]:
+                if name in _ONE_AT_A_TIME:
+                    with text_lock:
+                        return _timed(METRICS.get(name), ctx)
+                return _timed(METRICS.get(name), ctx)
+
             with _one_thread_per_metric(names), \
                     ThreadPoolExecutor(max_workers=GATE_THREADS, thread_name_prefix="gate-metric") as pool:
-                futures = {n: pool.submit(_timed, METRICS.get(n), ctx) for n in order}
+                futures = {n: pool.submit(compute, n) for n in order}
                 try:
                     for name in names:
                         if on_metric is not None:

@@ -449,3 +449,42 @@ def test_a_failed_data_write_fails_the_release_and_leaves_nothing(tmp_path, pati
         pipeline.release(data, schema=schema, output=tmp_path / "out" / "bundle", seed=3, policy="lenient")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
+
+
+def test_text_scanning_metrics_never_run_at_the_same_time(small_schema_dict, monkeypatch):
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import synthstruct.release.gate as gate_module
+    from synthstruct.evaluation.metric import MetricResult
+    from synthstruct.release.policy import load_policy
+
+    policy, _ = load_policy("default")
+    text_metrics = [n for n in policy.metric_names() if n in gate_module._ONE_AT_A_TIME]
+    assert len(text_metrics) >= 2
+    lock = threading.Lock()
+
+    def most_at_once() -> int:
+        active, most = [0], [0]
+
+        def fake(name):
+            def compute(ctx):
+                if name in text_metrics:
+                    with lock:
+                        active[0] += 1
+                        most[0] = max(most[0], active[0])
+                    time.sleep(0.3)
+                    with lock:
+                        active[0] -= 1
+                return MetricResult(name, "privacy", "minimize", None)
+            return compute
+
+        monkeypatch.setattr(gate_module, "METRICS", SimpleNamespace(get=fake))
+        frame = pd.DataFrame({"a": [1, 2]})
+        gate_module.ReleaseGate(policy).evaluate(train=frame, synthetic=frame, schema=schema_from_dict(small_schema_dict))
+        return most[0]
+
+    assert most_at_once() == 1
+    monkeypatch.setattr(gate_module, "_ONE_AT_A_TIME", frozenset())  # the control: without the lock they overlap
+    assert most_at_once() == 2
