@@ -7,7 +7,9 @@ as a fresh process (schema inferred, every ``default`` check, report, Parquet + 
 
 * the whole-process wall time, the process's CPU seconds (user + system, ``wait4``) and peak RSS;
 * the stages from ``report.json`` (``load`` = read + inference + coercion, ``fit``, ``sample``, ``gate``
-  and each gate metric), and the rest (start-up, writing the bundle) as the difference;
+  and each gate metric), and the rest (start-up, writing the bundle) as the difference; the data files are
+  written on a thread of their own while the gate runs, so the rest holds only the part of that writing
+  still running when the gate ends (plus start-up and the report);
 * how the privacy metrics sampled (``report.json`` -> ``privacy_sampling``), the engine's row sample
   (``fit_sample``, tables over 200k training rows) and the utility test rows scored;
 * the machine load before and after (the machine is shared: CPU seconds are the steadier figure).

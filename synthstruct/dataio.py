@@ -13,6 +13,7 @@ are escaped (see :func:`escape_formulas`). See docs/file-safety.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -21,7 +22,7 @@ import tempfile
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -212,21 +213,29 @@ def check_finite(path: Path, frame: pd.DataFrame) -> None:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _may_start_formula(col: pd.Series) -> bool:
-    """``False`` when no cell of a text column starts like a formula (checked by Arrow in one pass; columns
-    Arrow cannot read as text answer ``True`` and take the cell-by-cell check)."""
+def _formula_starts(col: pd.Series) -> Any:
+    """For a column of text cells (``str`` or missing): a boolean array, true where the cell starts like a
+    formula (found by Arrow in one pass); ``None`` for other columns (the cell-by-cell check decides)."""
     if col.dtype != object:
-        return True
+        return None
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         array = pa.array(col.to_numpy(dtype=object), from_pandas=True)
     except Exception:  # noqa: BLE001 - mixed types: pyarrow raises its own hierarchy
-        return True
+        return None
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        return True
-    return bool(pc.any(pc.match_substring_regex(array, r"^[=+\-@\t\r]")).as_py())
+        return None
+    starts = pc.fill_null(pc.match_substring_regex(array, r"^[=+\-@\t\r]"), False)
+    return starts.to_numpy(zero_copy_only=False)
+
+
+def _may_start_formula(col: pd.Series) -> bool:
+    """``False`` when no cell of a text column starts like a formula (checked by Arrow in one pass; columns
+    Arrow cannot read as text answer ``True`` and take the cell-by-cell check)."""
+    starts = _formula_starts(col)
+    return True if starts is None else bool(starts.any())
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -236,13 +245,27 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return, and is not a number (``-5`` and ``+1.5e3`` stay as they are). Numeric, boolean and
     datetime columns are never touched. Returns a copy when something changed, else ``frame``.
     """
+    import numpy as np
+
     out = frame
     for name in frame.columns:
         col = frame[name]
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
                 or isinstance(col.dtype, pd.CategoricalDtype)):
             continue
-        if not _may_start_formula(col):
+        starts = _formula_starts(col)
+        if starts is not None:  # text cells: only the cells Arrow found are parsed as numbers and escaped
+            if not starts.any():
+                continue
+            text = col[starts].astype("string")
+            risky = ~pd.to_numeric(text, errors="coerce").notna().to_numpy()
+            if not risky.any():
+                continue
+            if out is frame:
+                out = frame.copy()
+            fixed = col.astype(object).copy()
+            fixed.iloc[np.flatnonzero(starts)[risky]] = ("'" + text[risky].astype(str)).to_numpy(dtype=object)
+            out[name] = fixed
             continue
         text = col.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
@@ -259,6 +282,122 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = fixed
     return out
 
+#: Frames from this many cells on are written to CSV by Arrow's vectorised string kernels (:func:`_csv_bytes_arrow`)
+#: when every column is text or integers; the bytes are those ``DataFrame.to_csv`` writes (checked on the first
+#: rows of every frame; anything else is written by pandas).
+ARROW_CSV_WRITE_MIN_CELLS = 2_000_000
+_CSV_CHUNK_ROWS = 200_000
+_CSV_CHECK_ROWS = 2_000
+
+
+@functools.lru_cache(maxsize=1)
+def _csv_quoted_characters() -> str | None:
+    """The characters that make Python's ``csv`` writer (which pandas uses) quote a field, as pandas calls it
+    (``QUOTE_MINIMAL``, ``"``, ``,``, ``\\n`` line ends), probed once; ``None`` when the writer quotes by a rule
+    :func:`_csv_bytes_arrow` does not reproduce (then pandas writes every CSV)."""
+    import csv
+    import io
+
+    probes = [",", '"', "\n", "\r", " ", "\t", "\x00", "\x0b", "\x0c", "\x85", "\u2028", "'", "="]
+    quoted = []
+    for char in probes:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([f"a{char}b", "x"])
+        if buffer.getvalue().startswith('"'):
+            quoted.append(char)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([" a", "", "x"])
+    if not {",", '"', "\n"} <= set(quoted) or buffer.getvalue() != " a,,x\n":
+        return None
+    return "".join(quoted)
+
+
+def _csv_cells_arrow(col: pd.Series, quote_chars: str) -> Any:
+    """One column's CSV cells as an Arrow ``large_string`` array (``None``: not text or integers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_integer_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return pc.cast(pa.array(col, from_pandas=True), pa.large_string())  # NumPy and nullable integers
+    if not (col.dtype == object or isinstance(col.dtype, pd.StringDtype)):
+        return None
+    array = pa.array(col.to_numpy(dtype=object), from_pandas=True)  # raises on mixed cells: pandas writes them
+    if pa.types.is_null(array.type) or pa.types.is_integer(array.type):  # all missing; Python ints (str(int))
+        return pc.cast(array, pa.large_string())
+    if pa.types.is_string(array.type):
+        array = pc.cast(array, pa.large_string())
+    elif not pa.types.is_large_string(array.type):
+        return None  # floats, booleans, dates: pandas formats those
+    needs_quotes = None
+    for char in quote_chars:  # a substring search per character is faster than one regular expression
+        found = pc.match_substring(array, char)
+        needs_quotes = found if needs_quotes is None else pc.or_(needs_quotes, found)
+    if needs_quotes is not None and pc.any(needs_quotes).as_py():
+        mark, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+        quoted = pc.binary_join_element_wise(mark, pc.replace_substring(array, '"', '""'), mark, empty)
+        array = pc.if_else(needs_quotes, quoted, array)
+    return array
+
+
+def _csv_rows_arrow(frame: pd.DataFrame, quote_chars: str) -> bytes | None:
+    """The data rows of ``frame`` as CSV bytes (no header), or ``None`` when a column is not text or integers."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = []
+    for name in frame.columns:
+        array = _csv_cells_arrow(frame[name], quote_chars)
+        if array is None:
+            return None
+        cells.append(pc.fill_null(array, ""))
+    comma, newline, empty = (pa.scalar(text, pa.large_string()) for text in (",", "\n", ""))
+    rows = pc.binary_join_element_wise(*cells, comma)
+    lines = pc.binary_join_element_wise(rows, empty, newline)  # each row and its line end
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    _validity, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    start, end = int(bounds[0]), int(bounds[-1])
+    return b"" if data is None else data.slice(start, end - start).to_pybytes()
+
+
+class _PandasMustWrite(Exception):
+    """A chunk of rows :func:`_csv_bytes_arrow` cannot write as pandas would (the caller lets pandas write it)."""
+
+
+def _csv_bytes_arrow(frame: pd.DataFrame) -> Iterator[bytes] | None:
+    """``frame.to_csv(index=False, lineterminator="\\n").encode("utf-8")`` built by Arrow's string kernels, as
+    chunks of rows made one at a time, for frames of text (``str`` cells) and integer columns; ``None`` when
+    pandas must write it (other column types, one column, a ``csv`` module that quotes by other rules, or
+    first rows that differ from what pandas writes). A later chunk that Arrow cannot write (a cell of another
+    type) raises :class:`_PandasMustWrite` while iterating."""
+    quote_chars = _csv_quoted_characters()
+    if quote_chars is None or frame.shape[1] < 2 or not frame.columns.is_unique:
+        return None
+    try:
+        head = frame.iloc[:_CSV_CHECK_ROWS]
+        expected = head.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        header = frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")
+        check = _csv_rows_arrow(head, quote_chars)
+        if check is None or header + check != expected:
+            return None
+    except Exception:  # noqa: BLE001 - pyarrow raises its own hierarchy (e.g. unencodable text): pandas writes it
+        return None
+
+    def chunks() -> Iterator[bytes]:
+        yield header
+        for start in range(0, len(frame), _CSV_CHUNK_ROWS):
+            try:
+                part = _csv_rows_arrow(frame.iloc[start:start + _CSV_CHUNK_ROWS], quote_chars)
+            except Exception as exc:  # pyarrow raises its own hierarchy
+                raise _PandasMustWrite() from exc
+            if part is None:
+                raise _PandasMustWrite()
+            yield part
+
+    return chunks()
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, *, escape_csv_formulas: bool = True) -> None:
     """Write a DataFrame deterministically as CSV or Parquet (by suffix), atomically.
 
@@ -273,8 +412,14 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, escape_csv_formulas: b
     if suffix == ".csv":
         if escape_csv_formulas:
             frame = escape_formulas(frame)
-        data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-        atomic_write_bytes(path, data)
+        chunks = _csv_bytes_arrow(frame) if frame.size >= ARROW_CSV_WRITE_MIN_CELLS else None
+        if chunks is not None:
+            try:
+                atomic_write_bytes(path, chunks)  # written chunk by chunk
+                return
+            except _PandasMustWrite:
+                pass  # nothing is left of the partial file: pandas writes it below
+        atomic_write_bytes(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     elif suffix in (".parquet", ".pq"):
         _remove_stale_siblings(path)
         try:
@@ -441,8 +586,9 @@ def check_output_dir(path: str | Path, *, overwrite: bool = False) -> Path:
 
 
 # --------------------------------------------------------------------------- atomic writes
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written; mode 0600).
+def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or byte chunks written one after another as they come) to ``path`` via a
+    temporary file and a rename (never half-written; mode 0600).
 
     Raises:
         FileAccessError: the folder is missing or read-only, the disk is full, ... (nothing is left).
@@ -454,13 +600,37 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise file_access_error(exc, action="write") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in [data] if isinstance(data, bytes) else data:
+                fh.write(chunk)
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise file_access_error(exc, action="write") from None
         raise
+
+
+@contextmanager
+def staging_directory(target: str | Path) -> Iterator[Path]:
+    """A private temporary sibling of ``target`` (mode ``0700``) for files written before it is known whether
+    they will be kept: move what is kept out of it before the block ends; whatever is left is removed on exit,
+    and a killed run's staging folder is removed by the next run on the same ``target`` (like
+    :func:`atomic_directory`'s).
+
+    Raises:
+        FileAccessError: the folder cannot be written.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_siblings(target)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=_tmp_prefix(target) + "staging-"))
+    except OSError as exc:
+        raise file_access_error(exc, action="write") from None
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager

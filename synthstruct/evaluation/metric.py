@@ -10,6 +10,7 @@ saw — so that thresholds can be set relative to "what a fresh real sample woul
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, TypeVar
 
@@ -97,16 +98,23 @@ class EvaluationContext:
     #: Work shared between metrics of one evaluation (e.g. the attacks' encodings, the nearest-neighbour
     #: distances), keyed by owner; see :meth:`shared`.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _locks: dict[str, threading.RLock] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def shared(self, key: str, build: Callable[[EvaluationContext], T]) -> T:
         """The shared work ``key``, built by ``build(self)`` for the first metric that asks.
 
         The evaluation layer knows nothing of what is shared: the owner (e.g.
         :func:`synthstruct.privacy.distances.neighbour_distances`) names the key and the builder.
+        Thread-safe (the gate computes metrics on two threads): a metric that asks while another
+        builds ``key`` waits for that build, so every key is built once.
         """
-        if key not in self.cache:
-            self.cache[key] = build(self)
-        value: T = self.cache[key]
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.RLock())
+        with lock:
+            if key not in self.cache:
+                self.cache[key] = build(self)
+            value: T = self.cache[key]
         return value
 
 

@@ -177,33 +177,35 @@ def _slots(encoder: MixedEncoder) -> dict[str, tuple[str, Any]]:
 
 
 def _data(ctx: EvaluationContext) -> _AttackData:
-    """Targets (equal-size seeded samples of train and holdout) and the shared encodings."""
-    if "attacks" not in ctx.cache:
-        encoder = neighbour_distances(ctx).encoder  # fitted on every frame; scales from train
-        rng = _rng(ctx, "attack-targets")
-        cap = int(ctx.options.get("attack_rows", _DEFAULT_ATTACK_ROWS))
-        size = min(len(ctx.train), cap)
-        if _has_holdout(ctx):
-            size = min(size, len(ctx.holdout))
-        train = ctx.train.iloc[_sample_index(len(ctx.train), size, rng)].reset_index(drop=True)
-        holdout = None
-        if _has_holdout(ctx):
-            holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
-        distances = neighbour_distances(ctx)
-        synthetic_index = None
-        if distances.synthetic_index is None:
-            synthetic = distances.synthetic  # every synthetic row (exact mode)
-        else:  # sampled mode: the attacker searches a stratified sample of the synthetic rows
-            from synthstruct.privacy.sampling import strata_of, stratified_index
+    """Targets (equal-size seeded samples of train and holdout) and the shared encodings (built once per
+    evaluation context, shared by the three attacks)."""
+    return ctx.shared("attacks", _build_data)
 
-            synthetic_index = stratified_index(len(ctx.synthetic), int(distances.plan.attack_synthetic_rows),
-                                               _rng(ctx, "attack-synthetic"), strata_of(ctx.synthetic, ctx.schema))
-            synthetic = encoder.transform(ctx.synthetic.iloc[synthetic_index])
-        encoded = {"synthetic": synthetic, "train": encoder.transform(train),
-                   "holdout": None if holdout is None else encoder.transform(holdout)}
-        ctx.cache["attacks"] = _AttackData(encoder, list(encoder.columns_), train, holdout, encoded,
-                                           _slots(encoder), synthetic_index)
-    return ctx.cache["attacks"]
+
+def _build_data(ctx: EvaluationContext) -> _AttackData:
+    encoder = neighbour_distances(ctx).encoder  # fitted on every frame; scales from train
+    rng = _rng(ctx, "attack-targets")
+    cap = int(ctx.options.get("attack_rows", _DEFAULT_ATTACK_ROWS))
+    size = min(len(ctx.train), cap)
+    if _has_holdout(ctx):
+        size = min(size, len(ctx.holdout))
+    train = ctx.train.iloc[_sample_index(len(ctx.train), size, rng)].reset_index(drop=True)
+    holdout = None
+    if _has_holdout(ctx):
+        holdout = ctx.holdout.iloc[_sample_index(len(ctx.holdout), size, rng)].reset_index(drop=True)  # type: ignore[union-attr]
+    distances = neighbour_distances(ctx)
+    synthetic_index = None
+    if distances.synthetic_index is None:
+        synthetic = distances.synthetic  # every synthetic row (exact mode)
+    else:  # sampled mode: the attacker searches a stratified sample of the synthetic rows
+        from synthstruct.privacy.sampling import strata_of, stratified_index
+
+        synthetic_index = stratified_index(len(ctx.synthetic), int(distances.plan.attack_synthetic_rows),
+                                           _rng(ctx, "attack-synthetic"), strata_of(ctx.synthetic, ctx.schema))
+        synthetic = encoder.transform(ctx.synthetic.iloc[synthetic_index])
+    encoded = {"synthetic": synthetic, "train": encoder.transform(train),
+               "holdout": None if holdout is None else encoder.transform(holdout)}
+    return _AttackData(encoder, list(encoder.columns_), train, holdout, encoded, _slots(encoder), synthetic_index)
 
 
 def _column_sets(ctx: EvaluationContext, columns: list[str], whole: str, stream: str,

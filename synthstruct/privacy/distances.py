@@ -18,11 +18,11 @@ of the holdout's size (and the holdout one of the train's size when it is the la
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -288,6 +288,15 @@ class NeighbourDistances:
         self.n_train_total = n_train_total
         self.n_holdout_total = n_holdout_total
         self.n_jobs = n_jobs
+        # the searches below are computed once, on first use, by whichever gate thread asks first
+        self._searches: dict[str, Any] = {}
+        self._search_locks = {name: threading.Lock() for name in ("train", "holdout", "holdout_to_train")}
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        with self._search_locks[name]:
+            if name not in self._searches:
+                self._searches[name] = build()
+            return self._searches[name]
 
     @classmethod
     def from_context(cls, ctx: "EvaluationContext") -> "NeighbourDistances":
@@ -373,13 +382,15 @@ class NeighbourDistances:
         return nearest_neighbours_both(self.synthetic, reference, n_columns=self.encoder.n_columns,
                                        n_jobs=self.n_jobs, backward="distance")
 
-    @cached_property
+    @property
     def _synthetic_train_pair(self) -> tuple[Neighbours, Neighbours]:
-        return self._both(self.train)  # type: ignore[return-value]
+        pair: tuple[Neighbours, Neighbours] = self._once("train", lambda: self._both(self.train))
+        return pair
 
-    @cached_property
+    @property
     def _synthetic_holdout_pair(self) -> tuple[Neighbours, Neighbours] | None:
-        return self._both(self.holdout)
+        pair: tuple[Neighbours, Neighbours] | None = self._once("holdout", lambda: self._both(self.holdout))
+        return pair
 
     @property
     def synthetic_to_train(self) -> Neighbours:
@@ -392,13 +403,17 @@ class NeighbourDistances:
         pair = self._synthetic_holdout_pair
         return None if pair is None else pair[0]
 
-    @cached_property
+    @property
     def holdout_to_train(self) -> Neighbours | None:
         """What a fresh real row scores: each holdout row's neighbours among the train rows (in sampled
         mode, a stratified sample of ``query_rows`` of the holdout rows asks)."""
-        if self.holdout is not None and self.holdout_query_index is not None:
-            return self._nn(self.holdout.take(self.holdout_query_index), self.train)
-        return self._nn(self.holdout, self.train)
+        def build() -> Neighbours | None:
+            if self.holdout is not None and self.holdout_query_index is not None:
+                return self._nn(self.holdout.take(self.holdout_query_index), self.train)
+            return self._nn(self.holdout, self.train)
+
+        found: Neighbours | None = self._once("holdout_to_train", build)
+        return found
 
     @property
     def train_to_synthetic(self) -> Neighbours:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -105,8 +107,32 @@ def statistic_of(result: MetricResult, statistic: str) -> float | None:
     raise ValueError(statistic)
 
 
-#: Metrics computed on a background thread during the gate (independent model fits that release the GIL).
+#: Metrics started first, so that the longest ones (independent model fits that release the GIL) overlap the rest.
 _BACKGROUND_METRICS = frozenset({"utility"})
+#: Threads computing the gate's metrics: numpy, pandas and scikit-learn release the GIL in their heavy parts, so
+#: two metrics share two cores. Results do not depend on which thread computes what or which finishes first:
+#: every metric is seeded, shared work is built once (:meth:`EvaluationContext.shared`), BLAS and OpenMP run one
+#: thread per metric, and results are collected in policy order.
+GATE_THREADS = 2
+
+
+def _one_thread_per_metric(names: list[str]) -> Any:
+    """Cap BLAS (and OpenMP, when a metric fits models) at one thread for the whole evaluation, so that the
+    metrics' own caps (nested inside, on two threads) never restore more threads while another metric runs."""
+    try:
+        if any(n in _MODEL_METRICS for n in names):
+            import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime the limit must see
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return nullcontext()
+    return threadpool_limits(limits=1)
+
+
+#: Metrics that fit scikit-learn models (on one OpenMP thread).
+_MODEL_METRICS = frozenset({"utility", "discriminator_auc", "text_fidelity"})
+#: Metrics that run the PII scanner (Presidio, spaCy) or text models over text columns: never two at once
+#: (those pipelines are shared objects not documented as thread-safe).
+_ONE_AT_A_TIME = frozenset({"pii_in_output", "text_memorisation", "text_fidelity"})
 
 
 def _timed(fn: Callable[[EvaluationContext], MetricResult], ctx: EvaluationContext) -> tuple[MetricResult, float]:
@@ -174,24 +200,35 @@ class ReleaseGate:
         names = list(self.policy.metric_names())
         if opts.get("canaries") is not None and "canary_leakage" not in names:
             names.append("canary_leakage")  # planted canaries are always measured (judged only if a check asks)
-        # Model fits that release the GIL and share nothing with the other metrics run on a thread of their
-        # own from the start, next to the single-threaded metrics (same results: each is seeded and runs
-        # on one OpenMP thread whatever else runs). Results are collected in policy order.
-        early = [n for n in names if n in _BACKGROUND_METRICS] if len(names) > 1 else []
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-metric") if early else None
-        futures = {n: pool.submit(_timed, METRICS.get(n), ctx) for n in early} if pool is not None else {}
-        try:
+        # Metrics run on GATE_THREADS threads, the longest (model fits) first; results are collected in policy
+        # order, and each metric's result is the same whichever thread computes it (see GATE_THREADS).
+        if len(names) < 2:
             for name in names:
                 if on_metric is not None:
                     on_metric(name)
-                if name in futures:
-                    metrics[name], timings[name] = futures[name].result()
-                else:
-                    metrics[name], timings[name] = _timed(METRICS.get(name), ctx)
-                log.info("metric %s computed in %.2fs", name, timings[name])
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                metrics[name], timings[name] = _timed(METRICS.get(name), ctx)
+        else:
+            order = [n for n in names if n in _BACKGROUND_METRICS] + [n for n in names if n not in _BACKGROUND_METRICS]
+            text_lock = threading.Lock()
+
+            def compute(name: str) -> tuple[MetricResult, float]:
+                if name in _ONE_AT_A_TIME:
+                    with text_lock:
+                        return _timed(METRICS.get(name), ctx)
+                return _timed(METRICS.get(name), ctx)
+
+            with _one_thread_per_metric(names), \
+                    ThreadPoolExecutor(max_workers=GATE_THREADS, thread_name_prefix="gate-metric") as pool:
+                futures = {n: pool.submit(compute, n) for n in order}
+                try:
+                    for name in names:
+                        if on_metric is not None:
+                            on_metric(name)
+                        metrics[name], timings[name] = futures[name].result()
+                        log.info("metric %s computed in %.2fs", name, timings[name])
+                finally:
+                    for future in futures.values():
+                        future.cancel()  # an error (or Ctrl-C) stops the metrics that have not started
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
         if self.policy.require_dp is not None:  # the engine's accountant, not the rows, answers this one
             checks.append(dp_gate_check(self.policy, opts.get("differential_privacy")))

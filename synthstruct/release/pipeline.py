@@ -1,7 +1,9 @@
 """The release pipeline: load → validate → split → fit → sample → gate → bundle.
 
 ``release(...)`` returns a :class:`ReleaseResult` whether or not the gate passed; the bundle is
-written atomically (temporary directory + rename), and ``data/`` exists only when the gate passed.
+written atomically (temporary directory + rename), and ``data/`` exists only when the gate passed. The data
+files are written while the gate runs, into a private staging folder next to the bundle (``.<name>.tmp-<pid>-
+staging-*``), and moved into the bundle only when the gate passes; a blocked or failed run removes the folder.
 
 Generated free text is checkpointed chunk by chunk in a per-run directory outside the bundle
 (:class:`~synthstruct.text.checkpoint.ResumeDirectory`), so an interrupted release rerun with the same
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -27,6 +32,7 @@ from synthstruct.dataio import (
     atomic_write_bytes,
     file_sha256,
     read_table,
+    staging_directory,
     table_name_for,
     write_table,
 )
@@ -189,6 +195,18 @@ def _text_manifest(synth: TableSynthesizer) -> dict[str, Any] | None:
             log.warning("text column %s: %d of %d texts were written by the fallback backend %s",
                         name, used, stats.get("texts", 0), fallback)
     return columns or None
+
+
+def _write_data(synthetic: pd.DataFrame, schema: Schema, columns: list[str], folder: Path, *,
+                escape_formulas: bool, stop: threading.Event) -> None:
+    """``folder/data/<table>.parquet`` and ``.csv`` in the output representation and the input's column order
+    (on the bundle-data thread, while the gate runs; stops between files once ``stop`` is set)."""
+    out_frame = to_output(synthetic, schema)[columns]
+    (folder / "data").mkdir()
+    for suffix in (".parquet", ".csv"):
+        if stop.is_set():
+            return
+        write_table(out_frame, folder / "data" / f"{schema.name}{suffix}", escape_csv_formulas=escape_formulas)
 
 
 def _blocked_too_small(data: Path, output: Path, frame: pd.DataFrame, schema_obj: Schema, choice: SchemaChoice,
@@ -357,63 +375,79 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
         synthetic = synthetic_hook(synthetic, train)
 
     attempts = record_gate_run(hashlib.sha256(f"{input_sha}:{schema_sha}:{pol_sha}".encode()).hexdigest())
-    t = time.perf_counter()
-    gate_options = {"canaries": canary_table} if canary_table is not None else None
-    if synth.privacy_ is not None:
-        gate_options = {**(gate_options or {}), "differential_privacy": synth.privacy_}
-    gate = ReleaseGate(policy_obj).evaluate(train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout,
-                                            seed=stream_seed(seed, "gate"), options=gate_options,
-                                            on_metric=lambda name: step(f"gate: {name}"))
-    timings["gate"] = time.perf_counter() - t
+    # The data files are written while the gate runs (a thread of their own: Arrow, NumPy and the file writes
+    # release the GIL), into a private staging folder next to the bundle; they move into the bundle only when
+    # the gate passes. A blocked release stops the writer and removes the folder: no data is released.
+    stop = threading.Event()
+    with staging_directory(output) as staging, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-data") as writer:
+        data_written = writer.submit(_write_data, synthetic.copy(deep=False), schema_obj, list(frame.columns),
+                                     staging, escape_formulas=escape_formulas, stop=stop)
+        try:
+            t = time.perf_counter()
+            gate_options = {"canaries": canary_table} if canary_table is not None else None
+            if synth.privacy_ is not None:
+                gate_options = {**(gate_options or {}), "differential_privacy": synth.privacy_}
+            gate = ReleaseGate(policy_obj).evaluate(
+                train=train, synthetic=synthetic, schema=schema_obj, holdout=holdout, seed=stream_seed(seed, "gate"),
+                options=gate_options, on_metric=lambda name: step(f"gate: {name}"))
+            timings["gate"] = time.perf_counter() - t
 
-    report = build_report(
-        gate, table=schema_obj.name, engine=engine_name,
-        rows={"input": len(frame), "train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
-        timings={k: round(v, 3) for k, v in timings.items()}, sampling=getattr(synth, "sampling_stats_", {}),
-        attempts=attempts,
-        value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
-                          "clipped_columns": sorted(synth.codec_.bounds)},
-    )
-    if synth.privacy_ is not None:
-        from synthstruct.dp.report import privacy_record
+            report = build_report(
+                gate, table=schema_obj.name, engine=engine_name,
+                rows={"input": len(frame), "train": len(train), "holdout": len(holdout),
+                      "synthetic": len(synthetic)},
+                timings={k: round(v, 3) for k, v in timings.items()},
+                sampling=getattr(synth, "sampling_stats_", {}),
+                attempts=attempts,
+                value_protection={"k": synth.protect_k, "rare_categories_merged": synth.codec_.rare_counts,
+                                  "clipped_columns": sorted(synth.codec_.bounds)},
+            )
+            if synth.privacy_ is not None:
+                from synthstruct.dp.report import privacy_record
 
-        report["differential_privacy"] = privacy_record(synth.privacy_)
-    report["inference"] = choice.record()
-    if getattr(synth, "fit_rows_", None):
-        report["fit_sample"] = synth.fit_rows_
-    step("write bundle")
-    with atomic_directory(output, overwrite=overwrite) as tmp:
-        if gate.passed:
-            (tmp / "data").mkdir()
-            out_frame = to_output(synthetic, schema_obj)[list(frame.columns)]  # the input's column order
-            for suffix in (".parquet", ".csv"):
-                path = tmp / "data" / f"{schema_obj.name}{suffix}"
-                write_table(out_frame, path, escape_csv_formulas=escape_formulas)
-        (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
-        atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
-        (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
-        outputs = bundle_outputs(tmp)
-        manifest = ReleaseManifest.model_validate({
-            "manifest_version": MANIFEST_VERSION,
-            "released": gate.passed,
-            "table": schema_obj.name,
-            "input": {"file": data.name, "sha256": input_sha, "rows": len(frame), "columns": len(frame.columns)},
-            "schema": {"sha256": schema_sha, "inferred": inferred},
-            "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
-            "seed": seed,
-            "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
-            "text": _text_manifest(synth),
-            **({"differential_privacy": report["differential_privacy"]} if synth.privacy_ is not None else {}),
-            "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
-                      "holdout_rows": len(holdout), "stratified_on": stratify},
-            "gate": {"passed": gate.passed, "attempts": attempts, "failed": [c.name for c in gate.failed_checks()]},
-            "canaries": ({"planted": canaries, "members": int(canary_table.n_members)}
-                         if canary_table is not None else None),
-            "timings": report["timings"],
-            "versions": package_versions(),
-            "outputs": outputs,
-        }).to_dict()
-        write_manifest(tmp, manifest)
+                report["differential_privacy"] = privacy_record(synth.privacy_)
+            report["inference"] = choice.record()
+            if getattr(synth, "fit_rows_", None):
+                report["fit_sample"] = synth.fit_rows_
+        except BaseException:
+            stop.set()
+            data_written.cancel()
+            raise
+        if not gate.passed:
+            stop.set()
+        step("write bundle")
+        with atomic_directory(output, overwrite=overwrite) as tmp:
+            if gate.passed:
+                data_written.result()  # a write error surfaces here
+                os.replace(staging / "data", tmp / "data")
+            (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
+            atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
+            (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
+            outputs = bundle_outputs(tmp)
+            manifest = ReleaseManifest.model_validate({
+                "manifest_version": MANIFEST_VERSION,
+                "released": gate.passed,
+                "table": schema_obj.name,
+                "input": {"file": data.name, "sha256": input_sha, "rows": len(frame),
+                          "columns": len(frame.columns)},
+                "schema": {"sha256": schema_sha, "inferred": inferred},
+                "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
+                "seed": seed,
+                "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
+                "text": _text_manifest(synth),
+                **({"differential_privacy": report["differential_privacy"]} if synth.privacy_ is not None else {}),
+                "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
+                          "holdout_rows": len(holdout), "stratified_on": stratify},
+                "gate": {"passed": gate.passed, "attempts": attempts,
+                         "failed": [c.name for c in gate.failed_checks()]},
+                "canaries": ({"planted": canaries, "members": int(canary_table.n_members)}
+                             if canary_table is not None else None),
+                "timings": report["timings"],
+                "versions": package_versions(),
+                "outputs": outputs,
+            }).to_dict()
+            write_manifest(tmp, manifest)
     if run_dir is not None:
         run_dir.discard()  # the texts are in the bundle now
     log.info("release %s: %s", "passed" if gate.passed else "blocked", output)

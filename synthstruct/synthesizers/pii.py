@@ -51,6 +51,8 @@ _NINO_PREFIX = "ABCEGHJKLMNPRSTWXYZ"
 def normalise(value: Any, entity: str | None = None) -> str:
     """The form in which two values count as "the same": trimmed, case-folded, integral floats as
     integers; for number-like entities (phone, SSN, card, IBAN ...) letters and digits only."""
+    if value.__class__ is int and (value >= 0 or entity not in DIGIT_LIKE):
+        return str(value)  # what the general path below gives, without its string passes (sequence ids)
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
         value = int(value)
     text = " ".join(str(value).split()).casefold()
@@ -79,7 +81,6 @@ class ReplayGuard:
         self.digests = digests
         self.entity = entity
         self._key = key if key is not None else _guard_key()
-        self._mac = hmac.new(self._key, salt, hashlib.sha256)  # HMAC(key, salt + text) = this, updated by text
         self._answers: dict[tuple[type, Any], bool] = {}  # contains() per candidate value (drawn values repeat)
 
     @classmethod
@@ -100,9 +101,9 @@ class ReplayGuard:
         return set(memo.values())
 
     def _digest(self, value: Any) -> bytes:
-        mac = self._mac.copy()
-        mac.update(normalise(value, self.entity).encode("utf-8"))
-        return mac.digest()[:_DIGEST_BYTES]
+        """HMAC-SHA256(key, salt + normalised text), truncated (one-shot: ``hmac.digest`` runs in C)."""
+        return hmac.digest(self._key, self.salt + normalise(value, self.entity).encode("utf-8"),
+                           "sha256")[:_DIGEST_BYTES]
 
     def _key_id(self) -> str:
         return hmac.new(self._key, b"synthstruct:replay-guard:key-id", hashlib.sha256).hexdigest()[:16]

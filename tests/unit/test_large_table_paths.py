@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,6 +89,22 @@ def test_replay_guard_digest_is_hmac_of_salt_and_text_and_answers_are_stable():
     assert guard.contains("Cy")
 
 
+
+@pytest.mark.parametrize("entity", [None, "US_SSN", "PHONE_NUMBER", "PERSON"])
+@pytest.mark.parametrize("value", [0, 7, 12345678901234567890, -42, 3.0, -3.0, True, "  A-1 b ", np.int64(5)])
+def test_normalise_of_integers_matches_the_general_path(value, entity):
+    import math
+    import re
+
+    from synthstruct.pii.entities import DIGIT_LIKE
+
+    general = int(value) if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(
+        value).is_integer() else value
+    text = " ".join(str(general).split()).casefold()
+    if entity in DIGIT_LIKE:
+        text = re.sub(r"[^0-9a-z]", "", text)
+    assert normalise(value, entity) == text
+
 def test_formula_probe_and_escaping():
     assert not _may_start_formula(pd.Series(["a", "b\n=c", None], dtype=object))
     for risky in ("=1+1", "+x", "-y", "@z", "\tq", "\rq"):
@@ -96,6 +113,33 @@ def test_formula_probe_and_escaping():
     out = escape_formulas(pd.DataFrame({"t": ["=SUM(A1)", "-5", "ok", None], "n": [1, 2, 3, 4]}))
     assert out["t"].tolist() == ["'=SUM(A1)", "-5", "ok", None]
 
+
+
+def _escape_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
+    """The escaping as it was before Arrow found the cells (the reference)."""
+    out = frame.copy()
+    for name in frame.columns:
+        col = frame[name]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+                or isinstance(col.dtype, pd.CategoricalDtype)):
+            continue
+        text = col.astype("string")
+        risky = text.str.startswith(("=", "+", "-", "@", "\t", "\r")).fillna(False).astype(bool)
+        risky &= ~pd.to_numeric(text.where(risky), errors="coerce").notna()
+        if risky.any():
+            fixed = col.astype(object).copy()
+            fixed[risky] = "'" + text[risky].astype(str)
+            out[name] = fixed
+    return out
+
+
+def test_formula_escaping_of_text_columns_matches_the_cell_by_cell_way():
+    cells = ["=SUM(A1)", "-5", "+1.5e3", "-", "ok", None, np.nan, "@x", "\tq", "\rq", "- 3", "-1e400", "−7", ""]
+    frame = pd.DataFrame({"t": np.array(cells * 3, dtype=object), "mixed": np.array([1, "=a"] * 21, dtype=object),
+                          "n": np.arange(42), "clean": ["a"] * 42}, index=list(range(22)) + [7] * 20)
+    got, expected = escape_formulas(frame), _escape_cell_by_cell(frame)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["t"].iloc[0] == "'=SUM(A1)" and got["t"].iloc[1] == "-5" and got["mixed"].iloc[1] == "'=a"
 
 def test_mixed_python_types_all_text_and_mixed():
     assert not _mixed_python_types(pd.Series(["a", None, "b"], dtype=object))
@@ -232,3 +276,215 @@ def test_early_answers_for_constant_and_all_distinct_columns():
     assert _single_value(pd.Series(["a"] * n))
     assert not _single_value(pd.Series(["a"] * (n - 1) + ["b"]))
     assert not _single_value(pd.Series(["a", "b"] * (n // 2)))
+
+
+def _csv_edge_frame(n: int = 1_200) -> pd.DataFrame:
+    texts = ["", None, "x\r", " y", 'q"uo"te', "c,omma", "new\nline", "ünï €", "\x00z", "=1+2", np.nan, "tab\t",
+             pd.NA, '"', ",", "plain"]
+    reps = n // len(texts)
+    return pd.DataFrame({
+        "text": texts * reps,
+        "nullable": pd.array(([1, None, -3, 2**62] * n)[:len(texts) * reps], dtype="Int64"),
+        "ints": np.arange(len(texts) * reps) - 7,
+        "object ints": pd.Series(([5, None, 70] * n)[:len(texts) * reps], dtype=object),
+        "all missing": pd.Series([None] * (len(texts) * reps), dtype=object),
+        'name, "quoted"': pd.Series(["x"] * (len(texts) * reps), dtype="string"),
+    })
+
+
+def test_arrow_csv_writer_gives_the_pandas_bytes(monkeypatch):
+    import synthstruct.dataio as dataio
+
+    frame = _csv_edge_frame()
+    monkeypatch.setattr(dataio, "_CSV_CHUNK_ROWS", 333)  # several chunks, one of them short
+    monkeypatch.setattr(dataio, "_CSV_CHECK_ROWS", 50)
+    made = dataio._csv_bytes_arrow(frame)
+    assert made is not None
+    chunks = list(made)
+    assert len(chunks) == 1 + -(-len(frame) // 333)
+    assert b"".join(chunks) == frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+@pytest.mark.parametrize("extra", [
+    pd.Series([1.5, 2.0] * 600),  # floats: pandas' repr
+    pd.Series([True, False] * 600),
+    pd.Series([True, None] * 600, dtype=object),
+    pd.Series(pd.to_datetime(["2020-01-01"] * 1_200)),
+    pd.Series([1, "1"] * 600, dtype=object),  # mixed cells
+    pd.Series(["a"] * 1_199 + [1.5], dtype=object),  # a float after the checked rows
+])
+def test_arrow_csv_writer_leaves_other_columns_to_pandas(extra):
+    import synthstruct.dataio as dataio
+
+    frame = _csv_edge_frame(1_200).iloc[:1_200].reset_index(drop=True).assign(extra=extra)
+    made = dataio._csv_bytes_arrow(frame)
+    if made is not None:  # the first rows were fine: a later chunk refuses
+        with pytest.raises(dataio._PandasMustWrite):
+            list(made)
+        assert extra.iloc[-1] == 1.5
+    assert dataio._csv_bytes_arrow(frame[["text"]]) is None  # one column: an empty row is written as ""
+
+
+def test_write_table_above_the_threshold_writes_the_pandas_bytes(tmp_path, monkeypatch):
+    import synthstruct.dataio as dataio
+
+    frame = _csv_edge_frame()
+    dataio.write_table(frame, tmp_path / "small.csv")  # below the threshold: pandas
+    monkeypatch.setattr(dataio, "ARROW_CSV_WRITE_MIN_CELLS", 0)
+    calls = []
+    original = dataio._csv_bytes_arrow
+    monkeypatch.setattr(dataio, "_csv_bytes_arrow", lambda f: calls.append(1) or original(f))
+    dataio.write_table(frame, tmp_path / "large.csv")
+    assert calls and (tmp_path / "large.csv").read_bytes() == (tmp_path / "small.csv").read_bytes()
+    late = frame.assign(extra=["a"] * (len(frame) - 1) + [1.5])  # a float after the checked rows: pandas
+    monkeypatch.setattr(dataio, "_CSV_CHECK_ROWS", 10)
+    dataio.write_table(late, tmp_path / "late.csv")
+    expected = escape_formulas(late).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    assert (tmp_path / "late.csv").read_bytes() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["large.csv", "late.csv", "small.csv"]
+
+
+def test_shared_work_is_built_once_when_two_threads_ask():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from synthstruct.evaluation.metric import EvaluationContext
+
+    ctx = EvaluationContext(train=pd.DataFrame(), synthetic=pd.DataFrame(), schema=None)  # type: ignore[arg-type]
+    builds = []
+    start = threading.Barrier(2)
+
+    def build(_ctx):
+        builds.append(1)
+        time.sleep(0.2)  # the second thread asks while the first builds
+        return object()
+
+    def ask(_):
+        start.wait()
+        return ctx.shared("work", build)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(ask, range(2))
+    assert first is second and len(builds) == 1
+
+
+def test_gate_results_do_not_depend_on_its_threads(small_frame, small_schema_dict, monkeypatch):
+    import json
+
+    import synthstruct.release.gate as gate_module
+    from synthstruct.release.policy import load_policy
+    from synthstruct.schema.check import coerce_to_schema
+
+    schema = schema_from_dict(small_schema_dict)
+    frame = coerce_to_schema(small_frame, schema)
+    train, holdout = frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
+    synthetic = frame.sample(300, replace=True, random_state=1).reset_index(drop=True)
+    policy, _ = load_policy("default")
+
+    def run(threads: int) -> tuple[str, list[str]]:
+        monkeypatch.setattr(gate_module, "GATE_THREADS", threads)
+        seen: list[str] = []
+        report = gate_module.ReleaseGate(policy).evaluate(train=train, synthetic=synthetic, schema=schema,
+                                                          holdout=holdout, seed=3, on_metric=seen.append)
+        body = {"gate": report.to_dict(), "metrics": {k: v.to_dict() for k, v in report.metrics.items()},
+                "sampling": report.privacy_sampling}
+        return json.dumps(body, sort_keys=True, default=str), seen
+
+    serial, seen_serial = run(1)
+    parallel, seen_parallel = run(2)
+    assert parallel == serial
+    assert seen_parallel == seen_serial == list(policy.metric_names())  # progress in policy order
+
+
+@pytest.fixture
+def patients_csv(tmp_path, small_frame, small_schema_dict):
+    import yaml
+
+    data = tmp_path / "in" / "patients.csv"
+    data.parent.mkdir()
+    small_frame.to_csv(data, index=False)
+    schema = tmp_path / "in" / "patients.yaml"
+    schema.write_text(yaml.safe_dump(small_schema_dict))
+    return data, schema
+
+
+def test_data_written_during_the_gate_is_released_only_when_it_passes(tmp_path, patients_csv, monkeypatch):
+    import synthstruct.release.pipeline as pipeline
+
+    data, schema = patients_csv
+    folders: list[Path] = []
+    original = pipeline._write_data
+
+    def spy(synthetic, schema_obj, columns, folder, **kwargs):
+        folders.append(folder)
+        original(synthetic, schema_obj, columns, folder, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_write_data", spy)
+    passed = pipeline.release(data, schema=schema, output=tmp_path / "out" / "ok", seed=3, policy="lenient")
+    assert passed.passed and folders and folders[0].parent == tmp_path / "out"
+    assert sorted(p.name for p in (tmp_path / "out" / "ok" / "data").iterdir()) == ["patients.csv", "patients.parquet"]
+
+    def leak(synthetic, train):  # every synthetic row a training row: the strict gate blocks
+        return train.sample(n=len(synthetic), replace=True, random_state=0).reset_index(drop=True)
+
+    blocked = pipeline.release(data, schema=schema, output=tmp_path / "out" / "no", seed=1, policy="strict",
+                               synthetic_hook=leak)
+    assert not blocked.passed and len(folders) == 2
+    assert not (tmp_path / "out" / "no" / "data").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["no", "ok"]  # no staging folder is left
+
+
+def test_a_failed_data_write_fails_the_release_and_leaves_nothing(tmp_path, patients_csv, monkeypatch):
+    import synthstruct.release.pipeline as pipeline
+    from synthstruct.errors import FileAccessError
+
+    data, schema = patients_csv
+
+    def broken(frame, path, **kwargs):
+        raise FileAccessError("disk full", [], source=str(path))
+
+    monkeypatch.setattr(pipeline, "write_table", broken)
+    with pytest.raises(FileAccessError):
+        pipeline.release(data, schema=schema, output=tmp_path / "out" / "bundle", seed=3, policy="lenient")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+
+def test_text_scanning_metrics_never_run_at_the_same_time(small_schema_dict, monkeypatch):
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import synthstruct.release.gate as gate_module
+    from synthstruct.evaluation.metric import MetricResult
+    from synthstruct.release.policy import load_policy
+
+    policy, _ = load_policy("default")
+    text_metrics = [n for n in policy.metric_names() if n in gate_module._ONE_AT_A_TIME]
+    assert len(text_metrics) >= 2
+    lock = threading.Lock()
+
+    def most_at_once() -> int:
+        active, most = [0], [0]
+
+        def fake(name):
+            def compute(ctx):
+                if name in text_metrics:
+                    with lock:
+                        active[0] += 1
+                        most[0] = max(most[0], active[0])
+                    time.sleep(0.3)
+                    with lock:
+                        active[0] -= 1
+                return MetricResult(name, "privacy", "minimize", None)
+            return compute
+
+        monkeypatch.setattr(gate_module, "METRICS", SimpleNamespace(get=fake))
+        frame = pd.DataFrame({"a": [1, 2]})
+        gate_module.ReleaseGate(policy).evaluate(train=frame, synthetic=frame, schema=schema_from_dict(small_schema_dict))
+        return most[0]
+
+    assert most_at_once() == 1
+    monkeypatch.setattr(gate_module, "_ONE_AT_A_TIME", frozenset())  # the control: without the lock they overlap
+    assert most_at_once() == 2
