@@ -174,3 +174,26 @@ def test_min_words_keeps_the_answer_line_open_until_that_many_words() -> None:
     assert all("\n" not in t for t in held) and sum(w.isalpha() for w in " ".join(held).split()) > 40
     again = local.LocalTextGenerator(options=opts).generate([replace(r, min_words=m) for r, m in zip(reqs, mins)], seed=0)
     assert again == held
+
+
+@installed
+@pytest.mark.slow
+def test_stop_at_target_ends_the_answer_at_the_first_sentence_end_after_the_target() -> None:
+    """``stop_at_target`` (default on): once a row's answer has ``target_words`` words, it ends at the next
+    sentence end; before that the answer is the one decoding without the stop (a prefix of it)."""
+    from dataclasses import replace
+
+    from synthstruct.text import local
+
+    opts = {"temperature": 0.0, "max_new_tokens": 90, "precision": "float32", "threads": 1, "share_prefill": False,
+            "runtime": "transformers"}
+    reqs = [replace(r, max_words=60, min_words=12, target_words=12) for r in _documents()[:3]]
+    free = local.LocalTextGenerator(options={**opts, "stop_at_target": False}).generate(reqs, seed=0)
+    stopped = local.LocalTextGenerator(options=opts).generate(reqs, seed=0)
+    assert any(len(f.split()) > len(s.split()) for f, s in zip(free, stopped))  # the stop shortened some answer
+    for f, s in zip(free, stopped):
+        assert f.startswith(s) and len(s.split()) >= 12
+        if len(s) < len(f):
+            assert s.rstrip("\"')]").endswith((".", "!", "?"))
+            # no sentence ended earlier once the 12th word had begun
+            assert not any(w.rstrip("\"')]").endswith((".", "!", "?")) for w in s.split()[11:-1])
