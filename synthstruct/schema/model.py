@@ -240,8 +240,8 @@ class TextColumn(_ColumnBase):
         "candidate, and only rows whose best candidate fails a check get `candidates` new ones in later "
         "rounds (adaptive budget)."))
     rounds: int = Field(default=2, ge=1, le=10, description=(
-        "Candidate rounds in all: rows whose best candidate still fails the label or length check get "
-        "`candidates` new ones, up to this many rounds."))
+        "Candidate rounds in all: the first asks `first_candidates` per row; rows whose best candidate still "
+        "fails the label or length check get `candidates` new ones, up to this many rounds."))
     judge: int = Field(default=0, ge=0, le=10_000, description=(
         "LLM-as-judge: this many generated texts are scored 1-5 for realism by the same backend (0 = off)."))
 

@@ -37,7 +37,9 @@ floating-point sums, so it is a fixed setting rather than chosen from the load; 
 other work, ``threads: 1`` avoids oversubscription), ``prompt`` (``auto`` | ``document`` | ``chat``),
 ``top_k`` (50), ``precision`` (``auto``: bfloat16 on CPUs with native bf16 instructions — 2.5-3x faster here with text
 of the same quality, see ``docs/text.md`` — else float32; or ``float32`` / ``bfloat16``),
-``max_new_tokens`` (default from the word budget), ``repetition_penalty`` (1.15: tokens already in the
+``max_new_tokens`` (default from the word budget), ``stop_at_target`` (true: on the transformers runtime a
+row's answer ends at its first sentence end once it has the request's ``target_words``; rows of a batch then
+end near their targets, and batches are formed in order of word budget, so a batch stops decoding sooner), ``repetition_penalty`` (1.15: tokens already in the
 answer — not the prompt's examples — are penalised, which stops the small model's loops such as "no no
 no ..."; 1.0 turns it off).
 """
