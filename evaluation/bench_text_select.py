@@ -20,7 +20,8 @@ runs before 2026-12-02 16:30 UTC had only the first two),
 derived by ``evaluation/harper_valley.py``). The machine is shared: the load average before and after
 every run is printed next to its timings. One JSON line per run on stdout (numbers only, no text).
 
-Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--rounds``,
+Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--first-candidates``,
+``--rounds``, ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
 ``--typicality`` (weight of the verifier's typicality in the example choice; 0 = off).
@@ -133,7 +134,11 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     holdout, train = frame.iloc[:cut].reset_index(drop=True), frame.iloc[cut:].reset_index(drop=True)
     options: dict[str, object] = ({"threads": args.threads, "batch_size": args.batch_size, "runtime": args.runtime}
                                   if args.backend == "local" else {})
+    if args.backend == "local":
+        options.update(json.loads(args.backend_json))
     spec = {**spec, "generator": args.backend, "candidates": args.candidates, "rounds": args.rounds, "backend": options}
+    if args.first_candidates is not None:
+        spec["first_candidates"] = args.first_candidates or None
     if args.example_words:
         spec["example_words"] = args.example_words
     import synthstruct.text.column as column_module
@@ -150,9 +155,9 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         gen.example_pool_.typicality_weight = args.typicality
     gen.missing_share_ = 0.0
     synthetic = holdout.iloc[:args.rows][conds].reset_index(drop=True)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     synthetic[text] = gen.generate(synthetic, np.random.default_rng(args.seed))
-    gen_s = time.perf_counter() - t
+    gen_s, gen_cpu = time.perf_counter() - t, time.process_time() - cpu
     load_after = os.getloadavg()
     ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=args.seed,
                             options={"text_embeddings": False})
@@ -162,6 +167,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     stats = gen.stats_
     out: dict[str, object] = {
         "dataset": name, "backend": args.backend, "candidates": args.candidates, "rounds": args.rounds,
+        "first_candidates": schema.columns[text].first_candidates, "backend_options": options, "seed": args.seed,
+        "generate_cpu_s": round(gen_cpu, 1),
         "example_words": schema.columns[text].example_words, "rows": args.rows, "train_texts": len(train),
         "holdout_texts": len(holdout), "texts": int(synthetic[text].notna().sum()), "fit_s": round(fit_s, 1),
         "generate_s": round(gen_s, 1), "texts_per_s": round(args.rows / gen_s, 3),
@@ -192,6 +199,9 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=40)
     p.add_argument("--candidates", type=int, default=4)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--first-candidates", type=int, default=None,
+                   help="candidates per row in the first round (default: the schema's; 0 = null, `candidates`)")
+    p.add_argument("--backend-json", default="{}", help="extra local backend options as JSON")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--runtime", default="auto", choices=["auto", "ctranslate2", "transformers"], help="local backend runtime")

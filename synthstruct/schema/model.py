@@ -235,9 +235,13 @@ class TextColumn(_ColumnBase):
     candidates: int = Field(default=4, ge=1, le=16, description=(
         "Candidates written per row and round; each is scored by the column's verifier (label agreement "
         "with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept."))
+    first_candidates: int | None = Field(default=1, ge=1, le=16, description=(
+        "Candidates per row in the first round (null = `candidates`): most rows pass every check with one "
+        "candidate, and only rows whose best candidate fails a check get `candidates` new ones in later "
+        "rounds (adaptive budget)."))
     rounds: int = Field(default=2, ge=1, le=10, description=(
-        "Candidate rounds in all: rows whose best candidate still fails the label or length check get "
-        "`candidates` new ones, up to this many rounds."))
+        "Candidate rounds in all: the first asks `first_candidates` per row; rows whose best candidate still "
+        "fails the label or length check get `candidates` new ones, up to this many rounds."))
     judge: int = Field(default=0, ge=0, le=10_000, description=(
         "LLM-as-judge: this many generated texts are scored 1-5 for realism by the same backend (0 = off)."))
 

@@ -342,6 +342,7 @@ class TextColumnGenerator:
         contexts = {i: self._context(rows.iloc[i]) for i in idx}
         self._last_empty = 0
         k, rounds = self._selection()
+        first = self._first_candidates()
         for attempt in range(max(rounds, self.spec.max_regenerations + 1)):
             pending = [i for i in idx if not (i in best and best[i].passing)
                        and (attempt < rounds or i not in best)]
@@ -350,7 +351,7 @@ class TextColumnGenerator:
             stats["rounds"] += 1
             if attempt:
                 stats["regenerated"] += len(pending)
-            pairs = [(i, j) for i in pending for j in range(k)]
+            pairs = [(i, j) for i in pending for j in range(k if attempt else first)]
             answers = self._ask(backend, rows, pairs, targets, seeds, attempt, base_seed)
             answers, had_pii = self._scrub(answers, base_seed + 104_729 * attempt + pending[0], stats)
             candidates = self._check(pairs, answers, had_pii, contexts, targets, seen, stats, sims)
@@ -382,6 +383,14 @@ class TextColumnGenerator:
         if self.spec.generator == "template":
             return 1, 1
         return self.spec.candidates, self.spec.rounds
+
+    def _first_candidates(self) -> int:
+        """Candidates per row in the first round: ``first_candidates`` (adaptive: later rounds, for the rows
+        whose best candidate failed a check, ask ``candidates``), else ``candidates``."""
+        k, _ = self._selection()
+        if self.spec.generator == "template" or self.spec.first_candidates is None:
+            return k
+        return int(self.spec.first_candidates)
 
     def _counts_as_duplicate(self, text: str) -> bool:
         # the template writes deterministic filler from a small phrase bank: repeats by design;

@@ -174,3 +174,43 @@ def test_min_words_keeps_the_answer_line_open_until_that_many_words() -> None:
     assert all("\n" not in t for t in held) and sum(w.isalpha() for w in " ".join(held).split()) > 40
     again = local.LocalTextGenerator(options=opts).generate([replace(r, min_words=m) for r, m in zip(reqs, mins)], seed=0)
     assert again == held
+
+
+def test_stop_at_target_forces_the_end_at_the_first_sentence_end_once_the_target_is_reached() -> None:
+    """The length processor: no end before ``min_words``; after ``target`` words, a sentence-ending token
+    forces the first stop token; rows keep their own targets (0 = no such stop)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from synthstruct.text import local
+
+    word_starts = torch.tensor([0, 1, 1, 0, 1])  # token 3 ends a sentence ("."), 1, 2 and 4 start a word
+    sentence_ends = torch.tensor([False, False, False, True, False])
+    proc = local._min_length(2, [4, 0], [1, 1, 3, 1], word_starts, [2, 0, 2, 3], sentence_ends)
+    ids = torch.tensor([[9, 9, 1, 2, 3]] * 4)  # two prompt tokens; the answer "w w." has 2 words, ends a sentence
+    out = proc(ids, torch.zeros(4, 5))
+    assert out[0].tolist() == [float("-inf")] * 4 + [0.0]  # target 2 reached at a sentence end: forced stop
+    assert out[1].tolist() == [0.0] * 5  # no target
+    assert out[2, 4] == float("-inf") and out[2, 0] == float("-inf") and out[2, 1] == 0.0  # below min_words 3
+    assert out[3].tolist() == [0.0] * 5  # target 3 not reached
+    mid = proc(torch.tensor([[9, 9, 1, 2, 4]] * 4), torch.zeros(4, 5))  # no sentence end yet: nothing forced
+    assert mid[0].tolist() == [0.0] * 5
+
+
+@installed
+@pytest.mark.slow
+def test_stop_at_target_answers_are_prefixes_of_the_free_answers() -> None:
+    """With the model (greedy): an answer with ``stop_at_target`` is the free answer, or its prefix up to the
+    first sentence end after the target."""
+    from dataclasses import replace
+
+    from synthstruct.text import local
+
+    opts = {"temperature": 0.0, "max_new_tokens": 90, "precision": "float32", "threads": 1, "share_prefill": False,
+            "runtime": "transformers"}
+    reqs = [replace(r, max_words=60, min_words=12, target_words=12) for r in _documents()[:3]]
+    free = local.LocalTextGenerator(options={**opts, "stop_at_target": False}).generate(reqs, seed=0)
+    stopped = local.LocalTextGenerator(options=opts).generate(reqs, seed=0)
+    for f, s in zip(free, stopped):
+        assert f.startswith(s) and len(s.split()) >= 12
+        if len(s) < len(f):
+            assert s.rstrip("\"')]").endswith((".", "!", "?"))

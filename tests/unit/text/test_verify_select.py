@@ -87,6 +87,7 @@ class _Fixed:
 
 def _generator(backend, **spec) -> TextColumnGenerator:  # type: ignore[no-untyped-def]
     frame = _corpus()
+    spec.setdefault("first_candidates", None)  # every round asks `candidates` (adaptive rounds: tested below)
     col = TextColumn(kind="text", generator="local", conditioned_on=["Department"], examples_from_data=0,
                      min_length=3, **spec)
     return TextColumnGenerator(col, column="Review", backend=backend).fit(frame["Review"], frame)
@@ -140,6 +141,51 @@ def test_rows_without_a_passing_candidate_get_another_round_and_output_is_determ
     assert first.stats_["acceptance_length"] == 0.5  # 8 of 16 candidates: the second round's
     b = _generator(Late(), candidates=4, rounds=3).generate(rows, np.random.default_rng(1))
     assert a.tolist() == b.tolist()
+
+
+class _Counting:
+    """Per row: the first candidate of the first round writes about the row's department for even rows and
+    about another department for odd rows; every later candidate writes about the row's own department."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls: list[list[tuple[str, int]]] = []
+        self.stats_: dict[str, int] = {}
+
+    def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+        self.calls.append([(r.context["Department"], r.seed) for r in requests])
+        out = []
+        for r in requests:
+            own = r.context["Department"]
+            wrong = len(self.calls) == 1 and int(r.context.get("_odd", "0")) == 1
+            dept = ("Tops" if own != "Tops" else "Bottoms") if wrong else own
+            out.append(_text(dept, r.target_words, r.seed))
+        return out
+
+
+def test_adaptive_candidates_ask_more_only_for_rows_whose_first_candidate_fails() -> None:
+    rows = pd.DataFrame({"Department": ["Tops", "Bottoms", "Tops", "Bottoms", "Tops", "Bottoms"]})
+    backend = _Counting()
+    gen = _generator(backend, first_candidates=1, candidates=3, rounds=2, max_regenerations=0)
+    odd = {1, 3, 5}
+    ctx = gen._context
+    gen._context = lambda row: {**ctx(row), "_odd": str(int(row.name in odd))}  # type: ignore[method-assign]
+    out = gen.generate(rows, np.random.default_rng(0))
+    assert [len(c) for c in backend.calls] == [6, 9]  # 1 candidate per row, then 3 for the 3 failing rows
+    assert [d for d, _ in backend.calls[1]] == ["Bottoms"] * 9
+    assert gen.stats_["candidates"] == 15 and gen.stats_["regenerated"] == 3
+    assert gen.verifier_.predict(out.tolist(), "Department") == rows["Department"].tolist()
+    again = _generator(_Counting(), first_candidates=1, candidates=3, rounds=2, max_regenerations=0)
+    again._context = gen._context  # type: ignore[method-assign]
+    assert again.generate(rows, np.random.default_rng(0)).tolist() == out.tolist()  # deterministic
+
+
+def test_first_candidates_null_asks_candidates_in_every_round() -> None:
+    backend = _Counting()
+    gen = _generator(backend, first_candidates=None, candidates=3, rounds=1, max_regenerations=0)
+    gen.generate(pd.DataFrame({"Department": ["Tops", "Bottoms"]}), np.random.default_rng(0))
+    assert [len(c) for c in backend.calls] == [6]
 
 
 def test_the_candidate_nearest_the_row_target_length_is_selected() -> None:
