@@ -156,7 +156,7 @@ def load_ct2(model: str = DEFAULT_MODEL, *, require: bool = False) -> tuple[Any,
     from synthstruct.text import ct2
 
     spec = resolve_model(model)
-    key = (spec.name, "ct2")
+    key = (spec.name, f"ct2:{cache_dir()}")  # the folder is a path: a new cache root converts again
     with _LOCK:
         if key in _LOADED:
             return _LOADED[key]
