@@ -101,8 +101,8 @@ ARROW_CSV_MIN_BYTES = 16 << 20
 
 
 def _read_csv_arrow(path: Path, delimiter: str, header: list[str]) -> pd.DataFrame | None:
-    """``pd.read_csv(path, dtype=str, na_values=NA_VALUES, keep_default_na=False, skipinitialspace=True)``
-    parsed by Arrow, or ``None`` when pandas must read it: a small file, one column, a cell that starts with a
+    """``typed_columns(pd.read_csv(path, dtype=str, na_values=NA_VALUES, keep_default_na=False,
+    skipinitialspace=True))`` parsed and typed by Arrow, or ``None`` when pandas must read it: a small file, one column, a cell that starts with a
     space or tab (pandas skips those), a header Arrow reads otherwise than the structure scan, or any Arrow
     error (pandas then reports the problem as before)."""
     if len(header) < 2 or path.stat().st_size < ARROW_CSV_MIN_BYTES:
@@ -123,14 +123,19 @@ def _read_csv_arrow(path: Path, delimiter: str, header: list[str]) -> pd.DataFra
         for col in table.columns:
             if pc.any(pc.starts_with(col, " ")).as_py() or pc.any(pc.starts_with(col, "\t")).as_py():
                 return None
+        from synthstruct.schema.values import typed_from_codes
+
         columns = {}
         for i, name in enumerate(header):
+            # pandas' factorize done by Arrow's hash kernels: distinct texts in order of first appearance and
+            # a code per row (-1: missing); typed by :func:`typed_from_codes` as :func:`typed_columns` would
             col = table.column(i)
-            # one str object per distinct text (as pandas' parser shares them), None where missing: NaN in pandas
-            values = col.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
-            if col.null_count:
-                values[col.is_null().to_numpy(zero_copy_only=False)] = np.nan
-            columns[name] = values
+            distinct = pc.unique(col).drop_null()
+            codes = pc.fill_null(pc.index_in(col, value_set=distinct), -1).to_numpy().astype(np.intp, copy=False)
+            texts = distinct.to_pandas().to_numpy(dtype=object)
+            typed = typed_from_codes(codes, texts)
+            # a text column: one str object per distinct text (as pandas' parser shares them), NaN where missing
+            columns[name] = np.append(texts, np.nan)[codes] if typed is None else typed
         del table, col
         pa.default_memory_pool().release_unused()  # hand the parsed buffers back to the system
         return pd.DataFrame(columns, copy=False)
@@ -159,14 +164,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix == ".csv":
             delimiter = sniff_delimiter(path)
             header = scan_csv(path, delimiter)
-            frame = _read_csv_arrow(path, delimiter, header)
+            frame = _read_csv_arrow(path, delimiter, header)  # typed already
             if frame is None:
                 frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
                                     encoding="utf-8-sig", skipinitialspace=True, sep=delimiter, dtype=str)
-            frame.columns = [str(c).strip() for c in frame.columns]
-            from synthstruct.schema.values import typed_columns  # leading zeros and long integers stay text
+                from synthstruct.schema.values import typed_columns  # leading zeros and long integers stay text
 
-            frame = typed_columns(frame)
+                frame = typed_columns(frame)
+            frame.columns = [str(c).strip() for c in frame.columns]
         else:
             _check_parquet_schema(path)
             frame = pd.read_parquet(path)

@@ -13,6 +13,7 @@ Coerced representation (the contract engines rely on):
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,6 +154,23 @@ def to_bool(series: pd.Series, spelling: tuple[object, object] | None = None) ->
     (true value, false value) is matched first (``1``, ``1.0`` and ``"1"`` alike)."""
     if pd.api.types.is_bool_dtype(series):
         return series.astype("boolean"), 0
+    from synthstruct.schema.values import text_codes
+
+    found: tuple[np.ndarray, Any] | None = None
+    if len(series) > _HEAD and series.dtype == object:
+        found = text_codes(series)
+    elif len(series) > _HEAD and pd.api.types.is_integer_dtype(series.dtype):  # (not floats: -0.0 == 0.0)
+        found = pd.factorize(series)
+    if found is not None and len(found[1]) <= _HEAD:  # each distinct value parsed once (booleans: a handful)
+        codes, distinct = found
+        flags, _ = to_bool(pd.Series(distinct, dtype=object if series.dtype == object else None), spelling)
+        present = codes >= 0
+        values = np.zeros(len(codes), dtype=bool)
+        unknown = ~present
+        values[present] = flags.fillna(False).to_numpy(dtype=bool)[codes[present]]
+        unknown[present] = flags.isna().to_numpy()[codes[present]]
+        out = pd.Series(pd.arrays.BooleanArray(values, unknown), index=series.index)
+        return out, int((present & unknown).sum())
     text = series.astype("string").str.strip().str.lower()
     text = text.where(~text.isin(["1.0", "0.0"]), text.str[0])
     out = pd.Series(pd.NA, index=series.index, dtype="boolean")
@@ -164,6 +182,24 @@ def to_bool(series: pd.Series, spelling: tuple[object, object] | None = None) ->
         out[keys == category_key(spelling[1])] = False
     bad = int((series.notna() & out.isna()).sum())
     return out, bad
+
+
+class _PresentCells:
+    """``series.notna()`` and its count, computed once per column (a pass over every cell of a text column)."""
+
+    def __init__(self, series: pd.Series) -> None:
+        self._series = series
+        self._mask: pd.Series | None = None
+
+    @property
+    def mask(self) -> pd.Series:
+        if self._mask is None:
+            self._mask = self._series.notna()
+        return self._mask
+
+    @property
+    def count(self) -> int:
+        return int(self.mask.sum())
 
 
 def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None = None) -> pd.DataFrame:
@@ -188,8 +224,9 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             continue
         series = frame[name]
         where = f"column {name!r}"
+        cells = _PresentCells(series)
         if col.kind in STRUCTURED_KINDS and len(frame) > 1:
-            n_valid = int(series.notna().sum())
+            n_valid = cells.count
             if n_valid == 0:
                 problems.append(Problem(where, f"is declared {col.kind} but is empty (every value is missing)",
                                         "declare it kind: constant (carried through, not modelled)"))
@@ -205,7 +242,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                 values = parse_numbers(series, NumberFormat(**col.format.model_dump()))
             else:
                 values = pd.to_numeric(series, errors="coerce")
-            bad = int((series.notna() & values.isna()).sum())
+            bad = int((cells.mask & values.isna()).sum())
             if bad:
                 problems.append(Problem(where, f"is declared numerical but {bad} cell(s) are not numbers",
                                         "clean those cells or declare the column categorical"))
@@ -216,11 +253,8 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                 if pd.api.types.is_datetime64_any_dtype(series):
                     values = pd.to_datetime(series)
                 else:
-                    values = pd.to_datetime(series.astype("string"), format=col.format, errors="coerce")
-                    failed = series.notna() & values.isna()
-                    if failed.any():  # 0001-01-01, 9999-12-31: outside datetime64[ns], parse in seconds
-                        values = _wide_datetimes(series, values, failed, col.format)
-            bad = int((series.notna() & values.isna()).sum())
+                    values = _parse_datetimes(series, col.format)
+            bad = int((cells.mask & values.isna()).sum())
             if bad:
                 problems.append(Problem(where, f"{bad} cell(s) do not match the date format {col.format!r}",
                                         "fix those cells or change 'format' in the schema (strftime codes)"))
@@ -243,7 +277,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                 problems.append(Problem(where, f"is declared constant but holds {n_distinct} distinct values",
                                         "declare it categorical (or another kind)"))
         elif col.kind in ("categorical", "ordinal"):
-            n_valid = int(series.notna().sum())
+            n_valid = cells.count
             if n_valid >= ID_LIKE_MIN_ROWS and n_valid == len(frame) and _all_distinct(series):
                 problems.append(Problem(where, "is declared categorical but every value is unique (an identifier?)",
                                         "declare it kind: id (or pii) so that it is generated, not learned"))
@@ -251,7 +285,7 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
             if allowed is not None:
                 declared = {category_key(v): v for v in allowed}
                 keys = category_keys(series)
-                unknown = int((series.notna() & ~keys.isin(declared.keys())).sum())
+                unknown = int((cells.mask & ~keys.isin(declared.keys())).sum())
                 if unknown:
                     problems.append(Problem(where, f"{unknown} cell(s) hold values not listed in the schema",
                                             "add the values to 'categories'/'order' or fix the data"))
@@ -271,6 +305,29 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
     if problems:
         raise DataValidationError("the data does not match the schema", problems, source=source)
     return out
+
+
+def _parse_datetimes(series: pd.Series, fmt: str | None) -> pd.Series:
+    """Datetimes from texts in ``fmt`` (NaT for missing or unparseable cells); cells outside datetime64[ns]
+    are read in seconds (:func:`_wide_datetimes`). Dates repeat: on large text columns each distinct text is
+    parsed once and spread back by code (the same values, dtype and index as parsing cell by cell)."""
+    from synthstruct.schema.values import text_codes
+
+    found = text_codes(series) if len(series) > _HEAD else None
+    if found is None:
+        return _parse_each_datetime(series, fmt)
+    codes, distinct = found
+    parsed = _parse_each_datetime(pd.Series(distinct, dtype=object), fmt)
+    padded = pd.concat([parsed, pd.Series([pd.NaT], dtype=parsed.dtype)], ignore_index=True)
+    return pd.Series(padded.iloc[codes].array, index=series.index, name=series.name)  # -1: the NaT at the end
+
+
+def _parse_each_datetime(series: pd.Series, fmt: str | None) -> pd.Series:
+    values = pd.to_datetime(series.astype("string"), format=fmt, errors="coerce")
+    failed = series.notna() & values.isna()
+    if failed.any():  # 0001-01-01, 9999-12-31: outside datetime64[ns], parse in seconds
+        values = _wide_datetimes(series, values, failed, fmt)
+    return values
 
 
 def _wide_datetimes(series: pd.Series, values: pd.Series, failed: pd.Series, fmt: str) -> pd.Series:

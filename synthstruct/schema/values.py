@@ -23,6 +23,7 @@ import pandas as pd
 
 __all__ = [
     "EXACT_FLOAT_DIGITS",
+    "PY_WHITESPACE",
     "CodeProfile",
     "NumberFormat",
     "boolean_spelling",
@@ -31,6 +32,8 @@ __all__ = [
     "format_numbers",
     "parse_numbers",
     "typed_columns",
+    "text_codes",
+    "typed_from_codes",
     "written_decimals",
 ]
 
@@ -142,8 +145,31 @@ def _digits_ok(values: pd.Series, fmt: NumberFormat) -> bool:
     return bool(whole.str.len().max() <= EXACT_FLOAT_DIGITS)
 
 
+#: The characters ``str.strip()`` removes (those with ``str.isspace()``), for Arrow's trim kernel.
+PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+                 + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize`` of a column holding only texts and missing cells: a code per row (-1: missing) and
+    the distinct texts in order of first appearance; ``None`` for any other column (numbers, mixed types).
+    Work done per distinct text and spread back by code gives the cell-by-cell answer at a fraction of the
+    cost on large tables, where values repeat."""
+    if series.dtype != object:
+        return None
+    codes, distinct = pd.factorize(series.to_numpy(dtype=object))
+    if len(distinct) and pd.api.types.infer_dtype(distinct, skipna=False) != "string":
+        return None
+    return codes, np.asarray(distinct, dtype=object)
+
+
 def parse_numbers(series: pd.Series, fmt: NumberFormat) -> pd.Series:
     """Numbers (float64, NaN for missing or unparseable cells) from texts written in ``fmt``."""
+    found = text_codes(series)
+    if found is not None:  # each distinct text parsed once, by Arrow's string kernels
+        codes, distinct = found
+        numbers = np.append(_parse_texts(distinct, fmt), np.nan)  # code -1 (missing): the NaN at the end
+        return pd.Series(numbers[codes], index=series.index, name=series.name)
     text = series.astype("string").str.strip()
     if fmt.prefix:
         text = text.str.replace(fmt.prefix.strip(), "", regex=False)
@@ -155,6 +181,28 @@ def parse_numbers(series: pd.Series, fmt: NumberFormat) -> pd.Series:
     if fmt.decimal != ".":
         text = text.str.replace(fmt.decimal, ".", regex=False)
     return pd.to_numeric(text.str.replace(" ", "", regex=False), errors="coerce").astype("float64")
+
+
+def _parse_texts(texts: np.ndarray, fmt: NumberFormat) -> np.ndarray:
+    """The steps of :func:`parse_numbers` (strip, drop the unit and separators, read) on distinct texts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def drop(array: Any, pattern: str, replacement: str = "") -> Any:
+        return pc.replace_substring(array, pattern=pattern, replacement=replacement) if pattern else array
+
+    array = pc.utf8_trim(pa.array(texts, type=pa.string()), characters=PY_WHITESPACE)
+    if fmt.prefix:
+        array = drop(array, fmt.prefix.strip())
+    if fmt.suffix:
+        array = drop(array, fmt.suffix.strip())
+    array = pc.utf8_trim(array, characters=PY_WHITESPACE)
+    if fmt.thousands:
+        array = drop(array, fmt.thousands)
+    if fmt.decimal != ".":
+        array = drop(array, fmt.decimal, ".")
+    array = drop(array, " ")
+    return pd.to_numeric(array.to_numpy(zero_copy_only=False), errors="coerce").astype("float64")
 
 
 def _group(digits: str, sep: str) -> str:
@@ -303,33 +351,36 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
         series = frame[name]
         # each distinct text is parsed once; cells take their value by code (-1: missing)
         codes, distinct = pd.factorize(series.to_numpy(dtype=object))
-        if len(distinct) == 0:
-            out[name] = pd.Series(np.nan, index=frame.index, dtype="float64")
-            continue
-        complete = bool((codes >= 0).all())
-        uniq = pd.Series(distinct, dtype=object).astype(str).str.strip()
-        if pd.to_numeric(uniq.head(200), errors="coerce").notna().all() and \
-                (parsed := pd.to_numeric(uniq, errors="coerce")).notna().all() and uniq.ne("").all():
-            digits = uniq.str.lstrip("+-")
-            leading = digits.str.startswith("0") & (digits.str.len() > 1) & ~digits.str.startswith("0.") \
-                & ~digits.str.lower().str.startswith("0e")
-            whole = digits.str.fullmatch(r"\d+")
-            if not leading.any() and not (whole & (digits.str.len() > _MAX_INT_DIGITS)).any():
-                if whole.all() and complete:
-                    out[name] = pd.Series(parsed.to_numpy(dtype="int64")[codes], index=frame.index)
-                else:
-                    numbers = np.append(parsed.to_numpy(dtype="float64"), np.nan)
-                    out[name] = pd.Series(numbers[codes], index=frame.index)  # code -1: the NaN at the end
-                continue
-        if uniq.isin(_BOOL_TEXT.keys()).all():
-            flags = uniq.map(_BOOL_TEXT).to_numpy(dtype=object)
-            if complete:
-                out[name] = pd.Series(flags[codes].astype(bool), index=frame.index)
-            else:
-                out[name] = pd.Series(np.append(flags, np.nan)[codes], index=frame.index, dtype=object)
-            continue
-        out[name] = series
+        typed = typed_from_codes(codes, np.asarray(distinct, dtype=object))
+        out[name] = series if typed is None else pd.Series(typed, index=frame.index)
     return pd.DataFrame(out, index=frame.index)
+
+
+def typed_from_codes(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray | None:
+    """One column of :func:`typed_columns` from its factorisation: ``codes`` per row (-1: missing) into
+    ``distinct`` texts (in order of first appearance). The typed values (int64, float64, bool, or object
+    booleans with NaN gaps), or ``None`` when the column stays text."""
+    if len(distinct) == 0:
+        return np.full(len(codes), np.nan, dtype="float64")
+    complete = bool((codes >= 0).all())
+    uniq = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    if pd.to_numeric(uniq.head(200), errors="coerce").notna().all() and \
+            (parsed := pd.to_numeric(uniq, errors="coerce")).notna().all() and uniq.ne("").all():
+        digits = uniq.str.lstrip("+-")
+        leading = digits.str.startswith("0") & (digits.str.len() > 1) & ~digits.str.startswith("0.") \
+            & ~digits.str.lower().str.startswith("0e")
+        whole = digits.str.fullmatch(r"\d+")
+        if not leading.any() and not (whole & (digits.str.len() > _MAX_INT_DIGITS)).any():
+            if whole.all() and complete:
+                return parsed.to_numpy(dtype="int64")[codes]
+            numbers = np.append(parsed.to_numpy(dtype="float64"), np.nan)
+            return numbers[codes]  # code -1: the NaN at the end
+    if uniq.isin(_BOOL_TEXT.keys()).all():
+        flags = uniq.map(_BOOL_TEXT).to_numpy(dtype=object)
+        if complete:
+            return flags[codes].astype(bool)
+        return np.append(flags, np.nan)[codes]
+    return None
 
 
 # --------------------------------------------------------------------------------------- datetimes

@@ -488,3 +488,87 @@ def test_text_scanning_metrics_never_run_at_the_same_time(small_schema_dict, mon
     assert most_at_once() == 1
     monkeypatch.setattr(gate_module, "_ONE_AT_A_TIME", frozenset())  # the control: without the lock they overlap
     assert most_at_once() == 2
+
+
+# ------------------------------------------------------------------ load-stage fast paths (issue 16, 1M rows)
+def test_py_whitespace_is_exactly_what_str_strip_removes():
+    from synthstruct.schema.values import PY_WHITESPACE
+
+    assert PY_WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def _cell_by_cell(monkeypatch):
+    """Switch the per-distinct paths off (``text_codes`` finds nothing; nothing is "large")."""
+    import synthstruct.schema.check as check
+    import synthstruct.schema.values as values
+
+    monkeypatch.setattr(values, "text_codes", lambda series: None)
+    monkeypatch.setattr(check, "_HEAD", 10**12)
+
+
+NUMBER_TEXTS = ["$1,234.50", " $3.10 ", "$ 12", "-$5", "$-5", "1e3", "", " ", "abc", "$1,2,3", "\x1c$7\x85",
+                "\u0661\u0662", "$1 000", "nan", "inf", "$", None, np.nan, "12,50 €", "1.234,5 €", "45%"]
+
+
+@pytest.mark.parametrize("fmt", [NumberFormat(prefix="$", thousands=","), NumberFormat(suffix=" €", thousands=".",
+                                 decimal=","), NumberFormat(suffix="%"), NumberFormat(prefix="$ ", thousands=" ")])
+def test_parse_numbers_per_distinct_text_gives_the_cell_by_cell_numbers(monkeypatch, fmt):
+    from synthstruct.schema.values import parse_numbers
+
+    series = pd.Series(NUMBER_TEXTS * 600, dtype=object, name="amount")
+    fast = parse_numbers(series, fmt)
+    _cell_by_cell(monkeypatch)
+    pd.testing.assert_series_equal(fast, parse_numbers(series, fmt))
+    assert fast.notna().sum() > 0
+
+
+@pytest.mark.parametrize(("values", "spelling"), [
+    (["yes", "no", " Yes", "N", "1", "0", "1.0", "x", None, np.nan, "TRUE"], ("yes", "no")),
+    (["Y", "N", "y", " n ", None], None),
+    ([1, 0, 1], (1, 0)),
+    ([1, 0, 2], None),
+])
+def test_to_bool_per_distinct_value_gives_the_cell_by_cell_flags(monkeypatch, values, spelling):
+    from synthstruct.schema.check import to_bool
+
+    series = pd.Series(values * 5000, dtype=object if isinstance(values[0], str) else None)
+    fast, fast_bad = to_bool(series, spelling)
+    _cell_by_cell(monkeypatch)
+    slow, slow_bad = to_bool(series, spelling)
+    pd.testing.assert_series_equal(fast, slow)
+    assert fast_bad == slow_bad
+
+
+@pytest.mark.parametrize(("values", "fmt"), [
+    (["2020-01-02", "0001-01-01", "9999-12-31", "bad", None, "2020-13-01"], "%Y-%m-%d"),  # wide dates in seconds
+    (["2020-01-02 10:00:00+01:00", "2020-01-03 10:00:00+01:00", None], None),  # one offset: tz-aware
+    ([None, np.nan], "%Y"),  # nothing to parse
+    (["2020-01-02", "2021-05-06"], None),
+])
+def test_datetimes_per_distinct_text_give_the_cell_by_cell_values(monkeypatch, values, fmt):
+    from synthstruct.schema.check import _parse_datetimes
+
+    series = pd.Series(values * 6000, dtype=object, name="d")  # > _HEAD rows: the fast path
+    fast = _parse_datetimes(series, fmt)
+    _cell_by_cell(monkeypatch)
+    pd.testing.assert_series_equal(fast, _parse_datetimes(series, fmt))
+
+
+def test_arrow_typing_matches_pandas_typing_on_every_kind_of_column(tmp_path, monkeypatch):
+    import synthstruct.dataio as dataio
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = pd.DataFrame({
+        "int": rng.integers(0, 50, n).astype(str), "float_gaps": np.where(rng.random(n) < 0.1, "", "2.5"),
+        "zip": rng.choice(["02134", "10001"], n), "flag": rng.choice(["True", "False"], n),
+        "flag_gaps": rng.choice(["True", "False", ""], n), "long": rng.choice(["12345678901234567890", "7"], n),
+        "empty": [""] * n, "text": rng.choice(["x y", "NA", "z"], n), "money": rng.choice(["$1,200.50", "$3"], n)})
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    monkeypatch.setattr(dataio, "ARROW_CSV_MIN_BYTES", 1 << 62)
+    expected = dataio.read_table(path)
+    monkeypatch.setattr(dataio, "ARROW_CSV_MIN_BYTES", 0)
+    got = dataio.read_table(path)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["int"].dtype == np.int64 and got["zip"].dtype == object and got["flag"].dtype == bool
