@@ -196,6 +196,19 @@ def _cap_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     return frame.sample(n=max_rows, random_state=seed) if len(frame) > max_rows else frame
 
 
+def _labelled_rows(frame: pd.DataFrame, target: str, max_rows: int, seed: int) -> tuple[pd.DataFrame, int]:
+    """``_cap_rows(frame[frame[target].notna()], max_rows, seed)`` and the number of labelled rows, by position:
+    the same rows as sampling the labelled copy (``DataFrame.sample`` draws ``RandomState(seed).choice`` positions),
+    without copying every labelled row of a large table first."""
+    keep = np.flatnonzero(frame[target].notna().to_numpy())
+    n = len(keep)
+    if n > max_rows:
+        keep = keep[np.random.RandomState(seed).choice(n, size=max_rows, replace=False)]
+    elif n == len(frame):
+        return frame, n
+    return frame.take(keep), n
+
+
 def tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_real: pd.DataFrame,
                 schema: Schema, *, seed: int = 0, max_iter: int = DEFAULT_MAX_ITER,
                 max_rows: int = DEFAULT_MAX_ROWS, n_threads: int = 1,
@@ -233,15 +246,15 @@ def _tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_r
     target = schema.target
     if target is None or any(target not in f.columns for f in (train_real, train_synthetic, test_real)):
         raise ValueError("tstr_scores needs schema.target present in all three frames")
-    frames = [f[f[target].notna()] for f in (train_real, train_synthetic, test_real)]
-    real, synthetic, test = (_cap_rows(frames[0], max_rows, seed), _cap_rows(frames[1], max_rows, seed),
-                             _cap_rows(frames[2], max_test_rows, seed))
+    (real, _), (synthetic, _), (test, n_test_available) = (
+        _labelled_rows(train_real, target, max_rows, seed), _labelled_rows(train_synthetic, target, max_rows, seed),
+        _labelled_rows(test_real, target, max_test_rows, seed))
     encoder = FeatureEncoder(schema, _feature_columns(schema, [real, synthetic, test])).fit(real, synthetic)
     x_real, x_syn, x_test = (encoder.transform(f) for f in (real, synthetic, test))
     result: dict[str, Any] = {"target": target, "n_train_real": len(real), "n_train_synthetic": len(synthetic),
                               "n_test": len(test)}
-    if len(test) < len(frames[2]):
-        result["n_test_available"] = len(frames[2])
+    if len(test) < n_test_available:
+        result["n_test_available"] = n_test_available
     if schema.columns[target].kind == "numerical":
         from sklearn.ensemble import HistGradientBoostingRegressor
 

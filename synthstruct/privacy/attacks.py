@@ -54,7 +54,7 @@ from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import BLOCK_ELEMENTS, PreparedReference, block_distance_sums, neighbour_distances
 from synthstruct.evaluation.encoding import EncodedFrame, MixedEncoder, as_numbers, hash_rows
 from synthstruct.privacy.metrics import wilson_interval, z_for
-from synthstruct.schema.check import category_keys
+from synthstruct.schema.check import category_key_codes, category_keys
 
 __all__ = ["attack_risk", "attribute_inference", "linkability", "singling_out", "top_k_neighbours"]
 
@@ -421,10 +421,35 @@ def _column_codes(frames: list[pd.DataFrame], name: str, edges: np.ndarray | Non
             codes[np.isnan(values)] = -1
             out.append(codes)
         return out
-    keys = [category_keys(f[name]).fillna("\u0000missing") for f in frames]  # category keys are texts already
-    codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
-    bounds = np.cumsum([0] + [len(f) for f in frames])
-    return [codes[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(frames))]
+    parts = [category_key_codes(f[name]) for f in frames]
+    if any(part is None for part in parts):  # mixed types: keyed cell by cell
+        keys = [category_keys(f[name]).fillna(_MISSING_KEY) for f in frames]  # category keys are texts already
+        codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
+        bounds = np.cumsum([0] + [len(f) for f in frames])
+        return [codes[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(frames))]
+    return _joint_codes([part for part in parts if part is not None])
+
+
+_MISSING_KEY = "\u0000missing"
+
+
+def _joint_codes(parts: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """The codes ``pd.factorize`` gives the rows' keys of all frames one after the other (missing keyed as
+    :data:`_MISSING_KEY`), from each frame's ``(codes, keys)``: keys are factorised in the order the rows first
+    show them -- a frame's distinct keys in order, with the missing key where its first missing row is."""
+    sequences, local_codes = [], []
+    for codes, keys in parts:
+        missing = codes < 0
+        if missing.any():
+            first = int(np.argmax(missing))
+            before = int(codes[:first].max()) + 1 if first else 0  # distinct values seen before that row
+            keys = np.concatenate([keys[:before], np.array([_MISSING_KEY], dtype=object), keys[before:]])
+            codes = np.where(missing, before, codes + (codes >= before))
+        sequences.append(keys)
+        local_codes.append(codes)
+    joint, _ = pd.factorize(np.concatenate(sequences)) if sequences else (np.zeros(0, dtype=np.intp), None)
+    offsets = np.cumsum([0] + [len(k) for k in sequences])
+    return [joint[offsets[i] + codes].astype(np.int64) for i, codes in enumerate(local_codes)]
 
 
 def combination_keys(frame: pd.DataFrame, columns: list[str], edges: dict[str, np.ndarray | None]) -> np.ndarray:

@@ -343,12 +343,46 @@ def _normalised(series: pd.Series) -> pd.Series:
     object columns that are not all text, where ``1 == True`` would merge cells that print differently, are
     done cell by cell)."""
     present = series[series.notna()]
-    if present.dtype.kind == "f" or (  # floats: -0.0 and 0.0 are one value but print apart
-            present.dtype == object and pd.api.types.infer_dtype(present, skipna=True) not in ("string", "empty")):
+    if _cell_by_cell(present):  # floats: -0.0 and 0.0 are one value but print apart
         return present.astype(str).str.strip().str.casefold()
+    codes, distinct = _normalised_codes(present)
+    return pd.Series(distinct[codes], index=present.index, dtype=object)
+
+
+def _normalised_codes(present: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)`` of present cells of one type: the normalised text of row ``i`` is ``texts[codes[i]]``
+    (texts may repeat: distinct values can normalise alike)."""
     codes, distinct = pd.factorize(present)
-    texts = pd.Series(distinct).astype(str).str.strip().str.casefold().to_numpy(dtype=object)
-    return pd.Series(texts[codes], index=present.index, dtype=object)
+    texts = pd.Series(distinct).astype(str)
+    if present.dtype.kind not in "iu":  # an integer prints without spaces or letters to case-fold
+        texts = texts.str.strip().str.casefold()
+    return codes, texts.to_numpy(dtype=object)
+
+
+def _replayed(synthetic: pd.Series, train: pd.Series) -> dict[str, int]:
+    """pii_replay's counts for one column: synthetic cells, those whose normalised text is a normalised train
+    value, and how many distinct normalised texts they hold. Distinct values are compared, then spread back
+    to the cells by code (the cell-by-cell counts, without a normalised copy of every cell)."""
+    syn_present, real_present = synthetic[synthetic.notna()], train[train.notna()]
+    if _cell_by_cell(syn_present) or _cell_by_cell(real_present):
+        normal = _normalised(synthetic)
+        hit = normal.isin(set(_normalised(train).unique()))
+        return {"synthetic_values": int(len(normal)), "replayed": int(hit.sum()),
+                "distinct_replayed": int(normal[hit].nunique())}
+    codes, texts = _normalised_codes(syn_present)
+    _, real_texts = _normalised_codes(real_present)
+    known = pd.Index(texts).isin(pd.Index(real_texts).unique()) if len(texts) else np.zeros(0, dtype=bool)
+    hit_rows = known[codes] if len(codes) else np.zeros(0, dtype=bool)
+    used = np.unique(codes[hit_rows]) if hit_rows.any() else np.zeros(0, dtype=np.intp)
+    return {"synthetic_values": int(len(codes)), "replayed": int(hit_rows.sum()),
+            "distinct_replayed": int(pd.Index(texts[used]).nunique())}
+
+
+def _cell_by_cell(present: pd.Series) -> bool:
+    """Float columns and object columns that are not all text, where ``1 == True`` would merge cells that
+    print differently: normalised cell by cell."""
+    return present.dtype.kind == "f" or (
+        present.dtype == object and pd.api.types.infer_dtype(present, skipna=True) not in ("string", "empty"))
 
 
 def pii_replay(ctx: EvaluationContext) -> MetricResult:
@@ -360,11 +394,7 @@ def pii_replay(ctx: EvaluationContext) -> MetricResult:
     for name in ctx.schema.columns_of("pii", "id"):
         if name not in ctx.train.columns or name not in ctx.synthetic.columns:
             continue
-        synthetic = _normalised(ctx.synthetic[name])
-        real = set(_normalised(ctx.train[name]).unique())
-        replayed = synthetic.isin(real)
-        per_column[name] = {"synthetic_values": int(len(synthetic)), "replayed": int(replayed.sum()),
-                            "distinct_replayed": int(synthetic[replayed].nunique())}
+        per_column[name] = _replayed(ctx.synthetic[name], ctx.train[name])
     if not per_column:
         return _result("pii_replay", "minimize", 0.0, min_value=0.0, max_value=math.inf,
                        details={"columns": {}}, note="the schema declares no pii or id column")

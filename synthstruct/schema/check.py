@@ -21,7 +21,7 @@ import pandas as pd
 from synthstruct.errors import DataValidationError, Problem
 from synthstruct.schema.model import STRUCTURED_KINDS, Schema
 
-__all__ = ["category_key", "coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
+__all__ = ["category_key", "category_key_codes", "coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -147,6 +147,17 @@ def category_keys(series: pd.Series) -> pd.Series:
         keys.append(key)
     out[present] = keys
     return pd.Series(out, index=series.index, dtype=object, name=series.name)
+
+
+def category_key_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``category_keys(series)`` as ``(codes, keys)``: row ``i`` holds ``keys[codes[i]]`` (-1: missing), the keys
+    of the distinct values in order of first appearance (keys may repeat: ``1`` and ``"1"`` key alike).
+    ``None`` for object columns of mixed types, which :func:`category_keys` keys cell by cell."""
+    values = series.to_numpy(dtype=object) if series.dtype == object else None
+    if values is not None and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(series)
+    return codes, np.array([category_key(v) for v in uniques], dtype=object)
 
 
 def to_bool(series: pd.Series, spelling: tuple[object, object] | None = None) -> tuple[pd.Series, int]:

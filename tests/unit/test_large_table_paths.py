@@ -572,3 +572,61 @@ def test_arrow_typing_matches_pandas_typing_on_every_kind_of_column(tmp_path, mo
     got = dataio.read_table(path)
     pd.testing.assert_frame_equal(got, expected)
     assert got["int"].dtype == np.int64 and got["zip"].dtype == object and got["flag"].dtype == bool
+
+
+def _joint_codes_reference(frames, name):
+    from synthstruct.schema.check import category_keys
+
+    keys = [category_keys(f[name]).fillna("\u0000missing") for f in frames]
+    codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
+    bounds = np.cumsum([0] + [len(f) for f in frames])
+    return [codes[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(frames))]
+
+
+@pytest.mark.parametrize("columns", [
+    [["b", None, "a", " 2.0", "b"], ["a", "c", None], [None, None]],  # missing first, in the middle, only
+    [["x", "y"], [], ["y", "\u0000missing", None]],  # an empty frame; a value spelled like the missing key
+    [[None, "1", "1.0"], ["2", "1"], ["1"]],  # texts that key alike
+    [[3.0, np.nan, -0.0, 0.0], [1.0, 3.0], [np.nan]],  # floats (not object): factorised by value
+    [[1, "1", True], ["x"], [None]],  # mixed types: cell by cell
+])
+def test_singling_out_joint_codes_equal_factorising_every_row(columns):
+    from synthstruct.privacy.attacks import _column_codes
+
+    frames = [pd.DataFrame({"c": pd.Series(values, dtype=object if any(isinstance(v, str) for v in values)
+                                           or not values else None)}) for values in columns]
+    got = _column_codes(frames, "c", None)
+    expected = _joint_codes_reference(frames, "c")
+    assert [g.tolist() for g in got] == [e.tolist() for e in expected]
+
+
+@pytest.mark.parametrize(("synthetic", "train"), [
+    (pd.Series([" Ann ", "ann", None, "BO", "bo ", "Cy"], dtype=object), pd.Series(["ANN", "bo", None], dtype=object)),
+    (pd.Series([1, 2, 3, 2, 5]), pd.Series([2, 5, 7])),
+    (pd.Series([1.0, -0.0, np.nan]), pd.Series([0.0])),  # floats: cell by cell
+    (pd.Series([1, "1", True], dtype=object), pd.Series(["1"], dtype=object)),  # mixed: cell by cell
+    (pd.Series([None, None], dtype=object), pd.Series(["a"], dtype=object)),
+])
+def test_pii_replay_counts_by_distinct_value_equal_the_cell_by_cell_counts(synthetic, train):
+    from synthstruct.privacy.metrics import _normalised, _replayed
+
+    normal = synthetic[synthetic.notna()].astype(str).str.strip().str.casefold()
+    hit = normal.isin(set(train[train.notna()].astype(str).str.strip().str.casefold()))
+    expected = {"synthetic_values": len(normal), "replayed": int(hit.sum()), "distinct_replayed": int(normal[hit].nunique())}
+    assert _replayed(synthetic, train) == expected
+    assert _normalised(synthetic).tolist() == normal.tolist()
+
+
+@pytest.mark.parametrize(("n", "max_rows"), [(500, 100), (500, 1000), (50, 50)])
+def test_utility_rows_by_position_equal_sampling_the_labelled_copy(n, max_rows):
+    from synthstruct.evaluation.utility import _cap_rows, _labelled_rows
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"y": np.where(rng.random(n) < 0.2, None, rng.choice(["a", "b"], n)), "x": rng.random(n)},
+                         index=rng.permutation(n) + 1000)
+    expected = _cap_rows(frame[frame["y"].notna()], max_rows, 7)
+    got, labelled = _labelled_rows(frame, "y", max_rows, 7)
+    pd.testing.assert_frame_equal(got, expected)
+    assert labelled == int(frame["y"].notna().sum())
+    full = frame.assign(y="a")
+    pd.testing.assert_frame_equal(_labelled_rows(full, "y", max_rows, 7)[0], _cap_rows(full, max_rows, 7))
