@@ -8,6 +8,8 @@ Neither generator learns from the real values. ``fit`` keeps only
 * keyed digests (HMAC-SHA256 under the machine-local secret, random salt per ``fit``) of the
   normalised real values, used only to redraw any generated value that equals a real one. Without
   the secret the digests cannot be brute-forced, even for low-entropy values (SSNs, phone numbers).
+  Within the fitting process the check runs on the normalised values themselves (a set lookup, not an
+  HMAC per candidate); saved, pickled and copied states hold only the digests (:class:`ReplayGuard`).
 
 Values come from Faker (``fake``, seeded from the caller's numpy generator: same seed, same
 values), from a ``pattern`` (``#`` digit, ``?`` upper-case letter) or a redaction marker (``mask``).
@@ -74,11 +76,18 @@ class ReplayGuard:
     (:func:`synthstruct.signing.local_secret`) and a random per-fit salt, so a saved
     state cannot be brute-forced (low-entropy SSNs, phone numbers) without that secret. A state
     written under another key is refused on load.
+
+    A guard built by :meth:`from_values` answers from the normalised real values while it lives in the
+    process that read them (which holds the real rows anyway): a set lookup per candidate instead of an
+    HMAC (a 1M-row release checks millions of candidates). Its digests are computed the first time
+    they are needed -- :meth:`to_state`, or a pickle / copy, which carries only the digests (the values
+    are dropped, never serialised).
     """
 
     def __init__(self, salt: bytes, digests: set[bytes], entity: str | None = None, *, key: bytes | None = None) -> None:
         self.salt = salt
-        self.digests = digests
+        self._digest_set = digests
+        self._plain: set[str] | None = None  # normalised real values, in this process only (never in a state)
         self.entity = entity
         self._key = key if key is not None else _guard_key()
         self._answers: dict[tuple[type, Any], bool] = {}  # contains() per candidate value (drawn values repeat)
@@ -86,47 +95,76 @@ class ReplayGuard:
     @classmethod
     def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
         guard = cls(os.urandom(16), set(), entity)
-        guard.digests = guard._digests(values)
+        guard._plain = guard._texts(values)
         return guard
 
-    def _digests(self, values: pd.Series) -> set[bytes]:
-        """Digests of the non-missing ``values``, each distinct value hashed once (ids and names repeat:
-        a 1M-row column has far fewer distinct values than cells). Keyed by type and value, so ``1`` and
-        ``True`` are not taken for one another."""
-        memo: dict[tuple[type, Any], bytes] = {}
+    @property
+    def digests(self) -> set[bytes]:
+        """The keyed digests of the real values (computed from the in-memory values on first use)."""
+        if self._plain is not None:
+            self._digest_set |= {self._digest_text(text) for text in self._plain}
+            self._plain = None
+        return self._digest_set
+
+    @digests.setter
+    def digests(self, value: set[bytes]) -> None:
+        self._digest_set, self._plain = value, None
+        self._answers.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles and copies hold the digests, never the real values."""
+        self.digests  # noqa: B018 - materialises the digests and drops the values
+        return {**self.__dict__, "_answers": {}}
+
+    def _texts(self, values: pd.Series) -> set[str]:
+        """Normalised texts of the non-missing ``values``, each distinct value normalised once (ids and names
+        repeat: a 1M-row column has far fewer distinct values than cells). Keyed by type and value, so ``1``
+        and ``True`` are not taken for one another."""
+        memo: dict[tuple[type, Any], str] = {}
         for value in values.dropna().tolist():
             key = (value.__class__, value)
             if key not in memo:
-                memo[key] = self._digest(value)
+                memo[key] = normalise(value, self.entity)
         return set(memo.values())
+
+    def _digests(self, values: pd.Series) -> set[bytes]:
+        """Digests of the non-missing ``values`` (each distinct normalised text hashed once)."""
+        return {self._digest_text(text) for text in self._texts(values)}
 
     def _digest(self, value: Any) -> bytes:
         """HMAC-SHA256(key, salt + normalised text), truncated (one-shot: ``hmac.digest`` runs in C)."""
-        return hmac.digest(self._key, self.salt + normalise(value, self.entity).encode("utf-8"),
-                           "sha256")[:_DIGEST_BYTES]
+        return self._digest_text(normalise(value, self.entity))
+
+    def _digest_text(self, text: str) -> bytes:
+        return hmac.digest(self._key, self.salt + text.encode("utf-8"), "sha256")[:_DIGEST_BYTES]
 
     def _key_id(self) -> str:
         return hmac.new(self._key, b"synthstruct:replay-guard:key-id", hashlib.sha256).hexdigest()[:16]
 
     def add(self, values: pd.Series) -> None:
         """Also guard against ``values`` (e.g. the holdout's real values)."""
-        self.digests |= self._digests(values)
+        if self._plain is not None:
+            self._plain |= self._texts(values)
+        else:
+            self._digest_set |= self._digests(values)
         self._answers.clear()
 
     def contains(self, value: Any) -> bool:
+        if self._plain is not None:
+            return normalise(value, self.entity) in self._plain
         key = (value.__class__, value)
         try:
             found = self._answers.get(key)
         except TypeError:  # unhashable
-            return self._digest(value) in self.digests
+            return self._digest(value) in self._digest_set
         if found is None:
-            found = self._digest(value) in self.digests
+            found = self._digest(value) in self._digest_set
             if len(self._answers) < _MAX_ANSWERS:
                 self._answers[key] = found
         return found
 
     def __len__(self) -> int:
-        return len(self.digests)
+        return len(self._plain) if self._plain is not None else len(self._digest_set)
 
     def to_state(self) -> dict[str, Any]:
         return {"salt": self.salt.hex(), "entity": self.entity, "key_id": self._key_id(),

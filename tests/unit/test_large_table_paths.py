@@ -630,3 +630,28 @@ def test_utility_rows_by_position_equal_sampling_the_labelled_copy(n, max_rows):
     assert labelled == int(frame["y"].notna().sum())
     full = frame.assign(y="a")
     pd.testing.assert_frame_equal(_labelled_rows(full, "y", max_rows, 7)[0], _cap_rows(full, max_rows, 7))
+
+
+def test_replay_guard_answers_from_values_in_process_and_saves_only_digests():
+    import copy
+    import json
+    import pickle
+
+    values = pd.Series([" Ann  LEE", "bo", None, 7, "bo"], dtype=object)
+    guard = ReplayGuard.from_values(values, "PERSON")
+    assert len(guard) == 3 and guard._plain is not None
+    answers = {v: guard.contains(v) for v in ["ann lee", "BO", "7", 7, "cy", 8]}
+    assert answers == {"ann lee": True, "BO": True, "7": True, 7: True, "cy": False, 8: False}
+    guard.add(pd.Series(["Cy"]))
+    assert guard.contains("cy") and len(guard) == 4
+    # pickles and copies carry the digests only, and answer the same
+    for clone in (pickle.loads(pickle.dumps(guard)), copy.deepcopy(guard)):
+        assert clone._plain is None and len(clone) == 4
+        assert all(clone.contains(v) == guard.contains(v) for v in [*answers, "Cy", "dee"])
+    state = ReplayGuard.from_values(values, "PERSON").to_state()
+    assert "bo" not in json.dumps(state) and len(state["digests"]) == 3
+    expected = {hmac.new(guard._key, bytes.fromhex(state["salt"]) + t.encode(), hashlib.sha256).digest()[:16].hex()
+                for t in ("ann lee", "bo", "7")}
+    assert set(state["digests"]) == expected
+    loaded = ReplayGuard.from_state(state)
+    assert loaded.contains("ANN LEE") and not loaded.contains("cy")
