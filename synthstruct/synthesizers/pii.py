@@ -113,7 +113,7 @@ class ReplayGuard:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickles and copies hold the digests, never the real values."""
-        self.digests  # noqa: B018 - materialises the digests and drops the values
+        _ = self.digests  # materialises the digests and drops the values
         return {**self.__dict__, "_answers": {}}
 
     def _texts(self, values: pd.Series) -> set[str]:
