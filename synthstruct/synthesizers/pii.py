@@ -69,6 +69,29 @@ def _guard_key() -> bytes:
     return derive_secret("replay-guard", 0)
 
 
+def _counts_per_text(valid: pd.Series, entity: str | None) -> dict[str, int]:
+    """Cells per normalised text of the non-missing ``valid`` cells, each distinct value normalised once.
+    Values are told apart by type as well as value (``1`` and ``True`` normalise apart); a column of texts
+    or of integers only is counted on codes."""
+    if valid.dtype.kind in "iu" or (valid.dtype == object and pd.api.types.infer_dtype(valid, skipna=True)
+                                    in ("string", "empty")):
+        codes, distinct = pd.factorize(valid)
+        per_value = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
+        out: dict[str, int] = {}
+        for value, n in zip(distinct.tolist(), per_value.tolist()):
+            text = normalise(value, entity)
+            out[text] = out.get(text, 0) + n
+        return out
+    memo: dict[tuple[type, Any], str] = {}  # each distinct value normalised once
+    keys = []
+    for value in valid.tolist():
+        key = (value.__class__, value)
+        if key not in memo:
+            memo[key] = normalise(value, entity)
+        keys.append(memo[key])
+    return dict(Counter(keys))
+
+
 class ReplayGuard:
     """Keyed digests of real values; ``contains`` tells whether a candidate equals one of them.
 
@@ -96,6 +119,13 @@ class ReplayGuard:
     def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
         guard = cls(os.urandom(16), set(), entity)
         guard._plain = guard._texts(values)
+        return guard
+
+    @classmethod
+    def from_texts(cls, texts: set[str], entity: str | None = None) -> "ReplayGuard":
+        """A guard from real values already normalised (:func:`normalise` with ``entity``)."""
+        guard = cls(os.urandom(16), set(), entity)
+        guard._plain = set(texts)
         return guard
 
     @property
@@ -242,16 +272,10 @@ class PiiGenerator:
         n = len(series)
         self.missing_share_ = float(series.isna().sum() / n) if n else 0.0
         valid = series.dropna()
-        memo: dict[tuple[type, Any], str] = {}  # each distinct value normalised once
-        keys = []
-        for value in valid.tolist():
-            key = (value.__class__, value)
-            if key not in memo:
-                memo[key] = normalise(value, self.column.entity)
-            keys.append(memo[key])
-        counts = Counter(Counter(keys).values())
+        per_text = _counts_per_text(valid, self.column.entity)
+        counts = Counter(per_text.values())
         self.multiplicity_ = {int(k): int(v) for k, v in sorted(counts.items())}
-        self.guard_ = ReplayGuard.from_values(valid, self.column.entity)
+        self.guard_ = ReplayGuard.from_texts(set(per_text), self.column.entity)
         return self
 
     # ------------------------------------------------------------------ drawing

@@ -62,12 +62,34 @@ def _hierarchy_lookup(sub: pd.DataFrame) -> dict[str, list[Any]] | None:
     return {str(k): list(v) for k, v in zip(first["key"], first.iloc[:, 1:].itertuples(index=False, name=None))}
 
 
+def _prints_one_way(sub: pd.DataFrame) -> bool:
+    """Every column holds one type that prints one way per value (integers, booleans or texts), so that
+    ``pd.factorize`` tells apart exactly the values ``str`` does."""
+    return all((s.dtype.kind in "biu") or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True)
+                                           in ("string", "empty")) for _, s in sub.items())
+
+
+def _combination_counts(sub: pd.DataFrame) -> dict[tuple[str, ...], int]:
+    """``Counter(tuple(str(v) for v in row) for row in sub.dropna().itertuples(index=False))``, counted on
+    codes (each distinct value printed once) when every column prints one way per value."""
+    from collections import Counter
+
+    rows = sub.dropna()
+    if not _prints_one_way(rows) or len(rows) == 0 or rows.shape[1] == 0:
+        return dict(Counter(tuple(str(v) for v in row) for row in rows.itertuples(index=False)))
+    codes, labels = [], []
+    for _, series in rows.items():
+        c, distinct = pd.factorize(series)
+        codes.append(c)
+        labels.append([str(v) for v in distinct])
+    combos, counts = np.unique(np.stack(codes, axis=1), axis=0, return_counts=True)
+    return {tuple(labels[j][c] for j, c in enumerate(row)): int(n) for row, n in zip(combos, counts)}
+
+
 def _rows_in(sub: pd.DataFrame, seen: set[tuple[str, ...]]) -> np.ndarray:
     """Per row (no missing values): is ``tuple(str(v) for v in row)`` in ``seen``? Each distinct combination
     is looked up once when every column holds one type that prints one way per value (else row by row)."""
-    plain = all((s.dtype.kind in "biu") or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True)
-                                            in ("string", "empty")) for _, s in sub.items())
-    if not plain or len(sub) == 0:
+    if not _prints_one_way(sub) or len(sub) == 0:
         return np.array([tuple(str(v) for v in row) in seen for row in sub.itertuples(index=False)], dtype=bool)
     codes, labels = [], []
     for _, series in sub.items():
@@ -216,9 +238,7 @@ class TableSynthesizer:
     def _seen_combinations(self, sub: pd.DataFrame) -> list[tuple[str, ...]]:
         """Combinations seen in the training rows; with value protection, only those seen at least
         ``protect_k`` times (when any is), so that one person's combination is not a valid one."""
-        from collections import Counter
-
-        counts = Counter(tuple(str(v) for v in row) for row in sub.dropna().itertuples(index=False))
+        counts = _combination_counts(sub)
         frequent = [c for c, n in counts.items() if n >= self.protect_k]
         return sorted(frequent if (self.protect_k > 0 and frequent) else counts)
 

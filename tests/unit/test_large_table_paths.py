@@ -655,3 +655,35 @@ def test_replay_guard_answers_from_values_in_process_and_saves_only_digests():
     assert set(state["digests"]) == expected
     loaded = ReplayGuard.from_state(state)
     assert loaded.contains("ANN LEE") and not loaded.contains("cy")
+
+
+@pytest.mark.parametrize("series", [
+    pd.Series([" Ann ", "ann", "Bo", None, "bo", "Cy", "Ann"], dtype=object),
+    pd.Series([5, 7, 5, 5, -3]),
+    pd.Series([1, True, "1", 1.0, None], dtype=object),  # mixed: told apart by type
+    pd.Series([2.0, -0.0, 0.0, np.nan]),
+])
+@pytest.mark.parametrize("entity", [None, "US_SSN"])
+def test_pii_fit_counts_per_normalised_text_like_the_cell_by_cell_way(series, entity):
+    from collections import Counter
+
+    from synthstruct.synthesizers.pii import _counts_per_text
+
+    valid = series.dropna()
+    expected = Counter(normalise(v, entity) for v in valid.tolist())
+    assert _counts_per_text(valid, entity) == dict(expected)
+
+
+@pytest.mark.parametrize("sub", [
+    pd.DataFrame({"a": ["x", "y", "x", None, "x"], "b": ["p", "q", "p", "p", "q"]}),
+    pd.DataFrame({"a": [1, 2, 1, 1], "b": [True, False, True, True]}),
+    pd.DataFrame({"a": [1.0, -0.0, 0.0, 1.0], "b": ["p", "q", "q", "p"]}),  # floats: row by row
+    pd.DataFrame({"a": pd.Series([], dtype=object), "b": pd.Series([], dtype=object)}),
+])
+def test_seen_combination_counts_match_counting_rows(sub):
+    from collections import Counter
+
+    from synthstruct.synthesizers.table import _combination_counts
+
+    expected = Counter(tuple(str(v) for v in row) for row in sub.dropna().itertuples(index=False))
+    assert _combination_counts(sub) == dict(expected)
