@@ -69,12 +69,17 @@ def _guard_key() -> bytes:
     return derive_secret("replay-guard", 0)
 
 
+def _one_type(valid: pd.Series) -> bool:
+    """Integers or texts only: hashing tells apart exactly the values (type, value) keys do."""
+    return valid.dtype.kind in "iu" or (valid.dtype == object and pd.api.types.infer_dtype(valid, skipna=True)
+                                        in ("string", "empty"))
+
+
 def _counts_per_text(valid: pd.Series, entity: str | None) -> dict[str, int]:
     """Cells per normalised text of the non-missing ``valid`` cells, each distinct value normalised once.
     Values are told apart by type as well as value (``1`` and ``True`` normalise apart); a column of texts
     or of integers only is counted on codes."""
-    if valid.dtype.kind in "iu" or (valid.dtype == object and pd.api.types.infer_dtype(valid, skipna=True)
-                                    in ("string", "empty")):
+    if _one_type(valid):
         codes, distinct = pd.factorize(valid)
         per_value = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
         out: dict[str, int] = {}
@@ -150,8 +155,14 @@ class ReplayGuard:
         """Normalised texts of the non-missing ``values``, each distinct value normalised once (ids and names
         repeat: a 1M-row column has far fewer distinct values than cells). Keyed by type and value, so ``1``
         and ``True`` are not taken for one another."""
+        valid = values.dropna()
+        if _one_type(valid):  # texts or integers: distinct values by hashing, normalised once each
+            distinct = pd.unique(valid.to_numpy()).tolist()
+            if valid.dtype.kind in "iu" and (self.entity not in DIGIT_LIKE or min(distinct, default=0) >= 0):
+                return set(map(str, distinct))  # normalise() of a Python int
+            return {normalise(value, self.entity) for value in distinct}
         memo: dict[tuple[type, Any], str] = {}
-        for value in values.dropna().tolist():
+        for value in valid.tolist():
             key = (value.__class__, value)
             if key not in memo:
                 memo[key] = normalise(value, self.entity)

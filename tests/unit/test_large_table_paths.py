@@ -687,3 +687,12 @@ def test_seen_combination_counts_match_counting_rows(sub):
 
     expected = Counter(tuple(str(v) for v in row) for row in sub.dropna().itertuples(index=False))
     assert _combination_counts(sub) == dict(expected)
+
+
+@pytest.mark.parametrize("series", [
+    pd.Series([" Ann ", "ann", "Bo", None, "bo"], dtype=object), pd.Series([5, 7, 5, -3]), pd.Series([5, 0, 12]),
+    pd.Series([1, True, "1", 1.0, None], dtype=object), pd.Series([2.0, -0.0, np.nan])])
+@pytest.mark.parametrize("entity", [None, "US_SSN"])
+def test_guard_texts_equal_normalising_every_cell(series, entity):
+    guard = ReplayGuard(b"s" * 16, set(), entity, key=b"k" * 32)
+    assert guard._texts(series) == {normalise(v, entity) for v in series.dropna().tolist()}
