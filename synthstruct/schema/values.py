@@ -363,6 +363,11 @@ def typed_from_codes(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray | No
     if len(distinct) == 0:
         return np.full(len(codes), np.nan, dtype="float64")
     complete = bool((codes >= 0).all())
+    if len(distinct) > _ARROW_TYPING_MIN and all(type(v) is str for v in distinct[:1000]):
+        try:
+            return _typed_texts_arrow(codes, distinct, complete)
+        except (TypeError, ValueError, ImportError):  # pyarrow refuses a cell: the pandas way below
+            pass
     uniq = pd.Series(distinct, dtype=object).astype(str).str.strip()
     if pd.to_numeric(uniq.head(200), errors="coerce").notna().all() and \
             (parsed := pd.to_numeric(uniq, errors="coerce")).notna().all() and uniq.ne("").all():
@@ -380,6 +385,40 @@ def typed_from_codes(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray | No
         if complete:
             return flags[codes].astype(bool)
         return np.append(flags, np.nan)[codes]
+    return None
+
+
+#: Distinct texts from which :func:`typed_from_codes` tests them with Arrow's string kernels.
+_ARROW_TYPING_MIN = 10_000
+
+
+def _typed_texts_arrow(codes: np.ndarray, distinct: np.ndarray, complete: bool) -> np.ndarray | None:
+    """:func:`typed_from_codes` for many distinct texts: the same tests, string passes by Arrow (strip with
+    ``str.strip``'s characters; digit tests on texts pandas already read as numbers, which are ASCII)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    raw = pa.array(distinct, type=pa.string())
+    if raw.null_count:
+        raise ValueError("missing value among the distinct texts")
+    uniq = pc.utf8_trim(raw, characters=PY_WHITESPACE)
+    head = pd.Series(uniq.slice(0, 200).to_numpy(zero_copy_only=False), dtype=object)
+    if pd.to_numeric(head, errors="coerce").notna().all():
+        parsed = pd.to_numeric(pd.Series(uniq.to_numpy(zero_copy_only=False), dtype=object), errors="coerce")
+        if parsed.notna().all() and not pc.any(pc.equal(uniq, "")).as_py():
+            digits = pc.utf8_ltrim(uniq, characters="+-")
+            length = pc.utf8_length(digits)
+            leading = pc.and_(pc.and_(pc.starts_with(digits, "0"), pc.greater(length, 1)),
+                              pc.invert(pc.or_(pc.starts_with(digits, "0."),
+                                               pc.starts_with(digits, "0e", ignore_case=True))))
+            whole = pc.match_substring_regex(digits, r"^[0-9]+$")
+            if not pc.any(leading).as_py() and not pc.any(pc.and_(whole, pc.greater(length, _MAX_INT_DIGITS))).as_py():
+                if pc.all(whole).as_py() and complete:
+                    return parsed.to_numpy(dtype="int64")[codes]
+                return np.append(parsed.to_numpy(dtype="float64"), np.nan)[codes]
+    if pc.all(pc.is_in(uniq, value_set=pa.array(list(_BOOL_TEXT), type=pa.string()))).as_py():
+        flags = np.array([_BOOL_TEXT[v] for v in uniq.to_pylist()], dtype=object)
+        return flags[codes].astype(bool) if complete else np.append(flags, np.nan)[codes]
     return None
 
 

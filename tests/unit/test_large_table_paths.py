@@ -696,3 +696,28 @@ def test_seen_combination_counts_match_counting_rows(sub):
 def test_guard_texts_equal_normalising_every_cell(series, entity):
     guard = ReplayGuard(b"s" * 16, set(), entity, key=b"k" * 32)
     assert guard._texts(series) == {normalise(v, entity) for v in series.dropna().tolist()}
+
+
+@pytest.mark.parametrize("texts", [
+    [str(i) for i in range(300)], [f"{i:05d}" for i in range(300)], ["12345678901234567890", "5"] * 150,
+    [f"{i}.5" for i in range(300)], ["Infinity", "-inf", "1e5", " +7 ", "0.5", "0e1"] * 50,
+    ["True", "False", "true"] * 100, ["x", "1", "2"] * 100, [f"a{i}" for i in range(300)], ["", "1"] * 150,
+    ["\u0661\u0662", "1"] * 150,
+])
+@pytest.mark.parametrize("gaps", [False, True])
+def test_typing_distinct_texts_with_arrow_matches_pandas(monkeypatch, texts, gaps):
+    import synthstruct.schema.values as values
+
+    distinct = np.array(list(dict.fromkeys(texts)), dtype=object)
+    codes = np.arange(len(distinct)).repeat(2)
+    if gaps:
+        codes[::7] = -1
+    monkeypatch.setattr(values, "_ARROW_TYPING_MIN", 0)
+    fast = values.typed_from_codes(codes, distinct)
+    monkeypatch.setattr(values, "_ARROW_TYPING_MIN", 10**12)
+    slow = values.typed_from_codes(codes, distinct)
+    if slow is None:
+        assert fast is None
+    else:
+        assert fast is not None and fast.dtype == slow.dtype
+        pd.testing.assert_series_equal(pd.Series(fast), pd.Series(slow))
