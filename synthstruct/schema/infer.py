@@ -575,12 +575,23 @@ def _row_sample(valid: pd.Series, seed: int) -> pd.Series:
     return valid.iloc[picks]
 
 
+def _spaced_ends(texts: pd.Index) -> bool:
+    """Does any text start or end with a space? (Arrow's kernels on many distinct texts.)"""
+    if len(texts) > 10_000:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(texts.to_numpy(dtype=object), type=pa.string())
+        return bool(pc.any(pc.or_(pc.starts_with(array, " "), pc.ends_with(array, " "))).as_py())
+    return bool(texts.str.endswith(" ").any() or texts.str.startswith(" ").any())
+
+
 def _text_counts(valid: pd.Series, counts: pd.Series | None = None) -> pd.Series:
     """Row counts per distinct value, values as stripped texts (most frequent first); ``counts`` is
     ``valid.value_counts()`` when already counted."""
     counts = valid.value_counts() if counts is None else counts.copy()
     raw = counts.index.astype(str)
-    if not (raw.str.endswith(" ").any() or raw.str.startswith(" ").any()):
+    if not _spaced_ends(raw):
         counts.index = raw
         return counts
     index = raw.str.strip()

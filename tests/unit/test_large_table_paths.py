@@ -721,3 +721,12 @@ def test_typing_distinct_texts_with_arrow_matches_pandas(monkeypatch, texts, gap
     else:
         assert fast is not None and fast.dtype == slow.dtype
         pd.testing.assert_series_equal(pd.Series(fast), pd.Series(slow))
+
+
+@pytest.mark.parametrize("texts", [[f"v{i}" for i in range(20_001)], [f"v{i}" for i in range(20_000)] + [" v"],
+                                   [f"v{i}" for i in range(20_000)] + ["v "], ["a", " b"], ["a", "b"]])
+def test_spaced_ends_with_arrow_matches_pandas(texts):
+    from synthstruct.schema.infer import _spaced_ends
+
+    index = pd.Index(texts, dtype=object)
+    assert _spaced_ends(index) == bool(index.str.endswith(" ").any() or index.str.startswith(" ").any())
