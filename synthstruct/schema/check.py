@@ -83,18 +83,15 @@ def sanity_problems(frame: pd.DataFrame, *, numeric_text: bool = False) -> list[
         problems.append(Problem(f"column {name!r}", "appears more than once", "rename the columns"))
     for name in frame.columns:
         series = frame[name]
-        if isinstance(series, pd.DataFrame):
-            continue
-        n_valid = int(series.notna().sum())
-        if n_valid == 0:
-            continue
-        if _mixed_python_types(series):
+        if isinstance(series, pd.DataFrame) or series.dtype != object:
+            continue  # one dtype: neither mixed nor numbers written as text
+        if _mixed_python_types(series):  # (an empty column is "empty", never mixed)
             problems.append(Problem(f"column {name!r}", "mixes value types (numbers and text)",
                                     "convert the column to one type before synthesis"))
-        elif numeric_text and series.dtype == object:
+        elif numeric_text:
             share = _numeric_share(series)
             if 0.95 <= share < 1.0:
-                n_bad = int(round((1 - share) * n_valid))
+                n_bad = int(round((1 - share) * int(series.notna().sum())))
                 problems.append(Problem(
                     f"column {name!r}",
                     f"is numeric except for {n_bad} non-numeric cell(s)",

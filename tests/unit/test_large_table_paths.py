@@ -730,3 +730,16 @@ def test_spaced_ends_with_arrow_matches_pandas(texts):
 
     index = pd.Index(texts, dtype=object)
     assert _spaced_ends(index) == bool(index.str.endswith(" ").any() or index.str.startswith(" ").any())
+
+
+def test_sanity_problems_flag_mixed_object_columns_only():
+    from synthstruct.schema.check import sanity_problems
+
+    frame = pd.DataFrame({"mixed": pd.Series([1, "a", None], dtype=object), "text": ["a", "b", None],
+                          "empty": pd.Series([None, np.nan, None], dtype=object), "n": [1.0, np.nan, 2.0],
+                          "ints_as_objects": pd.Series([1, 2.5, None], dtype=object)})
+    problems = sanity_problems(frame)
+    assert [p.location for p in problems] == ["column 'mixed'"]
+    numeric_text = pd.DataFrame({"code": [str(i) for i in range(99)] + ["x"]})
+    found = sanity_problems(numeric_text, numeric_text=True)
+    assert len(found) == 1 and "1 non-numeric" in found[0].message
