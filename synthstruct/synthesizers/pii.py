@@ -107,15 +107,16 @@ class ReplayGuard:
 
     A guard built by :meth:`from_values` answers from the normalised real values while it lives in the
     process that read them (which holds the real rows anyway): a set lookup per candidate instead of an
-    HMAC (a 1M-row release checks millions of candidates). Its digests are computed the first time
+    HMAC (a 1M-row release checks millions of candidates). Its digests are computed once, the first time
     they are needed -- :meth:`to_state`, or a pickle / copy, which carries only the digests (the values
-    are dropped, never serialised).
+    are never serialised).
     """
 
     def __init__(self, salt: bytes, digests: set[bytes], entity: str | None = None, *, key: bytes | None = None) -> None:
         self.salt = salt
         self._digest_set = digests
         self._plain: set[str] | None = None  # normalised real values, in this process only (never in a state)
+        self._pending = False  # digests of ``_plain`` not computed yet
         self.entity = entity
         self._key = key if key is not None else _guard_key()
         self._answers: dict[tuple[type, Any], bool] = {}  # contains() per candidate value (drawn values repeat)
@@ -123,33 +124,32 @@ class ReplayGuard:
     @classmethod
     def from_values(cls, values: pd.Series, entity: str | None = None) -> "ReplayGuard":
         guard = cls(os.urandom(16), set(), entity)
-        guard._plain = guard._texts(values)
+        guard._plain, guard._pending = guard._texts(values), True
         return guard
 
     @classmethod
     def from_texts(cls, texts: set[str], entity: str | None = None) -> "ReplayGuard":
         """A guard from real values already normalised (:func:`normalise` with ``entity``)."""
         guard = cls(os.urandom(16), set(), entity)
-        guard._plain = set(texts)
+        guard._plain, guard._pending = set(texts), True
         return guard
 
     @property
     def digests(self) -> set[bytes]:
         """The keyed digests of the real values (computed from the in-memory values on first use)."""
-        if self._plain is not None:
+        if self._plain is not None and self._pending:
             self._digest_set |= {self._digest_text(text) for text in self._plain}
-            self._plain = None
+            self._pending = False
         return self._digest_set
 
     @digests.setter
     def digests(self, value: set[bytes]) -> None:
-        self._digest_set, self._plain = value, None
+        self._digest_set, self._plain, self._pending = value, None, False
         self._answers.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickles and copies hold the digests, never the real values."""
-        _ = self.digests  # materialises the digests and drops the values
-        return {**self.__dict__, "_answers": {}}
+        """Pickles and copies hold the digests (computed once), never the real values."""
+        return {**self.__dict__, "_digest_set": set(self.digests), "_plain": None, "_pending": False, "_answers": {}}
 
     def _texts(self, values: pd.Series) -> set[str]:
         """Normalised texts of the non-missing ``values``, each distinct value normalised once (ids and names
@@ -185,7 +185,10 @@ class ReplayGuard:
     def add(self, values: pd.Series) -> None:
         """Also guard against ``values`` (e.g. the holdout's real values)."""
         if self._plain is not None:
-            self._plain |= self._texts(values)
+            texts = self._texts(values)
+            self._plain |= texts
+            if not self._pending:  # digests already computed: keep them complete
+                self._digest_set |= {self._digest_text(text) for text in texts}
         else:
             self._digest_set |= self._digests(values)
         self._answers.clear()

@@ -647,7 +647,10 @@ def test_replay_guard_answers_from_values_in_process_and_saves_only_digests():
     # pickles and copies carry the digests only, and answer the same
     for clone in (pickle.loads(pickle.dumps(guard)), copy.deepcopy(guard)):  # noqa: S301 - our own bytes
         assert clone._plain is None and len(clone) == 4
+        assert guard._plain is not None  # the original keeps answering from its values
         assert all(clone.contains(v) == guard.contains(v) for v in [*answers, "Cy", "dee"])
+    guard.add(pd.Series(["Dee"]))  # after the digests exist: both forms stay complete
+    assert pickle.loads(pickle.dumps(guard)).contains("dee") and guard.contains("dee")  # noqa: S301
     state = ReplayGuard.from_values(values, "PERSON").to_state()
     assert "bo" not in json.dumps(state) and len(state["digests"]) == 3
     expected = {hmac.new(guard._key, bytes.fromhex(state["salt"]) + t.encode(), hashlib.sha256).digest()[:16].hex()
