@@ -69,6 +69,19 @@ def _prints_one_way(sub: pd.DataFrame) -> bool:
                                            in ("string", "empty")) for _, s in sub.items())
 
 
+def _distinct_combinations(sub: pd.DataFrame) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+    """The distinct rows of ``sub`` (columns that print one way per value, at least one row and column) as
+    ``tuple(str(v) for v in row)``, each row's position among them, and how many rows hold each; every
+    distinct value is printed once."""
+    codes, labels = [], []
+    for _, series in sub.items():
+        c, distinct = pd.factorize(series)
+        codes.append(c)
+        labels.append([str(v) for v in distinct])
+    combos, inverse, counts = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True, return_counts=True)
+    return [tuple(labels[j][c] for j, c in enumerate(row)) for row in combos], inverse.ravel(), counts
+
+
 def _combination_counts(sub: pd.DataFrame) -> dict[tuple[str, ...], int]:
     """``Counter(tuple(str(v) for v in row) for row in sub.dropna().itertuples(index=False))``, counted on
     codes (each distinct value printed once) when every column prints one way per value."""
@@ -77,13 +90,8 @@ def _combination_counts(sub: pd.DataFrame) -> dict[tuple[str, ...], int]:
     rows = sub.dropna()
     if not _prints_one_way(rows) or len(rows) == 0 or rows.shape[1] == 0:
         return dict(Counter(tuple(str(v) for v in row) for row in rows.itertuples(index=False)))
-    codes, labels = [], []
-    for _, series in rows.items():
-        c, distinct = pd.factorize(series)
-        codes.append(c)
-        labels.append([str(v) for v in distinct])
-    combos, counts = np.unique(np.stack(codes, axis=1), axis=0, return_counts=True)
-    return {tuple(labels[j][c] for j, c in enumerate(row)): int(n) for row, n in zip(combos, counts)}
+    texts, _, counts = _distinct_combinations(rows)
+    return {text: int(n) for text, n in zip(texts, counts)}
 
 
 def _rows_in(sub: pd.DataFrame, seen: set[tuple[str, ...]]) -> np.ndarray:
@@ -91,14 +99,8 @@ def _rows_in(sub: pd.DataFrame, seen: set[tuple[str, ...]]) -> np.ndarray:
     is looked up once when every column holds one type that prints one way per value (else row by row)."""
     if not _prints_one_way(sub) or len(sub) == 0:
         return np.array([tuple(str(v) for v in row) in seen for row in sub.itertuples(index=False)], dtype=bool)
-    codes, labels = [], []
-    for _, series in sub.items():
-        c, distinct = pd.factorize(series)
-        codes.append(c)
-        labels.append([str(v) for v in distinct])
-    combos, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-    found = np.array([tuple(labels[j][c] for j, c in enumerate(row)) in seen for row in combos], dtype=bool)
-    return found[inverse.ravel()]
+    texts, inverse, _ = _distinct_combinations(sub)
+    return np.array([text in seen for text in texts], dtype=bool)[inverse]
 
 
 class TableSynthesizer:
