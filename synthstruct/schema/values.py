@@ -31,6 +31,7 @@ __all__ = [
     "detect_number_format",
     "format_numbers",
     "parse_numbers",
+    "prints_one_way",
     "typed_columns",
     "text_codes",
     "typed_from_codes",
@@ -148,6 +149,14 @@ def _digits_ok(values: pd.Series, fmt: NumberFormat) -> bool:
 #: The characters ``str.strip()`` removes (those with ``str.isspace()``), for Arrow's trim kernel.
 PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
                  + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def prints_one_way(series: pd.Series) -> bool:
+    """The column holds integers, booleans or texts only (missing cells aside): ``pd.factorize`` then tells
+    apart exactly the values that ``str`` (and a (type, value) key) tells apart, so work per distinct value
+    gives the cell-by-cell answer. Floats (``-0.0 == 0.0``) and mixed object columns (``1 == True``) do not."""
+    return series.dtype.kind in "biu" or (series.dtype == object and pd.api.types.infer_dtype(series, skipna=True)
+                                          in ("string", "empty"))
 
 
 def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:

@@ -36,6 +36,7 @@ import pandas as pd
 from synthstruct.errors import InputError, ModelIntegrityError, Problem
 from synthstruct.pii.entities import DIGIT_LIKE, ENTITIES
 from synthstruct.schema.model import IdColumn, PiiColumn
+from synthstruct.schema.values import prints_one_way
 
 __all__ = ["MASK", "IdGenerator", "PiiGenerator", "ReplayGuard", "make_generator", "normalise", "seeded_faker"]
 
@@ -69,17 +70,23 @@ def _guard_key() -> bytes:
     return derive_secret("replay-guard", 0)
 
 
-def _one_type(valid: pd.Series) -> bool:
-    """Integers or texts only: hashing tells apart exactly the values (type, value) keys do."""
-    return valid.dtype.kind in "iu" or (valid.dtype == object and pd.api.types.infer_dtype(valid, skipna=True)
-                                        in ("string", "empty"))
+def _normalised_cells(valid: pd.Series, entity: str | None) -> list[str]:
+    """:func:`normalise` of every cell, each distinct (type, value) once (``1`` and ``True`` apart)."""
+    memo: dict[tuple[type, Any], str] = {}
+    keys = []
+    for value in valid.tolist():
+        key = (value.__class__, value)
+        if key not in memo:
+            memo[key] = normalise(value, entity)
+        keys.append(memo[key])
+    return keys
 
 
 def _counts_per_text(valid: pd.Series, entity: str | None) -> dict[str, int]:
     """Cells per normalised text of the non-missing ``valid`` cells, each distinct value normalised once.
     Values are told apart by type as well as value (``1`` and ``True`` normalise apart); a column of texts
     or of integers only is counted on codes."""
-    if _one_type(valid):
+    if prints_one_way(valid):
         codes, distinct = pd.factorize(valid)
         per_value = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, dtype=np.int64)
         out: dict[str, int] = {}
@@ -87,14 +94,7 @@ def _counts_per_text(valid: pd.Series, entity: str | None) -> dict[str, int]:
             text = normalise(value, entity)
             out[text] = out.get(text, 0) + n
         return out
-    memo: dict[tuple[type, Any], str] = {}  # each distinct value normalised once
-    keys = []
-    for value in valid.tolist():
-        key = (value.__class__, value)
-        if key not in memo:
-            memo[key] = normalise(value, entity)
-        keys.append(memo[key])
-    return dict(Counter(keys))
+    return dict(Counter(_normalised_cells(valid, entity)))
 
 
 class ReplayGuard:
@@ -156,17 +156,12 @@ class ReplayGuard:
         repeat: a 1M-row column has far fewer distinct values than cells). Keyed by type and value, so ``1``
         and ``True`` are not taken for one another."""
         valid = values.dropna()
-        if _one_type(valid):  # texts or integers: distinct values by hashing, normalised once each
+        if prints_one_way(valid):  # texts, integers, booleans: distinct values by hashing, normalised once each
             distinct = pd.unique(valid.to_numpy()).tolist()
             if valid.dtype.kind in "iu" and (self.entity not in DIGIT_LIKE or min(distinct, default=0) >= 0):
                 return set(map(str, distinct))  # normalise() of a Python int
             return {normalise(value, self.entity) for value in distinct}
-        memo: dict[tuple[type, Any], str] = {}
-        for value in valid.tolist():
-            key = (value.__class__, value)
-            if key not in memo:
-                memo[key] = normalise(value, self.entity)
-        return set(memo.values())
+        return set(_normalised_cells(valid, self.entity))
 
     def _digests(self, values: pd.Series) -> set[bytes]:
         """Digests of the non-missing ``values`` (each distinct normalised text hashed once)."""

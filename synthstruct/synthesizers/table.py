@@ -63,10 +63,10 @@ def _hierarchy_lookup(sub: pd.DataFrame) -> dict[str, list[Any]] | None:
 
 
 def _prints_one_way(sub: pd.DataFrame) -> bool:
-    """Every column holds one type that prints one way per value (integers, booleans or texts), so that
-    ``pd.factorize`` tells apart exactly the values ``str`` does."""
-    return all((s.dtype.kind in "biu") or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True)
-                                           in ("string", "empty")) for _, s in sub.items())
+    """Every column prints one way per value (:func:`~synthstruct.schema.values.prints_one_way`)."""
+    from synthstruct.schema.values import prints_one_way
+
+    return all(prints_one_way(series) for _, series in sub.items())
 
 
 def _distinct_combinations(sub: pd.DataFrame) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:

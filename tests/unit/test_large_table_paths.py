@@ -665,6 +665,7 @@ def test_replay_guard_answers_from_values_in_process_and_saves_only_digests():
     pd.Series([5, 7, 5, 5, -3]),
     pd.Series([1, True, "1", 1.0, None], dtype=object),  # mixed: told apart by type
     pd.Series([2.0, -0.0, 0.0, np.nan]),
+    pd.Series([True, False, True]),
 ])
 @pytest.mark.parametrize("entity", [None, "US_SSN"])
 def test_pii_fit_counts_per_normalised_text_like_the_cell_by_cell_way(series, entity):
@@ -694,7 +695,8 @@ def test_seen_combination_counts_match_counting_rows(sub):
 
 @pytest.mark.parametrize("series", [
     pd.Series([" Ann ", "ann", "Bo", None, "bo"], dtype=object), pd.Series([5, 7, 5, -3]), pd.Series([5, 0, 12]),
-    pd.Series([1, True, "1", 1.0, None], dtype=object), pd.Series([2.0, -0.0, np.nan])])
+    pd.Series([1, True, "1", 1.0, None], dtype=object), pd.Series([2.0, -0.0, np.nan]),
+    pd.Series([True, False, None], dtype="boolean")])
 @pytest.mark.parametrize("entity", [None, "US_SSN"])
 def test_guard_texts_equal_normalising_every_cell(series, entity):
     guard = ReplayGuard(b"s" * 16, set(), entity, key=b"k" * 32)
