@@ -9,8 +9,8 @@ per batch (``temperature: 0`` selects greedy decoding), so the same input, seed,
 and thread count give the same text.
 
 Sampling runs in a logits processor of its own (temperature, then top-k, then top-p within the top k,
-then one draw from a seeded generator) and hands ``generate`` a one-hot score, so transformers decodes
-greedily: its own sampling path (softmax + multinomial over the 49k-token vocabulary, and a full sort
+then one draw from a seeded generator) and returns a one-hot score, so decoding is greedy over it:
+transformers' own sampling path (softmax + multinomial over the 49k-token vocabulary, and a full sort
 for top-p) cost 65 % on top of greedy decoding here; this one costs ≈ 7 %.
 
 Prompts: by default (``prompt: auto``) a request's ``document`` — a page of few-shot records ending in
@@ -20,7 +20,10 @@ logits processor that forbids the stop tokens (end of line, end of text) until t
 many words. The key/value cache is allocated once per
 batch (transformers' static cache): with few-shot prompts of ~250 tokens a decoding step took 0.239 s
 with the growing cache and 0.075 s with the static one here (batch 64, 2 threads;
-``python evaluation/bench_text.py --cache-steps``).
+``python evaluation/bench_text.py --cache-steps``). The decoding loop is the package's own
+(:mod:`synthstruct.text.decode`): prompts are prefilled a few rows at a time, and the batch sheds its
+finished rows as it goes (transformers' ``generate`` runs every row until the longest answer ends); its
+greedy answers are ``generate``'s.
 
 Runtimes (option ``runtime``): ``auto`` (default) runs the model on transformers + torch as described
 above when ``precision`` resolves to bfloat16 (CPUs with native bf16 units: on this machine's AMX a quiet
@@ -55,6 +58,7 @@ from typing import Any
 
 from synthstruct.errors import InputError, Problem
 from synthstruct.text.base import TextRequest, option
+from synthstruct.text.decode import decode, prefill
 from synthstruct.text.models import DEFAULT_MODEL, ModelSpec, check_installed, gguf_file, resolve_model
 
 __all__ = ["LocalTextGenerator", "cache_dir", "load_ct2", "load_model", "native_bf16"]
@@ -220,19 +224,26 @@ def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int]
     stop_at_target = targets is not None and sentence_ends is not None and bool((enough < 1 << 30).any())
 
     class _MinLength(LogitsProcessor):
+        def __init__(self) -> None:
+            self.need, self.enough = need, enough
+
+        def keep(self, index: Any) -> None:
+            """Only the batch rows ``index`` go on (:func:`synthstruct.text.decode.decode` cut the batch)."""
+            self.need, self.enough = self.need[index], self.enough[index]
+
         def __call__(self, input_ids: Any, scores: Any) -> Any:
             new = input_ids[:, prompt_tokens:]
             if new.shape[1] == 0:
                 scores[:, stop] = float("-inf")
                 return scores
             words = 1 + word_starts[new[:, 1:].clamp(max=word_starts.shape[0] - 1)].sum(dim=1)
-            short = words < need
+            short = words < self.need
             if bool(short.any()):
                 rows = short.nonzero().squeeze(1)
                 scores[rows.unsqueeze(1), stop.unsqueeze(0)] = float("-inf")
             if stop_at_target:
                 last = new[:, -1].clamp(max=sentence_ends.shape[0] - 1)
-                done = (words >= enough) & sentence_ends[last].bool() & ~short
+                done = (words >= self.enough) & sentence_ends[last].bool() & ~short
                 if bool(done.any()):
                     rows = done.nonzero().squeeze(1)
                     scores[rows] = float("-inf")
@@ -351,7 +362,7 @@ class LocalTextGenerator:
     def _cache_key(self, prompts: list[str], requests: list[TextRequest], seed: int, document: bool) -> str:
         from synthstruct.text.answer_cache import answer_key
 
-        runtime = [] if self.runtime_ == "transformers" else [self.runtime_]
+        runtime = ["shed"] if self.runtime_ == "transformers" else [self.runtime_]  # shed: decode.decode cuts the batch
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests]
                           + ([[r.target_words for r in requests]] if self.stop_at_target and self.runtime_ == "transformers" else []),
@@ -384,62 +395,36 @@ class LocalTextGenerator:
         budget = self.max_new_tokens or int(max(r.max_words for r in requests) * _TOKENS_PER_WORD) + 8
         enc = tok(prompts, return_tensors="pt", padding=True, truncation=True,
                   max_length=max(self.model_spec_.context - budget, 16))
-        kwargs: dict[str, Any] = {"do_sample": False, "max_new_tokens": budget, "pad_token_id": tok.pad_token_id,
-                                  "cache_implementation": "static"}
         processors: list[Any] = []
         if self.repetition_penalty != 1.0:  # tokens of the answer so far (not the prompt's examples)
             from transformers import RepetitionPenaltyLogitsProcessor
 
             processors.append(RepetitionPenaltyLogitsProcessor(
                 float(self.repetition_penalty), prompt_ignore_length=int(enc["input_ids"].shape[1])))
-        if document:
-            kwargs["eos_token_id"] = [tok.eos_token_id, *_newline_tokens(tok)]
+        # documents end at the end of their line; chat answers at the model's end of turn
+        stops = [tok.eos_token_id, *_newline_tokens(tok)] if document else [i for i in {tok.eos_token_id, *_as_list(
+            model.generation_config.eos_token_id)} if i is not None]
         at_target = self.stop_at_target and any(r.target_words for r in requests)
         if document or at_target or any(r.min_words for r in requests):
             # no empty line; no end before the request's min_words; an end at the first sentence end after its target
-            stops = kwargs.get("eos_token_id") or [i for i in {tok.eos_token_id, *_as_list(
-                model.generation_config.eos_token_id)} if i is not None]
             processors.append(_min_length(
                 enc["input_ids"].shape[1], stops, [r.min_words for r in requests], _word_starts(tok),
                 [r.target_words for r in requests] if at_target else None, _sentence_ends(tok) if at_target else None))
         if self.temperature > 0:
             rng = torch.Generator().manual_seed((int(seed) * 1_000_003 + sum(r.seed for r in requests)) % (2**63 - 1))
             processors.append(_sampler(self.temperature, self.top_p, self.top_k, rng))
-        if processors:
-            kwargs["logits_processor"] = processors
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         with torch.inference_mode():
-            if self.share_prefill and len(set(prompts)) < len(prompts):
-                kwargs["past_key_values"] = self._shared_prefill(model, prompts, enc, budget)
-                del kwargs["cache_implementation"]
-            generated = model.generate(**enc, **kwargs)
-        new = generated[:, enc["input_ids"].shape[1]:]
+            cache, shared = prefill(model, enc["input_ids"], enc["attention_mask"], budget=budget,
+                                    share=self.share_prefill)
+            new = decode(model, enc["input_ids"], enc["attention_mask"], cache, budget=budget, stop_tokens=stops,
+                         pad_token_id=int(pad), processors=processors, stats=self.stats_)
+        if shared:
+            self.stats_["prefill_shared_rows"] = self.stats_.get("prefill_shared_rows", 0) + shared
         self.stats_["batches"] += 1
-        self.stats_["generated_tokens"] += int((new != tok.pad_token_id).sum())
+        self.stats_["generated_tokens"] += sum(len(t) for t in new)
         texts = tok.batch_decode(new, skip_special_tokens=True)
         return [(t.strip().split("\n")[0] if document else t).strip() for t in texts]
-
-
-    def _shared_prefill(self, model: Any, prompts: list[str], enc: Any, budget: int) -> Any:
-        """A static key/value cache of the batch's prompts (all but their last token), computed once per
-        distinct prompt and copied to the rows that share it (``k`` candidates of one row).
-
-        ``generate`` then runs only the last prompt token and the answer; the rows' logits are those of
-        a plain batch up to floating-point summation order.
-        """
-        import torch
-        from transformers import StaticCache
-
-        first: dict[str, int] = {}
-        rows = [first.setdefault(p, len(first)) for p in prompts]
-        where = [rows.index(u) for u in range(len(first))]  # a row holding each distinct prompt
-        ids, mask = enc["input_ids"][where][:, :-1], enc["attention_mask"][where][:, :-1]
-        cache = StaticCache(config=model.config, max_cache_len=int(enc["input_ids"].shape[1]) + budget)
-        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
-        model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
-              cache_position=torch.arange(ids.shape[1]), logits_to_keep=1)
-        cache.reorder_cache(torch.tensor(rows, dtype=torch.long))  # type: ignore[arg-type]  # distinct prompt u -> every row that asked it
-        self.stats_["prefill_shared_rows"] = self.stats_.get("prefill_shared_rows", 0) + len(prompts) - len(first)
-        return cache
 
 
 def _newline_tokens(tok: Any) -> list[int]:
