@@ -139,3 +139,13 @@ def test_the_embedded_model_decodes_as_generate_does() -> None:
     expected = [[t for t in row[width:].tolist() if t != tok.pad_token_id] for row in ref]
     assert got == expected
     assert len({len(a) for a in got}) > 1 and sum(w.isalpha() for w in tok.decode(got[0]).split()) > 3
+
+
+def test_one_token_prompts_have_nothing_to_prefill_and_decode_as_generate_does() -> None:
+    model = _tiny_llama()
+    ids, mask = _batch([1, 1, 1])
+    with torch.inference_mode():
+        cache, shared = D.prefill(model, ids, mask, budget=10, share=True)
+        got = D.decode(model, ids, mask, cache, budget=10, stop_tokens=STOPS, pad_token_id=0)
+    assert shared == 0
+    assert got == _generate(model, ids, mask, 10)
