@@ -13,6 +13,12 @@ holds the evidence rules :func:`synthstruct.pii.scanner.scan_texts` applies to i
 * **common words**: a PERSON span whose every word is used in lower case elsewhere in the same batch of
   texts ("check", "balance", "order") and none of whose words is on Faker's first-name / surname lists
   (:mod:`synthstruct.pii.name_lists`) is a title-case phrase, not a name;
+* **common place words**: a one-word LOCATION span by the same evidence ("Cozy", "Intarsia" in a
+  title-cased review); multi-word places ("Main Street") are always kept;
+* **sentence joins**: a bare two-label host with no scheme, ``www.`` or path whose labels are a single
+  letter and a word (``J.Crew``, ``t.la``), or two common words (``short.in`` — "short. In") is a
+  missing space or an abbreviation, not a URL; ``amazon.com``, ``etsy.it`` and every URL with a
+  scheme or path are kept;
 * **number context**: a phone- or card-shaped number right after a currency sign, or after a word that
   names another kind of number (order, ticket, invoice, reference, tracking, confirmation, receipt,
   transaction) with no phone/card word nearby, is that other kind of number.
@@ -54,6 +60,10 @@ _CURRENCY_BEFORE = re.compile(r"[$€£¥₹]\s?$|(?:usd|eur|gbp)\s?$", re.IGNOR
 _CONTEXT_WORDS = 3
 #: Lower-case uses a word needs in the batch before it counts as a common word.
 MIN_LOWER_USES = 2
+#: A host of exactly two alphabetic labels (``word.word``): nothing else can be a sentence join.
+_BARE_HOST = re.compile(r"[^\W\d_]+\.[^\W\d_]+")
+#: Top-level domains people write bare (``shop.com``): never read as a word.
+_WRITTEN_TLDS = frozenset({"com", "org", "net", "edu", "gov", "io", "co", "info", "biz"})
 
 
 def mask_spans(text: str) -> list[tuple[int, int]]:
@@ -95,8 +105,21 @@ def _common_phrase(value: str, vocabulary: Counter[str]) -> bool:
     first, last = known_names()
     if any(w in first or w in last for w in words):
         return False
-    base = base_vocabulary()
-    return all(w in base or vocabulary.get(w, 0) >= MIN_LOWER_USES for w in words)
+    return all(_common_word(w, vocabulary) for w in words)
+
+
+def _common_word(word: str, vocabulary: Counter[str]) -> bool:
+    return word in base_vocabulary() or vocabulary.get(word, 0) >= MIN_LOWER_USES
+
+
+def _sentence_join(value: str, vocabulary: Counter[str]) -> bool:
+    """A bare ``word.word`` host that is a missing space or an abbreviation (see the module docstring)."""
+    if not _BARE_HOST.fullmatch(value):
+        return False
+    name, tld = value.casefold().split(".")
+    if tld in _WRITTEN_TLDS:
+        return False
+    return len(name) == 1 or (_common_word(name, vocabulary) and _common_word(tld, vocabulary))
 
 
 def not_pii_by_context(text: str, start: int) -> bool:
@@ -118,5 +141,9 @@ def is_convention_span(text: str, span: tuple[int, int, str, float], masks: Sequ
     if entity in _NER_ENTITIES and not any(c.isalpha() for c in value):
         return True
     if entity == "PERSON" and _common_phrase(value, vocabulary):
+        return True
+    if entity == "LOCATION" and len(_WORD.findall(value)) == 1 and _common_phrase(value, vocabulary):
+        return True
+    if entity == "URL" and _sentence_join(value, vocabulary):
         return True
     return entity in _NUMBER_ENTITIES and not_pii_by_context(text, start)

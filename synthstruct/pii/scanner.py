@@ -64,6 +64,8 @@ _NER_ENTITIES = NER
 _CONTEXT_BOOST, _CONTEXT_MIN, _CONTEXT_WORDS = 0.35, 0.4, 5
 _TEXT_MIN_WORDS, _TEXT_MIN_CHARS = 6, 60
 _CHUNK = 5000
+#: Entities whose spans the common-word rules of :mod:`synthstruct.pii.conventions` may drop.
+_WORD_RULED = frozenset({"PERSON", "LOCATION", "URL"})
 _SEP = "\n\x00\n"
 #: Cheap tests a cell must pass before an entity's (costly) regexes run on it: Presidio's URL
 #: patterns all end in a dot and a top-level domain (``example.org``), e-mail patterns need an ``@``.
@@ -327,8 +329,9 @@ def scan_texts(texts: Sequence[str], *, analyzer: AnalyzerEngine | None = None,
     masks = [[s for s in spans if s[3] >= min_score] + [(a, b, "MASK", 1.0) for a, b in conv]
              for spans, conv in zip(patterns, conventions)]
     ner = bulk.ner_spans(distinct, masks, batch_size)
-    # the common-word rule reads the batch's lower-case vocabulary; only PERSON spans (from NER) need it
-    vocabulary = lower_case_words(distinct) if any(s[2] == "PERSON" for spans in ner for s in spans) else Counter()
+    # the common-word rules read the batch's lower-case vocabulary; only PERSON, LOCATION and URL spans need it
+    vocabulary = lower_case_words(distinct) if any(s[2] in _WORD_RULED for spans in (*patterns, *ner)
+                                                   for s in spans) else Counter()
     resolved = [[s for s in _resolve(p + n, min_score) if not is_convention_span(text, s, conv, vocabulary)]
                 for text, p, n, conv in zip(distinct, patterns, ner, conventions)]
     return [resolved[c] if c >= 0 else [] for c in codes]

@@ -74,3 +74,40 @@ def test_few_shot_scrub_keeps_masks_as_literal_tokens() -> None:
     assert replaced >= 1 and "John Smith" not in out[0]
     for mask in ("XX/XX/XXXX", "XXXX", "{{Order Number}}"):
         assert mask in out[0]
+
+
+@pytest.mark.parametrize(("text", "value", "kept"), [
+    ("The waist runs short.in fact i sized down twice.", "short.in", False),  # a missing space
+    ("I love my J.Crew sweater and wear it all the time.", "J.Crew", False),  # an abbreviation
+    ("Bought it on amazon.com last week for my sister.", "amazon.com", True),
+    ("Cheaper on etsy.it than in the shop downtown.", "etsy.it", True),  # not a common word: a host
+    ("Sizes at https://short.in/x are odd.", "https://short.in/x", True),  # a scheme: always a URL
+])
+def test_sentence_joins_and_abbreviations_are_not_urls(text: str, value: str, kept: bool) -> None:
+    start = text.index(value)
+    span = (start, start + len(value), "URL", 0.5)
+    vocabulary = lower_case_words([text, "in the end it fits", "short and sweet, short sleeves"])
+    assert is_convention_span(text, span, mask_spans(text), vocabulary) is not kept
+
+
+def test_a_one_word_place_used_in_lower_case_elsewhere_is_not_a_location() -> None:
+    texts = ["So Cozy and warm, I wear it to Paris and on Main Street.", "a cozy knit", "cozy but thin",
+             "the main thing is the street price"]
+    vocabulary = lower_case_words(texts)
+    text = texts[0]
+
+    def dropped(value: str) -> bool:
+        start = text.index(value)
+        return is_convention_span(text, (start, start + len(value), "LOCATION", 0.85), mask_spans(text), vocabulary)
+
+    assert dropped("Cozy")
+    assert not dropped("Paris")  # never written in lower case here
+    assert not dropped("Main Street")  # a multi-word place is kept, however common its words
+
+
+def test_bundled_review_scan_keeps_real_urls_and_drops_sentence_joins() -> None:
+    texts = ["Love the colors.it is soft. Got it from nordstrom.com on sale.", "the colors are great",
+             "it runs small", "colors and cuts are nice"]
+    found = _found(texts)[0]
+    assert ("nordstrom.com", "URL") in found
+    assert not any(value == "colors.it" for value, _ in found)
