@@ -122,8 +122,8 @@ class MixedEncoder:
                 self.scales_[name] = scale
                 continue
             parts = [self._category_values(f[name], kinds[name]) for f in frames]
-            self.levels_[name] = pd.Index(pd.unique(np.concatenate(parts)))
-            self.has_missing_[name] = any(bool(f[name].isna().any()) for f in frames)
+            self.levels_[name] = pd.Index(pd.unique(np.concatenate([values for values, _ in parts])))
+            self.has_missing_[name] = any(missing for _, missing in parts)
         self.onehot_columns_ = [c for c in self.levels_ if self._width(c) <= self.max_onehot]
         self.coded_columns_ = [c for c in self.levels_ if c not in self.onehot_columns_]
         self.scaled_columns_ = list(self.scales_)
@@ -143,12 +143,15 @@ class MixedEncoder:
         return float(low), float(high - low)
 
     @staticmethod
-    def _category_values(series: pd.Series, kind: str) -> np.ndarray:
+    def _category_values(series: pd.Series, kind: str) -> tuple[np.ndarray, bool]:
+        """The distinct non-missing values (order of first appearance) and whether any value is missing."""
         if kind in _SCALED_KINDS:
-            values = as_numbers(series[series.notna()])
-            return (values + 0.0).astype(object)
+            present = series.notna()
+            values = as_numbers(series[present])
+            return (values + 0.0).astype(object), not bool(present.all())
         uniques = pd.unique(series.to_numpy()).astype(object)  # order of first appearance, like Series.unique
-        return uniques[pd.notna(uniques)]
+        known = pd.notna(uniques)  # the distinct values tell whether any cell is missing (one pass, not two)
+        return uniques[known], not bool(known.all())
 
     def _width(self, name: str) -> int:
         """One-hot width: one slot per level, plus one for missing when any frame has missing."""

@@ -6,8 +6,16 @@ training texts,
 
 * **labels** — for each conditioning column with few distinct values (categories, ratings, flags:
   2 to :data:`MAX_CLASSES` values, each class with at least :data:`MIN_CLASS_TEXTS` texts), a TF-IDF +
-  logistic-regression classifier that predicts the column's value from the text. A candidate agrees
-  with its row when the classifier's most probable value is the row's value;
+  logistic-regression classifier that predicts the column's value from the text, and a **calibrated
+  bar** per value. A candidate agrees with its row when the classifier's most probable value is the
+  row's value, or when the probability of the row's value reaches that value's bar. The bars are set on
+  real texts the classifiers did not learn from (training texts left out of the classifiers' sample,
+  else 3-fold cross-validation), as one quantile level for every column and value: the highest level
+  (at most the median) at which :data:`REAL_PASS` of those real texts agree on every labelled column.
+  The most probable value alone is wrong for many real texts — on the clothing reviews 55 % of real
+  holdout texts miss at least one of three labels (Rating alone 41 %) — so that rule sent most rows
+  back for new candidates that were already as recognisable as real text; the bars accept what real
+  texts look like, and never reject what the rule accepted;
 * **length** — the word-count profile (:data:`QUANTILES` quantiles) of every class of the *length
   column* (the first labelled conditioning column), and of all texts, from which each row draws its
   target length.
@@ -28,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_CLASSES", "TextVerifier", "word_count"]
+__all__ = ["MAX_CLASSES", "REAL_PASS", "TextVerifier", "word_count"]
 
 #: Conditioning columns with more distinct values than this get no classifier.
 MAX_CLASSES = 30
@@ -42,6 +50,14 @@ MAX_FEATURES = 3000
 MAX_TRAIN_TEXTS = 6000
 #: Word-count quantiles kept per class.
 QUANTILES = 21
+#: Share of real calibration texts that pass the label check on every labelled column.
+REAL_PASS = 0.8
+#: Training texts left out of the classifiers' sample are used for calibration when there are this many
+#: (at most :data:`MAX_CALIBRATION_TEXTS`); fewer, and the sample is cross-validated (3 folds) instead.
+MIN_CALIBRATION_TEXTS = 500
+MAX_CALIBRATION_TEXTS = 3000
+#: A value with fewer calibration texts gets its column's bar (all values pooled).
+MIN_CALIBRATION_CLASS = 5
 
 
 def word_count(text: str) -> int:
@@ -78,7 +94,6 @@ class TextVerifier:
                 are fitted (the text column passes "is a PII span of the training text").
         """
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
 
         texts = texts.dropna().astype(str)
         texts = texts[texts.str.strip() != ""]
@@ -89,6 +104,8 @@ class TextVerifier:
         self.vocabulary_: list[str] = []
         self.idf_ = np.zeros(0)
         self.classifiers_: dict[str, dict[str, Any]] = {}
+        self.thresholds_: dict[str, dict[str, float]] = {}
+        self.calibration_: dict[str, Any] = {}
         self.excluded_ = 0
         if frame is None or len(texts) < 2 * MIN_CLASS_TEXTS:
             return self
@@ -132,13 +149,75 @@ class TextVerifier:
             keep = y.notna().to_numpy()
             if len(set(y[keep])) < 2:
                 continue
-            clf = LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0, random_state=self.seed)
-            clf.fit(x[keep], y[keep].astype(str).to_numpy())
-            self.classifiers_[col] = {"classes": [str(c) for c in clf.classes_],
-                                      "coef": np.asarray(clf.coef_, dtype=float),
-                                      "intercept": np.asarray(clf.intercept_, dtype=float)}
+            self.classifiers_[col] = _fit_classifier(x[keep], y[keep].astype(str).to_numpy(), self.seed)
         self._round_arrays()
+        self._calibrate(texts, sample, x, {c: labels[c] for c in self.classifiers_})
         return self
+
+    def _calibrate(self, texts: pd.Series, sample: pd.Series, x: Any, labels: dict[str, pd.Series]) -> None:
+        """Set :attr:`thresholds_` (see the module docstring) from real texts the classifiers did not see."""
+        if not labels:
+            return
+        rest = texts[~texts.index.isin(sample.index)]
+        true_p: dict[str, np.ndarray] = {}
+        top: dict[str, np.ndarray] = {}  # the row's value is the most probable one
+        if len(rest) >= MIN_CALIBRATION_TEXTS:
+            cal = rest.sample(min(len(rest), MAX_CALIBRATION_TEXTS), random_state=self.seed).sort_index()
+            how = "left-out texts"
+            for col, values in labels.items():
+                known = values.loc[cal.index]
+                true_p[col], top[col] = self.probabilities(cal.tolist(), [None if pd.isna(v) else str(v)
+                                                                          for v in known], col)
+        else:
+            from sklearn.model_selection import KFold
+
+            cal, how = sample, "3-fold cross-validation"
+            folds = list(KFold(n_splits=3, shuffle=True, random_state=self.seed).split(np.arange(len(sample))))
+            for col, values in labels.items():
+                y = values.loc[sample.index].to_numpy(dtype=object)
+                p, best = np.full(len(sample), np.nan), np.ones(len(sample), dtype=bool)
+                for train, test in folds:
+                    keep = train[pd.notna(y[train])]
+                    if len(set(y[keep])) < 2:
+                        continue
+                    clf = _fit_classifier(x[keep], y[keep].astype(str), self.seed)
+                    probs = _softmax(x[test], clf)
+                    index = {c: k for k, c in enumerate(clf["classes"])}
+                    for pos, row in enumerate(test):
+                        if pd.notna(y[row]):
+                            k = index.get(str(y[row]))
+                            p[row] = probs[pos, k] if k is not None else 0.0
+                            best[row] = k is not None and int(np.argmax(probs[pos])) == k
+                true_p[col], top[col] = p, best
+        known_y = {col: labels[col].loc[cal.index].to_numpy(dtype=object) for col in labels}
+
+        def bars(q: float) -> dict[str, dict[str, float]]:
+            out: dict[str, dict[str, float]] = {}
+            for col, p in true_p.items():
+                y, ok = known_y[col], ~np.isnan(true_p[col])
+                pooled = float(np.quantile(p[ok], q)) if ok.any() else 0.0
+                out[col] = {}
+                for cls in self.classifiers_[col]["classes"]:
+                    mine = p[ok & (y == cls)]
+                    out[col][cls] = float(np.quantile(mine, q)) if len(mine) >= MIN_CALIBRATION_CLASS else pooled
+            return out
+
+        def pass_share(b: dict[str, dict[str, float]]) -> float:
+            ok = np.ones(len(cal), dtype=bool)
+            for col, p in true_p.items():
+                bar = np.array([b[col].get(str(v), 0.0) if pd.notna(v) else 0.0 for v in known_y[col]])
+                ok &= np.isnan(p) | top[col] | (p >= bar)
+            return float(ok.mean())
+
+        level, chosen = 0.0, bars(0.0)
+        for q in np.linspace(0.01, 0.5, 50):  # the highest level at which REAL_PASS of real texts agree
+            b = bars(float(q))
+            if pass_share(b) < REAL_PASS:
+                break
+            level, chosen = float(q), b
+        self.thresholds_ = {col: {cls: float(f"{v:.6g}") for cls, v in b.items()} for col, b in chosen.items()}
+        self.calibration_ = {"texts": int(len(cal)), "how": how, "level": round(level, 2),
+                             "real_pass": round(pass_share(self.thresholds_), 4)}
 
     def _round_arrays(self) -> None:
         """Round to what is saved, so a loaded verifier scores exactly as the fitted one."""
@@ -166,27 +245,23 @@ class TextVerifier:
         return vec.transform([str(t) for t in texts])
 
     def probabilities(self, texts: Sequence[str], labels: Sequence[str | None], column: str) -> tuple[np.ndarray, np.ndarray]:
-        """For each text: the probability of its row's value of ``column`` and whether it is the most probable.
+        """For each text: the probability of its row's value of ``column`` and whether it agrees with it
+        (the value is the most probable one, or its probability reaches the value's calibrated bar).
 
         Rows whose value the classifier does not know (a rare or missing value) get probability NaN and
         agreement True (nothing to check).
         """
         clf = self.classifiers_[column]
         classes = {c: k for k, c in enumerate(clf["classes"])}
-        x = self._features(texts)
-        logits = x @ clf["coef"].T + clf["intercept"]
-        if logits.shape[1] == 1:  # binary: sklearn keeps one coefficient row for the second class
-            logits = np.hstack([-logits, logits]) / 2
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = _softmax(self._features(texts), clf)
+        bars = getattr(self, "thresholds_", {}).get(column)
         p = np.full(len(texts), np.nan)
         agree = np.ones(len(texts), dtype=bool)
         for i, label in enumerate(labels):
             k = classes.get(str(label)) if label is not None else None
             if k is not None:
                 p[i] = probs[i, k]
-                agree[i] = int(np.argmax(probs[i])) == k
+                agree[i] = int(np.argmax(probs[i])) == k or bool(bars and p[i] >= bars[str(label)])
         return p, agree
 
     def predict(self, texts: Sequence[str], column: str) -> list[str]:
@@ -219,7 +294,8 @@ class TextVerifier:
                 "vocabulary": self.vocabulary_, "idf": _round(self.idf_),
                 "classifiers": {c: {"classes": v["classes"], "shape": list(v["coef"].shape),
                                     "coef": _round(v["coef"]), "intercept": _round(v["intercept"])}
-                                for c, v in self.classifiers_.items()}}
+                                for c, v in self.classifiers_.items()},
+                "thresholds": self.thresholds_, "calibration": self.calibration_}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TextVerifier:
@@ -233,7 +309,28 @@ class TextVerifier:
                                  "coef": np.asarray(v["coef"], dtype=float).reshape(v["shape"]),
                                  "intercept": np.asarray(v["intercept"], dtype=float)}
                              for c, v in state["classifiers"].items()}
+        # models saved before calibrated bars: only the most probable value agrees (the earlier rule)
+        self.thresholds_ = {c: {str(k): float(v) for k, v in b.items()} for c, b in state.get("thresholds", {}).items()}
+        self.calibration_ = dict(state.get("calibration", {}))
         return self
+
+
+def _fit_classifier(x: Any, y: np.ndarray, seed: int) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0, random_state=seed).fit(x, y)
+    return {"classes": [str(c) for c in clf.classes_], "coef": np.asarray(clf.coef_, dtype=float),
+            "intercept": np.asarray(clf.intercept_, dtype=float)}
+
+
+def _softmax(x: Any, clf: dict[str, Any]) -> np.ndarray:
+    """Class probabilities of a saved classifier for the feature rows ``x``."""
+    logits = np.asarray(x @ clf["coef"].T + clf["intercept"])
+    if logits.shape[1] == 1:  # binary: sklearn keeps one coefficient row for the second class
+        logits = np.hstack([-logits, logits]) / 2
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    return probs / probs.sum(axis=1, keepdims=True)
 
 
 def _quantiles(counts: np.ndarray) -> list[float]:

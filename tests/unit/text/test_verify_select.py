@@ -60,6 +60,52 @@ def test_verifier_state_is_plain_json_without_training_text_and_scores_identical
                           ver.probabilities(probe, labels, "Department")[0])
 
 
+def _noisy(n: int, seed: int) -> pd.DataFrame:
+    """Reviews that name their own department's words only 60 % of the time (else another department's):
+    many real texts are not recognisably about their row, as in real corpora."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        dept = list(_WORDS)[i % 3]
+        said = dept if rng.random() < 0.6 else list(_WORDS)[(i + 1 + int(rng.integers(2))) % 3]
+        words = list(rng.choice(_WORDS[said].split(), 2)) + list(rng.choice(_FILLER, 10))
+        rows.append({"Department": dept, "Review": " ".join(words)})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("n", [600, 4000])  # 3-fold cross-validation / left-out texts
+def test_label_bars_are_calibrated_so_most_real_texts_agree(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import synthstruct.text.verifier as verifier
+
+    monkeypatch.setattr(verifier, "MAX_TRAIN_TEXTS", 2000)  # 4000 texts: 2000 are left out for calibration
+    frame, fresh = _noisy(n, 0), _noisy(3000, 1)
+    ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    assert ver.calibration_["how"] == ("3-fold cross-validation" if n < 2500 else "left-out texts")
+    assert set(ver.thresholds_["Department"]) == set(_WORDS)
+    _, agree = ver.probabilities(fresh["Review"].tolist(), fresh["Department"].tolist(), "Department")
+    # real texts the verifier never saw pass at about REAL_PASS; the most-probable-value rule passes only
+    # the texts that name their own department (about 60 %)
+    assert abs(agree.mean() - verifier.REAL_PASS) < 0.06, agree.mean()
+    argmax = np.array(ver.predict(fresh["Review"].tolist(), "Department")) == fresh["Department"].to_numpy()
+    assert argmax.mean() < agree.mean() - 0.1
+    # a text about another department stays below its row's bar
+    _, wrong = ver.probabilities(["a dress gown with a hem"], ["Bottoms"], "Department")
+    assert wrong.tolist() == [False]
+
+
+def test_a_verifier_saved_without_bars_keeps_the_most_probable_value_rule() -> None:
+    frame = _noisy(600, 0)
+    state = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value).to_state()
+    assert state["thresholds"] and state["calibration"]["real_pass"] >= 0.8 - 1e-9
+    old = TextVerifier.from_state({k: v for k, v in state.items() if k not in ("thresholds", "calibration")})
+    texts, labels = frame["Review"].tolist()[:200], frame["Department"].tolist()[:200]
+    _, agree = old.probabilities(texts, labels, "Department")
+    assert agree.tolist() == [a == b for a, b in zip(old.predict(texts, "Department"), labels)]
+    assert np.array_equal(TextVerifier.from_state(state).probabilities(texts, labels, "Department")[1],
+                          TextVerifier.from_state(json.loads(json.dumps(state))).probabilities(texts, labels,
+                                                                                              "Department")[1])
+
+
 def test_vocabulary_entries_flagged_as_pii_are_not_kept() -> None:
     frame = _corpus()
     ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value, exclude=lambda w: "denim" in w)
