@@ -279,6 +279,9 @@ class TextColumnGenerator:
         stats["example_pool"] = len(pool) if pool is not None else 0
         stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
         stats.update(acceptance_rates(stats))
+        calibration = getattr(getattr(self, "verifier_", None), "calibration_", None) or {}
+        if "real_pass" in calibration:  # the share of real texts the label check passes (its calibration)
+            stats["label_real_pass"] = calibration["real_pass"]
         self.stats_ = stats
         return pd.Series(self._texts, dtype=object)
 

@@ -221,6 +221,7 @@ def test_adaptive_candidates_ask_more_only_for_rows_whose_first_candidate_fails(
     assert [len(c) for c in backend.calls] == [6, 9]  # 1 candidate per row, then 3 for the 3 failing rows
     assert [d for d, _ in backend.calls[1]] == ["Bottoms"] * 9
     assert gen.stats_["candidates"] == 15 and gen.stats_["regenerated"] == 3
+    assert gen.stats_["label_real_pass"] >= 0.8  # the label check's pass rate on real texts, reported
     assert gen.verifier_.predict(out.tolist(), "Department") == rows["Department"].tolist()
     again = _generator(_Counting(), first_candidates=1, candidates=3, rounds=2, max_regenerations=0)
     again._context = gen._context  # type: ignore[method-assign]
