@@ -78,7 +78,8 @@ def throughput(rows: int, batch_size: int, threads: int, precision: str) -> dict
 
 def cache_steps(threads: int, precision: str, *, batch: int = 64, prompt_tokens: int = 250,
                 steps: int = 40) -> dict[str, object]:
-    """Seconds per decoding step with transformers' growing cache vs the static cache the backend uses."""
+    """Seconds per decoding step of transformers' ``generate`` with its growing cache vs a static cache (the
+    backend's own loop, :mod:`synthstruct.text.decode`, decodes into a static cache but is not timed here)."""
     import torch
 
     from synthstruct.text.local import load_model

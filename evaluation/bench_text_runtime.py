@@ -5,8 +5,10 @@ run through each runtime twice: one new token (the prefill) and ``--new-tokens``
 (end token disabled, so both runtimes decode the same number of steps; sampled at temperature 0.8,
 top-k 50, top-p 0.95). Reported per runtime: wall and CPU seconds (this process, all threads) of the
 prefill and of the decoding after it, and decoded tokens per wall / CPU second. ``transformers`` runs
-at ``--precision`` (auto: bfloat16 where the CPU has it natively) with the static cache, like the
-backend; ``ctranslate2`` runs the cached int8 model. The machine is shared: the load average before
+at ``--precision`` (auto: bfloat16 where the CPU has it natively) through transformers' own
+``generate`` with a static cache — not the backend's decoding loop (:mod:`synthstruct.text.decode`,
+which prefills in groups and sheds finished rows; a release measures that loop, see
+``bench_text_models.py --release``); ``ctranslate2`` runs the cached int8 model. The machine is shared: the load average before
 each run is printed with it; CPU seconds are the comparable figure on a busy machine. One JSON line
 per runtime on stdout.
 """
