@@ -276,9 +276,11 @@ _PHONE_CANDIDATE = re.compile(
     r"(?<![\w+.\-/])(?:\+|\(\+?)?\d[\d ().\-/]{4,22}\d(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?(?![\w.\-/]\d|\w)")
 #: Written like a phone number: leading +, ( or 00, or groups split by space, dash, slash or two dots.
 _PHONE_FORMATTED = re.compile(r"^(?:\+|\(|00)|\d[ \-/)]+\(?\d|\d\.\d+\.\d")
-#: Dates, IPv4 addresses and dashed US SSNs (3-2-4) are digit runs too, but not phone numbers.
+#: Dates, IPv4 addresses, dashed US SSNs (3-2-4) and runs with a one-digit decimal fraction (body
+#: measurements ``32-24.5-32``, ranges ``5.5-7``: no phone has a one-digit group after a dot) are digit runs
+#: too, but not phone numbers.
 _NOT_PHONE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,3}(?:\.\d{1,3}){3}"
-                        r"|\d{3}-\d{2}-\d{4}")
+                        r"|\d{3}-\d{2}-\d{4}|[\d ()\-/.]*\d\.\d(?!\d)[\d ()\-/.]*")
 PHONE_CANDIDATE = _PHONE_CANDIDATE
 
 @functools.lru_cache(maxsize=1)

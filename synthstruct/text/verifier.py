@@ -164,10 +164,10 @@ class TextVerifier:
         if len(rest) >= MIN_CALIBRATION_TEXTS:
             cal = rest.sample(min(len(rest), MAX_CALIBRATION_TEXTS), random_state=self.seed).sort_index()
             how = "left-out texts"
+            x_cal = self._features(cal.tolist())  # once for every column
             for col, values in labels.items():
                 known = values.loc[cal.index]
-                true_p[col], top[col] = self.probabilities(cal.tolist(), [None if pd.isna(v) else str(v)
-                                                                          for v in known], col)
+                true_p[col], top[col] = self._agreement(x_cal, [None if pd.isna(v) else str(v) for v in known], col)
         else:
             from sklearn.model_selection import KFold
 
@@ -251,12 +251,16 @@ class TextVerifier:
         Rows whose value the classifier does not know (a rare or missing value) get probability NaN and
         agreement True (nothing to check).
         """
+        return self._agreement(self._features(texts), labels, column)
+
+    def _agreement(self, x: Any, labels: Sequence[str | None], column: str) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`probabilities` for the feature rows ``x`` of the texts."""
         clf = self.classifiers_[column]
         classes = {c: k for k, c in enumerate(clf["classes"])}
-        probs = _softmax(self._features(texts), clf)
+        probs = _softmax(x, clf)
         bars = getattr(self, "thresholds_", {}).get(column)
-        p = np.full(len(texts), np.nan)
-        agree = np.ones(len(texts), dtype=bool)
+        p = np.full(len(labels), np.nan)
+        agree = np.ones(len(labels), dtype=bool)
         for i, label in enumerate(labels):
             k = classes.get(str(label)) if label is not None else None
             if k is not None:

@@ -111,3 +111,10 @@ def test_bundled_review_scan_keeps_real_urls_and_drops_sentence_joins() -> None:
     found = _found(texts)[0]
     assert ("nordstrom.com", "URL") in found
     assert not any(value == "colors.it" for value, _ in found)
+
+
+def test_measurements_with_a_decimal_are_not_phone_numbers() -> None:
+    texts = ["I am 32-24.5-32 and 5'6, call me at 415-555-0132 or 415.555.0199 about the fit."]
+    found = _found(texts)[0]
+    assert not any(value.startswith("32-24") for value, _ in found)
+    assert ("415-555-0132", "PHONE_NUMBER") in found and ("415.555.0199", "PHONE_NUMBER") in found
