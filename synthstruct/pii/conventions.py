@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 
 from synthstruct.pii.entities import NAME_LIKE
 
-__all__ = ["MASK", "is_convention_span", "lower_case_words", "mask_spans", "not_pii_by_context"]
+__all__ = ["MASK", "WORD_RULED", "is_convention_span", "lower_case_words", "mask_spans", "not_pii_by_context"]
 
 #: Redaction masks and template placeholders used by public corpora (CFPB complaints: ``XXXX``,
 #: ``XX/XX/XXXX``; Bitext customer support: ``{{Order Number}}``; de-identified notes: ``[NAME]``).
@@ -49,6 +49,9 @@ MASK = re.compile(
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NER_ENTITIES = NAME_LIKE
 _NUMBER_ENTITIES = frozenset({"PHONE_NUMBER", "CREDIT_CARD"})
+#: Entities whose spans the common-word rules below may drop (the scanner counts the batch's lower-case
+#: words only when it found one of these).
+WORD_RULED = frozenset({"PERSON", "LOCATION", "URL"})
 #: Words that name a number that is neither a phone nor a card.
 _OTHER_NUMBER_WORDS = frozenset({"order", "orders", "ticket", "invoice", "reference", "ref", "tracking",
                                  "confirmation", "receipt", "transaction", "case", "claim", "item", "sku",

@@ -35,7 +35,7 @@ from synthstruct.pii._ner_fast import ner_candidates as _ner_candidates
 from synthstruct.pii._ner_fast import ner_pipes as _ner_pipes
 from synthstruct.pii._ner_fast import numpy_matmul as _numpy_matmul
 from synthstruct.pii._ner_fast import numpy_ops as _numpy_ops  # noqa: F401 - tests reach it here
-from synthstruct.pii.conventions import is_convention_span, lower_case_words, mask_spans
+from synthstruct.pii.conventions import WORD_RULED, is_convention_span, lower_case_words, mask_spans
 from synthstruct.pii.entities import DEFAULT_SCANNED, NER
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,8 +64,6 @@ _NER_ENTITIES = NER
 _CONTEXT_BOOST, _CONTEXT_MIN, _CONTEXT_WORDS = 0.35, 0.4, 5
 _TEXT_MIN_WORDS, _TEXT_MIN_CHARS = 6, 60
 _CHUNK = 5000
-#: Entities whose spans the common-word rules of :mod:`synthstruct.pii.conventions` may drop.
-_WORD_RULED = frozenset({"PERSON", "LOCATION", "URL"})
 _SEP = "\n\x00\n"
 #: Cheap tests a cell must pass before an entity's (costly) regexes run on it: Presidio's URL
 #: patterns all end in a dot and a top-level domain (``example.org``), e-mail patterns need an ``@``.
@@ -330,7 +328,7 @@ def scan_texts(texts: Sequence[str], *, analyzer: AnalyzerEngine | None = None,
              for spans, conv in zip(patterns, conventions)]
     ner = bulk.ner_spans(distinct, masks, batch_size)
     # the common-word rules read the batch's lower-case vocabulary; only PERSON, LOCATION and URL spans need it
-    vocabulary = lower_case_words(distinct) if any(s[2] in _WORD_RULED for spans in (*patterns, *ner)
+    vocabulary = lower_case_words(distinct) if any(s[2] in WORD_RULED for spans in (*patterns, *ner)
                                                    for s in spans) else Counter()
     resolved = [[s for s in _resolve(p + n, min_score) if not is_convention_span(text, s, conv, vocabulary)]
                 for text, p, n, conv in zip(distinct, patterns, ner, conventions)]

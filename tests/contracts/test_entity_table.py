@@ -24,6 +24,7 @@ RULES = {
     ("pii/column_pii.py", "_PERSONISH"): "classifier: name hints that agree with a PERSON finding",
     ("pii/column_pii.py", "_COMPATIBLE"): "classifier: which name hints agree with which finding",
     ("pii/conventions.py", "_NUMBER_ENTITIES"): "scanner: numbers that words like 'order no.' veto",
+    ("pii/conventions.py", "WORD_RULED"): "scanner: spans the common-word rules may drop (names, places, hosts)",
     ("pii/column_pii.py", "checks"): "classifier: per-entity plausibility test of a value",
     ("pii/column_pii.py", "ner"): "classifier: NER findings that may label a whole column",
     ("pii/column_pii.py", None): "classifier: comparisons inside its decision rules",
