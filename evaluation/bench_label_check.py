@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from synthstruct.text.prompts import format_value  # noqa: E402 - after the sys.path set-up above
+import synthstruct.text.verifier as verifier_module  # noqa: E402 - after the sys.path set-up above
 from synthstruct.text.verifier import TextVerifier  # noqa: E402 - after the sys.path set-up above
 
 HOLDOUT = 2000
@@ -74,7 +75,9 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "datasets")
     p.add_argument("--dataset", action="append", choices=["clothing", "airline"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--real-pass", type=float, default=0.8, help="REAL_PASS of the bars (off by default in the package)")
     args = p.parse_args()
+    verifier_module.REAL_PASS = args.real_pass
     for name in args.dataset or ["clothing", "airline"]:
         print(json.dumps(run(name, args.data_dir, args.seed)), flush=True)
 

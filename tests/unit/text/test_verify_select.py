@@ -78,6 +78,7 @@ def test_label_bars_are_calibrated_so_most_real_texts_agree(n: int, monkeypatch:
     import synthstruct.text.verifier as verifier
 
     monkeypatch.setattr(verifier, "MAX_TRAIN_TEXTS", 2000)  # 4000 texts: 2000 are left out for calibration
+    monkeypatch.setattr(verifier, "REAL_PASS", 0.8)  # bars are off by default (docs/text.md)
     frame, fresh = _noisy(n, 0), _noisy(3000, 1)
     ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
     assert ver.calibration_["how"] == ("3-fold cross-validation" if n < 2500 else "left-out texts")
@@ -93,8 +94,13 @@ def test_label_bars_are_calibrated_so_most_real_texts_agree(n: int, monkeypatch:
     assert wrong.tolist() == [False]
 
 
-def test_a_verifier_saved_without_bars_keeps_the_most_probable_value_rule() -> None:
+def test_a_verifier_saved_without_bars_keeps_the_most_probable_value_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    import synthstruct.text.verifier as verifier
+
     frame = _noisy(600, 0)
+    default = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    assert default.thresholds_ == {} and 0.3 < default.calibration_["real_pass"] < 0.7  # the rule's own rate
+    monkeypatch.setattr(verifier, "REAL_PASS", 0.8)
     state = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value).to_state()
     assert state["thresholds"] and state["calibration"]["real_pass"] >= 0.8 - 1e-9
     old = TextVerifier.from_state({k: v for k, v in state.items() if k not in ("thresholds", "calibration")})
