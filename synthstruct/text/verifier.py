@@ -165,7 +165,7 @@ class TextVerifier:
         rest = texts[~texts.index.isin(sample.index)]
         if len(rest) < MIN_CALIBRATION_TEXTS and REAL_PASS is None:
             # no bars asked and no left-out texts: cross-validating only to report the rule's pass rate
-            # costs 3 more fits per labelled column (7 of 11 s on 5,000 reviews), so it is not computed
+            # costs 3 more classifier fits per labelled column, so it is not computed
             self.calibration_ = {"texts": 0, "how": "not computed (no bars; fewer than "
                                  f"{MIN_CALIBRATION_TEXTS} training texts left out)", "level": None, "real_pass": None}
             return
