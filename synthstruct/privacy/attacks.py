@@ -142,7 +142,7 @@ class _AttackData:
     train: pd.DataFrame
     holdout: pd.DataFrame | None
     encoded: dict[str, EncodedFrame | None]
-    slots: dict[str, tuple[str, Any]]
+    slots: dict[str, tuple[Any, ...]]
     #: Positions (in ``ctx.synthetic``) of the synthetic rows searched; ``None`` = all rows.
     synthetic_index: np.ndarray | None = None
     subsets: dict[tuple[str, tuple[str, ...]], EncodedFrame | None] = field(default_factory=dict)
@@ -158,20 +158,24 @@ class _AttackData:
                 scaled = [self.slots[c][1] for c in columns if self.slots[c][0] == "scaled"]
                 coded = [self.slots[c][1] for c in columns if self.slots[c][0] == "coded"]
                 onehot = [np.arange(*self.slots[c][1]) for c in columns if self.slots[c][0] == "onehot"]
+                levels = [self.slots[c][2] for c in columns if self.slots[c][0] == "onehot"]
                 hot = np.concatenate(onehot) if onehot else np.array([], dtype=np.int64)
                 self.subsets[key] = EncodedFrame(np.ascontiguousarray(full.scaled[:, scaled]),
                                                  np.ascontiguousarray(full.onehot[:, hot]),
-                                                 np.ascontiguousarray(full.codes[:, coded]), len(onehot))
+                                                 np.ascontiguousarray(full.codes[:, coded]), len(onehot),
+                                                 np.ascontiguousarray(full.levels[:, levels]))
         return self.subsets[key]
 
 
-def _slots(encoder: MixedEncoder) -> dict[str, tuple[str, Any]]:
-    out: dict[str, tuple[str, Any]] = {c: ("scaled", j) for j, c in enumerate(encoder.scaled_columns_)}
+def _slots(encoder: MixedEncoder) -> dict[str, tuple[Any, ...]]:
+    """Where each column sits in an :class:`EncodedFrame`: ``("scaled", j)``, ``("coded", j)`` or
+    ``("onehot", (first, end) of its one-hot block, j of its ``levels`` column)``."""
+    out: dict[str, tuple[Any, ...]] = {c: ("scaled", j) for j, c in enumerate(encoder.scaled_columns_)}
     out.update({c: ("coded", j) for j, c in enumerate(encoder.coded_columns_)})
     offset = 0
-    for name in encoder.onehot_columns_:
+    for j, name in enumerate(encoder.onehot_columns_):
         width = encoder._width(name)
-        out[name] = ("onehot", (offset, offset + width))
+        out[name] = ("onehot", (offset, offset + width), j)
         offset += width
     return out
 

@@ -162,3 +162,67 @@ def test_both_directions_from_one_pass_equal_two_separate_passes() -> None:
                                                     backward="distance")
         np.testing.assert_array_equal(distances_only.distance, backward.distance)
         assert np.isnan(distances_only.second).all() and (distances_only.index == -1).all()
+
+
+def _dot_product_sums(query, reference) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The kernel as it was before the byte counts: one-hot dot product, then the same float32 passes."""
+    total = (np.float32(query.n_onehot_columns) - query.onehot @ reference.onehot.T).astype(np.float32)
+    for j in range(query.scaled.shape[1]):
+        total += np.minimum(np.abs(query.scaled[:, j, None] - reference.scaled[None, :, j]), np.float32(1.0))
+    for j in range(query.codes.shape[1]):
+        total += (query.codes[:, j, None] != reference.codes[None, :, j]).astype(np.float32)
+    return total
+
+
+@pytest.mark.parametrize("max_onehot", [64, 2])
+def test_byte_counted_mismatches_equal_the_one_hot_dot_product_bit_for_bit(max_onehot: int) -> None:
+    """The categorical count moved from a float32 matrix product to byte counts of level slots; every sum is
+    the same float32 value, so distances, ties and reports do not change."""
+    from synthstruct.privacy.distances import PreparedReference, block_distance_sums
+
+    rng = np.random.default_rng(11)
+    train, query = mixed_frame(200, rng), mixed_frame(90, rng)
+    encoder = MixedEncoder(max_onehot=max_onehot).fit(SCHEMA, train, query)
+    q, r = encoder.transform(query), encoder.transform(train)
+    assert q.levels.dtype == np.uint8 and q.levels.shape == (90, q.n_onehot_columns)
+    got = block_distance_sums(q, 0, q.n_rows, PreparedReference(r))
+    np.testing.assert_array_equal(got, _dot_product_sums(q, r))
+
+
+def test_unseen_values_match_nothing_not_even_each_other() -> None:
+    """A value the encoder was not fitted on has no one-hot slot: it differs from every value, itself included
+    (as it did with the one-hot dot product, where its row of zeros matched nothing)."""
+    schema = Schema.model_validate({"schema_version": 1, "name": "u", "columns": {
+        "c": {"kind": "categorical"}, "d": {"kind": "categorical"}}})
+    fitted = pd.DataFrame({"c": ["a", "b"], "d": ["x", "y"]})
+    encoder = MixedEncoder().fit(schema, fitted)
+    unseen = pd.DataFrame({"c": ["zz", "a"], "d": ["x", "x"]})
+    enc = encoder.transform(unseen)
+    nn = nearest_neighbours(enc, enc, n_columns=2)
+    # row 0 against itself: c differs (unseen), d equal -> 1/2; row 1 against itself: 0
+    np.testing.assert_allclose(nn.distance, [0.5, 0.0])
+    from synthstruct.privacy.distances import PreparedReference, block_distance_sums
+
+    np.testing.assert_array_equal(block_distance_sums(enc, 0, 2, PreparedReference(enc)), [[1.0, 1.0], [1.0, 0.0]])
+
+
+def test_more_than_255_one_hot_columns_are_counted_without_overflow() -> None:
+    """Past 255 categorical columns the mismatch count needs more than a byte."""
+    n_columns = 300
+    schema = Schema.model_validate({"schema_version": 1, "name": "w", "columns": {
+        f"c{i}": {"kind": "categorical"} for i in range(n_columns)}})
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({f"c{i}": rng.choice(["p", "q"], size=6) for i in range(n_columns)})
+    opposite = frame.replace({"p": "q", "q": "p"})
+    encoder = MixedEncoder().fit(schema, frame, opposite)
+    from synthstruct.privacy.distances import PreparedReference, block_distance_sums
+
+    q, r = encoder.transform(opposite), encoder.transform(frame)
+    got = block_distance_sums(q, 0, 6, PreparedReference(r))
+    np.testing.assert_array_equal(np.diag(got), np.full(6, 300.0))  # every column differs: 300, not 300 - 256
+    np.testing.assert_array_equal(got, _dot_product_sums(q, r))
+
+
+def test_max_onehot_beyond_a_byte_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_onehot"):
+        MixedEncoder(max_onehot=254)
