@@ -272,10 +272,8 @@ def top_k_neighbours(query: EncodedFrame, reference: EncodedFrame, k: int,
         out[lo:hi] = np.take_along_axis(idx, order, axis=1)
 
     jobs = min(2, os.cpu_count() or 1, len(starts))
-    if jobs > 1:
-        from synthstruct.privacy.distances import _single_threaded_blas
-
-        with _single_threaded_blas(), ThreadPoolExecutor(max_workers=jobs) as pool:
+    if jobs > 1:  # the kernel uses no BLAS, so nothing else needs limiting while the two threads run
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             list(pool.map(run, range(len(starts))))
     else:
         for i in range(len(starts)):
@@ -334,9 +332,7 @@ def _nearest_grouped(query: EncodedFrame, groups: _Groups, rng: np.random.Genera
 
     jobs = min(2, os.cpu_count() or 1, len(starts))
     if jobs > 1:  # blocks are independent and the jitter is drawn up front: same result on any thread count
-        from synthstruct.privacy.distances import _single_threaded_blas
-
-        with _single_threaded_blas(), ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             list(pool.map(run, starts))
     else:
         for lo in starts:

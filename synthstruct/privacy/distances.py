@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -227,13 +226,12 @@ def _search(query: EncodedFrame, reference: EncodedFrame, *, n_columns: int, blo
         d1, d2, i1 = _two_smallest(total)
         first[lo:hi], second[lo:hi], index[lo:hi] = d1, d2, i1
 
-    with _single_threaded_blas() if jobs > 1 else nullcontext():
-        if jobs > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(run, range(len(starts))))
-        else:
-            for k in range(len(starts)):
-                run(k)
+    if jobs > 1 and len(starts) > 1:  # the kernel uses no BLAS: the two threads are all there is to limit
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(run, range(len(starts))))
+    else:
+        for k in range(len(starts)):
+            run(k)
     forward = Neighbours(first / n_columns, second / n_columns, index)
     if not both:
         return forward, None
@@ -252,15 +250,6 @@ def _search(query: EncodedFrame, reference: EncodedFrame, *, n_columns: int, blo
         r1 = np.minimum(r1, c1)
     r2 = np.where(np.isinf(r2), np.nan, r2.astype(np.float64))
     return forward, Neighbours(r1.astype(np.float64) / n_columns, r2 / n_columns, ri.astype(np.int64))
-
-
-def _single_threaded_blas() -> Any:
-    """Limit BLAS to one thread while our own worker threads run (avoids oversubscription)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _equal_size_index(n_rows: int, size: int, rng: np.random.Generator) -> np.ndarray:
