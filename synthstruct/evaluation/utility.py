@@ -24,7 +24,7 @@ import pandas as pd
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.schema.model import Schema
 
-__all__ = ["FeatureEncoder", "limited_threads", "tstr_scores", "utility"]
+__all__ = ["CHILD_PROCESS_ROWS", "FeatureEncoder", "limited_threads", "tstr_scores", "utility"]
 
 #: HistGradientBoosting accepts at most 255 bins per categorical feature (one is kept for "other").
 MAX_CATEGORY_LEVELS = 250
@@ -33,6 +33,10 @@ DEFAULT_MAX_ROWS = 50_000
 #: Real test rows scored at most (a seeded sample of the holdout beyond this; the accuracy standard error
 #: on 50 000 rows is at most 0.0023, i.e. a 95 % interval of +-0.0045; F1's is wider for a rare positive class).
 DEFAULT_MAX_TEST_ROWS = 50_000
+#: ``process="auto"`` fits in a child process from this many training rows (real + synthetic, after the caps):
+#: below it, starting the child (about 2 CPU s of imports) costs more than the other thread's GIL takes.
+CHILD_PROCESS_ROWS = 20_000
+PROCESS_MODES = ("in_process", "child", "auto")
 
 
 def limited_threads(n_threads: int = 1) -> Any:
@@ -125,11 +129,18 @@ def _labels(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna())
 
 
-def _classifier(encoder: FeatureEncoder, seed: int, max_iter: int) -> Any:
+def _classifier(categorical_mask: np.ndarray, seed: int, max_iter: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=max_iter, categorical_features=encoder.categorical_mask,
+    return HistGradientBoostingClassifier(max_iter=max_iter, categorical_features=categorical_mask,
                                           early_stopping=False, random_state=seed)
+
+
+def _regressor(categorical_mask: np.ndarray, seed: int, max_iter: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=max_iter, categorical_features=categorical_mask,
+                                         early_stopping=False, random_state=seed)
 
 
 def _class_probabilities(model: Any, x: np.ndarray, y_train: np.ndarray, classes: list[str]) -> np.ndarray:
@@ -212,7 +223,7 @@ def _labelled_rows(frame: pd.DataFrame, target: str, max_rows: int, seed: int) -
 def tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_real: pd.DataFrame,
                 schema: Schema, *, seed: int = 0, max_iter: int = DEFAULT_MAX_ITER,
                 max_rows: int = DEFAULT_MAX_ROWS, n_threads: int = 1,
-                max_test_rows: int = DEFAULT_MAX_TEST_ROWS) -> dict[str, Any]:
+                max_test_rows: int = DEFAULT_MAX_TEST_ROWS, process: str = "in_process") -> dict[str, Any]:
     """Scores of one fixed model trained on real and on synthetic rows, both tested on real rows.
 
     Args:
@@ -226,6 +237,9 @@ def tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_re
         n_threads: OpenMP threads for the model fits (see :func:`limited_threads`).
         max_test_rows: Real test rows scored at most (sampled with ``seed``; ``n_test`` is the number used,
             ``n_test_available`` the number there were).
+        process: Where the two models are fitted: ``in_process``, ``child`` (a child process, see
+            :mod:`synthstruct.evaluation.model_process`; in process if it cannot run) or ``auto`` (a child when
+            the two training sets hold at least ``CHILD_PROCESS_ROWS`` rows together). The scores are the same.
 
     Returns:
         ``{"task", "target", "positive_class"?, "trtr": {...}, "tstr": {...}, "ratio": {...},
@@ -235,14 +249,36 @@ def tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_re
     Raises:
         ValueError: the schema has no target or a frame lacks the target column.
     """
-    with limited_threads(n_threads):
-        return _tstr_scores(train_real, train_synthetic, test_real, schema, seed=seed, max_iter=max_iter,
-                            max_rows=max_rows, max_test_rows=max_test_rows)
+    if process not in PROCESS_MODES:
+        raise ValueError(f"process must be one of {PROCESS_MODES}, got {process!r}")
+    return _tstr_scores(train_real, train_synthetic, test_real, schema, seed=seed, max_iter=max_iter,
+                        max_rows=max_rows, max_test_rows=max_test_rows, n_threads=n_threads, process=process)
+
+
+def _fit_and_score(job: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """TRTR and TSTR scores of one encoded job (numbers only; also what the child process of
+    :mod:`synthstruct.evaluation.model_process` runs), on ``job["n_threads"]`` OpenMP threads."""
+    mask, seed, max_iter = job["categorical_mask"], job["seed"], job["max_iter"]
+    out: dict[str, dict[str, float | None]] = {}
+    with limited_threads(job["n_threads"]):
+        for name in ("trtr", "tstr"):
+            x, y = job["x"][name], job["y"][name]
+            if job["task"] == "regression":
+                out[name] = _regression_scores(_regressor(mask, seed, max_iter), x, y, job["x_test"], job["y_test"])
+            else:
+                out[name] = _classification_scores(_classifier(mask, seed, max_iter), x, y, job["x_test"],
+                                                   job["y_test"], job["classes"], job["positive"])
+    return out
+
+
+def _in_child(process: str, rows: int) -> bool:
+    return process == "child" or (process == "auto" and rows >= CHILD_PROCESS_ROWS)
 
 
 def _tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_real: pd.DataFrame,
                  schema: Schema, *, seed: int, max_iter: int, max_rows: int,
-                 max_test_rows: int = DEFAULT_MAX_TEST_ROWS) -> dict[str, Any]:
+                 max_test_rows: int = DEFAULT_MAX_TEST_ROWS, n_threads: int = 1,
+                 process: str = "in_process") -> dict[str, Any]:
     target = schema.target
     if target is None or any(target not in f.columns for f in (train_real, train_synthetic, test_real)):
         raise ValueError("tstr_scores needs schema.target present in all three frames")
@@ -255,29 +291,29 @@ def _tstr_scores(train_real: pd.DataFrame, train_synthetic: pd.DataFrame, test_r
                               "n_test": len(test)}
     if len(test) < n_test_available:
         result["n_test_available"] = n_test_available
+    job: dict[str, Any] = {"categorical_mask": encoder.categorical_mask, "seed": seed, "max_iter": max_iter,
+                           "n_threads": n_threads, "x_test": x_test, "classes": None, "positive": None}
     if schema.columns[target].kind == "numerical":
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
         ys = [pd.to_numeric(f[target], errors="coerce").to_numpy(dtype="float64") for f in (real, synthetic, test)]
-        def make() -> Any:
-            return HistGradientBoostingRegressor(max_iter=max_iter, categorical_features=encoder.categorical_mask,
-                                                 early_stopping=False, random_state=seed)
         result["task"] = "regression"
-        result["trtr"] = _regression_scores(make(), x_real, ys[0], x_test, ys[2])
-        result["tstr"] = _regression_scores(make(), x_syn, ys[1], x_test, ys[2])
     else:
         ys = [_labels(f[target]).to_numpy(dtype=object) for f in (real, synthetic, test)]
         counts = pd.Series(ys[0]).value_counts()
-        classes = sorted(set(ys[0]) | set(ys[1]) | set(ys[2]))
-        positive = None
+        job["classes"] = sorted(set(ys[0]) | set(ys[1]) | set(ys[2]))
         if len(counts) == 2:
-            positive = str(counts.sort_index().idxmin())
-            result["positive_class_share"] = float(counts[positive] / counts.sum())
+            job["positive"] = str(counts.sort_index().idxmin())
+            result["positive_class_share"] = float(counts[job["positive"]] / counts.sum())
         result["task"] = "classification"
-        result["trtr"] = _classification_scores(_classifier(encoder, seed, max_iter), x_real, ys[0], x_test,
-                                                ys[2], classes, positive)
-        result["tstr"] = _classification_scores(_classifier(encoder, seed, max_iter), x_syn, ys[1], x_test,
-                                                ys[2], classes, positive)
+    job.update(task=result["task"], x={"trtr": x_real, "tstr": x_syn}, y={"trtr": ys[0], "tstr": ys[1]},
+               y_test=ys[2])
+    scores = None
+    if _in_child(process, len(real) + len(synthetic)):
+        from synthstruct.evaluation.model_process import fit_in_child
+
+        scores = fit_in_child(job)
+    if scores is None:
+        scores = _fit_and_score(job)
+    result["trtr"], result["tstr"] = scores["trtr"], scores["tstr"]
     result["ratio"] = {k: _ratio(result["tstr"][k], result["trtr"][k])
                        for k in result["trtr"] if k != "mae"}
     return result
@@ -293,7 +329,8 @@ def utility(ctx: EvaluationContext) -> MetricResult:
     The test rows are ``ctx.options["utility_test"]`` when given, else the holdout. ``value`` is the
     ratio clipped to [0, 1] (the raw ratio is in ``details["ratio"]``); ``reference`` is None.
     Options: ``utility_max_iter`` (60), ``utility_max_rows`` (50 000), ``utility_max_test_rows`` (50 000),
-    ``model_threads`` (1).
+    ``model_threads`` (1), ``utility_process`` (``auto``: the models are fitted in a child process from
+    ``CHILD_PROCESS_ROWS`` training rows, so that the gate's other metrics do not starve them of the GIL).
     """
     target = ctx.schema.target
     if target is None:
@@ -313,7 +350,8 @@ def utility(ctx: EvaluationContext) -> MetricResult:
                          max_iter=int(ctx.options.get("utility_max_iter", DEFAULT_MAX_ITER)),
                          max_rows=int(ctx.options.get("utility_max_rows", DEFAULT_MAX_ROWS)),
                          n_threads=int(ctx.options.get("model_threads", 1)),
-                         max_test_rows=int(ctx.options.get("utility_max_test_rows", DEFAULT_MAX_TEST_ROWS)))
+                         max_test_rows=int(ctx.options.get("utility_max_test_rows", DEFAULT_MAX_TEST_ROWS)),
+                         process=str(ctx.options.get("utility_process", "auto")))
     key = "f1" if scores["task"] == "classification" else "r2"
     raw = scores["ratio"][key]
     if raw is None:
