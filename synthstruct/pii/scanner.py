@@ -218,8 +218,8 @@ class _BulkRecognizers:
             where = np.searchsorted(starts, [m.start() for m in matches], side="right") - 1
             for m, i in zip(matches, where.tolist()):
                 s, e, value = m.start() - int(starts[i]), m.end() - int(starts[i]), m.group()
-                if e > len(part[i]) or not _plausible(entity, value):
-                    continue  # crossed into the separator, or implausible
+                if e > len(part[i]) or not _plausible(entity, value) or _cut_word(entity, part[i], e):
+                    continue  # crossed into the separator, implausible, or a host cut out of a longer word
                 final = self._validated(rec, value, score, verdicts)
                 if final > 0:
                     out[lo + rows[i]].append((s, e, entity, _boost(part[i], s, final, rec.context)))
@@ -240,6 +240,8 @@ class _BulkRecognizers:
         spans = []
         for rec in self.phones:
             for r in rec.analyze(text, ["PHONE_NUMBER"], None):
+                if _UNIT_AFTER.match(text, r.end):
+                    continue  # "5'7 145-150 lbs": a measurement, not a number to call
                 spans.append((r.start, r.end, "PHONE_NUMBER", _boost(text, r.start, r.score, rec.context)))
         return spans
 
@@ -271,6 +273,17 @@ class _BulkRecognizers:
 def _plausible(entity: str, text: str) -> bool:
     """Cheap sanity rules Presidio lacks: a URL/host never has an empty label (``dress...it``)."""
     return not (entity in ("URL", "EMAIL_ADDRESS") and (".." in text or text.startswith(".")))
+
+
+#: A unit of weight, length or size right after a number: what precedes it is a measurement.
+_UNIT_AFTER = re.compile(r"\s*(?:lbs?|pounds?|kgs?|kilos?|kilograms?|cm|mm|inch(?:es)?|in|ft|feet|oz)\b",
+                         re.IGNORECASE)
+
+
+def _cut_word(entity: str, text: str, end: int) -> bool:
+    """A URL or e-mail match that stops inside a word: ``size up.very`` gives the "host" ``up.ve`` (``.ve`` is a
+    country domain) followed by ``ry``. A real address ends at a space, punctuation or the end of the text."""
+    return entity in ("URL", "EMAIL_ADDRESS") and end < len(text) and text[end].isalnum()
 
 
 def _boost(text: str, start: int, score: float, context: Sequence[str] | None) -> float:

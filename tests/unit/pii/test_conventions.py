@@ -113,6 +113,21 @@ def test_bundled_review_scan_keeps_real_urls_and_drops_sentence_joins() -> None:
     assert not any(value == "colors.it" for value, _ in found)
 
 
+def test_a_host_cut_out_of_a_longer_word_is_not_a_url() -> None:
+    """``size up.very`` (a missing space) matched ``up.ve`` (Venezuela's domain) followed by ``ry``."""
+    cut = _found(["maybe she needed to size up.very versital, cute with jeans", "the colors are great"])[0]
+    assert not any(value.startswith("up.ve") for value, _ in cut)
+    real = _found(["see shop.example.ve/dresses or write to ann@shop.ve.", "the colors are great"])[0]
+    assert ("shop.example.ve/dresses", "URL") in real
+    assert ("ann@shop.ve", "EMAIL_ADDRESS") in real
+
+
+def test_numbers_followed_by_a_unit_are_not_phone_numbers() -> None:
+    found = _found(["i'm 5'7 145-150 lbs and ordered the small", "call 415 555-0132 lbs of questions? no: 415 555-0132"])
+    assert not any(entity == "PHONE_NUMBER" for _, entity in found[0])
+    assert [v for v, e in found[1] if e == "PHONE_NUMBER"] == ["415 555-0132"]  # the second, without a unit
+
+
 def test_measurements_with_a_decimal_are_not_phone_numbers() -> None:
     texts = ["I am 32-24.5-32 and 5'6, call me at 415-555-0132 or 415.555.0199 about the fit."]
     found = _found(texts)[0]
