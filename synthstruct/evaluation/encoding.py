@@ -12,8 +12,8 @@ The distance the privacy metrics use is a Gower-like mean over the ``p`` structu
 * ``categorical`` / ``ordinal`` / ``boolean``: ``d_c = 0`` when the values are equal, else ``1``.
 * Missing values: missing vs missing is ``0``, missing vs a value is ``1`` (for every kind).
 
-:class:`MixedEncoder` turns a frame into an :class:`EncodedFrame` from which the distance is a
-matrix product plus a few element-wise passes (see :mod:`synthstruct.privacy.distances`):
+:class:`MixedEncoder` turns a frame into an :class:`EncodedFrame` from which the distance is a few
+element-wise passes per column (see :mod:`synthstruct.privacy.distances`):
 
 * scaled numbers ``(x - low) / range`` (float32, clipped to ``±LIMIT``; missing becomes ``SENTINEL``,
   which is more than 1 away from every value, so the capped difference is exactly 1 and
