@@ -55,8 +55,14 @@ def load_suite(name_or_path: str | Path) -> Suite:
                           source=str(path)) from None
     except ValidationError as exc:
         raise PolicyError("invalid evaluation suite", pydantic_problems(exc), source=str(path)) from None
+    from synthstruct.evaluation.utility import PROCESS_MODES
+
     unknown = [Problem(f"metrics[{i}]", f"unknown metric {m!r}", f"use one of: {', '.join(METRICS.names())}")
                for i, m in enumerate(suite.metrics) if m not in METRICS]
+    process = suite.options.get("utility_process", "auto")
+    if process not in PROCESS_MODES:
+        unknown.append(Problem("options.utility_process", "is not a known place to fit the utility models",
+                               f"use one of: {', '.join(PROCESS_MODES)}"))
     if unknown:
         raise PolicyError("invalid evaluation suite", unknown, source=str(path))
     return suite

@@ -51,6 +51,19 @@ def test_policy_errors_are_collected(tmp_path):
         load_policy(tmp_path / "missing.yaml")
 
 
+def test_suite_with_an_unknown_utility_process_is_a_policy_error(tmp_path):
+    from synthstruct.evaluation.suite import load_suite
+
+    path = tmp_path / "suite.yaml"
+    path.write_text("suite_version: 1\nname: s\nmetrics: [utility]\noptions: {utility_process: threads}\n")
+    with pytest.raises(PolicyError) as info:
+        load_suite(path)
+    assert [p.location for p in info.value.problems] == ["options.utility_process"]
+    assert "threads" not in str(info.value)  # the fix names the allowed values, not echoes the input
+    path.write_text("suite_version: 1\nname: s\nmetrics: [utility]\noptions: {utility_process: child}\n")
+    assert load_suite(path).options["utility_process"] == "child"
+
+
 def test_statistics():
     r = _result(0.03, reference=0.01, ci=(0.02, 0.05))
     assert statistic_of(r, "value") == 0.03
