@@ -4,7 +4,7 @@ The gate computes its metrics on two threads of one process. scikit-learn's ``Hi
 releases the GIL in its histogram loops but takes it back between them (tree growing is Python), and the
 other thread's metrics (pandas value counts, factorising, string methods) hold it for long stretches: on
 a 300k-row hospital table the utility metric took 10.0 s alone and 47.3 s beside those metrics, for
-about the same CPU (11.2 vs 13.0 s). A child process has its own interpreter, so its fits run at full
+about the same CPU (11.2 vs 13.0 s; ``evaluation/bench_utility_gil.py``). A child process has its own interpreter, so its fits run at full
 speed on the second core, and the parent never imports scikit-learn for them (1.2 s of single-threaded
 imports on the gate's critical path).
 
