@@ -195,7 +195,7 @@ class ReleaseGate:
         suite = self.policy.load_suite()
         opts = {"rare_k": max(k, 1), "extreme_k": max(k, 1), "block_entities": list(self.policy.pii.block_entities),
                 "privacy_sampling": self.policy.privacy_sampling.model_dump(),
-                **(suite.options if suite else {}), **(options or {})}
+                **(suite.options.set_values() if suite else {}), **(options or {})}
         ctx = EvaluationContext(train=train, synthetic=synthetic, schema=schema, holdout=holdout, seed=seed,
                                 options=opts)
         metrics: dict[str, MetricResult] = {}

@@ -142,7 +142,7 @@ class Policy(_Strict):
 def _problems(exc: ValidationError) -> list[Problem]:
     from synthstruct.schema.io import pydantic_problems
 
-    return pydantic_problems(exc)
+    return pydantic_problems(exc, "docs/policies.md")
 
 
 def policy_from_dict(data: object, *, source: str | None = None) -> Policy:

@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 
-def pydantic_problems(exc: ValidationError) -> list[Problem]:
-    """Turn pydantic errors into :class:`Problem` s with dotted YAML paths and no input values."""
+def pydantic_problems(exc: ValidationError, doc: str = "docs/schema.md") -> list[Problem]:
+    """Turn pydantic errors into :class:`Problem` s with dotted YAML paths and no input values; fixes point
+    to ``doc`` (the page that documents the format)."""
     problems = []
     for err in exc.errors(include_input=False, include_url=False):
         loc = [str(part) for part in err["loc"]]
@@ -37,7 +38,7 @@ def pydantic_problems(exc: ValidationError) -> list[Problem]:
         path = ".".join(loc) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":
-            problems.append(Problem(path, "unknown key", "remove it or check its spelling against docs/schema.md"))
+            problems.append(Problem(path, "unknown key", f"remove it or check its spelling against {doc}"))
         elif kind == "missing":
             problems.append(Problem(path, "required key is missing", "add it"))
         elif kind == "union_tag_invalid":
@@ -45,7 +46,7 @@ def pydantic_problems(exc: ValidationError) -> list[Problem]:
         elif kind == "union_tag_not_found":
             problems.append(Problem(path, "has no 'kind'/'type' to say what it is", "add kind: (column) or type: (constraint)"))
         else:
-            problems.append(Problem(path, err["msg"], "see docs/schema.md for the allowed values"))
+            problems.append(Problem(path, err["msg"], f"see {doc} for the allowed values"))
     return problems
 
 

@@ -61,7 +61,34 @@ def test_suite_with_an_unknown_utility_process_is_a_policy_error(tmp_path):
     assert [p.location for p in info.value.problems] == ["options.utility_process"]
     assert "threads" not in str(info.value)  # the fix names the allowed values, not echoes the input
     path.write_text("suite_version: 1\nname: s\nmetrics: [utility]\noptions: {utility_process: child}\n")
-    assert load_suite(path).options["utility_process"] == "child"
+    assert load_suite(path).options.utility_process == "child"
+
+
+@pytest.mark.parametrize("options, location", [
+    ("{utility_max_rows: abc}", "options.utility_max_rows"),
+    ("{utility_max_rows: 0}", "options.utility_max_rows"),
+    ("{near_copy_quantile: 1.5}", "options.near_copy_quantile"),
+    ("{text_embeddings: maybe}", "options.text_embeddings"),
+    ("{pair_trend_max_rows: 5000}", "options.pair_trend_max_rows"),  # misspelt: unknown, not ignored
+])
+def test_suite_option_with_a_bad_value_or_name_is_a_policy_error_at_load(tmp_path, options, location):
+    from synthstruct.evaluation.suite import load_suite
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(f"suite_version: 1\nname: s\nmetrics: [utility]\noptions: {options}\n")
+    with pytest.raises(PolicyError) as info:
+        load_suite(path)
+    assert [p.location for p in info.value.problems] == [location]
+    assert "abc" not in str(info.value) and "maybe" not in str(info.value)
+
+
+def test_suite_options_reach_the_gate_only_when_set(tmp_path):
+    from synthstruct.evaluation.suite import load_suite
+
+    path = tmp_path / "suite.yaml"
+    path.write_text("suite_version: 1\nname: s\nmetrics: [utility]\noptions: {utility_max_rows: '5000'}\n")
+    assert load_suite(path).options.set_values() == {"utility_max_rows": 5000}
+    assert load_suite("full").options.set_values() == {"pair_trends_max_rows": 20000, "discriminator_max_rows": 10000}
 
 
 def test_statistics():
