@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,19 +127,37 @@ class MixedEncoder:
         self.scales_: dict[str, tuple[float, float]] = {}
         self.levels_: dict[str, pd.Index] = {}
         self.has_missing_: dict[str, bool] = {}
+        # Level codes of the fitted frames' category columns, kept from the fit's own factorising so that
+        # row_keys / transform of these frames do not hash every cell again (frames must not change meanwhile).
+        self._frames = {id(f): f for f in frames}
+        self._frame_codes: dict[tuple[int, str], np.ndarray] = {}
         for name in self.columns_:
             scale = self._robust_scale(train[name]) if kinds[name] in _SCALED_KINDS else None
             if scale is not None:
                 self.scales_[name] = scale
                 continue
-            parts = [self._category_values(f[name], kinds[name]) for f in frames]
-            self.levels_[name] = pd.Index(pd.unique(np.concatenate([values for values, _ in parts])))
-            self.has_missing_[name] = any(missing for _, missing in parts)
+            if kinds[name] in _SCALED_KINDS:
+                parts = [self._category_values(f[name], kinds[name]) for f in frames]
+                self.levels_[name] = pd.Index(pd.unique(np.concatenate([values for values, _ in parts])))
+                self.has_missing_[name] = any(missing for _, missing in parts)
+                continue
+            factorised = [pd.factorize(f[name].to_numpy()) for f in frames]  # distinct values in order of appearance
+            self.levels_[name] = levels = pd.Index(pd.unique(np.concatenate(
+                [np.asarray(distinct).astype(object) for _, distinct in factorised])))
+            self.has_missing_[name] = any(bool((local < 0).any()) for local, _ in factorised)
+            dtype = np.uint8 if len(levels) < 255 else np.uint16 if len(levels) < 65_535 else np.int64
+            for frame, (local, distinct) in zip(frames, factorised):
+                found = np.append(levels.get_indexer(pd.Index(distinct, dtype=object)), len(levels))
+                self._frame_codes[(id(frame), name)] = found.astype(dtype)[local]  # -1 (missing) -> len(levels)
         self.onehot_columns_ = [c for c in self.levels_ if self._width(c) <= self.max_onehot]
         self.coded_columns_ = [c for c in self.levels_ if c not in self.onehot_columns_]
         self.scaled_columns_ = list(self.scales_)
         self.kinds_ = {name: kinds[name] for name in self.columns_}
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles (e.g. to Dask workers) carry the fitted levels and scales, not the fitted frames' codes."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_frames", "_frame_codes")}
 
     def _robust_scale(self, series: pd.Series) -> tuple[float, float] | None:
         values = as_numbers(series)
@@ -203,6 +222,8 @@ class MixedEncoder:
         A value not seen at fit time maps to ``L + 1`` (logged, by count only).
         """
         levels = self.levels_[name]
+        if getattr(self, "_frames", {}).get(id(frame)) is frame and (id(frame), name) in self._frame_codes:
+            return self._frame_codes[(id(frame), name)].astype(np.int64)  # a frame given to fit: coded then
         series = frame[name]
         if self.kinds_[name] not in _SCALED_KINDS:  # each distinct value looked up once
             local, distinct = pd.factorize(series.to_numpy())

@@ -12,7 +12,8 @@ Neither generator learns from the real values. ``fit`` keeps only
   HMAC per candidate); saved, pickled and copied states hold only the digests (:class:`ReplayGuard`).
 
 Values come from Faker (``fake``, seeded from the caller's numpy generator: same seed, same
-values), from a ``pattern`` (``#`` digit, ``?`` upper-case letter) or a redaction marker (``mask``).
+values), from a ``pattern`` (``#`` digit, ``?`` upper-case letter; drawn in NumPy batches from the same
+generator) or a redaction marker (``mask``).
 With a caller-held key, :meth:`PiiGenerator.map_values` maps each real value to the same fake value
 every time (HMAC-SHA256 of the value seeds Faker); the key is never stored.
 """
@@ -48,6 +49,7 @@ _DIGITS = np.array(list(string.digits), dtype="<U1")
 _LETTERS = np.array(list(string.ascii_uppercase), dtype="<U1")
 _MAX_ANSWERS = 200_000  # contains() answers kept per guard
 _NINO_PREFIX = "ABCEGHJKLMNPRSTWXYZ"
+_NUMERIFY_ONLY = frozenset("%!@")  # Faker's other numerify placeholders: such patterns are drawn by Faker
 
 
 # --------------------------------------------------------------------------------------- guard
@@ -202,6 +204,12 @@ class ReplayGuard:
                 self._answers[key] = found
         return found
 
+    def contains_text(self, text: str) -> bool:
+        """:meth:`contains` of a value whose :func:`normalise` form is ``text`` (no answer cache)."""
+        if self._plain is not None:
+            return text in self._plain
+        return self._digest_text(text) in self._digest_set
+
     def __len__(self) -> int:
         return len(self._plain) if self._plain is not None else len(self._digest_set)
 
@@ -329,6 +337,46 @@ class PiiGenerator:
                          [Problem(f"column {self.column.entity}", "every generated value equals a real value",
                                   "use a longer pattern or strategy: mask")])
 
+    def _numpy_pattern(self) -> str | None:
+        """The column's pattern when its values are drawn with NumPy (``#`` digits and ``?`` letters only),
+        else ``None`` (Faker draws them, one call per value)."""
+        column = self.column
+        drawn = column.strategy == "pattern" or (
+            column.strategy == "fake" and column.entity == "MEDICAL_RECORD_NUMBER")
+        pattern = column.pattern if drawn else None
+        if not pattern or set(pattern) & _NUMERIFY_ONLY or ("#" not in pattern and "?" not in pattern):
+            return None
+        return pattern
+
+    def _draw_pattern(self, pattern: str, m: int, rng: np.random.Generator) -> list[str]:
+        """``m`` values of ``pattern`` drawn in NumPy batches: never a real value; distinct while the pattern
+        has room for them (its capacity less the real values), repeats after that (as :meth:`_draw_fresh`)."""
+        room = _pattern_capacity(pattern) - len(self.guard_)
+        normalised = _pattern_normaliser(pattern, self.column.entity)
+        out: list[str] = []
+        used: set[str] = set()
+        idle, repeats = 0, False
+        while len(out) < m:
+            before, want = len(out), m - len(out)
+            repeats = repeats or len(used) >= room
+            chars = IdGenerator._fill_chars(pattern, max(16, want + want // 8), rng)
+            batch = chars.view(f"<U{len(pattern)}").ravel().tolist()
+            texts = normalised(chars) if normalised is not None else [normalise(v, self.column.entity) for v in batch]
+            for value, text in zip(batch, texts):
+                if (repeats or value not in used) and not self.guard_.contains_text(text):
+                    used.add(value)
+                    out.append(value)
+                    if len(out) == m:
+                        break
+            idle = idle + 1 if len(out) == before else 0
+            if idle >= _MAX_TRIES and not repeats:  # no new value in many draws: allow repeats (never real ones)
+                idle, repeats = 0, True
+            elif idle >= _MAX_TRIES:
+                raise InputError("cannot generate values that differ from the real ones",
+                                 [Problem(f"column {self.column.entity}", "every generated value equals a real value",
+                                          "use a longer pattern or strategy: mask")])
+        return out
+
     def _group_sizes(self, m: int, rng: np.random.Generator) -> np.ndarray:
         if m == 0:
             return np.zeros(0, dtype=int)
@@ -356,15 +404,20 @@ class PiiGenerator:
         """
         _check_fitted(self, "guard_")
         rng = np.random.default_rng(rng)
-        fake = self._faker_for(_seed_from(rng))
+        faker_seed = _seed_from(rng)
         n_missing = int(round(self.missing_share_ * n))
         sizes = self._group_sizes(n - n_missing, rng)
-        used: set[str] = set()
-        entities = []
-        for _ in range(len(sizes)):
-            value = self._draw_fresh(fake, used)
-            used.add(value)
-            entities.append(value)
+        pattern = self._numpy_pattern()
+        if pattern is not None:
+            entities = self._draw_pattern(pattern, len(sizes), rng)
+        else:
+            fake = self._faker_for(faker_seed)
+            used: set[str] = set()
+            entities = []
+            for _ in range(len(sizes)):
+                value = self._draw_fresh(fake, used)
+                used.add(value)
+                entities.append(value)
         values = np.repeat(np.array(entities, dtype=object), sizes)
         out = np.full(n, None, dtype=object)
         order = rng.permutation(n)
@@ -415,6 +468,22 @@ class PiiGenerator:
 
 
 # --------------------------------------------------------------------------------------- ids
+def _pattern_normaliser(pattern: str, entity: str | None) -> Callable[[np.ndarray], list[str]] | None:
+    """A batch :func:`normalise` of the values of ``pattern`` given as a character matrix (one row per value;
+    drawn characters are ASCII digits and upper-case letters), or ``None`` when the pattern's literal
+    characters need the general path (non-ASCII, spaces)."""
+    if not pattern.isascii() or any(ch.isspace() for ch in pattern):
+        return None
+    keep = [j for j, ch in enumerate(pattern) if ch in "#?" or ch.isalnum() or entity not in DIGIT_LIKE]
+    if not keep:
+        return None
+
+    def texts(chars: np.ndarray) -> list[str]:  # number-like entities: letters and digits only
+        kept = np.ascontiguousarray(chars[:, keep])
+        return np.char.lower(kept.view(f"<U{len(keep)}").ravel()).tolist()
+    return texts
+
+
 def _pattern_capacity(pattern: str) -> int:
     return 10 ** pattern.count("#") * 26 ** pattern.count("?")
 
@@ -473,15 +542,21 @@ class IdGenerator:
         return out
 
     @staticmethod
-    def _fill(pattern: str, k: int, rng: np.random.Generator) -> list[str]:
-        if not pattern:
-            return [""] * k
+    def _fill_chars(pattern: str, k: int, rng: np.random.Generator) -> np.ndarray:
+        """``k`` values of a non-empty ``pattern`` as a ``(k, len(pattern))`` matrix of characters."""
         chars = np.tile(np.array(list(pattern), dtype="<U1"), (k, 1))
         for j, ch in enumerate(pattern):
             if ch == "#":
                 chars[:, j] = _DIGITS[rng.integers(0, 10, size=k)]
             elif ch == "?":
                 chars[:, j] = _LETTERS[rng.integers(0, 26, size=k)]
+        return chars
+
+    @staticmethod
+    def _fill(pattern: str, k: int, rng: np.random.Generator) -> list[str]:
+        if not pattern:
+            return [""] * k
+        chars = IdGenerator._fill_chars(pattern, k, rng)
         return chars.view(f"<U{len(pattern)}").ravel().tolist()  # each row's characters as one string
 
     def to_state(self) -> dict[str, Any]:

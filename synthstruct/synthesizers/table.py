@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,20 @@ def _distinct_combinations(sub: pd.DataFrame) -> tuple[list[tuple[str, ...]], np
         c, distinct = pd.factorize(series)
         codes.append(c)
         labels.append([str(v) for v in distinct])
-    combos, inverse, counts = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True, return_counts=True)
-    return [tuple(labels[j][c] for j, c in enumerate(row)) for row in combos], inverse.ravel(), counts
+    sizes = [len(lab) + 1 for lab in labels]  # a code of -1 (missing) shifts to 0
+    if math.prod(sizes) < 2**62:
+        # one integer per row, the first column most significant: np.unique's order of the code rows
+        key = np.zeros(len(sub), dtype=np.int64)
+        for c, size in zip(codes, sizes):
+            key = key * size + (c.astype(np.int64) + 1)
+        keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        combos = np.empty((len(keys), len(codes)), dtype=np.int64)
+        for j in range(len(codes) - 1, -1, -1):
+            keys, combos[:, j] = np.divmod(keys, sizes[j])
+        combos -= 1
+    else:
+        combos, inverse, counts = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True, return_counts=True)
+    return [tuple(labels[j][c] for j, c in enumerate(row)) for row in combos.tolist()], inverse.ravel(), counts
 
 
 def _combination_counts(sub: pd.DataFrame) -> dict[tuple[str, ...], int]:

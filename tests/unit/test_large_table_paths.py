@@ -693,6 +693,22 @@ def test_seen_combination_counts_match_counting_rows(sub):
     assert _combination_counts(sub) == dict(expected)
 
 
+@pytest.mark.parametrize("wide", [False, True])
+def test_distinct_combinations_in_the_order_and_positions_of_unique_rows(wide):
+    from synthstruct.synthesizers.table import _distinct_combinations
+
+    rng = np.random.default_rng(3)
+    n_columns = 40 if wide else 3  # 40 columns of 5 levels: 6**40 keys overflow int64 (the row-wise path)
+    sub = pd.DataFrame({f"c{j}": rng.choice(["a", "b", "c", "d", "e"], size=300) for j in range(n_columns)})
+    sub.iloc[::17, 0] = None  # a missing value codes as -1
+    codes = np.stack([pd.factorize(sub[c])[0] for c in sub], axis=1)
+    rows, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    labels = [[str(v) for v in pd.factorize(sub[c])[1]] for c in sub]
+    texts, got_inverse, got_counts = _distinct_combinations(sub)
+    assert texts == [tuple(labels[j][c] for j, c in enumerate(row)) for row in rows.tolist()]
+    assert np.array_equal(got_inverse, inverse.ravel()) and np.array_equal(got_counts, counts)
+
+
 @pytest.mark.parametrize("series", [
     pd.Series([" Ann ", "ann", "Bo", None, "bo"], dtype=object), pd.Series([5, 7, 5, -3]), pd.Series([5, 0, 12]),
     pd.Series([1, True, "1", 1.0, None], dtype=object), pd.Series([2.0, -0.0, np.nan]),

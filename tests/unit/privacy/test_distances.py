@@ -226,3 +226,24 @@ def test_more_than_255_one_hot_columns_are_counted_without_overflow() -> None:
 def test_max_onehot_beyond_a_byte_is_refused() -> None:
     with pytest.raises(ValueError, match="max_onehot"):
         MixedEncoder(max_onehot=254)
+
+
+def test_codes_kept_from_fit_equal_coding_the_frame_again() -> None:
+    """row_keys / transform of a frame given to fit reuse the fit's codes: the same as a copy coded afresh."""
+    rng = np.random.default_rng(11)
+    train, holdout, synthetic = mixed_frame(300, rng), mixed_frame(80, rng), mixed_frame(200, rng)
+    train.loc[:5, "code"] = [str(i) for i in range(1000, 1006)]  # values only one frame holds
+    encoder = MixedEncoder().fit(SCHEMA, train, holdout, synthetic)
+    assert encoder._frame_codes  # the fit kept codes of its frames
+    for frame in (train, holdout, synthetic):
+        fresh = frame.copy()  # another object: coded from its cells
+        for name in encoder.levels_:
+            kept, coded = encoder.category_codes(frame, name), encoder.category_codes(fresh, name)
+            assert kept.dtype == coded.dtype == np.int64 and np.array_equal(kept, coded)
+        assert np.array_equal(encoder.row_keys(frame), encoder.row_keys(fresh))
+        a, b = encoder.transform(frame), encoder.transform(fresh)
+        assert np.array_equal(a.levels, b.levels) and np.array_equal(a.codes, b.codes) and np.array_equal(a.onehot, b.onehot)
+    import pickle
+
+    shipped = pickle.loads(pickle.dumps(encoder))  # noqa: S301 - our own object; as sent to Dask workers
+    assert not hasattr(shipped, "_frame_codes") and np.array_equal(shipped.row_keys(train), encoder.row_keys(train))

@@ -109,6 +109,47 @@ def test_mask_and_pattern_strategies():
     assert out.str.fullmatch(r"MR-\d{3}-[A-Z]{2}").all() and "MR-123-AB" not in set(out)
 
 
+@pytest.mark.parametrize("entity, pattern", [
+    ("MEDICAL_RECORD_NUMBER", "MRN-#######"),  # number-like: the dash goes in normalise
+    ("MEDICAL_RECORD_NUMBER", "mr/##.??"),
+    ("PERSON", "ID-##-??"),  # not number-like: punctuation stays, case folds
+    ("PERSON", "Café-###"),  # non-ASCII literal: the general path
+    ("PERSON", "A B ###"),  # a space: the general path
+])
+def test_pattern_values_are_normalised_in_batches_as_one_by_one(entity, pattern):
+    from synthstruct.synthesizers.pii import _pattern_normaliser
+
+    chars = IdGenerator._fill_chars(pattern, 500, np.random.default_rng(1))
+    values = chars.view(f"<U{len(pattern)}").ravel().tolist()
+    batch = _pattern_normaliser(pattern, entity)
+    if not pattern.isascii() or " " in pattern:
+        assert batch is None
+    else:
+        assert batch(chars) == [normalise(v, entity) for v in values]
+
+
+def test_pattern_pii_drawn_in_batches_never_real_and_distinct_while_there_is_room():
+    real = pd.Series([f"MRN-{i:03d}" for i in range(0, 1000, 2)])  # half of the 1,000 values are real
+    gen = PiiGenerator(pii("MEDICAL_RECORD_NUMBER", pattern="MRN-###")).fit(real)
+    out = gen.generate(500, np.random.default_rng(0))
+    assert out.str.fullmatch(r"MRN-\d{3}").all() and not set(out) & set(real)
+    assert out.nunique() >= 490  # distinct while free values are found (the last few are rare draws)
+    again = PiiGenerator(pii("MEDICAL_RECORD_NUMBER", pattern="MRN-###")).fit(real)
+    assert again.generate(500, np.random.default_rng(0)).equals(out)  # same seed, same values
+    more = gen.generate(800, np.random.default_rng(0))  # more rows than free values: repeats, never real
+    assert not set(more) & set(real) and more.nunique() == 500
+    full = PiiGenerator(pii("MEDICAL_RECORD_NUMBER", pattern="MRN-#")).fit(pd.Series([f"MRN-{i}" for i in range(10)]))
+    with pytest.raises(InputError, match="differ from the real"):
+        full.generate(5, np.random.default_rng(0))
+
+
+def test_patterns_with_other_faker_placeholders_are_drawn_by_faker():
+    gen = PiiGenerator(pii("MEDICAL_RECORD_NUMBER", strategy="pattern", pattern="R%##")).fit(pd.Series(["R100"]))
+    assert gen._numpy_pattern() is None
+    out = gen.generate(50, np.random.default_rng(0))
+    assert out.str.fullmatch(r"R[1-9]\d\d").all() and "R100" not in set(out)
+
+
 def test_consistent_mapping():
     real = pd.Series(["Ann Lee", "Bo Chan", "Ann Lee", None, "ann  lee"])
     gen = PiiGenerator(pii("PERSON", consistent=True)).fit(real)
