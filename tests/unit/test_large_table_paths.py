@@ -391,10 +391,56 @@ def test_gate_results_do_not_depend_on_its_threads(small_frame, small_schema_dic
                 "sampling": report.privacy_sampling}
         return json.dumps(body, sort_keys=True, default=str), seen
 
+    monkeypatch.setenv("SYNTHSTRUCT_GATE_FORK", "0")
     serial, seen_serial = run(1)
     parallel, seen_parallel = run(2)
     assert parallel == serial
     assert seen_parallel == seen_serial == list(policy.metric_names())  # progress in policy order
+    # the per-column metrics in a forked child process (forced on this small table): the same report
+    monkeypatch.setenv("SYNTHSTRUCT_GATE_FORK", "1")
+    monkeypatch.setattr(gate_module, "FORK_MIN_ROWS", 0)
+    forks: list[list[str]] = []
+    real = gate_module._ForkedMetrics
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, names, ctx):
+            forks.append(names)
+            super().__init__(names, ctx)
+
+    monkeypatch.setattr(gate_module, "_ForkedMetrics", Counted)
+    forked, seen_forked = run(2)
+    assert forks and set(forks[0]) <= gate_module._FORKED_METRICS and len(forks[0]) >= 5
+    assert forked == serial and seen_forked == seen_serial
+
+
+def test_gate_computes_the_forked_metrics_in_process_when_the_child_fails(small_frame, small_schema_dict,
+                                                                          monkeypatch, caplog):
+    import json
+    import os
+
+    import synthstruct.release.gate as gate_module
+    from synthstruct.release.policy import load_policy
+    from synthstruct.schema.check import coerce_to_schema
+
+    schema = schema_from_dict(small_schema_dict)
+    frame = coerce_to_schema(small_frame, schema)
+    train, holdout = frame.iloc[:300].reset_index(drop=True), frame.iloc[300:].reset_index(drop=True)
+    synthetic = frame.sample(300, replace=True, random_state=1).reset_index(drop=True)
+    policy, _ = load_policy("default")
+
+    def run() -> str:
+        report = gate_module.ReleaseGate(policy).evaluate(train=train, synthetic=synthetic, schema=schema,
+                                                          holdout=holdout, seed=3)
+        return json.dumps({k: v.to_dict() for k, v in report.metrics.items()}, sort_keys=True, default=str)
+
+    monkeypatch.setenv("SYNTHSTRUCT_GATE_FORK", "0")
+    expected = run()
+    monkeypatch.setenv("SYNTHSTRUCT_GATE_FORK", "1")
+    monkeypatch.setattr(gate_module, "FORK_MIN_ROWS", 0)
+    monkeypatch.setattr(gate_module, "_forked_main", lambda names, ctx, conn: os._exit(3))  # dies, sends nothing
+    with caplog.at_level("WARNING", logger="synthstruct.release.gate"):
+        assert run() == expected
+    assert "computing them in process" in caplog.text
 
 
 @pytest.fixture
