@@ -153,74 +153,39 @@ FORK_TIMEOUT_S = 1800.0
 
 def _may_fork(names: list[str], ctx: EvaluationContext) -> list[str]:
     """The metrics of ``names`` to compute in a forked child, or ``[]`` (too small a table, fewer than two such
-    metrics, no ``fork`` on this platform, or ``SYNTHSTRUCT_GATE_FORK=0``)."""
-    import os
-    import sys
+    metrics, no safe ``fork`` here, or ``SYNTHSTRUCT_GATE_FORK=0`` / ``SYNTHSTRUCT_FORK=0``)."""
+    from synthstruct._fork import fork_enabled
 
     chosen = [n for n in names if n in _FORKED_METRICS]
-    if (len(chosen) < 2 or len(ctx.train) + len(ctx.synthetic) < FORK_MIN_ROWS or sys.platform == "darwin"
-            or not hasattr(os, "fork") or os.environ.get("SYNTHSTRUCT_GATE_FORK", "1") == "0"):
+    if len(chosen) < 2 or len(ctx.train) + len(ctx.synthetic) < FORK_MIN_ROWS or not fork_enabled("SYNTHSTRUCT_GATE_FORK"):
         return []
     return chosen
 
 
-def _forked_main(names: list[str], ctx: EvaluationContext, conn: Any) -> None:
-    """In the child: compute ``names`` and send ``{name: (result, seconds)}``; any failure sends ``None``."""
-    try:
-        payload: Any = {name: _timed(METRICS.get(name), ctx) for name in names}
-    except BaseException:  # noqa: BLE001 - the parent computes them again and reports any error itself
-        payload = None
-    try:
-        conn.send(payload)
-    except Exception:  # noqa: BLE001 - e.g. a result that does not pickle: the parent computes it instead
-        conn.send(None)
-    finally:
-        conn.close()
+def _compute_all(names: list[str], ctx: EvaluationContext) -> dict[str, tuple[MetricResult, float]]:
+    return {name: _timed(METRICS.get(name), ctx) for name in names}
 
 
 class _ForkedMetrics:
-    """Metrics computed in a forked child process; :meth:`result` falls back to computing in process (with a
-    warning) when the child fails, dies or outlives :data:`FORK_TIMEOUT_S`."""
+    """Metrics computed in a forked child process (:class:`synthstruct._fork.ForkedCall`); :meth:`result`
+    computes them in process instead when the child fails, dies or outlives :data:`FORK_TIMEOUT_S`."""
 
     def __init__(self, names: list[str], ctx: EvaluationContext) -> None:
-        import multiprocessing
+        from synthstruct._fork import ForkedCall
 
         self.names, self._ctx = names, ctx
         self._results: dict[str, tuple[MetricResult, float]] | None = None
-        mp = multiprocessing.get_context("fork")
-        self._conn, child_conn = mp.Pipe(duplex=False)
-        self._process = mp.Process(target=_forked_main, args=(names, ctx, child_conn), daemon=True,
-                                   name="synthstruct-gate-metrics")
-        self._process.start()
-        child_conn.close()
+        self._call = ForkedCall(lambda: _compute_all(names, ctx), name="gate-metrics", timeout=FORK_TIMEOUT_S)
 
     def result(self, name: str) -> tuple[MetricResult, float]:
         if self._results is None:
-            self._results = self._collect()
+            ok, value = self._call.result()
+            self._results = value if ok else _compute_all(self.names, self._ctx)
         return self._results[name]
-
-    def _collect(self) -> dict[str, tuple[MetricResult, float]]:
-        payload = None
-        try:
-            if self._conn.poll(FORK_TIMEOUT_S):
-                payload = self._conn.recv()
-        except (EOFError, OSError):  # the child died before sending
-            payload = None
-        finally:
-            self.close()
-        if payload is None:
-            log.warning("the per-column metrics' child process failed; computing them in process")
-            return {name: _timed(METRICS.get(name), self._ctx) for name in self.names}
-        return payload
 
     def close(self) -> None:
         """Stop the child (if still running) and release the pipe."""
-        if self._process.is_alive():
-            self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        self._conn.close()
+        self._call.close()
 
 
 def _timed(fn: Callable[[EvaluationContext], MetricResult], ctx: EvaluationContext) -> tuple[MetricResult, float]:

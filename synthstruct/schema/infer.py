@@ -772,6 +772,51 @@ def _table_name(name: str) -> str:
     return cleaned or "table"
 
 
+#: Large tables: half of the columns are inferred in a forked child process (synthstruct._fork) from this many
+#: rows; each column's decision depends on that column only, so the schema is the same.
+FORK_MIN_ROWS = 100_000
+
+
+def _infer_some(frame: pd.DataFrame, positions: list[int], options: dict[str, Any]
+                ) -> dict[int, tuple[dict[str, Any], Decision]]:
+    out = {}
+    for i in positions:
+        series = frame.iloc[:, i]
+        if isinstance(series, pd.DataFrame):  # pragma: no cover - iloc gives one column
+            series = series.iloc[:, 0]
+        out[i] = _safe_infer_column(str(frame.columns[i]), series, **options)
+    return out
+
+
+def _infer_columns(frame: pd.DataFrame, options: dict[str, Any]) -> dict[str, tuple[dict[str, Any], Decision]]:
+    """Each column's spec and decision, in column order (a duplicated name: its first column). From
+    :data:`FORK_MIN_ROWS` rows the text columns are shared out between this process and a forked child."""
+    from synthstruct._fork import ForkedCall, fork_enabled
+
+    first: dict[Any, int] = {}
+    for i, c in enumerate(frame.columns):
+        first.setdefault(c, i)
+    positions = sorted(first.values())
+    child: list[int] = []
+    if len(frame) >= FORK_MIN_ROWS and len(positions) >= 4 and fork_enabled():
+        # text columns cost most (hashing, formats, PII checks): deal them out alternately, then the rest
+        ordered = sorted(positions, key=lambda i: frame.dtypes.iloc[i].kind != "O")
+        child = ordered[1::2]
+    in_child = set(child)
+    mine = [i for i in positions if i not in in_child]
+    results: dict[int, tuple[dict[str, Any], Decision]] = {}
+    call = ForkedCall(lambda: _infer_some(frame, child, options), name="schema-inference") if child else None
+    try:
+        results.update(_infer_some(frame, mine, options))
+        if call is not None:
+            ok, value = call.result()
+            results.update(value if ok else _infer_some(frame, child, options))
+    finally:
+        if call is not None:
+            call.close()
+    return {str(frame.columns[i]): results[i] for i in positions}
+
+
 def infer_table(frame: pd.DataFrame, *, name: str = "table", detect_pii: bool = True, sample_size: int = 200,
                 seed: int = 0, analyzer: Any = None, target: str | None = None,
                 hierarchies: bool = True) -> Inference:
@@ -795,13 +840,8 @@ def infer_table(frame: pd.DataFrame, *, name: str = "table", detect_pii: bool = 
     t0 = time.perf_counter()
     columns: dict[str, dict[str, Any]] = {}
     decisions: dict[str, Decision] = {}
-    for column in frame.columns:
-        key = str(column)
-        series = frame[column]
-        if isinstance(series, pd.DataFrame):  # duplicated column name: sanity check reports it
-            series = series.iloc[:, 0]
-        spec, decision = _safe_infer_column(key, series, detect_pii=detect_pii, sample_size=sample_size,
-                                            seed=seed, analyzer=analyzer)
+    options = {"detect_pii": detect_pii, "sample_size": sample_size, "seed": seed, "analyzer": analyzer}
+    for key, (spec, decision) in _infer_columns(frame, options).items():
         columns[key], decisions[key] = spec, decision
     t_columns = time.perf_counter() - t0
     kinds = {c: spec["kind"] for c, spec in columns.items()}

@@ -157,3 +157,29 @@ def test_deterministic(constructed, analyzer):
 def test_value_shape():
     assert value_shape("AB-0012x") == "??-####?"
     assert value_shape("P-00012", keep={0}) == "P-#####"
+
+
+def test_columns_inferred_in_a_forked_child_give_the_same_schema_and_decisions(constructed, analyzer, monkeypatch):
+    import synthstruct.schema.infer as infer_module
+    from synthstruct._fork import ForkedCall
+
+    def run() -> tuple[dict, dict]:
+        found = infer_module.infer_table(constructed, name="clinic", analyzer=analyzer)
+        return found.schema.model_dump(), {k: d.to_dict() for k, d in found.decisions.items()}
+
+    monkeypatch.setenv("SYNTHSTRUCT_FORK", "0")
+    expected = run()
+    monkeypatch.setenv("SYNTHSTRUCT_FORK", "1")
+    monkeypatch.setattr(infer_module, "FORK_MIN_ROWS", 0)
+    calls: list[bool] = []
+    real_result = ForkedCall.result
+
+    def counted(self):
+        ok, value = real_result(self)
+        calls.append(ok)
+        return ok, value
+
+    monkeypatch.setattr(ForkedCall, "result", counted)
+    assert run() == expected
+    assert calls == [True]  # the child inferred its share of the columns
+    assert list(run()[1]) == list(constructed.columns)  # decisions in column order
