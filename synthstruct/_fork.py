@@ -92,14 +92,6 @@ class ForkedCall:
                 self._ok, self._value = True, payload[1]
         return self._ok, self._value
 
-    def kill(self) -> None:
-        """Stop the child at once (its work is no longer wanted) and release the pipe."""
-        if self._process.pid is not None and self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        self._done = True
-        self.close()
-
     def close(self) -> None:
         """Stop the child if it still runs and release the pipe (idempotent)."""
         if self._process.pid is not None and self._process.is_alive():

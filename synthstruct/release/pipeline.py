@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -210,60 +209,6 @@ def _write_data(synthetic: pd.DataFrame, schema: Schema, columns: list[str], fol
         write_table(out_frame, folder / "data" / f"{schema.name}{suffix}", escape_csv_formulas=escape_formulas)
 
 
-#: Write the data files in a forked child process from this many synthetic rows (formatting and CSV escaping
-#: hold the GIL, which the gate's metrics need meanwhile); below, on a thread.
-WRITE_FORK_MIN_ROWS = 20_000
-
-
-class _DataWriter:
-    """The bundle's data files written while the gate runs: in a forked child process on larger tables
-    (:class:`synthstruct._fork.ForkedCall`; if it fails they are written again in process, so a write error
-    is reported as usual), else on a thread. :meth:`cancel` stops it (a blocked release writes no data)."""
-
-    def __init__(self, synthetic: pd.DataFrame, schema: Schema, columns: list[str], folder: Path, *,
-                 escape_formulas: bool) -> None:
-        from synthstruct._fork import ForkedCall, fork_enabled
-
-        self._args = (synthetic.copy(deep=False), schema, columns, folder)
-        self._escape = escape_formulas
-        self._stop = threading.Event()
-        self._forked: ForkedCall | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        if len(synthetic) >= WRITE_FORK_MIN_ROWS and fork_enabled("SYNTHSTRUCT_WRITE_FORK"):
-            self._forked = ForkedCall(self._write, name="bundle-data")
-        else:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-data")
-            self._future = self._pool.submit(self._write)
-
-    def _write(self) -> bool:
-        _write_data(*self._args, escape_formulas=self._escape, stop=self._stop)
-        return True
-
-    def result(self) -> None:
-        """Wait for the files; raises the write's error."""
-        if self._forked is not None:
-            ok, _ = self._forked.result()
-            if not ok:  # write them here: a disk or permission error is raised as the thread would raise it
-                shutil.rmtree(self._args[3] / "data", ignore_errors=True)
-                self._write()
-            return
-        assert self._pool is not None
-        try:
-            self._future.result()
-        finally:
-            self._pool.shutdown()
-
-    def cancel(self) -> None:
-        """Stop writing (between files on a thread, at once in a child)."""
-        self._stop.set()
-        if self._forked is not None:
-            self._forked.kill()
-        else:
-            assert self._pool is not None
-            self._future.cancel()
-            self._pool.shutdown(wait=True)
-
-
 def _blocked_too_small(data: Path, output: Path, frame: pd.DataFrame, schema_obj: Schema, choice: SchemaChoice,
                        policy_obj: Policy, policy_label: str, *, seed: int, engine: str, input_sha: str,
                        overwrite: bool, n_holdout: int, load_seconds: float) -> ReleaseResult:
@@ -433,9 +378,11 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
     # The data files are written while the gate runs (a thread of their own: Arrow, NumPy and the file writes
     # release the GIL), into a private staging folder next to the bundle; they move into the bundle only when
     # the gate passes. A blocked release stops the writer and removes the folder: no data is released.
-    with staging_directory(output) as staging:
-        data_written = _DataWriter(synthetic, schema_obj, list(frame.columns), staging,
-                                   escape_formulas=escape_formulas)
+    stop = threading.Event()
+    with staging_directory(output) as staging, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-data") as writer:
+        data_written = writer.submit(_write_data, synthetic.copy(deep=False), schema_obj, list(frame.columns),
+                                     staging, escape_formulas=escape_formulas, stop=stop)
         try:
             t = time.perf_counter()
             gate_options = {"canaries": canary_table} if canary_table is not None else None
@@ -464,46 +411,43 @@ def release(data: str | Path, *, output: str | Path, schema: Schema | str | Path
             if getattr(synth, "fit_rows_", None):
                 report["fit_sample"] = synth.fit_rows_
         except BaseException:
+            stop.set()
             data_written.cancel()
             raise
         if not gate.passed:
-            data_written.cancel()
+            stop.set()
         step("write bundle")
-        try:
-            with atomic_directory(output, overwrite=overwrite) as tmp:
-                if gate.passed:
-                    data_written.result()  # a write error surfaces here
-                    os.replace(staging / "data", tmp / "data")
-                (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
-                atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
-                (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
-                outputs = bundle_outputs(tmp)
-                manifest = ReleaseManifest.model_validate({
-                    "manifest_version": MANIFEST_VERSION,
-                    "released": gate.passed,
-                    "table": schema_obj.name,
-                    "input": {"file": data.name, "sha256": input_sha, "rows": len(frame),
-                              "columns": len(frame.columns)},
-                    "schema": {"sha256": schema_sha, "inferred": inferred},
-                    "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
-                    "seed": seed,
-                    "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
-                    "text": _text_manifest(synth),
-                    **({"differential_privacy": report["differential_privacy"]} if synth.privacy_ is not None else {}),
-                    "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
-                              "holdout_rows": len(holdout), "stratified_on": stratify},
-                    "gate": {"passed": gate.passed, "attempts": attempts,
-                             "failed": [c.name for c in gate.failed_checks()]},
-                    "canaries": ({"planted": canaries, "members": int(canary_table.n_members)}
-                                 if canary_table is not None else None),
-                    "timings": report["timings"],
-                    "versions": package_versions(),
-                    "outputs": outputs,
-                }).to_dict()
-                write_manifest(tmp, manifest)
-        except BaseException:
-            data_written.cancel()  # e.g. the bundle folder cannot be written: stop the writer too
-            raise
+        with atomic_directory(output, overwrite=overwrite) as tmp:
+            if gate.passed:
+                data_written.result()  # a write error surfaces here
+                os.replace(staging / "data", tmp / "data")
+            (tmp / "schema.yaml").write_text(dump_schema(schema_obj), encoding="utf-8")
+            atomic_write_bytes(tmp / "report.json", report_json_bytes(report))
+            (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
+            outputs = bundle_outputs(tmp)
+            manifest = ReleaseManifest.model_validate({
+                "manifest_version": MANIFEST_VERSION,
+                "released": gate.passed,
+                "table": schema_obj.name,
+                "input": {"file": data.name, "sha256": input_sha, "rows": len(frame),
+                          "columns": len(frame.columns)},
+                "schema": {"sha256": schema_sha, "inferred": inferred},
+                "policy": {"name": policy_obj.name, "source": policy_label, "sha256": pol_sha},
+                "seed": seed,
+                "engine": {"name": engine_name, "params": engine_params or {}, "protect_k": synth.protect_k},
+                "text": _text_manifest(synth),
+                **({"differential_privacy": report["differential_privacy"]} if synth.privacy_ is not None else {}),
+                "split": {"holdout_fraction": policy_obj.split.holdout_fraction, "train_rows": len(train),
+                          "holdout_rows": len(holdout), "stratified_on": stratify},
+                "gate": {"passed": gate.passed, "attempts": attempts,
+                         "failed": [c.name for c in gate.failed_checks()]},
+                "canaries": ({"planted": canaries, "members": int(canary_table.n_members)}
+                             if canary_table is not None else None),
+                "timings": report["timings"],
+                "versions": package_versions(),
+                "outputs": outputs,
+            }).to_dict()
+            write_manifest(tmp, manifest)
     if run_dir is not None:
         run_dir.discard()  # the texts are in the bundle now
     log.info("release %s: %s", "passed" if gate.passed else "blocked", output)

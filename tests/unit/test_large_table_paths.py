@@ -499,67 +499,6 @@ def test_a_failed_data_write_fails_the_release_and_leaves_nothing(tmp_path, pati
 
 
 
-def test_data_written_by_a_forked_child_is_the_same_and_only_released_when_the_gate_passes(tmp_path, patients_csv,
-                                                                                          monkeypatch):
-    import os
-
-    import synthstruct.release.pipeline as pipeline
-
-    data, schema = patients_csv
-    on_thread = pipeline.release(data, schema=schema, output=tmp_path / "thread", seed=3, policy="lenient")
-    monkeypatch.setattr(pipeline, "WRITE_FORK_MIN_ROWS", 0)
-    writers: list[int] = []
-    original = pipeline._write_data
-
-    def spy(*args, **kwargs):
-        writers.append(os.getpid())  # in the child: the parent's list stays empty
-        original(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "_write_data", spy)
-    forked = pipeline.release(data, schema=schema, output=tmp_path / "out" / "ok", seed=3, policy="lenient")
-    assert on_thread.passed and forked.passed and writers == []
-    for name in ("patients.csv", "patients.parquet"):
-        assert (tmp_path / "out" / "ok" / "data" / name).read_bytes() == (tmp_path / "thread" / "data" / name).read_bytes()
-
-    def leak(synthetic, train):
-        return train.sample(n=len(synthetic), replace=True, random_state=0).reset_index(drop=True)
-
-    blocked = pipeline.release(data, schema=schema, output=tmp_path / "out" / "no", seed=1, policy="strict",
-                               synthetic_hook=leak)
-    assert not blocked.passed and not (tmp_path / "out" / "no" / "data").exists()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["no", "ok"]  # no staging folder is left
-
-
-def test_a_forked_writer_that_fails_is_replaced_by_writing_in_process(tmp_path, patients_csv, monkeypatch):
-    import os
-
-    import synthstruct.release.pipeline as pipeline
-    from synthstruct.errors import FileAccessError
-
-    data, schema = patients_csv
-    monkeypatch.setattr(pipeline, "WRITE_FORK_MIN_ROWS", 0)
-    parent, original = os.getpid(), pipeline._write_data
-
-    def dies_in_child(*args, **kwargs):
-        if os.getpid() != parent:
-            os._exit(9)
-        original(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "_write_data", dies_in_child)
-    done = pipeline.release(data, schema=schema, output=tmp_path / "ok", seed=3, policy="lenient")
-    assert done.passed and sorted(p.name for p in (tmp_path / "ok" / "data").iterdir()) == [
-        "patients.csv", "patients.parquet"]
-
-    def broken(frame, path, **kwargs):  # fails in the child and again in process: a typed error, nothing left
-        raise FileAccessError("disk full", [], source=str(path))
-
-    monkeypatch.setattr(pipeline, "_write_data", original)
-    monkeypatch.setattr(pipeline, "write_table", broken)
-    with pytest.raises(FileAccessError):
-        pipeline.release(data, schema=schema, output=tmp_path / "out" / "bundle", seed=3, policy="lenient")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
-
-
 def test_text_scanning_metrics_never_run_at_the_same_time(small_schema_dict, monkeypatch):
     import threading
     import time
