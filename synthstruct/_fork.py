@@ -5,8 +5,8 @@ sees the parent's frames copy-on-write (nothing is pickled on the way in) and se
 result. :class:`ForkedCall` is used where the work splits into independent parts whose results are small
 (the gate's per-column metrics, schema inference's per-column decisions); the caller computes the other
 part meanwhile. If the child cannot start, fails, dies or outlives ``timeout``, :meth:`ForkedCall.result`
-returns ``None`` and the caller computes that part in process: forking changes where work runs, never what
-it returns.
+says so (``(False, None)``) and the caller computes that part in process: forking changes where work runs,
+never what it returns.
 
 Not on macOS (``fork`` is unsafe with its system frameworks) or without ``os.fork``;
 ``SYNTHSTRUCT_FORK=0`` switches it off everywhere (``SYNTHSTRUCT_GATE_FORK=0`` for the gate only).

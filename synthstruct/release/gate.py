@@ -270,9 +270,9 @@ class ReleaseGate:
                         return _timed(METRICS.get(name), ctx)
                 return _timed(METRICS.get(name), ctx)
 
-            forked = _ForkedMetrics(fork, ctx) if (fork := _may_fork(names, ctx)) else None
-            with _one_thread_per_metric(names), \
-                    ThreadPoolExecutor(max_workers=GATE_THREADS, thread_name_prefix="gate-metric") as pool:
+            with _one_thread_per_metric(names):  # entered first: a forked child inherits the BLAS limit too
+                forked = _ForkedMetrics(fork, ctx) if (fork := _may_fork(names, ctx)) else None
+                pool = ThreadPoolExecutor(max_workers=GATE_THREADS, thread_name_prefix="gate-metric")
                 futures = {n: pool.submit(compute, n) for n in order if forked is None or n not in forked.names}
                 try:
                     for name in names:
@@ -286,6 +286,7 @@ class ReleaseGate:
                 finally:
                     for future in futures.values():
                         future.cancel()  # an error (or Ctrl-C) stops the metrics that have not started
+                    pool.shutdown(wait=True)
                     if forked is not None:
                         forked.close()
         checks = [_judge(spec, metrics[spec.metric]) for spec in self.policy.checks]
