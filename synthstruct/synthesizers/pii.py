@@ -479,8 +479,8 @@ def _pattern_normaliser(pattern: str, entity: str | None) -> Callable[[np.ndarra
         return None
 
     def texts(chars: np.ndarray) -> list[str]:  # number-like entities: letters and digits only
-        kept = np.ascontiguousarray(chars[:, keep])
-        return np.char.lower(kept.view(f"<U{len(keep)}").ravel()).tolist()
+        kept = chars if len(keep) == len(pattern) else np.ascontiguousarray(chars[:, keep])
+        return [text.lower() for text in kept.view(f"<U{len(keep)}").ravel().tolist()]  # str.lower beats np.char
     return texts
 
 
@@ -518,15 +518,34 @@ class IdGenerator:
             raise InputError("id pattern too short", [Problem(
                 "pattern", f"allows fewer distinct values than the {n} ids requested",
                 "add '#' (digit) or '?' (letter) positions to the pattern")])
-        return pd.Series(self._fresh(n, lambda k: self._fill(pattern, k, rng)), dtype=object)
+        normalised = _pattern_normaliser(pattern, self.guard_.entity) if pattern else None
+        if normalised is None:
+            return pd.Series(self._fresh(n, lambda k: self._fill(pattern, k, rng)), dtype=object)
+        out: list[str] = []
+        seen: set[str] = set()
+        while len(out) < n:  # as _fresh, with each batch normalised at once for the replay check
+            chars = self._fill_chars(pattern, max(16, n - len(out)), rng)
+            for value, text in zip(chars.view(f"<U{len(pattern)}").ravel().tolist(), normalised(chars)):
+                if value not in seen and not self.guard_.contains_text(text):
+                    seen.add(value)
+                    out.append(value)
+                    if len(out) == n:
+                        break
+        return pd.Series(out, dtype=object)
 
     def _sequence(self, n: int) -> list[int]:
+        """``n`` integers from ``start`` upwards that are not real ids (checked a block at a time: the
+        normalised text of a Python int is ``str(int)`` for the guard of an id column, which has no entity)."""
         out: list[int] = []
         value = self.column.start
+        plain_ints = self.guard_.entity not in DIGIT_LIKE
         while len(out) < n:
-            if not self.guard_.contains(value):
-                out.append(value)
-            value += 1
+            block = range(value, value + (n - len(out)))
+            if plain_ints:
+                out.extend(v for v, text in zip(block, map(str, block)) if not self.guard_.contains_text(text))
+            else:  # pragma: no cover - id guards carry no entity
+                out.extend(v for v in block if not self.guard_.contains(v))
+            value = block.stop
         return out
 
     def _fresh(self, n: int, draw: Callable[[int], list[str]]) -> list[str]:

@@ -237,3 +237,18 @@ def test_replay_guard_digests_are_keyed_by_the_local_secret(monkeypatch):
     monkeypatch.setenv("SYNTHSTRUCT_SECRET", "another-key")
     with pytest.raises(ModelIntegrityError, match="another"):
         ReplayGuard.from_state(state)
+
+
+def test_pattern_and_sequence_ids_checked_in_batches_equal_the_value_by_value_way():
+    real = pd.Series([f"AC-{i:04d}" for i in range(0, 10_000, 3)])
+    gen = make_generator(IdColumn(kind="id", pattern="AC-####")).fit(real)
+    rng = np.random.default_rng(5)
+    expected = gen._fresh(2000, lambda k: IdGenerator._fill("AC-####", k, rng))
+    assert gen.generate(2000, np.random.default_rng(5)).tolist() == expected
+    ints = make_generator(IdColumn(kind="id", strategy="sequence", start=1)).fit(pd.Series(range(5, 400, 2)))
+    value, one_by_one = 1, []
+    while len(one_by_one) < 300:
+        if not ints.guard_.contains(value):
+            one_by_one.append(value)
+        value += 1
+    assert ints.generate(300, np.random.default_rng(0)).tolist() == one_by_one
