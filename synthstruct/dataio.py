@@ -258,6 +258,8 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
                 or isinstance(col.dtype, pd.CategoricalDtype)):
             continue
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("integer", "boolean", "empty"):
+            continue  # Python ints and booleans (id and code columns): their text is never an unsafe formula
         starts = _formula_starts(col)
         if starts is not None:  # text cells: only the cells Arrow found are parsed as numbers and escaped
             if not starts.any():

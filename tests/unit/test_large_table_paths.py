@@ -136,7 +136,10 @@ def _escape_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
 def test_formula_escaping_of_text_columns_matches_the_cell_by_cell_way():
     cells = ["=SUM(A1)", "-5", "+1.5e3", "-", "ok", None, np.nan, "@x", "\tq", "\rq", "- 3", "-1e400", "−7", ""]
     frame = pd.DataFrame({"t": np.array(cells * 3, dtype=object), "mixed": np.array([1, "=a"] * 21, dtype=object),
-                          "n": np.arange(42), "clean": ["a"] * 42}, index=list(range(22)) + [7] * 20)
+                          "n": np.arange(42), "clean": ["a"] * 42,
+                          # Python ints, booleans, nothing (id and code columns): skipped without a text pass
+                          "ints": np.array([-5, 3, None] * 14, dtype=object), "flags": np.array([True, None] * 21, dtype=object),
+                          "none": np.array([None] * 42, dtype=object)}, index=list(range(22)) + [7] * 20)
     got, expected = escape_formulas(frame), _escape_cell_by_cell(frame)
     pd.testing.assert_frame_equal(got, expected)
     assert got["t"].iloc[0] == "'=SUM(A1)" and got["t"].iloc[1] == "-5" and got["mixed"].iloc[1] == "'=a"
@@ -167,6 +170,33 @@ def test_format_numbers_once_per_distinct_value():
     values = pd.Series([1234.5, -0.001, np.nan, 1234.5, -5.0])
     out = format_numbers(values, NumberFormat(prefix="$", thousands=","), 2)
     assert out.tolist() == ["$1,234.50", "$0.00", None, "$1,234.50", "-$5.00"]
+
+
+def _format_value_by_value(v: float, fmt: NumberFormat, decimals: int) -> str | None:
+    """The number formatting before it was batched (one value at a time, digits grouped by hand)."""
+    if not np.isfinite(v):
+        return None
+    text = f"{abs(v):.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    if fmt.thousands and len(whole) > 3:
+        head = len(whole) % 3 or 3
+        whole = whole[:head] + "".join(fmt.thousands + whole[i:i + 3] for i in range(head, len(whole), 3))
+    sign = "-" if v < 0 and float(text) != 0 else ""
+    return f"{sign}{fmt.prefix}{whole}{fmt.decimal + frac if frac else ''}{fmt.suffix}"
+
+
+@pytest.mark.parametrize("fmt", [NumberFormat(), NumberFormat(prefix="$", thousands=","),
+                                 NumberFormat(suffix=" %", thousands=".", decimal=","),
+                                 NumberFormat(prefix="CHF ", thousands="'"), NumberFormat(thousands=" ", decimal=",")])
+@pytest.mark.parametrize("decimals", [0, 1, 2, 4])
+def test_format_numbers_matches_the_value_by_value_way(fmt, decimals):
+    rng = np.random.default_rng(decimals)
+    values = np.concatenate([
+        rng.normal(0, 10, 300), rng.lognormal(8, 4, 300) * rng.choice([-1, 1], 300), rng.integers(-10**6, 10**6, 100),
+        [0.0, -0.0, -0.004, -0.005, -0.5, 0.5, 1.5, 2.5, 999.995, -999.5, 1e15, -1e17, 123456789.125, np.nan,
+         np.inf, -np.inf, 5e-324, -5e-324, 1e300]])
+    got = format_numbers(pd.Series(values), fmt, decimals).tolist()
+    assert got == [_format_value_by_value(v, fmt, decimals) for v in values]
 
 
 def test_wide_dates_formatted_with_four_digit_years():
