@@ -475,9 +475,9 @@ def _keys(codes: dict[str, np.ndarray], columns: list[str]) -> np.ndarray:
 
 def _unique_found(target_keys: np.ndarray, synthetic_keys: np.ndarray) -> tuple[int, int]:
     """(combinations held by exactly one target, how many of them appear in the synthetic rows)."""
-    values, counts = np.unique(target_keys, return_counts=True)
-    unique = values[counts == 1]
-    return int(len(unique)), int(np.isin(unique, synthetic_keys).sum())
+    counts = pd.Series(target_keys, copy=False).value_counts(sort=False)  # hash tables: np.unique / np.isin sort
+    unique = counts.index[counts.to_numpy() == 1]
+    return int(len(unique)), int(unique.isin(synthetic_keys).sum()) if len(unique) else 0
 
 
 def singling_out(ctx: EvaluationContext) -> MetricResult:

@@ -122,6 +122,11 @@ def _no_columns(ctx: EvaluationContext) -> bool:
 
 
 # ---------------------------------------------------------------------------- copies
+def _count_in(keys: np.ndarray, among: np.ndarray) -> int:
+    """How many of ``keys`` occur in ``among`` (``np.isin(...).sum()`` by a hash table: 20x faster on 800k keys)."""
+    return int(pd.Series(keys, copy=False).isin(among).sum()) if len(keys) else 0
+
+
 def exact_match(ctx: EvaluationContext) -> MetricResult:
     """Share of synthetic rows identical to some train row on the structured columns (NaN == NaN).
 
@@ -139,19 +144,19 @@ def exact_match(ctx: EvaluationContext) -> MetricResult:
     synthetic_keys = encoder.row_keys(ctx.synthetic)
     n = len(synthetic_keys)
     train_keys = encoder.row_keys(ctx.train)
-    matches = int(np.isin(synthetic_keys, train_keys).sum())
+    matches = _count_in(synthetic_keys, train_keys)
     value = matches / n if n else None
     details: dict[str, Any] = {"synthetic_rows": n, "train_rows": len(ctx.train), "matches_train": matches,
-                               "distinct_synthetic_rows": int(len(np.unique(synthetic_keys)))}
+                               "distinct_synthetic_rows": int(len(pd.unique(synthetic_keys)))}
     reference, note, reference_ci = None, _NO_HOLDOUT, None
     if ctx.holdout is not None and len(ctx.holdout) and n:
-        holdout_matches = int(np.isin(synthetic_keys, encoder.row_keys(ctx.holdout)).sum())
+        holdout_matches = _count_in(synthetic_keys, encoder.row_keys(ctx.holdout))
         raw_reference = holdout_matches / n
         factor = 1.0
         if len(train_keys) > len(ctx.holdout):
             rng = np.random.default_rng(ctx.seed)
             subsample = rng.choice(train_keys, size=len(ctx.holdout), replace=False)
-            sub_matches = int(np.isin(synthetic_keys, subsample).sum())
+            sub_matches = _count_in(synthetic_keys, subsample)
             details["matches_train_subsample"] = sub_matches
             if sub_matches:
                 factor = matches / sub_matches
@@ -364,6 +369,12 @@ def _replayed(synthetic: pd.Series, train: pd.Series) -> dict[str, int]:
     value, and how many distinct normalised texts they hold. Distinct values are compared, then spread back
     to the cells by code (the cell-by-cell counts, without a normalised copy of every cell)."""
     syn_present, real_present = synthetic[synthetic.notna()], train[train.notna()]
+    syn_int, real_int = _integers(syn_present), _integers(real_present)
+    if syn_int is not None and real_int is not None:  # integers (id columns): a text is equal iff the number is
+        codes, distinct = pd.factorize(syn_int)
+        known = pd.Index(distinct).isin(pd.unique(real_int))
+        return {"synthetic_values": int(len(codes)), "replayed": int(known[codes].sum()) if len(codes) else 0,
+                "distinct_replayed": int(known.sum())}
     if _cell_by_cell(syn_present) or _cell_by_cell(real_present):
         normal = _normalised(synthetic)
         hit = normal.isin(set(_normalised(train).unique()))
@@ -376,6 +387,20 @@ def _replayed(synthetic: pd.Series, train: pd.Series) -> dict[str, int]:
     used = np.unique(codes[hit_rows]) if hit_rows.any() else np.zeros(0, dtype=np.intp)
     return {"synthetic_values": int(len(codes)), "replayed": int(hit_rows.sum()),
             "distinct_replayed": int(pd.Index(texts[used]).nunique())}
+
+
+def _integers(present: pd.Series) -> np.ndarray | None:
+    """Present cells as int64 / uint64 when every one is an integer (integer dtypes, or Python ints in an object
+    column: generated ids), else ``None``. ``str`` of an integer has no space or letter case, and two integers
+    print alike exactly when they are equal, so these compare as numbers."""
+    if present.dtype.kind in "iu":
+        return present.to_numpy()
+    if present.dtype != object or not len(present) or pd.api.types.infer_dtype(present, skipna=False) != "integer":
+        return None
+    try:
+        return present.to_numpy(dtype="int64")
+    except (OverflowError, ValueError, TypeError):  # beyond int64
+        return None
 
 
 def _cell_by_cell(present: pd.Series) -> bool:

@@ -83,6 +83,8 @@ class Codec:
                         high = float(finite[finite.size - 2 * self.k + 1:finite.size - self.k + 1].mean())
                     values = np.clip(values, low, high)  # NaN stays NaN
                     self.bounds[name] = (low, high)
+                elif series.dtype == values.dtype and np.may_share_memory(values, series.to_numpy()):
+                    values = values.copy()  # the engine frame never shares a column with the caller's frame
                 out[name] = values
             else:
                 values = series.astype(object).where(series.notna(), np.nan)
@@ -97,7 +99,7 @@ class Codec:
                     probs = (frequent / frequent.sum()).tolist() if len(frequent) else []
                     self.frequent[name] = ([_json_value(v) for v in frequent.index], probs)
                 out[name] = values
-        return pd.DataFrame(out, index=frame.index)
+        return pd.DataFrame(out, index=frame.index, copy=False)  # no 2-D block copy: 1.8 s at 800k rows
 
     @staticmethod
     def _to_number(series: pd.Series, kind: str) -> np.ndarray:
@@ -160,7 +162,7 @@ class Codec:
                     out[name] = obj.astype("boolean")
                 else:
                     out[name] = obj
-        return pd.DataFrame(out, index=engine_frame.index)
+        return pd.DataFrame(out, index=engine_frame.index, copy=False)
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> dict[str, Any]:

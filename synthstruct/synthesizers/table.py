@@ -376,7 +376,7 @@ class TableSynthesizer:
             text_stats.update({f"text.{name}.{k}": v for k, v in getattr(gen, "stats_", {}).items()})
         if text_stats:
             self.sampling_stats_ = {**getattr(self, "sampling_stats_", {}), **text_stats}
-        return pd.DataFrame(columns)[list(schema.columns)]
+        return pd.DataFrame(columns, copy=False)[list(schema.columns)]  # the selection copies; no 2-D blocks
 
     def _sample_structured(self, n: int, seed: int, draw: Callable[[int, int], pd.DataFrame] | None = None
                            ) -> pd.DataFrame:

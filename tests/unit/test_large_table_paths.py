@@ -54,6 +54,26 @@ def test_coverage_counts_equal_text_value_counts(series):
     assert dict(got) == dict(expected)
 
 
+def _mix64_reference(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def test_hash_rows_in_place_gives_the_keys_of_the_plain_formula():
+    rng = np.random.default_rng(0)
+    columns = [rng.integers(-5, 2**40, 1000), rng.normal(size=1000), rng.integers(0, 3, 1000).astype(np.uint8),
+               np.full(1000, np.nan)]
+    expected = np.full(1000, 0x243F6A8885A308D3, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j, values in enumerate(columns):
+            bits = values.view(np.uint64) if values.dtype.itemsize == 8 else values.astype(np.int64).view(np.uint64)
+            expected = _mix64_reference(expected * np.uint64(0x9E3779B97F4A7C15) + _mix64_reference(bits + np.uint64(j + 1)))
+    assert np.array_equal(hash_rows(columns, 1000), expected)
+
+
 def test_hash_rows_equal_rows_equal_keys_and_column_order_matters():
     a = np.array([1, 2, 1, 2], dtype=np.int64)
     b = np.array([0.5, 0.5, 0.5, np.nan])
@@ -684,6 +704,13 @@ def test_singling_out_joint_codes_equal_factorising_every_row(columns):
     (pd.Series([1.0, -0.0, np.nan]), pd.Series([0.0])),  # floats: cell by cell
     (pd.Series([1, "1", True], dtype=object), pd.Series(["1"], dtype=object)),  # mixed: cell by cell
     (pd.Series([None, None], dtype=object), pd.Series(["a"], dtype=object)),
+    # Python ints in object columns (generated ids) against integer and text train columns
+    (pd.Series([1, 22, None, 22, 10**12, -3], dtype=object), pd.Series([22, -3, 5, 10**12])),
+    (pd.Series([1, 22, 22, 2**70], dtype=object), pd.Series([22, 2**70], dtype=object)),  # beyond int64
+    (pd.Series([7, 8, 8], dtype=object), pd.Series(["8", " 7", "x"], dtype=object)),
+    (pd.Series([1, True, 2], dtype=object), pd.Series([1, 2])),
+    (pd.Series(np.array([1, 2**63 + 5], dtype=np.uint64)), pd.Series([2**63 + 5], dtype=object)),
+    (pd.Series([], dtype=object), pd.Series([1, 2])),
 ])
 def test_pii_replay_counts_by_distinct_value_equal_the_cell_by_cell_counts(synthetic, train):
     from synthstruct.privacy.metrics import _normalised, _replayed
