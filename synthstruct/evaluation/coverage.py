@@ -16,6 +16,7 @@ import pandas as pd
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.evaluation.encoding import as_numbers
 from synthstruct.evaluation.fidelity import _signed_zero
+from synthstruct.schema.values import ONE_WAY_TYPES
 
 __all__ = ["coverage"]
 
@@ -43,10 +44,10 @@ def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int,
 
 def _text_counts(series: pd.Series) -> pd.Series:
     """``series.dropna().astype(str).value_counts()``, counting distinct values before turning them into
-    text (object columns that are not all text, where ``1 == True`` would merge, take the direct way)."""
+    text (object columns of mixed types, where ``1 == True`` would merge, take the direct way)."""
     raw = series.value_counts(dropna=True, sort=False)
     plain = series.dtype.kind in "biuf" or (
-        series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) in ("string", "empty"))
+        series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) in ONE_WAY_TYPES)
     if not plain or _signed_zero(series):
         return series.dropna().astype(str).value_counts()
     return pd.Series(raw.to_numpy(), index=pd.Index([str(v) for v in raw.index], dtype=object)).groupby(

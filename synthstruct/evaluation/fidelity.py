@@ -32,6 +32,7 @@ import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.schema.model import Schema
+from synthstruct.schema.values import ONE_WAY_TYPES
 
 __all__ = ["as_float", "as_labels", "column_shapes", "discriminator_auc", "missing_patterns", "pair_trends"]
 
@@ -76,10 +77,9 @@ def _signed_zero(series: pd.Series) -> bool:
 def label_counts(series: pd.Series) -> pd.Series:
     """``as_labels(series).value_counts()`` (same labels, counts and order) without turning every cell into
     text: the distinct values are counted first, then labelled, and values with one label merged. Object
-    columns that are not all text (where ``1 == True`` would merge cells that print differently) take the
-    direct way."""
+    columns of mixed types (where ``1 == True`` would merge cells that print differently) take the direct way."""
     raw = series.value_counts(dropna=False, sort=False)
-    if (series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) not in ("string", "empty")) \
+    if (series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) not in ONE_WAY_TYPES) \
             or _signed_zero(series):
         return as_labels(series).value_counts()
     labels = [MISSING if pd.isna(v) else str(v) for v in raw.index]

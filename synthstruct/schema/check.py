@@ -20,6 +20,7 @@ import pandas as pd
 
 from synthstruct.errors import DataValidationError, Problem
 from synthstruct.schema.model import STRUCTURED_KINDS, Schema
+from synthstruct.schema.values import ONE_WAY_TYPES
 
 __all__ = ["category_key", "category_key_codes", "coerce_to_schema", "sanity_problems", "to_bool", "to_output", "validate_table"]
 
@@ -151,7 +152,7 @@ def category_key_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | Non
     of the distinct values in order of first appearance (keys may repeat: ``1`` and ``"1"`` key alike).
     ``None`` for object columns of mixed types, which :func:`category_keys` keys cell by cell."""
     values = series.to_numpy(dtype=object) if series.dtype == object else None
-    if values is not None and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+    if values is not None and pd.api.types.infer_dtype(values, skipna=True) not in ONE_WAY_TYPES:
         return None
     codes, uniques = pd.factorize(series)
     return codes, np.array([category_key(v) for v in uniques], dtype=object)

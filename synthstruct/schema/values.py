@@ -31,6 +31,7 @@ __all__ = [
     "detect_number_format",
     "format_numbers",
     "parse_numbers",
+    "ONE_WAY_TYPES",
     "prints_one_way",
     "typed_columns",
     "text_codes",
@@ -149,6 +150,12 @@ def _digits_ok(values: pd.Series, fmt: NumberFormat) -> bool:
 #: The characters ``str.strip()`` removes (those with ``str.isspace()``), for Arrow's trim kernel.
 PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
                  + "\u2028\u2029\u202f\u205f\u3000")
+
+
+#: ``pd.api.types.infer_dtype`` answers for an object column whose distinct values (by hashing) are distinct texts:
+#: all text, all integers, all booleans (``1 == True`` and ``1 == 1.0`` need two types). Work per distinct value
+#: then gives the cell-by-cell answer.
+ONE_WAY_TYPES = ("string", "empty", "integer", "boolean")
 
 
 def prints_one_way(series: pd.Series) -> bool:

@@ -29,6 +29,8 @@ SERIES = [
     pd.Series([1, "1", True, None, 1.0], dtype=object),  # mixed types: the cell-by-cell way
     pd.Series(pd.Categorical(["x", "y", None, "x"])),
     pd.Series([None, None], dtype=object),
+    pd.Series([5, 3, None, 5, 3, 3, 10**20, np.int64(7)], dtype=object),  # integers (generated codes): by distinct value
+    pd.Series([True, None, False, True, np.bool_(False)], dtype=object),
 ]
 
 
