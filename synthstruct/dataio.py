@@ -13,6 +13,7 @@ are escaped (see :func:`escape_formulas`). See docs/file-safety.md.
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import os
@@ -20,6 +21,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -100,47 +102,96 @@ def _check_parquet_schema(path: Path) -> None:
 ARROW_CSV_MIN_BYTES = 16 << 20
 
 
-def _read_csv_arrow(path: Path, delimiter: str, header: list[str]) -> pd.DataFrame | None:
+def _parse_csv_arrow(path: Path, delimiter: str, names: list[str]) -> Any:
+    """Arrow's (multithreaded) parse of the file with every column ``names`` as text; ``None`` on any Arrow error."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        return pcsv.read_csv(
+            path, parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in names}, null_values=NA_VALUES,
+                strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except Exception:  # noqa: BLE001 - pyarrow raises its own hierarchy; pandas reports the problem
+        return None
+
+
+def _first_row(path: Path, delimiter: str) -> list[str] | None:
+    """The first non-empty row as the structure scan reads it (the header), or ``None`` if it cannot be read."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.reader(fh, delimiter=delimiter, skipinitialspace=True):
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    return row
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def _start_arrow_parse(path: Path, delimiter: str) -> Future[Any] | None:
+    """For a large file, Arrow's parse started on a thread of its own, so that it runs (outside the GIL) while
+    :func:`scan_csv` checks the structure (1M rows: about 3 s of the scan hidden); ``None`` for small files."""
+    if path.stat().st_size < ARROW_CSV_MIN_BYTES:
+        return None
+    names = _first_row(path, delimiter)
+    if names is None or len(names) < 2:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse")
+    try:  # the table comes in a list the reader empties, so that the future does not keep it alive
+        return pool.submit(lambda: [_parse_csv_arrow(path, delimiter, names)])
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _read_csv_arrow(path: Path, delimiter: str, header: list[str], parsing: Future[Any] | None = None
+                    ) -> pd.DataFrame | None:
     """``typed_columns(pd.read_csv(path, dtype=str, na_values=NA_VALUES, keep_default_na=False,
     skipinitialspace=True))`` parsed and typed by Arrow, or ``None`` when pandas must read it: a small file, one column, a cell that starts with a
     space or tab (pandas skips those), a header Arrow reads otherwise than the structure scan, or any Arrow
-    error (pandas then reports the problem as before)."""
+    error (pandas then reports the problem as before). ``parsing``: the parse started by :func:`_start_arrow_parse`."""
     if len(header) < 2 or path.stat().st_size < ARROW_CSV_MIN_BYTES:
+        return None
+    table = parsing.result().pop() if parsing is not None else _parse_csv_arrow(path, delimiter, header)
+    if table is None:
         return None
     try:
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.csv as pcsv
 
-        table = pcsv.read_csv(
-            path, parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, null_values=NA_VALUES,
-                strings_can_be_null=True, quoted_strings_can_be_null=True))
         if table.column_names != header or any(not pa.types.is_string(t) for t in table.schema.types):
             return None
-        for col in table.columns:
-            if pc.any(pc.starts_with(col, " ")).as_py() or pc.any(pc.starts_with(col, "\t")).as_py():
-                return None
         from synthstruct.schema.values import typed_from_codes
 
         columns = {}
         for i, name in enumerate(header):
-            # pandas' factorize done by Arrow's hash kernels: distinct texts in order of first appearance and
-            # a code per row (-1: missing); typed by :func:`typed_from_codes` as :func:`typed_columns` would
-            col = table.column(i)
-            distinct = pc.unique(col).drop_null()
-            codes = pc.fill_null(pc.index_in(col, value_set=distinct), -1).to_numpy().astype(np.intp, copy=False)
+            # pandas' factorize done by Arrow's hash kernel (one pass): distinct texts in order of first appearance
+            # and a code per row (-1: missing); typed by :func:`typed_from_codes` as :func:`typed_columns` would
+            encoded = pc.dictionary_encode(_one_chunk(table.column(i)))
+            distinct = encoded.dictionary
+            if pc.any(pc.starts_with(distinct, " ")).as_py() or pc.any(pc.starts_with(distinct, "\t")).as_py():
+                return None  # a cell starting with a space or tab: pandas (skipinitialspace) reads the file
+            codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.intp, copy=False)
             texts = distinct.to_pandas().to_numpy(dtype=object)
             typed = typed_from_codes(codes, texts)
             # a text column: one str object per distinct text (as pandas' parser shares them), NaN where missing
             columns[name] = np.append(texts, np.nan)[codes] if typed is None else typed
-        del table, col
+        del table, encoded, distinct
         pa.default_memory_pool().release_unused()  # hand the parsed buffers back to the system
         return pd.DataFrame(columns, copy=False)
     except Exception:  # noqa: BLE001 - pyarrow raises its own hierarchy; pandas reports the problem
         return None
+
+
+def _one_chunk(column: Any) -> Any:
+    """A chunked Arrow text column as one array (large_string when its text passes 2 GiB)."""
+    import pyarrow as pa
+
+    try:
+        return column.combine_chunks()
+    except pa.ArrowInvalid:  # offset overflow
+        return column.cast(pa.large_string()).combine_chunks()
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -163,8 +214,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if suffix == ".csv":
             delimiter = sniff_delimiter(path)
-            header = scan_csv(path, delimiter)
-            frame = _read_csv_arrow(path, delimiter, header)  # typed already
+            parsing = _start_arrow_parse(path, delimiter)
+            try:
+                header = scan_csv(path, delimiter)
+            except BaseException:
+                if parsing is not None:
+                    wait([parsing])  # no parse left running behind the error
+                raise
+            frame = _read_csv_arrow(path, delimiter, header, parsing)  # typed already
             if frame is None:
                 frame = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=False, low_memory=False,
                                     encoding="utf-8-sig", skipinitialspace=True, sep=delimiter, dtype=str)

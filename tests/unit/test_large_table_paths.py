@@ -266,6 +266,7 @@ CSV_TEXTS = {
     "quoted_newline_and_na": "a,b\n1,\"two\nlines\"\n2,\"NA\"\n3,\"\"\n",
     "bom_crlf": "\ufeffa;b\r\n1;x\r\n2;null\r\n",
     "leading_space": "a,b\n1, x\n2, NA\n",  # pandas skips the initial spaces: the pandas path
+    "leading_tab": "a,b\n1,x\n2,\ty\n",
     "codes": "zip,id\n02134,0012345678901234567890\n90210,1\n",
 }
 
@@ -283,7 +284,7 @@ def test_arrow_csv_read_gives_the_pandas_frame(tmp_path, monkeypatch, name):
     pd.testing.assert_frame_equal(got, expected)
     used_arrow = dataio._read_csv_arrow(path, dataio.sniff_delimiter(path),
                                         dataio.scan_csv(path, dataio.sniff_delimiter(path))) is not None
-    assert used_arrow == (name != "leading_space")
+    assert used_arrow == (not name.startswith("leading_"))
 
 
 @pytest.mark.parametrize("pattern", ["MRN-#######", "#" * 20, "??-##x", "", "abc"])
@@ -871,3 +872,17 @@ def test_sanity_problems_flag_mixed_object_columns_only():
     numeric_text = pd.DataFrame({"code": [str(i) for i in range(99)] + ["x"]})
     found = sanity_problems(numeric_text, numeric_text=True)
     assert len(found) == 1 and "1 non-numeric" in found[0].message
+
+
+def test_structure_error_wins_over_the_parse_started_beside_it(tmp_path, monkeypatch):
+    import threading
+
+    import synthstruct.dataio as dataio
+    from synthstruct.errors import DataFileError
+
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n", encoding="utf-8")
+    monkeypatch.setattr(dataio, "ARROW_CSV_MIN_BYTES", 0)  # the Arrow parse starts before the structure scan
+    with pytest.raises(DataFileError, match="different number of fields"):
+        dataio.read_table(path)
+    assert not [t for t in threading.enumerate() if t.name.startswith("csv-parse") and t.is_alive()]
