@@ -15,14 +15,14 @@ import pandas as pd
 
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.evaluation.encoding import as_numbers
-from synthstruct.evaluation.fidelity import _signed_zero
+from synthstruct.evaluation.fidelity import _signed_zero, present_counts, raw_counts
 from synthstruct.schema.values import ONE_WAY_TYPES
 
 __all__ = ["coverage"]
 
 
 def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int,
-                     train_counts: pd.Series | None = None) -> float | None:
+                     train_counts: pd.Series | None = None, other_counts: pd.Series | None = None) -> float | None:
     if kind in ("numerical", "datetime"):
         real = as_numbers(train)
         real = real[~np.isnan(real)]
@@ -39,13 +39,14 @@ def _column_coverage(train: pd.Series, other: pd.Series, kind: str, rare_k: int,
     common = set(counts[counts >= rare_k].index)
     if not common:
         return None
-    return len(common & set(_text_counts(other).index)) / len(common)
+    return len(common & set((_text_counts(other) if other_counts is None else other_counts).index)) / len(common)
 
 
-def _text_counts(series: pd.Series) -> pd.Series:
+def _text_counts(series: pd.Series, raw: pd.Series | None = None) -> pd.Series:
     """``series.dropna().astype(str).value_counts()``, counting distinct values before turning them into
     text (object columns of mixed types, where ``1 == True`` would merge, take the direct way)."""
-    raw = series.value_counts(dropna=True, sort=False)
+    if raw is None:  # else the same counts, shared (:func:`~synthstruct.evaluation.fidelity.present_counts`)
+        raw = series.value_counts(dropna=True, sort=False)
     plain = series.dtype.kind in "biuf" or (
         series.dtype == object and pd.api.types.infer_dtype(raw.index, skipna=True) in ONE_WAY_TYPES)
     if not plain or _signed_zero(series):
@@ -60,10 +61,17 @@ def coverage(ctx: EvaluationContext) -> MetricResult:
     kinds = ctx.schema.kinds()
     per_column: dict[str, dict[str, float | None]] = {}
     for name in ctx.schema.structured_columns:
-        counts = None if kinds[name] in ("numerical", "datetime") else _text_counts(ctx.train[name])  # once
-        synth = _column_coverage(ctx.train[name], ctx.synthetic[name], kinds[name], rare_k, counts)
-        ref = (_column_coverage(ctx.train[name], ctx.holdout[name], kinds[name], rare_k, counts)
-               if ctx.holdout is not None else None)
+        numeric = kinds[name] in ("numerical", "datetime")
+
+        def counts(side: str) -> pd.Series | None:
+            return None if numeric else _text_counts(getattr(ctx, side)[name],
+                                                     present_counts(raw_counts(ctx, side, name)))
+
+        train_counts = counts("train")  # once
+        synth = _column_coverage(ctx.train[name], ctx.synthetic[name], kinds[name], rare_k, train_counts,
+                                 counts("synthetic"))
+        ref = (_column_coverage(ctx.train[name], ctx.holdout[name], kinds[name], rare_k, train_counts,
+                                counts("holdout")) if ctx.holdout is not None else None)
         per_column[name] = {"synthetic": synth, "holdout": ref}
 
     def mean(key: str) -> float | None:

@@ -22,6 +22,7 @@ from synthstruct._intervals import clopper_pearson
 from synthstruct.evaluation.metric import EvaluationContext, MetricResult
 from synthstruct.privacy.distances import neighbour_distances
 from synthstruct.evaluation.encoding import as_numbers
+from synthstruct.evaluation.fidelity import present_counts, raw_counts
 
 __all__ = [
     "dcr",
@@ -429,8 +430,11 @@ def pii_replay(ctx: EvaluationContext) -> MetricResult:
                    note="id columns generated as sequences replay small numbers by construction")
 
 
-def _rare_replay(train: pd.Series, other: pd.Series, k: int) -> tuple[int, int, int]:
-    counts = train.value_counts(dropna=True)
+def _rare_replay(train: pd.Series, other: pd.Series, k: int, counts: pd.Series | None = None) -> tuple[int, int, int]:
+    """(rare train values, distinct rare values in ``other``, rows of ``other`` holding one); ``counts``: the
+    train column's ``value_counts(dropna=True)`` in any order, when already counted."""
+    if counts is None:
+        counts = train.value_counts(dropna=True)
     rare = counts[counts < k].index
     if len(rare) == 0:  # nothing rare: nothing to look for in the other rows
         return 0, 0, 0
@@ -451,11 +455,12 @@ def rare_category_replay(ctx: EvaluationContext) -> MetricResult:
     for name in ctx.schema.columns_of("categorical", "ordinal", "boolean"):
         if name not in ctx.train.columns or name not in ctx.synthetic.columns:
             continue
-        n_rare, emitted, rows = _rare_replay(ctx.train[name], ctx.synthetic[name], k)
+        counts = present_counts(raw_counts(ctx, "train", name))  # shared with column shapes and coverage
+        n_rare, emitted, rows = _rare_replay(ctx.train[name], ctx.synthetic[name], k, counts)
         entry = {"rare_in_train": n_rare, "replayed_categories": emitted, "synthetic_rows_with_rare": rows}
         value += emitted
         if has_holdout and name in ctx.holdout.columns:
-            _, in_holdout, _ = _rare_replay(ctx.train[name], ctx.holdout[name], k)  # type: ignore[index]
+            _, in_holdout, _ = _rare_replay(ctx.train[name], ctx.holdout[name], k, counts)  # type: ignore[index]
             entry["categories_in_holdout"] = in_holdout
             reference += in_holdout
         per_column[name] = entry

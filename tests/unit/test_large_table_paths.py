@@ -886,3 +886,18 @@ def test_structure_error_wins_over_the_parse_started_beside_it(tmp_path, monkeyp
     with pytest.raises(DataFileError, match="different number of fields"):
         dataio.read_table(path)
     assert not [t for t in threading.enumerate() if t.name.startswith("csv-parse") and t.is_alive()]
+
+
+@pytest.mark.parametrize("series", SERIES + [pd.Series(pd.Categorical(["x", None], categories=["x", "y", "z"])),
+                                             pd.Series([None, np.nan, "a", "a"], dtype=object)])
+def test_shared_counts_give_each_metric_its_own_counts(series):
+    """column shapes, coverage and rare-category replay count a column once (``raw_counts``) and derive what
+    each counted before: the same labels, coverage texts and rare values."""
+    from synthstruct.evaluation.coverage import _text_counts
+    from synthstruct.evaluation.fidelity import present_counts
+
+    raw = series.value_counts(dropna=False, sort=False)
+    pd.testing.assert_series_equal(label_counts(series, raw), label_counts(series))
+    pd.testing.assert_series_equal(_text_counts(series, present_counts(raw)), _text_counts(series))
+    direct = series.value_counts(dropna=True)
+    assert dict(present_counts(raw)) == dict(direct)
