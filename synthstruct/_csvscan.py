@@ -25,7 +25,7 @@ from pathlib import Path
 
 from synthstruct.errors import DataFileError, Problem
 
-__all__ = ["DELIMITERS", "MAX_CELL_CHARS", "MAX_COLUMNS", "max_columns", "scan_csv", "sniff_delimiter"]
+__all__ = ["DELIMITERS", "MAX_CELL_CHARS", "MAX_COLUMNS", "header_row", "max_columns", "scan_csv", "sniff_delimiter"]
 
 #: Widest table read (columns); ``SYNTHSTRUCT_MAX_COLUMNS`` raises it. Above it the run is refused at
 #: once: the copula and the gate grow faster than linearly with width (docs/file-safety.md).
@@ -186,6 +186,24 @@ def _first_undecodable_line(path: Path) -> int:
     return 1  # pragma: no cover - the decoder failed, so some line does not decode
 
 
+def _blank(row: list[str]) -> bool:
+    """A line of whitespace only (skipped before the header)."""
+    return len(row) == 1 and not row[0].strip()
+
+
+def header_row(path: Path, delimiter: str) -> list[str] | None:
+    """The header as :func:`scan_csv` reads it (the first non-empty row), without checking anything else;
+    ``None`` when it cannot be read (the scan then reports why)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.reader(fh, delimiter=delimiter, skipinitialspace=True):
+                if row and not _blank(row):
+                    return row
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
 def scan_csv(path: Path, delimiter: str | None = None) -> list[str]:
     """Check the structure of a CSV file in one streaming pass; returns the header.
 
@@ -210,7 +228,7 @@ def scan_csv(path: Path, delimiter: str | None = None) -> list[str]:
             reader = csv.reader(fh, delimiter=delimiter or sniff_delimiter(path), skipinitialspace=True)
             for row in reader:
                 start, line = line + 1, reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip() and not header):
+                if not row or (not header and _blank(row)):
                     continue
                 if not header:
                     header = row

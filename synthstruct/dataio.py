@@ -13,7 +13,6 @@ are escaped (see :func:`escape_formulas`). See docs/file-safety.md.
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import os
@@ -28,7 +27,7 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
-from synthstruct._csvscan import max_columns, scan_csv, sniff_delimiter
+from synthstruct._csvscan import header_row, max_columns, scan_csv, sniff_delimiter
 from synthstruct.errors import DataFileError, Problem, file_access_error
 
 __all__ = [
@@ -117,24 +116,12 @@ def _parse_csv_arrow(path: Path, delimiter: str, names: list[str]) -> Any:
         return None
 
 
-def _first_row(path: Path, delimiter: str) -> list[str] | None:
-    """The first non-empty row as the structure scan reads it (the header), or ``None`` if it cannot be read."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            for row in csv.reader(fh, delimiter=delimiter, skipinitialspace=True):
-                if row and not (len(row) == 1 and not row[0].strip()):
-                    return row
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return None
-
-
 def _start_arrow_parse(path: Path, delimiter: str) -> Future[Any] | None:
     """For a large file, Arrow's parse started on a thread of its own, so that it runs (outside the GIL) while
     :func:`scan_csv` checks the structure (1M rows: about 3 s of the scan hidden); ``None`` for small files."""
     if path.stat().st_size < ARROW_CSV_MIN_BYTES:
         return None
-    names = _first_row(path, delimiter)
+    names = header_row(path, delimiter)
     if names is None or len(names) < 2:
         return None
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse")

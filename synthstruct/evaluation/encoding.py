@@ -270,7 +270,8 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _mix64_inplace(x: np.ndarray, tmp: np.ndarray) -> None:
-    """:func:`_mix64` of ``x`` written into ``x`` (``tmp``: scratch of the same shape), without temporaries."""
+    """splitmix64's finaliser, elementwise on uint64 (wraps modulo 2**64), written into ``x`` (``tmp``: scratch of
+    the same shape) without temporaries."""
     for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
         np.right_shift(x, np.uint64(shift), out=tmp)
         np.bitwise_xor(x, tmp, out=x)

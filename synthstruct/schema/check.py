@@ -227,9 +227,10 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
         if name not in schema.columns:
             problems.append(Problem(f"column {name!r}", "is in the data but not declared in the schema",
                                     "declare it in the schema or drop it from the data"))
-    # the coerced columns, and copies of the others: built column by column (frame.copy() would also consolidate
-    # every column into 2-D blocks, 2.9 s of a 1M-row load); duplicate names (refused below) take the plain copy
-    out: dict[str, Any] | pd.DataFrame = {} if frame.columns.is_unique else frame.copy()
+    # the coerced columns; the frame is built from them and copies of the others at the end, column by column
+    # (frame.copy() would also consolidate every column into 2-D blocks: 2.9 s of a 1M-row load). Duplicate
+    # names never get there: sanity_problems reports them and the check raises below.
+    out: dict[str, Any] = {}
     for name, col in schema.columns.items():
         if name not in frame.columns or isinstance(frame[name], pd.DataFrame):
             continue
@@ -315,8 +316,6 @@ def coerce_to_schema(frame: pd.DataFrame, schema: Schema, *, source: str | None 
                                         "deduplicate the rows or choose another primary key"))
     if problems:
         raise DataValidationError("the data does not match the schema", problems, source=source)
-    if isinstance(out, pd.DataFrame):
-        return out
     coerced = pd.DataFrame({name: out[name] if name in out else frame[name].copy() for name in frame.columns},
                            index=frame.index, copy=False)
     coerced.attrs = dict(frame.attrs)

@@ -238,10 +238,10 @@ def _format_each(numbers: np.ndarray, fmt: NumberFormat, decimals: int) -> list[
     finite = np.isfinite(values)
     magnitudes = np.abs(np.where(finite, values, 0.0)).tolist()
     spec = f"{',' if fmt.thousands else ''}.{decimals}f"
-    swap = str.maketrans({",": fmt.thousands or ",", ".": fmt.decimal})
     if fmt.thousands in ("", ",") and fmt.decimal == ".":
         bodies = [format(m, spec) for m in magnitudes]  # Python's separators are the format's
     else:
+        swap = str.maketrans({",": fmt.thousands or ",", ".": fmt.decimal})
         bodies = [format(m, spec).translate(swap) for m in magnitudes]
     plain = f".{decimals}f"
     signs = [""] * len(bodies)
