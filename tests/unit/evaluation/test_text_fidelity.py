@@ -173,3 +173,27 @@ def test_labels_align_with_texts_whatever_the_row_labels() -> None:
     ctx.train.index = ctx.train.index[::-1]
     labels = text_fidelity(ctx).details["columns"]["review"]["label_consistency"]["sentiment"]
     assert labels["synthetic_accuracy"] == 1.0 and labels["synthetic_texts"] == 60
+
+
+def test_text_fidelity_aligns_rows_by_position_whatever_their_labels() -> None:
+    """Frames with shuffled, duplicated row labels (a split's ``take``) score as their 0..n-1 copies, and
+    are not changed: the metric renumbers views of them instead of copying every column."""
+    synthetic = _frame(60, 3)
+    plain = text_fidelity(_ctx(synthetic))
+    train, holdout = _frame(200, 1), _frame(80, 2)
+    odd = [synthetic.set_axis(np.arange(len(synthetic))[::-1] * 7, axis=0),
+           train.set_axis(np.repeat(np.arange(100), 2), axis=0), holdout.set_axis(np.arange(80) + 1_000, axis=0)]
+    before = [f.index.copy() for f in odd]
+    relabelled = text_fidelity(EvaluationContext(train=odd[1], synthetic=odd[0], schema=_schema(), holdout=odd[2],
+                                                 seed=0, options={"text_embeddings": False}))
+    assert json.dumps(relabelled.details, sort_keys=True, default=str) == json.dumps(plain.details, sort_keys=True,
+                                                                                     default=str)
+    assert (relabelled.value, relabelled.reference) == (plain.value, plain.reference)
+    assert all(f.index.equals(b) for f, b in zip(odd, before))
+
+
+def test_text_fidelity_without_text_columns_says_so() -> None:
+    frame = pd.DataFrame({"sentiment": ["pos", "neg"] * 10})
+    schema = schema_from_dict({"schema_version": 1, "name": "t", "columns": {"sentiment": {"kind": "categorical"}}})
+    result = text_fidelity(EvaluationContext(train=frame, synthetic=frame, schema=schema, holdout=frame, seed=0))
+    assert result.value is None and "no text column" in (result.note or "")
