@@ -24,7 +24,8 @@ Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidat
 ``--rounds``, ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
-``--typicality`` (weight of the verifier's typicality in the example choice; 0 = off).
+``--typicality`` (weight of the verifier's typicality in the example choice; 0 = off), ``--own-examples``
+(each candidate of a row draws its own few-shot examples instead of sharing the row's).
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         spec["example_words"] = args.example_words
     import synthstruct.text.column as column_module
 
+    if args.own_examples:
+        column_module.SHARED_CANDIDATE_EXAMPLES = False  # type: ignore[misc]  # a measurement lever
     if args.min_words_share is not None:
         column_module.MIN_WORDS_SHARE = args.min_words_share  # type: ignore[misc]  # a measurement lever
     schema = _schema(frame, conds, text, spec)
@@ -175,6 +178,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in load_after],
         "threads": args.threads, "batch_size": args.batch_size, "runtime": args.runtime,
         "min_words_share": column_module.MIN_WORDS_SHARE,
+        "shared_candidate_examples": column_module.SHARED_CANDIDATE_EXAMPLES,
         "typicality": gen.example_pool_.typicality_weight if gen.example_pool_ is not None else None,
         "verifier_labels": gen.verifier_.labelled if gen.verifier_ is not None else [],
         "word_ks_vs_holdout": round(float(ks_2samp(syn_words, real_words).statistic), 3),
@@ -208,6 +212,8 @@ def main() -> None:
     p.add_argument("--example-words", type=int, default=0, help="0: the schema's / default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-words-share", type=float, default=None, help="default: MIN_WORDS_SHARE (0 = off)")
+    p.add_argument("--own-examples", action="store_true",
+                   help="each candidate draws its own few-shot examples (before session 15; default: shared per row)")
     p.add_argument("--typicality", type=float, default=None, help="default: TYPICALITY_WEIGHT (0 = off)")
     p.add_argument("--dump", type=Path, default=None, help="write the generated rows to <dump>-<dataset>.csv")
     args = p.parse_args()

@@ -63,6 +63,10 @@ _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rej
 _STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "memorisation_checked", "resumed_texts",
               "example_pool", "example_pii_replaced")
 _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan)
+#: The candidates of one row in one round share their few-shot examples, hence their prompt, so the
+#: ``local`` backend prefills it once for all of them (``share_prefill``); they differ by their sampling.
+#: False: each candidate draws its own examples (the behaviour before session 15; a measurement lever).
+SHARED_CANDIDATE_EXAMPLES = True
 _NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
 
@@ -194,11 +198,13 @@ class TextColumnGenerator:
         for i, j in pairs:
             ctx = self._context(rows.iloc[i])
             seed = int(seeds[i]) + 7919 * attempt + 15_485_863 * j
+            pick_seed = int(seeds[i]) + 7919 * attempt if SHARED_CANDIDATE_EXAMPLES else seed
             target = int(targets[i]) if last else min(int(targets[i]), _STEP_WORDS)
             budget = self._budget(int(targets[i])) if last else min(self._budget(int(targets[i])), _STEP_WORDS)
             examples = list(self.examples_)
             if pool is not None:
-                examples += pool.pick(ctx, self.spec.examples_from_data, seed, target_words=target, max_words=budget)
+                examples += pool.pick(ctx, self.spec.examples_from_data, pick_seed, target_words=target,
+                                      max_words=budget)
             before = (previous or {}).get((i, j))
             msgs = build_messages(self.spec, self.column, ctx, target_words=target, examples=examples,
                                   step=step, previous=before)

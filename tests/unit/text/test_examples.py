@@ -241,3 +241,29 @@ def test_requests_carry_a_minimum_length_and_length_matched_examples() -> None:
         shown = [line for line in r.document.split("\n") if line.startswith("Review: ")]
         assert len(shown) == 2 and all(len(s.split()) - 1 <= r.max_words for s in shown)
         assert r.document.count(f"Rating: {r.context['Rating']} | Department: {r.context['Department']}\n") == 3
+
+
+def test_candidates_of_a_row_share_their_examples_so_their_prompt_is_prefilled_once(monkeypatch) -> None:
+    """One round's candidates of a row carry one document (the local backend prefills it once) and their own
+    seeds; with the lever off each candidate draws its own examples (the behaviour before)."""
+    import synthstruct.text.column as column_module
+
+    frame = _varied()
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating", "Department"], examples_from_data=2,
+                      candidates=4, first_candidates=4, rounds=1)
+    rows = pd.DataFrame({"Rating": [1, 3, 5, 3, 1], "Department": ["Tops", "Jackets", "Dresses", "Tops", "Jackets"]})
+
+    def documents(shared: bool) -> list[list]:
+        monkeypatch.setattr(column_module, "SHARED_CANDIDATE_EXAMPLES", shared)
+        backend = _Recorder()
+        TextColumnGenerator(spec, column="Review", backend=backend).fit(frame["Review"], frame).generate(
+            rows, np.random.default_rng(0))
+        first = backend.requests[: len(rows) * 4]
+        assert len({r.seed for r in first}) == len(first)  # every candidate samples with its own seed
+        return [[r.document for r in first[i * 4:(i + 1) * 4]] for i in range(len(rows))]
+
+    shared = documents(True)
+    assert all(len(set(docs)) == 1 for docs in shared)
+    assert len({docs[0] for docs in shared}) == len(rows)  # rows still see different examples
+    own = documents(False)
+    assert any(len(set(docs)) > 1 for docs in own)

@@ -1,0 +1,93 @@
+"""Candidates of a row with shared vs their own few-shot examples (``python evaluation/bench_text_share.py``).
+
+The ``local`` backend prefills a prompt once for every request of a batch that asks it
+(``share_prefill``). Since session 15 the ``k`` candidates of one row in one round share their few-shot
+examples, hence their prompt (:data:`synthstruct.text.column.SHARED_CANDIDATE_EXAMPLES`); before, each
+candidate drew its own examples, so every candidate's prompt was prefilled. This measures the generation
+alone: a clothing-review column (conditioned on Rating and Department Name, default few-shot examples,
+``--candidates`` per row in one round, no regeneration) is fitted once per process on ``--train``
+training reviews, then writes texts for ``--rows`` other rows' conditions; each setting runs in a fresh
+process, alternating (own, shared, shared, own, ...). Printed per run: generation seconds, the backend's
+counts (requests, decode steps, generated tokens, rows whose prefill was shared) and the load average;
+then the median seconds per setting and their ratio. Numbers only, no text.
+
+Usage::
+
+    .venv/bin/python evaluation/bench_text_share.py                  # 24 rows x 4 candidates, 2 runs each
+    .venv/bin/python evaluation/bench_text_share.py --rows 40 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import DEFAULT_DATA_DIR, REPO_ROOT
+
+TEXT, CONDITIONS = "Review Text", ["Rating", "Department Name"]
+
+
+def one(args: argparse.Namespace, shared: bool) -> dict[str, object]:
+    """One setting in this process: fit, then time the generation."""
+    sys.path.insert(0, str(REPO_ROOT))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import numpy as np
+    import pandas as pd
+
+    import synthstruct.text.column as column_module
+    from synthstruct.schema.model import TextColumn
+    from synthstruct.text.column import TextColumnGenerator
+
+    frame = pd.read_csv(args.data_dir / "womens_clothing_reviews.csv").dropna(subset=[TEXT, *CONDITIONS])
+    train = frame.iloc[:args.train]
+    rows = frame.iloc[args.train + 1000:args.train + 1000 + args.rows][CONDITIONS].reset_index(drop=True)
+    column_module.SHARED_CANDIDATE_EXAMPLES = shared  # type: ignore[misc]  # the setting measured
+    spec = TextColumn(kind="text", generator="local", conditioned_on=CONDITIONS, candidates=args.candidates,
+                      first_candidates=args.candidates, rounds=1, max_regenerations=0,
+                      backend={"threads": args.threads})
+    gen = TextColumnGenerator(spec, column=TEXT).fit(train[TEXT], train)
+    backend = gen._make_backend()
+    gen._make_backend = lambda: backend  # type: ignore[method-assign]  # keep the backend to read its counts
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    gen.generate(rows, np.random.default_rng(args.seed))
+    seconds = time.perf_counter() - started
+    return {"shared": shared, "seconds": round(seconds, 2), "load_before": round(load, 2),
+            "backend": {k: int(v) for k, v in backend.stats_.items()}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    p.add_argument("--rows", type=int, default=24)
+    p.add_argument("--candidates", type=int, default=4)
+    p.add_argument("--train", type=int, default=3000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runs", type=int, default=2, help="runs per setting, alternating")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--one", choices=["shared", "own"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(one(args, args.one == "shared")), flush=True)
+        return
+    seconds: dict[str, list[float]] = {"own": [], "shared": []}
+    for i in range(args.runs):
+        for setting in (("own", "shared") if i % 2 == 0 else ("shared", "own")):
+            cmd = [sys.executable, __file__, "--one", setting, *[a for a in sys.argv[1:]]]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            seconds[setting].append(float(result["seconds"]))
+            print(json.dumps(result), flush=True)
+    own, shared = statistics.median(seconds["own"]), statistics.median(seconds["shared"])
+    print(f"{args.rows} rows x {args.candidates} candidates: own examples {own:.1f} s, shared {shared:.1f} s "
+          f"(medians of {args.runs}); own / shared = {own / shared:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
