@@ -66,6 +66,8 @@ _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan
 #: The candidates of one row in one round share their few-shot examples, hence their prompt, so the
 #: ``local`` backend prefills it once for all of them (``share_prefill``); they differ by their sampling.
 #: False: each candidate draws its own examples (the behaviour before session 15; a measurement lever).
+#: Greedy decoding (``backend: {temperature: 0}``) always draws per candidate: one prompt would give
+#: ``k`` identical answers.
 SHARED_CANDIDATE_EXAMPLES = True
 _NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
@@ -195,10 +197,11 @@ class TextColumnGenerator:
         out = []
         pool = getattr(self, "example_pool_", None)
         last = step is None or step == len(self.spec.steps) - 1
+        shared = SHARED_CANDIDATE_EXAMPLES and not self._greedy()
         for i, j in pairs:
             ctx = self._context(rows.iloc[i])
             seed = int(seeds[i]) + 7919 * attempt + 15_485_863 * j
-            pick_seed = int(seeds[i]) + 7919 * attempt if SHARED_CANDIDATE_EXAMPLES else seed
+            pick_seed = int(seeds[i]) + 7919 * attempt if shared else seed
             target = int(targets[i]) if last else min(int(targets[i]), _STEP_WORDS)
             budget = self._budget(int(targets[i])) if last else min(self._budget(int(targets[i])), _STEP_WORDS)
             examples = list(self.examples_)
@@ -212,6 +215,14 @@ class TextColumnGenerator:
             out.append(TextRequest(messages=msgs, max_words=budget, target_words=target, context=ctx,
                                    seed=seed, document=document, min_words=self._min_words(target) if last else 0))
         return out
+
+    def _greedy(self) -> bool:
+        """Does the backend decode greedily (``temperature: 0``), so that equal prompts give equal answers?"""
+        temperature = self.spec.backend.get("temperature")
+        try:
+            return temperature is not None and float(temperature) <= 0
+        except (TypeError, ValueError):
+            return False  # the backend refuses a bad value with a typed error of its own
 
     def _ask(self, backend: TextGenerator, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray,
              seeds: np.ndarray, attempt: int, seed: int) -> list[str]:

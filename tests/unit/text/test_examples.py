@@ -267,3 +267,5 @@ def test_candidates_of_a_row_share_their_examples_so_their_prompt_is_prefilled_o
     assert len({docs[0] for docs in shared}) == len(rows)  # rows still see different examples
     own = documents(False)
     assert any(len(set(docs)) > 1 for docs in own)
+    spec = spec.model_copy(update={"backend": {"temperature": 0}})  # greedy: one prompt, k equal answers
+    assert any(len(set(docs)) > 1 for docs in documents(True))
