@@ -79,7 +79,7 @@ def main() -> None:
     seconds: dict[str, list[float]] = {"own": [], "shared": []}
     for i in range(args.runs):
         for setting in (("own", "shared") if i % 2 == 0 else ("shared", "own")):
-            cmd = [sys.executable, __file__, "--one", setting, *[a for a in sys.argv[1:]]]
+            cmd = [sys.executable, __file__, "--one", setting, *sys.argv[1:]]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             result = json.loads(done.stdout.strip().splitlines()[-1])
             seconds[setting].append(float(result["seconds"]))

@@ -66,8 +66,8 @@ _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan
 #: The candidates of one row in one round share their few-shot examples, hence their prompt, so the
 #: ``local`` backend prefills it once for all of them (``share_prefill``); they differ by their sampling.
 #: False: each candidate draws its own examples (the behaviour before session 15; a measurement lever).
-#: Greedy decoding (``backend: {temperature: 0}``) always draws per candidate: one prompt would give
-#: ``k`` identical answers.
+#: A backend that decodes greedily (its ``temperature`` is 0) always gets examples drawn per candidate: one
+#: prompt would give ``k`` identical answers.
 SHARED_CANDIDATE_EXAMPLES = True
 _NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
@@ -192,12 +192,12 @@ class TextColumnGenerator:
 
     def _requests(self, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray, seeds: np.ndarray,
                   attempt: int, previous: dict[tuple[int, int], str] | None = None,
-                  step: int | None = None) -> list[TextRequest]:
-        """One request per ``(row, candidate)``; candidate 0 of round 0 has the row's own seed."""
+                  step: int | None = None, *, shared: bool) -> list[TextRequest]:
+        """One request per ``(row, candidate)``; candidate 0 of round 0 has the row's own seed. ``shared``: the
+        candidates of a row draw one set of examples (see :data:`SHARED_CANDIDATE_EXAMPLES`)."""
         out = []
         pool = getattr(self, "example_pool_", None)
         last = step is None or step == len(self.spec.steps) - 1
-        shared = SHARED_CANDIDATE_EXAMPLES and not self._greedy()
         for i, j in pairs:
             ctx = self._context(rows.iloc[i])
             seed = int(seeds[i]) + 7919 * attempt + 15_485_863 * j
@@ -216,22 +216,17 @@ class TextColumnGenerator:
                                    seed=seed, document=document, min_words=self._min_words(target) if last else 0))
         return out
 
-    def _greedy(self) -> bool:
-        """Does the backend decode greedily (``temperature: 0``), so that equal prompts give equal answers?"""
-        temperature = self.spec.backend.get("temperature")
-        try:
-            return temperature is not None and float(temperature) <= 0
-        except (TypeError, ValueError):
-            return False  # the backend refuses a bad value with a typed error of its own
-
     def _ask(self, backend: TextGenerator, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray,
              seeds: np.ndarray, attempt: int, seed: int) -> list[str]:
+        temperature = getattr(backend, "temperature", None)  # as the backend parsed it (local, openai)
+        shared = SHARED_CANDIDATE_EXAMPLES and not (temperature is not None and temperature <= 0)
         if not self.spec.steps:
-            return self._call(backend, self._requests(rows, pairs, targets, seeds, attempt), seed)
+            return self._call(backend, self._requests(rows, pairs, targets, seeds, attempt, shared=shared), seed)
         previous: dict[tuple[int, int], str] = {}
         answers: list[str] = []
         for step in range(len(self.spec.steps)):
-            answers = self._call(backend, self._requests(rows, pairs, targets, seeds, attempt, previous, step), seed)
+            answers = self._call(backend, self._requests(rows, pairs, targets, seeds, attempt, previous, step,
+                                                         shared=shared), seed)
             previous = dict(zip(pairs, answers))
         return answers
 
