@@ -8,13 +8,22 @@ alone: a clothing-review column (conditioned on Rating and Department Name, defa
 ``--candidates`` per row in one round, no regeneration) is fitted once per process on ``--train``
 training reviews, then writes texts for ``--rows`` other rows' conditions; each setting runs in a fresh
 process, alternating (own, shared, shared, own, ...). Printed per run: generation seconds, the backend's
-counts (requests, decode steps, generated tokens, rows whose prefill was shared) and the load average;
-then the median seconds per setting and their ratio. Numbers only, no text.
+counts (requests, decode steps, generated tokens, rows whose prefill was shared, steps decoded with cascade
+attention) and the load average; then the median seconds per setting and their ratio to the first setting.
+Numbers only, no text.
+
+Settings (``--settings``, comma-separated, the first is the reference):
+
+* ``own`` — each candidate draws its own examples (before session 15);
+* ``shared`` — a row's candidates share their examples, each row's cache holds a copy of the prompt
+  (session 15; cascade attention off: ``synthstruct.text.decode.CASCADE_ROWS_PER_PROMPT`` = inf);
+* ``cascade`` — shared examples, and the rows of one prompt read its keys and values once per step
+  (:mod:`synthstruct.text.cascade`, session 16, the default).
 
 Usage::
 
-    .venv/bin/python evaluation/bench_text_share.py                  # 24 rows x 4 candidates, 2 runs each
-    .venv/bin/python evaluation/bench_text_share.py --rows 40 --runs 3
+    .venv/bin/python evaluation/bench_text_share.py                  # own vs cascade, 24 rows x 4 candidates, 2 runs each
+    .venv/bin/python evaluation/bench_text_share.py --settings shared,cascade --runs 3
 """
 
 from __future__ import annotations
@@ -31,9 +40,10 @@ from pathlib import Path
 from _common import DEFAULT_DATA_DIR, REPO_ROOT
 
 TEXT, CONDITIONS = "Review Text", ["Rating", "Department Name"]
+SETTINGS = ("own", "shared", "cascade")
 
 
-def one(args: argparse.Namespace, shared: bool) -> dict[str, object]:
+def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     """One setting in this process: fit, then time the generation."""
     sys.path.insert(0, str(REPO_ROOT))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,13 +51,16 @@ def one(args: argparse.Namespace, shared: bool) -> dict[str, object]:
     import pandas as pd
 
     import synthstruct.text.column as column_module
+    import synthstruct.text.decode as decode_module
     from synthstruct.schema.model import TextColumn
     from synthstruct.text.column import TextColumnGenerator
 
     frame = pd.read_csv(args.data_dir / "womens_clothing_reviews.csv").dropna(subset=[TEXT, *CONDITIONS])
     train = frame.iloc[:args.train]
     rows = frame.iloc[args.train + 1000:args.train + 1000 + args.rows][CONDITIONS].reset_index(drop=True)
-    column_module.SHARED_CANDIDATE_EXAMPLES = shared  # type: ignore[misc]  # the setting measured
+    column_module.SHARED_CANDIDATE_EXAMPLES = setting != "own"  # type: ignore[misc]  # the setting measured
+    if setting == "shared":
+        decode_module.CASCADE_ROWS_PER_PROMPT = float("inf")  # type: ignore[misc]
     spec = TextColumn(kind="text", generator="local", conditioned_on=CONDITIONS, candidates=args.candidates,
                       first_candidates=args.candidates, rounds=1, max_regenerations=0,
                       backend={"threads": args.threads})
@@ -58,7 +71,7 @@ def one(args: argparse.Namespace, shared: bool) -> dict[str, object]:
     started = time.perf_counter()
     gen.generate(rows, np.random.default_rng(args.seed))
     seconds = time.perf_counter() - started
-    return {"shared": shared, "seconds": round(seconds, 2), "load_before": round(load, 2),
+    return {"setting": setting, "seconds": round(seconds, 2), "load_before": round(load, 2),
             "backend": {k: int(v) for k, v in backend.stats_.items()}}
 
 
@@ -71,22 +84,26 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=2, help="runs per setting, alternating")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--one", choices=["shared", "own"], help=argparse.SUPPRESS)
+    p.add_argument("--settings", default="own,cascade", help="comma-separated: own, shared, cascade")
+    p.add_argument("--one", choices=SETTINGS, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
-        print(json.dumps(one(args, args.one == "shared")), flush=True)
+        print(json.dumps(one(args, args.one)), flush=True)
         return
-    seconds: dict[str, list[float]] = {"own": [], "shared": []}
+    settings = [s.strip() for s in args.settings.split(",") if s.strip()]
+    if not settings or any(s not in SETTINGS for s in settings):
+        p.error(f"--settings takes a comma-separated list of {', '.join(SETTINGS)}")
+    seconds: dict[str, list[float]] = {s: [] for s in settings}
     for i in range(args.runs):
-        for setting in (("own", "shared") if i % 2 == 0 else ("shared", "own")):
+        for setting in (settings if i % 2 == 0 else settings[::-1]):
             cmd = [sys.executable, __file__, "--one", setting, *sys.argv[1:]]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             result = json.loads(done.stdout.strip().splitlines()[-1])
             seconds[setting].append(float(result["seconds"]))
             print(json.dumps(result), flush=True)
-    own, shared = statistics.median(seconds["own"]), statistics.median(seconds["shared"])
-    print(f"{args.rows} rows x {args.candidates} candidates: own examples {own:.1f} s, shared {shared:.1f} s "
-          f"(medians of {args.runs}); own / shared = {own / shared:.2f}x")
+    reference = statistics.median(seconds[settings[0]])
+    print(f"{args.rows} rows x {args.candidates} candidates, medians of {args.runs}: " + ", ".join(
+        f"{s} {statistics.median(v):.1f} s ({reference / statistics.median(v):.2f}x)" for s, v in seconds.items()))
 
 
 if __name__ == "__main__":

@@ -19,19 +19,27 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["KEEP_BELOW", "PREFILL_TOKENS", "decode", "prefill"]
+__all__ = ["CASCADE_ROWS_PER_PROMPT", "KEEP_BELOW", "PREFILL_TOKENS", "decode", "prefill"]
 
 #: The batch is cut to its running rows when these are at most this share of it (a cut copies the key/value
 #: cache once; cutting at every end would copy it once per row).
 KEEP_BELOW = 0.75
 #: Prompt tokens per prefill pass (rows x width): 8 rows of 490 tokens ran 1.3-1.8x faster than 40 at once here.
 PREFILL_TOKENS = 4096
+#: Shared prompts are decoded with cascade attention (:mod:`synthstruct.text.cascade`: each prompt's keys and
+#: values read once per step for all its rows) when the batch has at least this many rows per distinct prompt.
+CASCADE_ROWS_PER_PROMPT = 1.5
 
 
-def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, share: bool) -> tuple[Any, int]:
+def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, share: bool,
+            cascade: bool = False) -> tuple[Any, int]:
     """A static key/value cache holding every row's prompt but its last token, and the number of rows whose
     prompt was computed for another row (``share``: a prompt asked by several rows, e.g. ``k`` candidates of
     one table row, is computed once and copied; 0 otherwise).
+
+    With ``share`` and ``cascade``, on a model :mod:`synthstruct.text.cascade` supports and a batch with at
+    least :data:`CASCADE_ROWS_PER_PROMPT` rows per distinct prompt, the prompts are kept once each instead of
+    copied into every row's cache (a ``CascadeCache``): :func:`decode` then reads each prompt once per step.
 
     The prompts are run :data:`PREFILL_TOKENS` at a time, each group without the padding columns all its
     rows share and with a cache as long as its prompts (not the static cache's room for the answers), and
@@ -56,6 +64,11 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, sha
         rows = where = list(range(int(input_ids.shape[0])))
     ids, mask = input_ids[where][:, :-1], attention_mask[where][:, :-1]
     targets = torch.tensor(rows, dtype=torch.long)  # batch row -> its distinct prompt
+    prefixes = None
+    if (cascade and len(rows) >= CASCADE_ROWS_PER_PROMPT * len(where) and bool(mask.any(1).all())
+            and _cascade().enable(model)):  # every prompt has a token before its last: never an empty softmax
+        prefixes = _cascade().Prefixes(targets, ~mask.bool(), len(cache.layers))
+        cache = _cascade().CascadeCache(prefixes, len(cache.layers), budget)
     static: list[Any] = list(cache.layers)
     group = max(1, PREFILL_TOKENS // ids.shape[1])
     for lo in range(0, ids.shape[0], group):
@@ -68,6 +81,11 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, sha
         batch_rows = ((targets >= lo) & (targets < lo + part_ids.shape[0])).nonzero().squeeze(1)  # rows asking them
         source = targets[batch_rows] - lo
         layers: list[Any] = list(part.layers)
+        if prefixes is not None:
+            for index, layer in enumerate(layers):
+                prefixes.set(index, slice(lo, lo + part_ids.shape[0]), start, layer.keys, layer.values)
+            del part
+            continue
         for layer, target in zip(layers, static):
             if not target.is_initialized:  # the whole batch's buffers, zero where nothing is written
                 shape = (len(rows), layer.keys.shape[1], 1, layer.keys.shape[3])
@@ -75,9 +93,16 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, sha
             target.keys[batch_rows, :, start:width - 1] = layer.keys[source]
             target.values[batch_rows, :, start:width - 1] = layer.values[source]
         del part
-    for target in static:
-        target.cumulative_length.fill_(width - 1)
+    if prefixes is None:
+        for target in static:
+            target.cumulative_length.fill_(width - 1)
     return cache, len(rows) - len(where)
+
+
+def _cascade() -> Any:
+    from synthstruct.text import cascade
+
+    return cascade
 
 
 def _filled_layer_class() -> Any:
@@ -139,13 +164,19 @@ def decode(model: Any, input_ids: Any, attention_mask: Any, cache: Any, *, budge
             r = int(rows[b])
             out[r] = ids[b, width:width + lengths[r]].tolist()
 
-    counts = {"decode_steps": 0, "row_steps": 0, "batch_cuts": 0}
+    prefixes = getattr(cache, "prefixes", None)  # a cascade cache: each row's cache holds only its answer
+    counts = {"decode_steps": 0, "row_steps": 0, "batch_cuts": 0, "cascade_steps": 0}
     for step in range(budget):
         counts["decode_steps"] += 1
         counts["row_steps"] += int(ids.shape[0])
         positions = mask.long().sum(-1, keepdim=True) - 1
-        logits = model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions, past_key_values=cache,
-                       use_cache=True, cache_position=torch.tensor([width - 1 + step])).logits
+        if prefixes is not None:
+            counts["cascade_steps"] += 1
+            logits = model(input_ids=ids[:, -1:], attention_mask=None, position_ids=positions, past_key_values=cache,
+                           use_cache=True, cache_position=torch.tensor([step]), cascade=prefixes).logits
+        else:
+            logits = model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions, past_key_values=cache,
+                           use_cache=True, cache_position=torch.tensor([width - 1 + step])).logits
         scores = logits[:, -1, :].to(dtype=torch.float32)
         for proc in processors:
             scores = proc(ids, scores)

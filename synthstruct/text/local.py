@@ -362,7 +362,9 @@ class LocalTextGenerator:
     def _cache_key(self, prompts: list[str], requests: list[TextRequest], seed: int, document: bool) -> str:
         from synthstruct.text.answer_cache import answer_key
 
-        runtime = ["shed"] if self.runtime_ == "transformers" else [self.runtime_]  # shed: decode.decode cuts the batch
+        # shed: decode.decode cuts the batch; cascade: rows sharing a prompt read it once (decode.prefill)
+        runtime = ([f"shed{'+cascade' if self.share_prefill else ''}"] if self.runtime_ == "transformers"
+                   else [self.runtime_])
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests]
                           + ([[r.target_words for r in requests]] if self.stop_at_target and self.runtime_ == "transformers" else []),
@@ -416,7 +418,7 @@ class LocalTextGenerator:
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         with torch.inference_mode():
             cache, shared = prefill(model, enc["input_ids"], enc["attention_mask"], budget=budget,
-                                    share=self.share_prefill)
+                                    share=self.share_prefill, cascade=self.share_prefill)
             new = decode(model, enc["input_ids"], enc["attention_mask"], cache, budget=budget, stop_tokens=stops,
                          pad_token_id=int(pad), processors=processors, stats=self.stats_)
         if shared:

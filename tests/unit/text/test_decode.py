@@ -149,3 +149,94 @@ def test_one_token_prompts_have_nothing_to_prefill_and_decode_as_generate_does()
         got = D.decode(model, ids, mask, cache, budget=10, stop_tokens=STOPS, pad_token_id=0)
     assert shared == 0
     assert got == _generate(model, ids, mask, 10)
+
+
+class _RowNoise:
+    """A processor with per-row state: fixed noise per (row, step), so rows asking one prompt write different
+    answers; it follows the batch's cuts like the sampler does."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = torch.arange(rows)
+
+    def keep(self, index) -> None:  # type: ignore[no-untyped-def]
+        self.rows = self.rows[index]
+
+    def __call__(self, ids, scores):  # type: ignore[no-untyped-def]
+        noise = torch.rand((64, scores.shape[1]), generator=torch.Generator().manual_seed(int(ids.shape[1])))
+        return scores + 3 * noise[self.rows]
+
+
+def _answers(model, ids, mask, *, cascade: bool, budget: int = 24):  # type: ignore[no-untyped-def]
+    stats: dict[str, int] = {}
+    with torch.inference_mode():
+        cache, shared = D.prefill(model, ids, mask, budget=budget, share=True, cascade=cascade)
+        got = D.decode(model, ids, mask, cache, budget=budget, stop_tokens=STOPS, pad_token_id=0,
+                       processors=[_RowNoise(int(ids.shape[0]))], stats=stats)
+    return got, shared, stats, cache
+
+
+def test_cascade_attention_writes_the_answers_of_copied_prompts() -> None:
+    """Rows sharing a prompt (1 to 4 rows per prompt, interleaved) decoded with each prompt's keys and values
+    read once per step write the same tokens as rows holding copies, through the batch's cuts."""
+    from synthstruct.text.cascade import IMPLEMENTATION
+
+    model = _tiny_llama(7)
+    base_ids, base_mask = _batch([9, 4, 12, 7, 12, 3, 10, 6], seed=8)
+    pick = [0, 0, 0, 1, 2, 2, 3, 4, 4, 4, 4, 5, 6, 7, 7, 2]
+    ids, mask = base_ids[pick], base_mask[pick]
+    plain, plain_shared, plain_stats, _ = _answers(model, ids, mask, cascade=False)
+    got, shared, stats, cache = _answers(model, ids, mask, cascade=True)
+    assert hasattr(cache, "prefixes") and model.config._attn_implementation == IMPLEMENTATION
+    assert stats["cascade_steps"] == stats["decode_steps"] > 0 and stats["batch_cuts"] >= 2
+    assert plain_stats["cascade_steps"] == 0 and shared == plain_shared == len(pick) - 8
+    assert got == plain
+    assert len({tuple(a) for a in got}) > 8  # rows of one prompt wrote different answers
+
+
+def test_the_cascade_implementation_is_sdpa_for_every_other_call() -> None:
+    """Switching a model to the registered implementation changes nothing where no ``cascade`` keyword is
+    passed: the same logits, bit for bit, for padded prompts."""
+    from synthstruct.text import cascade
+
+    model = _tiny_llama(9)
+    ids, mask = _batch([5, 11, 8], seed=2)
+    with torch.inference_mode():
+        before = model(input_ids=ids, attention_mask=mask).logits
+        assert cascade.enable(model)
+        after = model(input_ids=ids, attention_mask=mask).logits
+    assert torch.equal(before, after)
+
+
+def test_cascade_is_not_used_where_it_does_not_apply(monkeypatch) -> None:
+    """No cascade cache for a batch with too few rows per prompt, a prompt with nothing before its last
+    token, or an architecture it was not checked on; the answers are the copies' either way."""
+    from synthstruct.text import cascade
+
+    model = _tiny_llama(11)
+    ids, mask = _batch([6, 9, 7], seed=3)
+    cases = {"few rows per prompt": (ids[[0, 1, 2, 0]], mask[[0, 1, 2, 0]])}
+    one_ids, one_mask = _batch([1, 6], seed=5)
+    cases["a one-token prompt"] = (one_ids[[0, 0, 1, 1]], one_mask[[0, 0, 1, 1]])
+    for what, (i, m) in cases.items():
+        got, _, stats, cache = _answers(model, i, m, cascade=True)
+        assert not hasattr(cache, "prefixes") and stats["cascade_steps"] == 0, what
+        assert got == _answers(model, i, m, cascade=False)[0], what
+    monkeypatch.setattr(cascade, "ARCHITECTURES", frozenset())
+    fresh = _tiny_llama(11)
+    i, m = ids[[0, 0, 1, 1]], mask[[0, 0, 1, 1]]
+    _, _, stats, cache = _answers(fresh, i, m, cascade=True)
+    assert not hasattr(cache, "prefixes") and fresh.config._attn_implementation == "sdpa"
+
+
+def test_prefixes_drop_the_prompts_no_row_asks_after_a_cut() -> None:
+    from synthstruct.text.cascade import Prefixes
+
+    pad = torch.tensor([[True, False], [False, False], [False, False]])
+    p = Prefixes(torch.tensor([0, 0, 1, 2, 2]), pad, layers=1)
+    p.set(0, slice(0, 3), 0, torch.arange(12.0).reshape(3, 1, 2, 2), torch.zeros(3, 1, 2, 2))
+    assert (p.width, p.full) == (2, False)
+    p.keep(torch.tensor([0, 3, 4]))  # prompt 1's only row left
+    assert p.owner.tolist() == [0, 1, 1] and (p.width, p.full) == (2, False)
+    assert p.keys[0][:, 0, 0, 0].tolist() == [0.0, 8.0]  # prompts 0 and 2, in order
+    assert p.additive_mask(torch.float32)[:, 0, 0].tolist() == [[float("-inf"), 0.0], [0.0, 0.0]]
+    assert sorted(p.slot.tolist()) == p.slot.tolist() == [0, 2, 3]
