@@ -63,7 +63,7 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
         decode_module.CASCADE_ROWS_PER_PROMPT = float("inf")  # type: ignore[misc]
     spec = TextColumn(kind="text", generator="local", conditioned_on=CONDITIONS, candidates=args.candidates,
                       first_candidates=args.candidates, rounds=1, max_regenerations=0,
-                      backend={"threads": args.threads})
+                      backend={"threads": args.threads, **json.loads(args.backend_json)})
     gen = TextColumnGenerator(spec, column=TEXT).fit(train[TEXT], train)
     backend = gen._make_backend()
     gen._make_backend = lambda: backend  # type: ignore[method-assign]  # keep the backend to read its counts
@@ -71,7 +71,10 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     started = time.perf_counter()
     gen.generate(rows, np.random.default_rng(args.seed))
     seconds = time.perf_counter() - started
+    import resource
+
     return {"setting": setting, "seconds": round(seconds, 2), "load_before": round(load, 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "backend": {k: int(v) for k, v in backend.stats_.items()}}
 
 
@@ -84,6 +87,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=2, help="runs per setting, alternating")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend-json", default="{}", help='more backend options, e.g. \'{"batch_size": 128}\'')
     p.add_argument("--settings", default="own,cascade", help="comma-separated: own, shared, cascade")
     p.add_argument("--one", choices=SETTINGS, help=argparse.SUPPRESS)
     args = p.parse_args()
