@@ -162,6 +162,7 @@ def release(args: argparse.Namespace, name: str) -> dict[str, object]:
         schema = yaml.safe_load((REPO / "evaluation" / "schemas" / "clothing_local.yaml").read_text())
         schema["columns"] = {k: v for k, v in schema["columns"].items() if k in [*CONDITIONS, TEXT]}
         schema["columns"][TEXT]["backend"] = {"model": name, "threads": args.threads, **json.loads(args.backend_json)}
+        schema["columns"][TEXT].update(json.loads(args.column_json))
         (Path(tmp) / "schema.yaml").write_text(yaml.safe_dump(schema, sort_keys=False))
         env = {**os.environ, "SYNTHSTRUCT_HOME": str(Path(tmp) / "home"),
                "SYNTHSTRUCT_CACHE": os.environ.get("SYNTHSTRUCT_CACHE", str(Path.home() / ".cache" / "synthstruct"))}
@@ -172,7 +173,8 @@ def release(args: argparse.Namespace, name: str) -> dict[str, object]:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO), check=False)
         wall = time.perf_counter() - t
         cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out: dict[str, object] = {"model": name, "backend": schema["columns"][TEXT]["backend"], "exit": proc.returncode,
+        out: dict[str, object] = {"model": name, "backend": schema["columns"][TEXT]["backend"],
+                                  "column": json.loads(args.column_json), "exit": proc.returncode,
                                   "wall_s": round(wall, 1),
                                   "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),
                                   "load_before": [round(x, 2) for x in before],
@@ -212,6 +214,8 @@ def main() -> None:
     p.add_argument("--examples-from-data", type=int, default=3)
     p.add_argument("--example-words", type=int, default=0, help="0: the schema default (none beyond the row's budget)")
     p.add_argument("--backend-json", default="{}", help="extra backend options as JSON, e.g. '{\"precision\": \"float32\"}'")
+    p.add_argument("--column-json", default="{}",
+                   help="--release: text column fields as JSON, e.g. '{\"candidates\": 2, \"rounds\": 3}'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--release", action="store_true", help="time a whole-process 40-row release per model instead")
     p.add_argument("--one", default="", help=argparse.SUPPRESS)

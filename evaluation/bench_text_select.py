@@ -22,7 +22,8 @@ every run is printed next to its timings. One JSON line per run on stdout (numbe
 
 Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--first-candidates``,
 ``--rounds``, ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
-``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--seed``; levers
+``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--examples-from-data``,
+``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
 ``--typicality`` (weight of the verifier's typicality in the example choice; 0 = off), ``--own-examples``
 (each candidate of a row draws its own few-shot examples instead of sharing the row's).
@@ -142,6 +143,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         spec["first_candidates"] = args.first_candidates or None
     if args.example_words:
         spec["example_words"] = args.example_words
+    if args.examples_from_data is not None:
+        spec["examples_from_data"] = args.examples_from_data
     import synthstruct.text.column as column_module
 
     if args.own_examples:
@@ -172,7 +175,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "dataset": name, "backend": args.backend, "candidates": args.candidates, "rounds": args.rounds,
         "first_candidates": schema.columns[text].first_candidates, "backend_options": options, "seed": args.seed,
         "generate_cpu_s": round(gen_cpu, 1),
-        "example_words": schema.columns[text].example_words, "rows": args.rows, "train_texts": len(train),
+        "example_words": schema.columns[text].example_words,
+        "examples_from_data": schema.columns[text].examples_from_data, "rows": args.rows, "train_texts": len(train),
         "holdout_texts": len(holdout), "texts": int(synthetic[text].notna().sum()), "fit_s": round(fit_s, 1),
         "generate_s": round(gen_s, 1), "texts_per_s": round(args.rows / gen_s, 3),
         "loadavg_before": [round(v, 2) for v in load_before], "loadavg_after": [round(v, 2) for v in load_after],
@@ -210,6 +214,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--runtime", default="auto", choices=["auto", "ctranslate2", "transformers"], help="local backend runtime")
     p.add_argument("--example-words", type=int, default=0, help="0: the schema's / default")
+    p.add_argument("--examples-from-data", type=int, default=None, help="few-shot examples per prompt (default: the schema's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-words-share", type=float, default=None, help="default: MIN_WORDS_SHARE (0 = off)")
     p.add_argument("--own-examples", action="store_true",
