@@ -129,26 +129,17 @@ class Prefixes:
 
 
 def cascade_cache_class() -> Any:
-    """A transformers ``Cache`` whose layers hold only the rows' answers (the prompts are in :class:`Prefixes`)."""
+    """A transformers ``Cache`` whose layers hold only the rows' answers (the prompts are in :class:`Prefixes`);
+    each layer hands attention the written part of its buffer, as :mod:`synthstruct.text.decode`'s static cache."""
     global _CACHE
     if _CACHE is None:
         from transformers import Cache
-        from transformers.cache_utils import StaticLayer
 
-        class AnswerLayer(StaticLayer):
-            """Each row's answer so far; attention reads the written part."""
-
-            def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-                keys, values = super().update(key_states, value_states, *args, **kwargs)
-                written = int(self.cumulative_length)
-                return keys[:, :, :written], values[:, :, :written]
-
-            def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-                return int(self.cumulative_length) + query_length, 0
+        from synthstruct.text.decode import filled_layer_class
 
         class _CascadeCache(Cache):
             def __init__(self, prefixes: Prefixes, layers: int, budget: int) -> None:
-                super().__init__(layers=[AnswerLayer(max_cache_len=budget + 1) for _ in range(layers)])
+                super().__init__(layers=[filled_layer_class()(max_cache_len=budget + 1) for _ in range(layers)])
                 self.prefixes = prefixes
 
             def reorder_cache(self, beam_idx: Any) -> None:

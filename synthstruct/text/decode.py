@@ -53,7 +53,7 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, sha
 
     width = int(input_ids.shape[1])
     cache = StaticCache(config=model.config, max_cache_len=width + budget)
-    cache.layers = [_filled_layer_class()(max_cache_len=width + budget) for _ in cache.layers]
+    cache.layers = [filled_layer_class()(max_cache_len=width + budget) for _ in cache.layers]
     if width < 2:
         return cache, 0
     if share:
@@ -105,7 +105,7 @@ def _cascade() -> Any:
     return cascade
 
 
-def _filled_layer_class() -> Any:
+def filled_layer_class() -> Any:
     """transformers' static cache layer whose attention reads only the positions written so far.
 
     The static layer hands attention its whole buffer (prompt + room for ``budget`` answer tokens, the empty

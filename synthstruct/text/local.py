@@ -31,7 +31,8 @@ above when ``precision`` resolves to bfloat16 (CPUs with native bf16 units: on t
 (:mod:`synthstruct.text.ct2`: an int8 copy of the weights converted once at first use and cached next to
 them) when the ``ctranslate2`` package is installed and the model's architecture is one it was measured
 on (Llama: SmolLM2), else on transformers; ``ctranslate2`` or ``transformers`` force one. ``precision``
-and ``share_prefill`` apply to transformers only; sampling options, seeding, thread count, end of line
+and ``share_prefill`` (a prompt asked by several rows is prefilled once and, on SmolLM2, read once per decoding step:
+:mod:`synthstruct.text.cascade`) apply to transformers only; sampling options, seeding, thread count, end of line
 and the answer-only repetition penalty are the same on both (the bytes differ between runtimes).
 
 Options (schema ``backend:``): ``model`` (a registry name, default ``smollm2-135m``), ``runtime`` (``auto``), ``batch_size`` (64), ``temperature`` (0.8), ``top_p`` (0.95),
