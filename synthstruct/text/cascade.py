@@ -130,12 +130,12 @@ class Prefixes:
 
 def cascade_cache_class() -> Any:
     """A transformers ``Cache`` whose layers hold only the rows' answers (the prompts are in :class:`Prefixes`);
-    each layer hands attention the written part of its buffer, as :mod:`synthstruct.text.decode`'s static cache."""
+    each layer hands attention the written part of its buffer (:mod:`synthstruct.text.kv_layers`)."""
     global _CACHE
     if _CACHE is None:
         from transformers import Cache
 
-        from synthstruct.text.decode import filled_layer_class
+        from synthstruct.text.kv_layers import filled_layer_class
 
         class _CascadeCache(Cache):
             def __init__(self, prefixes: Prefixes, layers: int, budget: int) -> None:
