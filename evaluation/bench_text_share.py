@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -71,8 +72,6 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     started = time.perf_counter()
     gen.generate(rows, np.random.default_rng(args.seed))
     seconds = time.perf_counter() - started
-    import resource
-
     return {"setting": setting, "seconds": round(seconds, 2), "load_before": round(load, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "backend": {k: int(v) for k, v in backend.stats_.items()}}

@@ -80,20 +80,19 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, *, budget: int, sha
         part = DynamicCache(config=model.config)
         model(input_ids=part_ids, attention_mask=part_mask, position_ids=(part_mask.long().cumsum(-1) - 1).clamp(min=0),
               past_key_values=part, use_cache=True, logits_to_keep=1)
-        batch_rows = ((targets >= lo) & (targets < lo + part_ids.shape[0])).nonzero().squeeze(1)  # rows asking them
-        source = targets[batch_rows] - lo
         layers: list[Any] = list(part.layers)
-        if prefixes is not None:
+        if prefixes is not None:  # each distinct prompt once
             for index, layer in enumerate(layers):
                 prefixes.set(index, slice(lo, lo + part_ids.shape[0]), start, layer.keys, layer.values)
-            del part
-            continue
-        for layer, target in zip(layers, static):
-            if not target.is_initialized:  # the whole batch's buffers, zero where nothing is written
-                shape = (len(rows), layer.keys.shape[1], 1, layer.keys.shape[3])
-                target.lazy_initialization(layer.keys.new_empty(shape), layer.values.new_empty(shape))
-            target.keys[batch_rows, :, start:width - 1] = layer.keys[source]
-            target.values[batch_rows, :, start:width - 1] = layer.values[source]
+        else:  # copied into every row asking it
+            batch_rows = ((targets >= lo) & (targets < lo + part_ids.shape[0])).nonzero().squeeze(1)
+            source = targets[batch_rows] - lo
+            for layer, target in zip(layers, static):
+                if not target.is_initialized:  # the whole batch's buffers, zero where nothing is written
+                    shape = (len(rows), layer.keys.shape[1], 1, layer.keys.shape[3])
+                    target.lazy_initialization(layer.keys.new_empty(shape), layer.values.new_empty(shape))
+                target.keys[batch_rows, :, start:width - 1] = layer.keys[source]
+                target.values[batch_rows, :, start:width - 1] = layer.values[source]
         del part
     if prefixes is None:
         for target in static:
