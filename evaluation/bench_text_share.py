@@ -18,12 +18,14 @@ Settings (``--settings``, comma-separated, the first is the reference):
 * ``shared`` — a row's candidates share their examples, each row's cache holds a copy of the prompt
   (session 15; cascade attention off: ``synthstruct.text.decode.CASCADE_ROWS_PER_PROMPT`` = inf);
 * ``cascade`` — shared examples, and the rows of one prompt read its keys and values once per step
-  (:mod:`synthstruct.text.cascade`, session 16, the default).
+  (:mod:`synthstruct.text.cascade`, session 16), linear layers not packed;
+* ``packed`` — cascade, and the bfloat16 model's linear layers hold their weights in oneDNN's layout
+  (:mod:`synthstruct.text.packed_linear`, session 17, the default).
 
 Usage::
 
-    .venv/bin/python evaluation/bench_text_share.py                  # own vs cascade, 24 rows x 4 candidates, 2 runs each
-    .venv/bin/python evaluation/bench_text_share.py --settings shared,cascade --runs 3
+    .venv/bin/python evaluation/bench_text_share.py                  # own vs packed, 24 rows x 4 candidates, 2 runs each
+    .venv/bin/python evaluation/bench_text_share.py --settings cascade,packed --runs 3
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pathlib import Path
 from _common import DEFAULT_DATA_DIR, REPO_ROOT
 
 TEXT, CONDITIONS = "Review Text", ["Rating", "Department Name"]
-SETTINGS = ("own", "shared", "cascade")
+SETTINGS = ("own", "shared", "cascade", "packed")
 
 
 def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
@@ -53,6 +55,7 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
 
     import synthstruct.text.column as column_module
     import synthstruct.text.decode as decode_module
+    import synthstruct.text.packed_linear as packed_module
     from synthstruct.schema.model import TextColumn
     from synthstruct.text.column import TextColumnGenerator
 
@@ -62,6 +65,7 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     column_module.SHARED_CANDIDATE_EXAMPLES = setting != "own"  # type: ignore[misc]  # the setting measured
     if setting == "shared":
         decode_module.CASCADE_ROWS_PER_PROMPT = float("inf")  # type: ignore[misc]
+    packed_module.ENABLED = setting == "packed"  # type: ignore[misc]
     spec = TextColumn(kind="text", generator="local", conditioned_on=CONDITIONS, candidates=args.candidates,
                       first_candidates=args.candidates, rounds=1, max_regenerations=0,
                       backend={"threads": args.threads, **json.loads(args.backend_json)})
@@ -87,7 +91,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=2, help="runs per setting, alternating")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend-json", default="{}", help='more backend options, e.g. \'{"batch_size": 128}\'')
-    p.add_argument("--settings", default="own,cascade", help="comma-separated: own, shared, cascade")
+    p.add_argument("--settings", default="own,packed", help="comma-separated: own, shared, cascade, packed")
     p.add_argument("--one", choices=SETTINGS, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:

@@ -121,6 +121,11 @@ def load_model(precision: str = "float32", model: str = DEFAULT_MODEL) -> tuple[
         target = _weights(spec)
         tok = AutoTokenizer.from_pretrained(str(target))
         net = AutoModelForCausalLM.from_pretrained(str(target), dtype=getattr(torch, precision)).eval()
+        if precision == "bfloat16":  # same bits, fewer weight reorders (synthstruct.text.packed_linear)
+            from synthstruct.text.packed_linear import pack_linears
+
+            net.synthstruct_packed = pack_linears(net)
+            log.debug("packed %d linear layers of %s", net.synthstruct_packed, spec.name)
         tok.padding_side = "left"
         tok.truncation_side = "left"
         _LOADED[(spec.name, precision)] = (tok, net)
@@ -299,6 +304,8 @@ class LocalTextGenerator:
                 f"must be one of {', '.join(RUNTIMES)}", "set runtime to auto, ctranslate2 or transformers")])
         #: The runtime that ran (``ctranslate2`` or ``transformers``), set at the first generation.
         self.runtime_: str | None = None if self.runtime == "auto" else self.runtime
+        #: Whether the model's linear layers are packed (:mod:`synthstruct.text.packed_linear`), set with the model.
+        self.packed_ = False
         self.stats_: dict[str, int] = {"requests": 0, "batches": 0, "generated_tokens": 0}
         #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
         self.answer_cache: Any = None
@@ -323,6 +330,7 @@ class LocalTextGenerator:
             tok, model = ct2
         else:
             tok, model = load_model(self.precision_, self.model_spec_.name)
+            self.packed_ = bool(getattr(model, "synthstruct_packed", 0))
             if self.threads:
                 torch.set_num_threads(self.threads)
         chat = self.model_spec_.chat
@@ -363,9 +371,10 @@ class LocalTextGenerator:
     def _cache_key(self, prompts: list[str], requests: list[TextRequest], seed: int, document: bool) -> str:
         from synthstruct.text.answer_cache import answer_key
 
-        # shed: decode.decode cuts the batch; cascade: rows sharing a prompt read it once (decode.prefill)
-        runtime = ([f"shed{'+cascade' if self.share_prefill else ''}"] if self.runtime_ == "transformers"
-                   else [self.runtime_])
+        # shed: decode.decode cuts the batch; cascade: rows sharing a prompt read it once (decode.prefill);
+        # packed: the linear layers' weights are in oneDNN's layout (synthstruct.text.packed_linear)
+        runtime = ([f"shed{'+cascade' if self.share_prefill else ''}{'+packed' if self.packed_ else ''}"]
+                   if self.runtime_ == "transformers" else [self.runtime_])
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests]
                           + ([[r.target_words for r in requests]] if self.stop_at_target and self.runtime_ == "transformers" else []),
