@@ -25,6 +25,7 @@ Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidat
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--examples-from-data``,
 ``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
+``--verifier-json`` (constants of :mod:`synthstruct.text.verifier`, e.g. ``'{"CLASS_WEIGHT": null}'``),
 ``--typicality`` (weight of the verifier's typicality in the example choice; 0 = off), ``--own-examples``
 (each candidate of a row draws its own few-shot examples instead of sharing the row's).
 """
@@ -149,6 +150,12 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
 
     if args.own_examples:
         column_module.SHARED_CANDIDATE_EXAMPLES = False  # type: ignore[misc]  # a measurement lever
+    import synthstruct.text.verifier as verifier_module
+
+    for name_, value in json.loads(args.verifier_json).items():  # measurement levers: module constants
+        if not hasattr(verifier_module, name_) or name_.startswith("_") or not name_.isupper():
+            raise SystemExit(f"--verifier-json: {name_} is not a constant of synthstruct.text.verifier")
+        setattr(verifier_module, name_, value)
     if args.min_words_share is not None:
         column_module.MIN_WORDS_SHARE = args.min_words_share  # type: ignore[misc]  # a measurement lever
     schema = _schema(frame, conds, text, spec)
@@ -183,6 +190,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "threads": args.threads, "batch_size": args.batch_size, "runtime": args.runtime,
         "min_words_share": column_module.MIN_WORDS_SHARE,
         "shared_candidate_examples": column_module.SHARED_CANDIDATE_EXAMPLES,
+        "verifier_constants": json.loads(args.verifier_json),
         "typicality": gen.example_pool_.typicality_weight if gen.example_pool_ is not None else None,
         "verifier_labels": gen.verifier_.labelled if gen.verifier_ is not None else [],
         "word_ks_vs_holdout": round(float(ks_2samp(syn_words, real_words).statistic), 3),
@@ -195,6 +203,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "stats": {k: v for k, v in stats.items() if v},
     }
     if args.dump:
+        args.dump.parent.mkdir(parents=True, exist_ok=True)
         synthetic.to_csv(args.dump.with_name(f"{args.dump.stem}-{name}.csv"), index=False)
     return out
 
@@ -219,6 +228,8 @@ def main() -> None:
     p.add_argument("--min-words-share", type=float, default=None, help="default: MIN_WORDS_SHARE (0 = off)")
     p.add_argument("--own-examples", action="store_true",
                    help="each candidate draws its own few-shot examples (before session 15; default: shared per row)")
+    p.add_argument("--verifier-json", default="{}",
+                   help='constants of synthstruct.text.verifier, e.g. \'{"CLASS_WEIGHT": null}\'')
     p.add_argument("--typicality", type=float, default=None, help="default: TYPICALITY_WEIGHT (0 = off)")
     p.add_argument("--dump", type=Path, default=None, help="write the generated rows to <dump>-<dataset>.csv")
     args = p.parse_args()

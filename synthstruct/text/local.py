@@ -23,7 +23,8 @@ with the growing cache and 0.075 s with the static one here (batch 64, 2 threads
 ``python evaluation/bench_text.py --cache-steps``). The decoding loop is the package's own
 (:mod:`synthstruct.text.decode`): prompts are prefilled a few rows at a time, and the batch sheds its
 finished rows as it goes (transformers' ``generate`` runs every row until the longest answer ends); its
-greedy answers are ``generate``'s.
+greedy answers are ``generate``'s. A bfloat16 model's linear layers hold their weights in oneDNN's blocked
+layout, reordered once at load instead of at every product (:mod:`synthstruct.text.packed_linear`).
 
 Runtimes (option ``runtime``): ``auto`` (default) runs the model on transformers + torch as described
 above when ``precision`` resolves to bfloat16 (CPUs with native bf16 units: on this machine's AMX a quiet

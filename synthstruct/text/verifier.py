@@ -60,6 +60,9 @@ REAL_PASS: float | None = None
 #: (at most :data:`MAX_CALIBRATION_TEXTS`); fewer, and the sample is cross-validated (3 folds) instead.
 MIN_CALIBRATION_TEXTS = 500
 MAX_CALIBRATION_TEXTS = 3000
+#: Class weights of the label classifiers (scikit-learn's ``class_weight``): ``"balanced"`` weighs every
+#: value alike, ``None`` keeps the training texts' own frequencies.
+CLASS_WEIGHT: str | None = "balanced"
 #: A value with fewer calibration texts gets its column's bar (all values pooled).
 MIN_CALIBRATION_CLASS = 5
 
@@ -320,7 +323,7 @@ class TextVerifier:
 def _fit_classifier(x: Any, y: np.ndarray, seed: int) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0, random_state=seed).fit(x, y)
+    clf = LogisticRegression(max_iter=2000, class_weight=CLASS_WEIGHT, C=4.0, random_state=seed).fit(x, y)
     return {"classes": [str(c) for c in clf.classes_], "coef": np.asarray(clf.coef_, dtype=float),
             "intercept": np.asarray(clf.intercept_, dtype=float)}
 
