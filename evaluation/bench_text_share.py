@@ -26,6 +26,7 @@ Usage::
 
     .venv/bin/python evaluation/bench_text_share.py                  # own vs packed, 24 rows x 4 candidates, 2 runs each
     .venv/bin/python evaluation/bench_text_share.py --settings cascade,packed --runs 3
+    .venv/bin/python evaluation/bench_text_share.py --settings packed --candidates 1 --cascade-rows-per-prompt 1
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     if setting == "shared":
         decode_module.CASCADE_ROWS_PER_PROMPT = float("inf")  # type: ignore[misc]
     packed_module.ENABLED = setting == "packed"  # type: ignore[misc]
+    if args.cascade_rows_per_prompt is not None and setting in ("cascade", "packed"):
+        decode_module.CASCADE_ROWS_PER_PROMPT = args.cascade_rows_per_prompt  # type: ignore[misc]
     spec = TextColumn(kind="text", generator="local", conditioned_on=CONDITIONS, candidates=args.candidates,
                       first_candidates=args.candidates, rounds=1, max_regenerations=0,
                       backend={"threads": args.threads, **json.loads(args.backend_json)})
@@ -76,7 +79,7 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     started = time.perf_counter()
     gen.generate(rows, np.random.default_rng(args.seed))
     seconds = time.perf_counter() - started
-    return {"setting": setting, "seconds": round(seconds, 2), "load_before": round(load, 2),
+    return {"setting": setting, "cascade_rows_per_prompt": decode_module.CASCADE_ROWS_PER_PROMPT, "seconds": round(seconds, 2), "load_before": round(load, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "backend": {k: int(v) for k, v in backend.stats_.items()}}
 
@@ -91,6 +94,8 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=2, help="runs per setting, alternating")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend-json", default="{}", help='more backend options, e.g. \'{"batch_size": 128}\'')
+    p.add_argument("--cascade-rows-per-prompt", type=float, default=None,
+                   help="cascade and packed: decode.CASCADE_ROWS_PER_PROMPT (1 = also batches of distinct prompts)")
     p.add_argument("--settings", default="own,packed", help="comma-separated: own, shared, cascade, packed")
     p.add_argument("--one", choices=SETTINGS, help=argparse.SUPPRESS)
     args = p.parse_args()
