@@ -1,22 +1,23 @@
 """Linear layers with their weights reordered once for oneDNN, for the ``local`` backend's bfloat16 model.
 
-A bfloat16 ``torch.nn.functional.linear`` on CPU runs oneDNN's matrix product, which first reorders the
-weight matrix into the blocked layout its (AMX / AVX-512) kernels read, on every call. A 135M-parameter
-model makes ~210 such calls per decoding step, so each step re-lays out every weight of the model.
-:func:`pack_linears` does that reorder once, at load (``torch.ops.mkldnn._reorder_linear_weight``, the
-op torch's own compiler uses for frozen CPU models), and replaces each ``nn.Linear`` by a
-:class:`PackedLinear` that calls ``torch.ops.mkldnn._linear_pointwise`` on the packed weight.
+A bfloat16 ``torch.nn.functional.linear`` on CPU runs oneDNN's matmul primitive on the weight as it is
+stored (row-major); its AMX / AVX-512 kernel copies the weight into the blocked, pair-interleaved layout it
+reads on every call (``ONEDNN_VERBOSE=1`` shows ``wei:bf16::blocked:ba``). A 135M-parameter model makes
+211 such calls per decoding step, so each step re-lays out every weight of the model. :func:`pack_linears`
+does that once, at load (``torch.ops.mkldnn._reorder_linear_weight``, the op torch's own compiler uses for
+frozen CPU models; the weight becomes ``AB16b32a2b``), and replaces each ``nn.Linear`` by a
+:class:`PackedLinear` that calls ``torch.ops.mkldnn._linear_pointwise`` (oneDNN's inner product on the
+same kernel family) on the packed weight.
 
-The result is the same product on the same oneDNN kernels, but not always the same bits: plain ``linear``
-goes through oneDNN's gemm interface and the packed one through its matmul primitive, which sum in a
-different order for some row counts (here 96 rows of one layer shape, 480 of two others, out of 1-129
-and a few large ones; the rest agree bit for bit). Generated text therefore differs from an unpacked run
-as it would with another thread count; it stays deterministic (same inputs, same packed kernel, same
-bits), and the answer cache's key says ``packed`` so a resumed run never mixes the two. Before anything
-is replaced, every distinct weight shape is multiplied both ways on a few input shapes, and unless every
-packed product is within bfloat16 rounding of the plain one — or when the ops are missing or the model
-is not bfloat16 on CPU — the model is left as it is. The gain is measured in ``docs/text.md``, *Packed
-linear layers* (1.5-2x per matrix product here).
+The result is the same product, but not always the same bits: the two primitives block the sums
+differently for some row counts (here 96 rows of one layer shape, 480 of two others, out of 1-129 and a
+few large ones; the rest agree bit for bit). Generated text therefore differs from an unpacked run as it
+would with another thread count; it stays deterministic (same inputs, same packed kernel, same bits), and
+the answer cache's key says ``packed`` so a resumed run never mixes the two. Before anything is replaced,
+every distinct weight shape is multiplied both ways on a few input shapes, and unless every packed product
+is within bfloat16 rounding of the plain one — or when the ops are missing or the model is not bfloat16 on
+CPU — the model is left as it is. The gain is measured in ``docs/text.md``, *Packed linear layers* (1.5-2x
+per matrix product here).
 """
 
 from __future__ import annotations

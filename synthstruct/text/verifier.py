@@ -63,6 +63,9 @@ MAX_CALIBRATION_TEXTS = 3000
 #: Class weights of the label classifiers (scikit-learn's ``class_weight``): ``"balanced"`` weighs every
 #: value alike, ``None`` keeps the training texts' own frequencies.
 CLASS_WEIGHT: str | None = "balanced"
+#: The same for columns with two values (a flag such as "recommended"), where the rare value is the one a
+#: balanced classifier accepts on weak evidence.
+BINARY_CLASS_WEIGHT: str | None = "balanced"
 #: A value with fewer calibration texts gets its column's bar (all values pooled).
 MIN_CALIBRATION_CLASS = 5
 
@@ -323,7 +326,8 @@ class TextVerifier:
 def _fit_classifier(x: Any, y: np.ndarray, seed: int) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(max_iter=2000, class_weight=CLASS_WEIGHT, C=4.0, random_state=seed).fit(x, y)
+    weight = BINARY_CLASS_WEIGHT if len(set(y)) == 2 else CLASS_WEIGHT
+    clf = LogisticRegression(max_iter=2000, class_weight=weight, C=4.0, random_state=seed).fit(x, y)
     return {"classes": [str(c) for c in clf.classes_], "coef": np.asarray(clf.coef_, dtype=float),
             "intercept": np.asarray(clf.intercept_, dtype=float)}
 
