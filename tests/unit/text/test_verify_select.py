@@ -366,3 +366,33 @@ def test_a_run_killed_mid_chunk_resumes_from_the_call_log(tmp_path) -> None:
     got = _timed(resumed_backend, tmp_path, clock).generate(rows, np.random.default_rng(0))
     assert got.tolist() == want.tolist()
     assert resumed_backend.calls == 8 - 5  # the five answered calls (40 s each: written at once) are not asked again
+
+
+def test_class_weights_follow_the_verifier_constants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the training texts' own frequencies (``None``) a rare flag needs stronger evidence than with
+    balanced weights: an ambiguous text gets a lower probability of the rare value. Two-valued columns follow
+    ``BINARY_CLASS_WEIGHT``, the others ``CLASS_WEIGHT``."""
+    import synthstruct.text.verifier as V
+
+    rng = np.random.default_rng(0)
+    texts, flags = [], []
+    for i in range(400):
+        rare = i % 8 == 0  # 12.5 % of the texts
+        words = rng.choice(["fit", "size", "colour", "fabric", "length", "order"], 8).tolist()
+        words.append("returned" if rare else "love")
+        if rng.random() < 0.3:  # some texts carry the other class's word too: ambiguous evidence
+            words.append("love" if rare else "returned")
+        texts.append(" ".join(words))
+        flags.append(0 if rare else 1)
+    frame = pd.DataFrame({"Review": texts, "Recommended": flags})
+    probe = ["fit size colour fabric"]  # neither word: the prior decides
+
+    def p_rare() -> float:
+        ver = V.TextVerifier(["Recommended"]).fit(frame["Review"], frame, format_value)
+        return float(ver.probabilities(probe, ["0"], "Recommended")[0][0])
+
+    balanced = p_rare()
+    monkeypatch.setattr(V, "CLASS_WEIGHT", None)  # not a two-valued column's constant: nothing changes
+    assert p_rare() == balanced
+    monkeypatch.setattr(V, "BINARY_CLASS_WEIGHT", None)
+    assert p_rare() < balanced - 0.1  # here 0.12 against 0.25
