@@ -79,7 +79,8 @@ def one(args: argparse.Namespace, setting: str) -> dict[str, object]:
     started = time.perf_counter()
     gen.generate(rows, np.random.default_rng(args.seed))
     seconds = time.perf_counter() - started
-    return {"setting": setting, "cascade_rows_per_prompt": decode_module.CASCADE_ROWS_PER_PROMPT, "seconds": round(seconds, 2), "load_before": round(load, 2),
+    return {"setting": setting, "cascade_rows_per_prompt": decode_module.CASCADE_ROWS_PER_PROMPT,
+            "seconds": round(seconds, 2), "load_before": round(load, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "backend": {k: int(v) for k, v in backend.stats_.items()}}
 

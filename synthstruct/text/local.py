@@ -122,7 +122,7 @@ def load_model(precision: str = "float32", model: str = DEFAULT_MODEL) -> tuple[
         target = _weights(spec)
         tok = AutoTokenizer.from_pretrained(str(target))
         net = AutoModelForCausalLM.from_pretrained(str(target), dtype=getattr(torch, precision)).eval()
-        if precision == "bfloat16":  # same bits, fewer weight reorders (synthstruct.text.packed_linear)
+        if precision == "bfloat16":  # the same products to bfloat16 rounding, without a weight reorder per call
             from synthstruct.text.packed_linear import pack_linears
 
             net.synthstruct_packed = pack_linears(net)
