@@ -111,20 +111,31 @@ class Embedder:
         return self._cache["tokenizer"], self._cache["model"]
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        """``(len(texts), 384)`` float32 unit vectors."""
+        """``(len(texts), 384)`` float32 unit vectors, in the order of ``texts``.
+
+        Texts are embedded in batches of similar length (sorted by characters, a stable sort), so a batch is
+        padded to about its own texts' length rather than to the longest of a random 64.
+        """
         import torch
 
         tok, model = self._load()
+        strings = [str(t) for t in texts]
+        order = sorted(range(len(strings)), key=lambda i: len(strings[i]))
         out = []
         with torch.inference_mode():
-            for i in range(0, len(texts), batch_size):
-                enc = tok([str(t) for t in texts[i:i + batch_size]], padding=True, truncation=True,
+            for i in range(0, len(order), batch_size):
+                enc = tok([strings[k] for k in order[i:i + batch_size]], padding=True, truncation=True,
                           max_length=128, return_tensors="pt")
                 hidden = model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 384), dtype=np.float32)
+        if not out:
+            return np.zeros((0, 384), dtype=np.float32)
+        embedded = np.concatenate(out).astype(np.float32)
+        result = np.empty_like(embedded)
+        result[np.asarray(order, dtype=int)] = embedded
+        return result
 
 
 def max_similarity(candidates: np.ndarray, reference: np.ndarray, *, block: int = 2048) -> np.ndarray:

@@ -125,6 +125,19 @@ def test_embedding_centroid_similarity() -> None:
     assert text_fidelity(ctx).details["columns"]["review"]["embedding"]["centroid_cosine"] < 0.5
 
 
+@pytest.mark.skipif(not Embedder.available(), reason="offline embedder not installed")
+def test_embeddings_come_back_in_the_order_of_the_texts_whatever_the_batching() -> None:
+    """Texts are embedded in length order; each row of the result is still its own text's vector (as when
+    embedded alone), for batches that mix short and long texts."""
+    texts = ["ok", "The dress ran small in the shoulders but the fabric is lovely and soft.", "Great!",
+             "Invoice paid by wire transfer for the server rack maintenance contract of March.", "meh", ""]
+    together = Embedder().encode(texts, batch_size=2)
+    alone = np.vstack([Embedder().encode([t]) for t in texts])
+    assert together.shape == (6, 384)
+    np.testing.assert_allclose(together, alone, atol=1e-4)
+    assert float(together[1] @ together[3]) < 0.9  # different texts, different vectors (not one row repeated)
+
+
 def test_memorisation_counts_copied_ngrams_and_whole_span_pii_replay() -> None:
     train = _frame(40, 1)
     train.loc[0, "review"] = "Loved it, email me at ann.lee@example.com with questions about sizing please"
