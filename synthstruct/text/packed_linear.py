@@ -63,6 +63,13 @@ def _packed_class() -> Any:
     return _PACKED_CLASS
 
 
+def _pack(weight: Any) -> Any:
+    """``weight`` (out x in) in oneDNN's blocked layout for :data:`ROWS_HINT` rows."""
+    import torch
+
+    return torch.ops.mkldnn._reorder_linear_weight(weight, ROWS_HINT)
+
+
 def _packed_product(x: Any, packed: Any, bias: Any) -> Any:
     """``x @ W.T + bias`` with ``W`` packed by ``_reorder_linear_weight``."""
     import torch
@@ -93,6 +100,7 @@ def pack_linears(model: Any) -> int:
     if not linears or any(c.weight.dtype != torch.bfloat16 or c.weight.device.type != "cpu" for _, _, c in linears):
         return 0
     gen = torch.Generator().manual_seed(0)
+    done: dict[int, Any] = {}  # weight's data pointer -> packed (a tied weight is packed once; checked ones kept)
     checked: set[tuple[int, int, bool]] = set()
     try:
         with torch.inference_mode():
@@ -101,7 +109,7 @@ def pack_linears(model: Any) -> int:
                 if shape in checked:
                     continue
                 w = lin.weight.detach()
-                packed = torch.ops.mkldnn._reorder_linear_weight(w, ROWS_HINT)
+                done[w.data_ptr()] = packed = _pack(w)
                 for lead in _PROBE_SHAPES:
                     x = torch.randn(*lead, lin.in_features, generator=gen).to(torch.bfloat16)
                     plain = torch.nn.functional.linear(x, w, lin.bias)
@@ -111,18 +119,16 @@ def pack_linears(model: Any) -> int:
                                                                        atol=BF16_RTOL * scale):
                         return 0
                 checked.add(shape)
-            del w, packed
     except RuntimeError:  # an op this torch build does not run here: keep the plain layers
         return 0
     # one layer at a time, so each replaced weight is freed before the next is packed
-    cls, done = _packed_class(), {}  # weight's data pointer -> packed (a tied weight is packed once)
-    count = len(linears)
+    cls, count = _packed_class(), len(linears)
     with torch.inference_mode():
         while linears:
             parent, name, lin = linears.pop()
             key = lin.weight.data_ptr()
             if key not in done:
-                done[key] = torch.ops.mkldnn._reorder_linear_weight(lin.weight.detach(), ROWS_HINT)
+                done[key] = _pack(lin.weight.detach())
             setattr(parent, name, cls(lin, done[key]))
             del lin
     _return_freed_memory()
