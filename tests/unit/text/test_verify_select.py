@@ -374,17 +374,8 @@ def test_class_weights_follow_the_verifier_constants(monkeypatch: pytest.MonkeyP
     ``BINARY_CLASS_WEIGHT``, the others ``CLASS_WEIGHT``."""
     import synthstruct.text.verifier as V
 
-    rng = np.random.default_rng(0)
-    texts, flags = [], []
-    for i in range(400):
-        rare = i % 8 == 0  # 12.5 % of the texts
-        words = rng.choice(["fit", "size", "colour", "fabric", "length", "order"], 8).tolist()
-        words.append("returned" if rare else "love")
-        if rng.random() < 0.3:  # some texts carry the other class's word too: ambiguous evidence
-            words.append("love" if rare else "returned")
-        texts.append(" ".join(words))
-        flags.append(0 if rare else 1)
-    frame = pd.DataFrame({"Review": texts, "Recommended": flags})
+    monkeypatch.setattr(V, "PRIOR_POWER", 0.0)  # the classifiers' own probabilities
+    frame = _flags()
     probe = ["fit size colour fabric"]  # neither word: the prior decides
 
     def p_rare() -> float:
@@ -396,3 +387,52 @@ def test_class_weights_follow_the_verifier_constants(monkeypatch: pytest.MonkeyP
     assert p_rare() == balanced
     monkeypatch.setattr(V, "BINARY_CLASS_WEIGHT", None)
     assert p_rare() < balanced - 0.1  # here 0.12 against 0.25
+
+
+def _flags() -> pd.DataFrame:
+    """Reviews with a rare flag (12.5 %) whose word ("returned") is the evidence; 30 % of the texts also
+    carry the other class's word."""
+    rng = np.random.default_rng(0)
+    texts, flags = [], []
+    for i in range(400):
+        rare = i % 8 == 0  # 12.5 % of the texts
+        words = rng.choice(["fit", "size", "colour", "fabric", "length", "order"], 8).tolist()
+        words.append("returned" if rare else "love")
+        if rng.random() < 0.3:  # some texts carry the other class's word too: ambiguous evidence
+            words.append("love" if rare else "returned")
+        texts.append(" ".join(words))
+        flags.append(0 if rare else 1)
+    return pd.DataFrame({"Review": texts, "Recommended": flags})
+
+
+def test_the_verifier_reads_texts_with_the_training_shares_of_each_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Balanced weights fit the classifier; its probabilities are multiplied by each value's training
+    share, so a rare value needs clear evidence to be the most probable one. A model saved without shares
+    (before session 18) keeps the balanced probabilities, and so does ``PRIOR_POWER = 0``."""
+    import synthstruct.text.verifier as V
+
+    frame = _flags()
+    ver = V.TextVerifier(["Recommended"]).fit(frame["Review"], frame, format_value)
+    shares = ver.classifiers_["Recommended"]["shares"]
+    assert shares.tolist() == [0.125, 0.875]  # classes "0", "1"
+    # no evidence; clear evidence; the rare word diluted in a long text with the common word; the common word
+    texts = ["fit size colour fabric", "fit size returned", "returned love fit size colour fabric length order",
+             "love colour order"]
+    p, agree = ver.probabilities(texts, ["0"] * 4, "Recommended")
+    monkeypatch.setattr(V, "PRIOR_POWER", 0.0)
+    p0, agree0 = ver.probabilities(texts, ["0"] * 4, "Recommended")
+    expected = p0 * 0.125 / (p0 * 0.125 + (1 - p0) * 0.875)
+    assert np.allclose(p, expected, rtol=1e-12)
+    assert agree.tolist() == (p > 0.5).tolist() and agree0.tolist() == (p0 > 0.5).tolist()
+    assert agree[1] and not agree[0] and not agree[3]  # clear evidence still passes, none does not
+    assert agree0[2] and not agree[2]  # the balanced probabilities accept the rare value on weak evidence (0.87 / 0.48)
+    monkeypatch.setattr(V, "PRIOR_POWER", 1.0)
+    state = json.loads(json.dumps(ver.to_state()))
+    assert state["classifiers"]["Recommended"]["shares"] == [0.125, 0.875]
+    assert np.array_equal(V.TextVerifier.from_state(state).probabilities(texts, ["0"] * 4, "Recommended")[0], p)
+    del state["classifiers"]["Recommended"]["shares"]  # a model saved before session 18
+    assert np.array_equal(V.TextVerifier.from_state(state).probabilities(texts, ["0"] * 4, "Recommended")[0], p0)
+    monkeypatch.setattr(V, "BINARY_CLASS_WEIGHT", None)  # frequencies already in the fit: no shares applied
+    unweighted = V.TextVerifier(["Recommended"]).fit(frame["Review"], frame, format_value)
+    assert unweighted.classifiers_["Recommended"]["shares"] is None
+    assert "shares" not in unweighted.to_state()["classifiers"]["Recommended"]
