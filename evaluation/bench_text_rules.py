@@ -137,9 +137,10 @@ RULES: dict[str, tuple[Scorer, Callable[[Candidate], tuple[Any, ...]]]] = {
 
 
 def replay(records: list[dict[str, Any]], contexts: dict[int, dict[str, str]], verifier: Any, rule: str,
-           candidates: int, rounds: int = 2) -> tuple[dict[int, str], int]:
+           candidates: int, rounds: int = 2, last: int | None = None) -> tuple[dict[int, str], int]:
     """Texts selected per row by ``rule``, and how many candidates it would have generated. Rounds after the
-    second take the next ``candidates`` of the pool's second round (same prompt, other sampling seeds)."""
+    second take the next ``last`` (default ``candidates``) of the pool's second round (same prompt, other
+    sampling seeds)."""
     scorer, key = RULES[rule]
     cands = [Candidate(row=r["row"], text=r["text"], failed=list(r["failed"])) for r in records]
     scorer(cands, [contexts[r["row"]] for r in records], [r["target"] for r in records],
@@ -156,7 +157,9 @@ def replay(records: list[dict[str, Any]], contexts: dict[int, dict[str, str]], v
         options: list[Candidate] = []
         best: Candidate | None = None
         for attempt in range(rounds):
-            fresh = first if attempt == 0 else later[(attempt - 1) * candidates: attempt * candidates]
+            size = [len(first), candidates, *([last or candidates] * rounds)][attempt]
+            start = candidates * min(attempt - 1, 1) + (last or candidates) * max(attempt - 2, 0)
+            fresh = first if attempt == 0 else later[start: start + size]
             if not fresh:
                 break
             used += len(fresh)
@@ -179,8 +182,10 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=400)
     p.add_argument("--candidates", type=int, default=4, help="second-round candidates a rule may use")
     p.add_argument("--pool", type=int, default=4, help="second-round candidates generated (>= --candidates)")
-    p.add_argument("--rounds", type=int, default=2, help="rounds a rule may use (each after the first: --candidates "
+    p.add_argument("--rounds", type=int, default=3, help="rounds a rule may use (each after the first: --candidates "
                    "more of the pool's second round)")
+    p.add_argument("--later-candidates", type=int, default=None,
+                   help="candidates per row in rounds after the second (default: --candidates)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rules", default=",".join(RULES))
     p.add_argument("--pool-out", type=Path, default=None)
@@ -217,14 +222,16 @@ def main() -> None:
     contexts = {i: gen._context(rows.iloc[i]) for i in range(len(rows))}
     real_words = holdout[text].astype(str).str.split().str.len()
     for rule in args.rules.split(","):
-        chosen, used = replay(records, contexts, verifier, rule, args.candidates, args.rounds)
+        chosen, used = replay(records, contexts, verifier, rule, args.candidates, args.rounds,
+                              args.later_candidates)
         synthetic = rows.copy()
         synthetic[text] = [chosen.get(i, np.nan) for i in range(len(rows))]
         syn_words = synthetic[text].dropna().astype(str).str.split().str.len()
         cond = bts.independent_scores(train, holdout, synthetic, conds, text, args.seed)
         print(json.dumps({
             "rule": rule, "dataset": args.dataset, "rows": args.rows, "seed": args.seed,
-            "candidates": args.candidates, "rounds": args.rounds, "pool": args.pool, "pool_candidates": len(records),
+            "candidates": args.candidates, "rounds": args.rounds,
+            "later_candidates": args.later_candidates, "pool": args.pool, "pool_candidates": len(records),
             "candidates_used": used, "texts": int(synthetic[text].notna().sum()), "fit_s": round(fit_s, 1),
             "pool_generate_s": round(gen_s, 1),
             "ratios": {c: v["ratio"] for c, v in cond.items()},

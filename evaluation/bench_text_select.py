@@ -21,7 +21,7 @@ derived by ``evaluation/harper_valley.py``). The machine is shared: the load ave
 every run is printed next to its timings. One JSON line per run on stdout (numbers only, no text).
 
 Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--first-candidates``,
-``--rounds``, ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
+``--rounds``, ``--later-candidates``, ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--examples-from-data``,
 ``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
@@ -139,7 +139,11 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
                                   if args.backend == "local" else {})
     if args.backend == "local":
         options.update(json.loads(args.backend_json))
-    spec = {**spec, "generator": args.backend, "candidates": args.candidates, "rounds": args.rounds, "backend": options}
+    spec = {**spec, "generator": args.backend, "candidates": args.candidates, "backend": options}
+    if args.rounds is not None:
+        spec["rounds"] = args.rounds
+    if args.later_candidates is not None:
+        spec["later_candidates"] = args.later_candidates or None
     if args.first_candidates is not None:
         spec["first_candidates"] = args.first_candidates or None
     if args.example_words:
@@ -179,8 +183,9 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     real_words = holdout[text].astype(str).str.split().str.len()
     stats = gen.stats_
     out: dict[str, object] = {
-        "dataset": name, "backend": args.backend, "candidates": args.candidates, "rounds": args.rounds,
-        "first_candidates": schema.columns[text].first_candidates, "backend_options": options, "seed": args.seed,
+        "dataset": name, "backend": args.backend, "candidates": args.candidates,
+        "rounds": schema.columns[text].rounds, "first_candidates": schema.columns[text].first_candidates,
+        "later_candidates": schema.columns[text].later_candidates, "backend_options": options, "seed": args.seed,
         "generate_cpu_s": round(gen_cpu, 1),
         "example_words": schema.columns[text].example_words,
         "examples_from_data": schema.columns[text].examples_from_data, "rows": args.rows, "train_texts": len(train),
@@ -215,7 +220,9 @@ def main() -> None:
     p.add_argument("--backend", default="local", choices=["local", "template"])
     p.add_argument("--rows", type=int, default=40)
     p.add_argument("--candidates", type=int, default=4)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=None, help="default: the schema's")
+    p.add_argument("--later-candidates", type=int, default=None,
+                   help="candidates per row after the second round (default: the schema's; 0 = null, `candidates`)")
     p.add_argument("--first-candidates", type=int, default=None,
                    help="candidates per row in the first round (default: the schema's; 0 = null, `candidates`)")
     p.add_argument("--backend-json", default="{}", help="extra local backend options as JSON")

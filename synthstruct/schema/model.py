@@ -239,9 +239,14 @@ class TextColumn(_ColumnBase):
         "Candidates per row in the first round (null = `candidates`): most rows pass every check with one "
         "candidate, and only rows whose best candidate fails a check get `candidates` new ones in later "
         "rounds (adaptive budget)."))
-    rounds: int = Field(default=2, ge=1, le=10, description=(
+    later_candidates: int | None = Field(default=1, ge=1, le=16, description=(
+        "Candidates per row in the rounds after the second (null = `candidates`): the rows still failing a "
+        "check after two rounds are few, and one fresh candidate each (new examples, new prompt) gains most "
+        "of what more would (docs/text.md)."))
+    rounds: int = Field(default=3, ge=1, le=10, description=(
         "Candidate rounds in all: the first asks `first_candidates` per row; rows whose best candidate still "
-        "fails the label or length check get `candidates` new ones, up to this many rounds."))
+        "fails the label or length check get `candidates` new ones in the second round and "
+        "`later_candidates` in each later one, up to this many rounds."))
     judge: int = Field(default=0, ge=0, le=10_000, description=(
         "LLM-as-judge: this many generated texts are scored 1-5 for realism by the same backend (0 = off)."))
 

@@ -357,7 +357,6 @@ class TextColumnGenerator:
         contexts = {i: self._context(rows.iloc[i]) for i in idx}
         self._last_empty = 0
         k, rounds = self._selection()
-        first = self._first_candidates()
         for attempt in range(max(rounds, self.spec.max_regenerations + 1)):
             pending = [i for i in idx if not (i in best and best[i].passing)
                        and (attempt < rounds or i not in best)]
@@ -366,7 +365,7 @@ class TextColumnGenerator:
             stats["rounds"] += 1
             if attempt:
                 stats["regenerated"] += len(pending)
-            pairs = [(i, j) for i in pending for j in range(k if attempt else first)]
+            pairs = [(i, j) for i in pending for j in range(self._round_candidates(attempt))]
             answers = self._ask(backend, rows, pairs, targets, seeds, attempt, base_seed)
             answers, had_pii = self._scrub(answers, base_seed + 104_729 * attempt + pending[0], stats)
             candidates = self._check(pairs, answers, had_pii, contexts, targets, seen, stats, sims)
@@ -399,13 +398,17 @@ class TextColumnGenerator:
             return 1, 1
         return self.spec.candidates, self.spec.rounds
 
-    def _first_candidates(self) -> int:
-        """Candidates per row in the first round: ``first_candidates`` (adaptive: later rounds, for the rows
-        whose best candidate failed a check, ask ``candidates``), else ``candidates``."""
-        k, _ = self._selection()
-        if self.spec.generator == "template" or self.spec.first_candidates is None:
+    def _round_candidates(self, attempt: int) -> int:
+        """Candidates per row in round ``attempt`` (0-based): ``first_candidates`` in the first (adaptive: only
+        the rows whose best candidate failed a check go on), ``candidates`` in the second,
+        ``later_candidates`` in the later ones up to ``rounds``; ``candidates`` in the extra rounds of rows
+        without any usable candidate (``max_regenerations``). ``null`` reads as ``candidates``."""
+        k, rounds = self._selection()
+        if self.spec.generator == "template":
             return k
-        return int(self.spec.first_candidates)
+        chosen = self.spec.first_candidates if attempt == 0 else \
+            self.spec.later_candidates if 2 <= attempt < rounds else None
+        return k if chosen is None else int(chosen)
 
     def _counts_as_duplicate(self, text: str) -> bool:
         # the template writes deterministic filler from a small phrase bank: repeats by design;

@@ -148,6 +148,7 @@ class _Fixed:
 def _generator(backend, **spec) -> TextColumnGenerator:  # type: ignore[no-untyped-def]
     frame = _corpus()
     spec.setdefault("first_candidates", None)  # every round asks `candidates` (adaptive rounds: tested below)
+    spec.setdefault("later_candidates", None)
     col = TextColumn(kind="text", generator="local", conditioned_on=["Department"], examples_from_data=0,
                      min_length=3, **spec)
     return TextColumnGenerator(col, column="Review", backend=backend).fit(frame["Review"], frame)
@@ -209,16 +210,17 @@ class _Counting:
 
     name = "counting"
 
-    def __init__(self) -> None:
+    def __init__(self, wrong_calls: int = 1) -> None:
         self.calls: list[list[tuple[str, int]]] = []
         self.stats_: dict[str, int] = {}
+        self.wrong_calls = wrong_calls  # the first this many calls write odd rows about another department
 
     def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
         self.calls.append([(r.context["Department"], r.seed) for r in requests])
         out = []
         for r in requests:
             own = r.context["Department"]
-            wrong = len(self.calls) == 1 and int(r.context.get("_odd", "0")) == 1
+            wrong = len(self.calls) <= self.wrong_calls and int(r.context.get("_odd", "0")) == 1
             dept = ("Tops" if own != "Tops" else "Bottoms") if wrong else own
             out.append(_text(dept, r.target_words, r.seed))
         return out
@@ -240,6 +242,21 @@ def test_adaptive_candidates_ask_more_only_for_rows_whose_first_candidate_fails(
     again = _generator(_Counting(), first_candidates=1, candidates=3, rounds=2, max_regenerations=0)
     again._context = gen._context  # type: ignore[method-assign]
     assert again.generate(rows, np.random.default_rng(0)).tolist() == out.tolist()  # deterministic
+
+
+@pytest.mark.parametrize(("later", "sizes"), [(1, [6, 9, 3]), (2, [6, 9, 6]), (None, [6, 9, 9])])
+def test_rounds_after_the_second_ask_later_candidates_for_the_rows_still_failing(later: int | None,
+                                                                                 sizes: list[int]) -> None:
+    rows = pd.DataFrame({"Department": ["Tops", "Bottoms", "Tops", "Bottoms", "Tops", "Bottoms"]})
+    backend = _Counting(wrong_calls=2)  # odd rows fail the label check in rounds 1 and 2
+    gen = _generator(backend, first_candidates=1, candidates=3, later_candidates=later, rounds=3,
+                     max_regenerations=0)
+    ctx = gen._context
+    gen._context = lambda row: {**ctx(row), "_odd": str(int(row.name in {1, 3, 5}))}  # type: ignore[method-assign]
+    out = gen.generate(rows, np.random.default_rng(0))
+    assert [len(c) for c in backend.calls] == sizes  # 1 per row, 3 per failing row, then `later_candidates`
+    assert gen.stats_["rounds"] == 3 and gen.stats_["regenerated"] == 6
+    assert gen.verifier_.predict(out.tolist(), "Department") == rows["Department"].tolist()
 
 
 def test_first_candidates_null_asks_candidates_in_every_round() -> None:
