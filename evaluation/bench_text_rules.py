@@ -180,9 +180,9 @@ def main() -> None:
                    else REPO.parent / "shared" / "datasets")
     p.add_argument("--dataset", default="clothing", choices=["clothing", "airline", "harper_valley"])
     p.add_argument("--rows", type=int, default=400)
-    p.add_argument("--candidates", type=int, default=4, help="second-round candidates a rule may use")
+    p.add_argument("--candidates", type=int, default=5, help="second-round candidates a rule may use")
     p.add_argument("--pool", type=int, default=4, help="second-round candidates generated (>= --candidates)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds a rule may use (each after the first: --candidates "
+    p.add_argument("--rounds", type=int, default=2, help="rounds a rule may use (each after the first: --candidates "
                    "more of the pool's second round)")
     p.add_argument("--later-candidates", type=int, default=None,
                    help="candidates per row in rounds after the second (default: --candidates)")

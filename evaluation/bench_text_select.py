@@ -139,7 +139,9 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
                                   if args.backend == "local" else {})
     if args.backend == "local":
         options.update(json.loads(args.backend_json))
-    spec = {**spec, "generator": args.backend, "candidates": args.candidates, "backend": options}
+    spec = {**spec, "generator": args.backend, "backend": options}
+    if args.candidates is not None:
+        spec["candidates"] = args.candidates
     if args.rounds is not None:
         spec["rounds"] = args.rounds
     if args.later_candidates is not None:
@@ -183,7 +185,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     real_words = holdout[text].astype(str).str.split().str.len()
     stats = gen.stats_
     out: dict[str, object] = {
-        "dataset": name, "backend": args.backend, "candidates": args.candidates,
+        "dataset": name, "backend": args.backend, "candidates": schema.columns[text].candidates,
         "rounds": schema.columns[text].rounds, "first_candidates": schema.columns[text].first_candidates,
         "later_candidates": schema.columns[text].later_candidates, "backend_options": options, "seed": args.seed,
         "generate_cpu_s": round(gen_cpu, 1),
@@ -219,7 +221,7 @@ def main() -> None:
     p.add_argument("--dataset", action="append", choices=["clothing", "airline", "harper_valley"])
     p.add_argument("--backend", default="local", choices=["local", "template"])
     p.add_argument("--rows", type=int, default=40)
-    p.add_argument("--candidates", type=int, default=4)
+    p.add_argument("--candidates", type=int, default=None, help="default: the schema's")
     p.add_argument("--rounds", type=int, default=None, help="default: the schema's")
     p.add_argument("--later-candidates", type=int, default=None,
                    help="candidates per row after the second round (default: the schema's; 0 = null, `candidates`)")

@@ -232,7 +232,7 @@ class TextColumn(_ColumnBase):
     max_regenerations: int = Field(default=3, ge=0, le=20, description=(
         "Extra rounds for rows that have no usable candidate yet (empty, too short, copied, duplicate); "
         "rows still without one are written by the fallback."))
-    candidates: int = Field(default=4, ge=1, le=16, description=(
+    candidates: int = Field(default=5, ge=1, le=16, description=(
         "Candidates written per row and round; each is scored by the column's verifier (label agreement "
         "with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept."))
     first_candidates: int | None = Field(default=1, ge=1, le=16, description=(
@@ -242,8 +242,8 @@ class TextColumn(_ColumnBase):
     later_candidates: int | None = Field(default=1, ge=1, le=16, description=(
         "Candidates per row in the rounds after the second (null = `candidates`): the rows still failing a "
         "check after two rounds are few, and one fresh candidate each (new examples, new prompt) gains most "
-        "of what more would (docs/text.md)."))
-    rounds: int = Field(default=3, ge=1, le=10, description=(
+        "of what more would; each round costs one more pass of decoding (docs/text.md)."))
+    rounds: int = Field(default=2, ge=1, le=10, description=(
         "Candidate rounds in all: the first asks `first_candidates` per row; rows whose best candidate still "
         "fails the label or length check get `candidates` new ones in the second round and "
         "`later_candidates` in each later one, up to this many rounds."))

@@ -8,8 +8,9 @@ check on every candidate, and keeps per row the best candidate by :func:`rank`:
    run of training text), ``similar`` (embedding near-duplicate, with ``similarity_threshold``),
    ``duplicate`` (another selected text of the column);
 2. **soft checks** (rows whose best candidate fails one get new candidates, up to ``rounds``):
-   ``label_<column>`` — the verifier's classifier (:class:`~synthstruct.text.verifier.TextVerifier`)
-   finds the row's value of that conditioning column the most probable one; ``length`` — the word count
+   ``label_<column>`` — the verifier (:class:`~synthstruct.text.verifier.TextVerifier`: its classifier's
+   probabilities times each value's training share) finds the row's value of that conditioning column the
+   most probable one; ``length`` — the word count
    is within a factor :data:`LENGTH_TOLERANCE` of the row's target length (drawn from the real
    distribution of the row's class);
 3. **pii** — whether the PII scrub found something to replace in the answer: replaced spans are written
