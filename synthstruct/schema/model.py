@@ -233,8 +233,9 @@ class TextColumn(_ColumnBase):
         "Extra rounds for rows that have no usable candidate yet (empty, too short, copied, duplicate); "
         "rows still without one are written by the fallback."))
     candidates: int = Field(default=5, ge=1, le=16, description=(
-        "Candidates written per row and round; each is scored by the column's verifier (label agreement "
-        "with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept."))
+        "Candidates written per row in the second round (and in any round whose own count, "
+        "`first_candidates` or `later_candidates`, is null); each is scored by the column's verifier (label "
+        "agreement with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept."))
     first_candidates: int | None = Field(default=1, ge=1, le=16, description=(
         "Candidates per row in the first round (null = `candidates`): most rows pass every check with one "
         "candidate, and only rows whose best candidate fails a check get `candidates` new ones in later "

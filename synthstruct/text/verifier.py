@@ -13,7 +13,8 @@ training texts,
   who knows how common each value is: a rare value (a 2-star rating, "not recommended") must show clear
   evidence to be the most probable one. Without the shares, the balanced classifier accepted rare values
   on weak evidence: on 400 clothing rows it agreed with 79 % of the "not recommended" texts selected,
-  while an independent classifier recognised 16 % (docs/text.md, *Prior-corrected labels*). A candidate agrees with its row when the classifier's most probable value is the
+  while an independent classifier recognised 16 % (docs/text.md, *Measured: prior-corrected labels and
+  five candidates*). A candidate agrees with its row when the verifier's most probable value is the
   row's value, or when the probability of the row's value reaches that value's bar. The bars are set on
   real texts the classifiers did not learn from (training texts left out of the classifiers' sample,
   else 3-fold cross-validation), as one quantile level for every column and value: the highest level
