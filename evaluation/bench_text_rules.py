@@ -152,14 +152,13 @@ def replay(records: list[dict[str, Any]], contexts: dict[int, dict[str, str]], v
     seen: set[str] = set()
     used = 0
     for row in sorted(by_row):
-        first = by_row[row].get(0, [])
-        later = by_row[row].get(1, [])
+        later, start, batches = by_row[row].get(1, []), 0, [by_row[row].get(0, [])]
+        for size in [candidates] + [last or candidates] * (rounds - 2):  # rounds 2, 3, ... from the pool's second
+            batches.append(later[start:start + size])
+            start += size
         options: list[Candidate] = []
         best: Candidate | None = None
-        for attempt in range(rounds):
-            size = [len(first), candidates, *([last or candidates] * rounds)][attempt]
-            start = candidates * min(attempt - 1, 1) + (last or candidates) * max(attempt - 2, 0)
-            fresh = first if attempt == 0 else later[start: start + size]
+        for fresh in batches:
             if not fresh:
                 break
             used += len(fresh)
@@ -181,7 +180,8 @@ def main() -> None:
     p.add_argument("--dataset", default="clothing", choices=["clothing", "airline", "harper_valley"])
     p.add_argument("--rows", type=int, default=400)
     p.add_argument("--candidates", type=int, default=5, help="second-round candidates a rule may use")
-    p.add_argument("--pool", type=int, default=4, help="second-round candidates generated (>= --candidates)")
+    p.add_argument("--pool", type=int, default=None,
+                   help="second-round candidates generated (default and at least: what the rule's rounds use)")
     p.add_argument("--rounds", type=int, default=2, help="rounds a rule may use (each after the first: --candidates "
                    "more of the pool's second round)")
     p.add_argument("--later-candidates", type=int, default=None,
@@ -191,6 +191,8 @@ def main() -> None:
     p.add_argument("--pool-out", type=Path, default=None)
     p.add_argument("--pool-in", type=Path, default=None)
     args = p.parse_args()
+    needed = args.candidates + (args.later_candidates or args.candidates) * max(args.rounds - 2, 0)
+    args.pool = max(args.pool or needed, needed)
     for rule in args.rules.split(","):
         if rule not in RULES:
             raise SystemExit(f"--rules: unknown rule {rule!r} (known: {', '.join(RULES)})")
@@ -211,9 +213,10 @@ def main() -> None:
     gen_s = 0.0
     if args.pool_in:
         records = [json.loads(line) for line in args.pool_in.read_text().splitlines()]
+        args.pool = max((r["j"] + 1 for r in records if r["round"] == 1), default=0)
     else:
         t = time.perf_counter()
-        records = make_pool(gen, rows, max(args.pool, args.candidates), args.seed)
+        records = make_pool(gen, rows, args.pool, args.seed)
         gen_s = time.perf_counter() - t
         if args.pool_out:
             args.pool_out.parent.mkdir(parents=True, exist_ok=True)
@@ -221,13 +224,14 @@ def main() -> None:
     verifier = gen.verifier_
     contexts = {i: gen._context(rows.iloc[i]) for i in range(len(rows))}
     real_words = holdout[text].astype(str).str.split().str.len()
+    judges = bts.fit_judges(train, holdout, conds, text, args.seed)  # once: the same judges score every rule
     for rule in args.rules.split(","):
         chosen, used = replay(records, contexts, verifier, rule, args.candidates, args.rounds,
                               args.later_candidates)
         synthetic = rows.copy()
         synthetic[text] = [chosen.get(i, np.nan) for i in range(len(rows))]
         syn_words = synthetic[text].dropna().astype(str).str.split().str.len()
-        cond = bts.independent_scores(train, holdout, synthetic, conds, text, args.seed)
+        cond = bts.judge_scores(judges, synthetic)
         print(json.dumps({
             "rule": rule, "dataset": args.dataset, "rows": args.rows, "seed": args.seed,
             "candidates": args.candidates, "rounds": args.rounds,

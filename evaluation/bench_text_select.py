@@ -37,7 +37,9 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,29 +91,53 @@ def _schema(frame: pd.DataFrame, conds: list[str], text: str, spec: dict) -> Sch
     return schema_from_dict({"schema_version": 1, "name": "bench", "columns": columns})
 
 
-def independent_scores(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, conds: list[str],
-                       text: str, seed: int) -> dict[str, object]:
-    """Balanced accuracy of an independent TF-IDF + LR classifier per conditioning column."""
+@dataclass
+class Judges:
+    """The independent TF-IDF + LR classifier per conditioning column, fitted once on real train texts, with
+    its predictions on the real holdout (:func:`judge_scores` scores any number of synthetic sets)."""
+
+    vec: Any
+    holdout: pd.DataFrame
+    text: str
+    classifiers: dict[str, Any]
+    holdout_predictions: dict[str, np.ndarray]
+    majority_shares: dict[str, float]
+
+
+def fit_judges(train: pd.DataFrame, holdout: pd.DataFrame, conds: list[str], text: str, seed: int) -> Judges:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
 
     real = train.sample(min(len(train), CLASSIFIER_ROWS), random_state=seed)
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True)
     x = vec.fit_transform(real[text].astype(str))
-    syn = synthetic.dropna(subset=[text])
-    out: dict[str, object] = {}
+    x_hold = vec.transform(holdout[text].astype(str))
+    judges = Judges(vec, holdout, text, {}, {}, {})
     for col in conds:
         y = real[col].astype(str).to_numpy()
-        clf = LogisticRegression(max_iter=1000, random_state=seed).fit(x, y)
-        hold_pred = clf.predict(vec.transform(holdout[text].astype(str)))
-        syn_pred = clf.predict(vec.transform(syn[text].astype(str)))
+        judges.classifiers[col] = clf = LogisticRegression(max_iter=1000, random_state=seed).fit(x, y)
+        judges.holdout_predictions[col] = clf.predict(x_hold)
+        judges.majority_shares[col] = round(float(pd.Series(y).value_counts(normalize=True).iloc[0]), 3)
+    return judges
+
+
+def judge_scores(judges: Judges, synthetic: pd.DataFrame) -> dict[str, object]:
+    """Balanced accuracy of the judges on ``synthetic`` (against the values its texts were written for) and
+    on the real holdout."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    holdout, text = judges.holdout, judges.text
+    syn = synthetic.dropna(subset=[text])
+    x_syn = judges.vec.transform(syn[text].astype(str))
+    out: dict[str, object] = {}
+    for col, clf in judges.classifiers.items():
+        hold_pred, syn_pred = judges.holdout_predictions[col], clf.predict(x_syn)
         bal_real = balanced_accuracy_score(holdout[col].astype(str), hold_pred)
         # labels of the synthetic rows only: mean recall over the labels present among them
         bal_syn = balanced_accuracy_score(syn[col].astype(str), syn_pred)
         bal_real_same = _recall_over(holdout[col].astype(str).to_numpy(), hold_pred, set(syn[col].astype(str)))
         out[col] = {"classes": len(clf.classes_),
-                    "majority_share": round(float(pd.Series(y).value_counts(normalize=True).iloc[0]), 3),
+                    "majority_share": judges.majority_shares[col],
                     "synthetic_balanced_accuracy": round(float(bal_syn), 3),
                     "holdout_balanced_accuracy": round(float(bal_real), 3),
                     "holdout_balanced_accuracy_same_labels": round(float(bal_real_same), 3),
@@ -119,6 +145,12 @@ def independent_scores(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd
                     "synthetic_accuracy": round(float((syn_pred == syn[col].astype(str).to_numpy()).mean()), 3),
                     "holdout_accuracy": round(float((hold_pred == holdout[col].astype(str).to_numpy()).mean()), 3)}
     return out
+
+
+def independent_scores(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, conds: list[str],
+                       text: str, seed: int) -> dict[str, object]:
+    """Balanced accuracy of an independent TF-IDF + LR classifier per conditioning column."""
+    return judge_scores(fit_judges(train, holdout, conds, text, seed), synthetic)
 
 
 def _recall_over(y: np.ndarray, pred: np.ndarray, labels: set[str]) -> float:
