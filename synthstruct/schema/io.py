@@ -32,9 +32,14 @@ def pydantic_problems(exc: ValidationError, doc: str = "docs/schema.md") -> list
     to ``doc`` (the page that documents the format)."""
     problems = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc = [str(part) for part in err["loc"]]
-        # Drop discriminator tags pydantic inserts into the location ("columns.age.numerical.min").
-        loc = [p for p in loc if p not in _TAGS]
+        # Drop the discriminator tag pydantic inserts after an item's key ("columns.age.numerical.min"), but
+        # not a name that happens to equal a tag: a column called "text" stays ("columns.text.text.min").
+        loc: list[str] = []
+        kept = True  # whether the previous part was kept
+        for i, part in enumerate(str(p) for p in err["loc"]):
+            kept = not (i >= 2 and kept and part in _TAGS)
+            if kept:
+                loc.append(part)
         path = ".".join(loc) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":

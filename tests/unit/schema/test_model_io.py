@@ -29,6 +29,22 @@ def test_all_problems_reported_at_once_with_yaml_paths(small_schema_dict):
     assert "s.yaml" in str(info.value)
 
 
+def test_problem_paths_keep_a_column_named_like_a_kind(small_schema_dict):
+    """pydantic puts the discriminator tag after the column name; a column whose name equals a tag ("text",
+    "id", "range") must still be named in the path, and the tag itself left out."""
+    bad = small_schema_dict
+    bad["columns"]["text"] = {"kind": "text", "candidates": 0}
+    bad["columns"]["range"] = {"kind": "numerical", "min": "low"}
+    bad["columns"]["age"]["mn"] = 1
+    bad["constraints"].append({"type": "range", "low": "age"})
+    with pytest.raises(SchemaError) as info:
+        schema_from_dict(bad)
+    locations = {p.location for p in info.value.problems}
+    assert {"columns.text.candidates", "columns.range.min", "columns.age.mn"} <= locations, locations
+    assert not any(".numerical" in loc or ".text.text" in loc for loc in locations), locations
+    assert any(loc.startswith("constraints") and "range" not in loc for loc in locations), locations
+
+
 def test_semantic_problems(small_schema_dict):
     bad = small_schema_dict
     bad["target"] = "nope"
