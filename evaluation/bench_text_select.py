@@ -21,7 +21,7 @@ derived by ``evaluation/harper_valley.py``). The machine is shared: the load ave
 every run is printed next to its timings. One JSON line per run on stdout (numbers only, no text).
 
 Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--first-candidates``,
-``--rounds``, ``--later-candidates``, ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
+``--rounds``, ``--later-candidates``, ``--steer`` (label steering strength), ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--examples-from-data``,
 ``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
@@ -180,6 +180,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         spec["later_candidates"] = args.later_candidates or None
     if args.first_candidates is not None:
         spec["first_candidates"] = args.first_candidates or None
+    if args.steer is not None:
+        spec["steer"] = args.steer
     if args.example_words:
         spec["example_words"] = args.example_words
     if args.examples_from_data is not None:
@@ -219,7 +221,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     out: dict[str, object] = {
         "dataset": name, "backend": args.backend, "candidates": schema.columns[text].candidates,
         "rounds": schema.columns[text].rounds, "first_candidates": schema.columns[text].first_candidates,
-        "later_candidates": schema.columns[text].later_candidates, "backend_options": options, "seed": args.seed,
+        "later_candidates": schema.columns[text].later_candidates, "steer": schema.columns[text].steer,
+        "backend_options": options, "seed": args.seed,
         "generate_cpu_s": round(gen_cpu, 1),
         "example_words": schema.columns[text].example_words,
         "examples_from_data": schema.columns[text].examples_from_data, "rows": args.rows, "train_texts": len(train),
@@ -259,6 +262,7 @@ def main() -> None:
                    help="candidates per row after the second round (default: the schema's; 0 = null, `candidates`)")
     p.add_argument("--first-candidates", type=int, default=None,
                    help="candidates per row in the first round (default: the schema's; 0 = null, `candidates`)")
+    p.add_argument("--steer", type=float, default=None, help="label steering strength (default: the schema's; 0 = off)")
     p.add_argument("--backend-json", default="{}", help="extra local backend options as JSON")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64)

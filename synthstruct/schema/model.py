@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthstruct.errors import Problem
 from synthstruct.pii.entities import PII_ENTITIES
 
+#: Default of a text column's ``steer`` (label steering strength), chosen by measurement (docs/text.md).
+STEER_DEFAULT = 3.0
+
 __all__ = [
     "SCHEMA_VERSION",
     "BooleanColumn",
@@ -248,6 +251,12 @@ class TextColumn(_ColumnBase):
         "Candidate rounds in all: the first asks `first_candidates` per row; rows whose best candidate still "
         "fails the label or length check get `candidates` new ones in the second round and "
         "`later_candidates` in each later one, up to this many rounds."))
+    steer: float = Field(default=STEER_DEFAULT, ge=0, le=10, description=(
+        "Label steering: while a text is written, the words that mark the row's values to the column's verifier "
+        "(its classifiers' strongest words per value, from at least 5 training texts, never a PII span) get up "
+        "to this much added to their logits, so a 1-star review leans on the words of 1-star reviews. "
+        "0 = off. Applied by the `local` backend on the transformers runtime; CTranslate2 and `openai` have "
+        "no per-row logit bias and ignore it (docs/text.md)."))
     judge: int = Field(default=0, ge=0, le=10_000, description=(
         "LLM-as-judge: this many generated texts are scored 1-5 for realism by the same backend (0 = off)."))
 

@@ -34,6 +34,10 @@ class TextRequest:
             decoding does not let the answer end before it (``local`` forbids its end-of-line and
             end-of-text tokens until about this many words are written); a backend that cannot
             (``openai``) may ignore it: the text column's length check still applies.
+        steer: Words with a bonus added to their tokens' logits while the answer is written (label
+            steering, the schema's ``steer``): the words that mark the row's values to the column's verifier.
+            A backend that controls decoding on the ``transformers`` runtime (``local``) applies them; the others
+            ignore them (the verifier still checks the labels).
     """
 
     messages: tuple[dict[str, str], ...]
@@ -43,6 +47,7 @@ class TextRequest:
     seed: int = 0
     document: str = ""
     min_words: int = 0
+    steer: tuple[tuple[str, float], ...] = ()
 
 
 @runtime_checkable

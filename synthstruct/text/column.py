@@ -121,6 +121,7 @@ class TextColumnGenerator:
             self.reserved_ = ReservedValues.from_texts(list(texts))  # PII replacements must not be real values
         self.verifier_: TextVerifier | None = TextVerifier(self.spec.conditioned_on).fit(
             texts, frame, format_value, exclude=self._pii_word)
+        self._steer_cache: dict[tuple[tuple[str, str], ...], tuple[tuple[str, float], ...]] = {}
         if self.reserved_ is not None and self.spec.examples_from_data:
             self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
                 texts, frame, format_value).set_typicality(self.verifier_)
@@ -213,8 +214,21 @@ class TextColumnGenerator:
                                   step=step, previous=before)
             document = build_document(self.spec, self.column, ctx, examples=examples, previous=before) if last else ""
             out.append(TextRequest(messages=msgs, max_words=budget, target_words=target, context=ctx,
-                                   seed=seed, document=document, min_words=self._min_words(target) if last else 0))
+                                   seed=seed, document=document, min_words=self._min_words(target) if last else 0,
+                                   steer=self._steer(ctx) if last else ()))
         return out
+
+    def _steer(self, ctx: dict[str, str]) -> tuple[tuple[str, float], ...]:
+        """The row's steering words with their logit bonus (``spec.steer`` x the verifier's weight), or ()."""
+        strength = float(getattr(self.spec, "steer", 0.0) or 0.0)
+        verifier = getattr(self, "verifier_", None)
+        if strength <= 0 or verifier is None or not verifier.labelled:
+            return ()
+        key = tuple(sorted(ctx.items()))
+        cache = self.__dict__.setdefault("_steer_cache", {})
+        if key not in cache:
+            cache[key] = tuple((w, round(strength * s, 4)) for w, s in verifier.steering_words(ctx))
+        return cache[key]
 
     def _ask(self, backend: TextGenerator, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray,
              seeds: np.ndarray, attempt: int, seed: int) -> list[str]:
@@ -280,6 +294,7 @@ class TextColumnGenerator:
         done = store.load() if store is not None else {}
         self._call_log = None if self.checkpoint_dir is None else CallLog(
             Path(self.checkpoint_dir), self.column, seconds=self.checkpoint_seconds, clock=self.clock)
+        backend_before = dict(getattr(getattr(self, "_backend", None), "stats_", None) or {})
         try:
             self._chunks(rows, todo, targets, seeds, base_seed, seen, stats, store, done)
         finally:
@@ -291,6 +306,10 @@ class TextColumnGenerator:
         stats["example_pool"] = len(pool) if pool is not None else 0
         stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
         stats.update(acceptance_rates(stats))
+        backend_after = getattr(getattr(self, "_backend", None), "stats_", None) or {}
+        for key in ("steered_requests", "steer_not_applied"):  # label steering applied / ignored by the runtime
+            if int(backend_after.get(key, 0)) - int(backend_before.get(key, 0)):
+                stats[key] = int(backend_after.get(key, 0)) - int(backend_before.get(key, 0))
         calibration = getattr(getattr(self, "verifier_", None), "calibration_", None) or {}
         if "real_pass" in calibration:  # the share of real texts the label check passes (its calibration)
             stats["label_real_pass"] = calibration["real_pass"]

@@ -210,6 +210,44 @@ def _sampler(temperature: float, top_p: float, top_k: int, rng: Any) -> Any:
     return _TopKTopPSampler()
 
 
+def _steering(tok: Any, requests: Sequence[TextRequest], vocab_size: int) -> Any:
+    """A logits processor that adds each row's steering bonus (:attr:`TextRequest.steer`) to the tokens of
+    its words — the word after a space, lower case and capitalised, where that is one token (a word split
+    into pieces is not steered: a bonus on its first piece would start other words too) — until the row
+    writes that token, or ``None`` when no row is steered."""
+    import torch
+    from transformers import LogitsProcessor
+
+    if not any(r.steer for r in requests):
+        return None
+    ids: dict[str, int | None] = tok.__dict__.setdefault("_synthstruct_single_tokens", {})
+    bias = torch.zeros((len(requests), vocab_size), dtype=torch.float32)
+    for row, request in enumerate(requests):
+        for word, bonus in request.steer:
+            for form in (" " + word, " " + word[:1].upper() + word[1:]):
+                if form not in ids:
+                    found = tok.encode(form, add_special_tokens=False)
+                    ids[form] = int(found[0]) if len(found) == 1 else None
+                token = ids[form]
+                if token is not None and token < vocab_size:
+                    bias[row, token] = max(float(bias[row, token]), float(bonus))
+
+    class _Steer(LogitsProcessor):
+        def __init__(self) -> None:
+            self.bias = bias
+
+        def keep(self, index: Any) -> None:
+            self.bias = self.bias[index]
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            # a word's bonus ends once it is written (its token was the last one chosen): steering asks for the
+            # word, not for its repetition, which a bonus left on would feed ("no no no ...")
+            self.bias[torch.arange(self.bias.shape[0]), input_ids[:, -1]] = 0.0
+            return scores + self.bias
+
+    return _Steer()
+
+
 def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int], word_starts: Any,
                 targets: list[int] | None = None, sentence_ends: Any = None) -> Any:
     """A logits processor that forbids the stop tokens (end of line / end of text) until a row's answer
@@ -378,7 +416,8 @@ class LocalTextGenerator:
                    if self.runtime_ == "transformers" else [self.runtime_])
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests]
-                          + ([[r.target_words for r in requests]] if self.stop_at_target and self.runtime_ == "transformers" else []),
+                          + ([[r.target_words for r in requests]] if self.stop_at_target and self.runtime_ == "transformers" else [])
+                          + ([[list(r.steer) for r in requests]] if self.runtime_ == "transformers" and any(r.steer for r in requests) else []),
                           seed,
                           document, self.temperature, self.top_p, self.top_k, self.max_new_tokens,
                           self.repetition_penalty, self.precision_, *runtime)
@@ -391,6 +430,8 @@ class LocalTextGenerator:
 
         budget = self.max_new_tokens or int(max(r.max_words for r in requests) * _TOKENS_PER_WORD) + 8
         ends = [tok.eos_token_id, *_newline_tokens(tok)] if document else [tok.eos_token_id]
+        if any(r.steer for r in requests):  # CTranslate2 takes no per-row logit bias: counted, not applied
+            self.stats_["steer_not_applied"] = self.stats_.get("steer_not_applied", 0) + sum(bool(r.steer) for r in requests)
         answers, _ = generate_batch(
             folder, tok, prompts, seed=(int(seed) * 1_000_003 + sum(r.seed for r in requests)) % (2**32 - 1),
             threads=self.threads, budget=budget, min_length=max(min_tokens(r) for r in requests), end_ids=ends,
@@ -414,6 +455,10 @@ class LocalTextGenerator:
 
             processors.append(RepetitionPenaltyLogitsProcessor(
                 float(self.repetition_penalty), prompt_ignore_length=int(enc["input_ids"].shape[1])))
+        steer = _steering(tok, requests, int(getattr(model.config, "vocab_size", 0) or len(tok)))
+        if steer is not None:
+            processors.append(steer)
+            self.stats_["steered_requests"] = self.stats_.get("steered_requests", 0) + sum(bool(r.steer) for r in requests)
         # documents end at the end of their line; chat answers at the model's end of turn
         stops = [tok.eos_token_id, *_newline_tokens(tok)] if document else [i for i in {tok.eos_token_id, *_as_list(
             model.generation_config.eos_token_id)} if i is not None]

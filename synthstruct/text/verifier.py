@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_CLASSES", "PRIOR_POWER", "REAL_PASS", "TextVerifier", "word_count"]
+__all__ = ["MAX_CLASSES", "PRIOR_POWER", "REAL_PASS", "STEER_WORDS", "TextVerifier", "word_count"]
 
 #: Conditioning columns with more distinct values than this get no classifier.
 MAX_CLASSES = 30
@@ -79,6 +79,8 @@ MIN_CALIBRATION_CLASS = 5
 #: 1 reads texts with the real frequencies, 0 keeps the balanced classifier's own probabilities (the rule
 #: before session 18, and the rule of models saved without shares).
 PRIOR_POWER = 1.0
+#: Words per labelled column that :meth:`TextVerifier.steering_words` returns (the ones that most mark a value).
+STEER_WORDS = 60
 
 
 def word_count(text: str) -> int:
@@ -306,6 +308,44 @@ class TextVerifier:
         """Target word counts: the ``u``-quantile (uniform draws) of each row's class profile."""
         grid = np.linspace(0, 1, QUANTILES)
         return np.array([np.interp(float(v), grid, self.length_profile(c)) for c, v in zip(contexts, u)]).round()
+
+    def steering_words(self, context: dict[str, str], top: int | None = None) -> list[tuple[str, float]]:
+        """The words that most mark the row's values, for steering generation (``steer`` in the schema).
+
+        For each labelled column whose value the classifier knows, the ``top`` (:data:`STEER_WORDS`) single words (vocabulary
+        entries without a space: at least :data:`MIN_DF` training texts, no PII span) with the largest
+        positive weight for that value — its coefficient minus the mean of the values' coefficients, so
+        a word common to every value scores 0 — each divided by the column's largest weight (so in
+        ``(0, 1]``). A word marked by two columns keeps its larger weight. Sorted by weight, then word.
+        """
+        top = STEER_WORDS if top is None else int(top)
+        words: dict[str, float] = {}
+        cached = getattr(self, "_single_words", None)
+        if cached is None or cached[0] is not self.vocabulary_:
+            cached = self._single_words = (self.vocabulary_, np.array([" " not in w for w in self.vocabulary_], dtype=bool))
+        single = cached[1]
+        for column, clf in self.classifiers_.items():
+            value = context.get(column)
+            classes = clf["classes"]
+            if value is None or str(value) not in classes:
+                continue
+            k = classes.index(str(value))
+            coef = np.asarray(clf["coef"], dtype=float)
+            if coef.shape[0] == 1:  # binary: sklearn's one row is the second value's logit minus the first's
+                weight = coef[0] / 2 * (1.0 if k == 1 else -1.0)
+            else:
+                weight = coef[k] - coef.mean(axis=0)
+            weight = np.where(single[:weight.shape[0]], weight, 0.0)
+            order = np.lexsort((np.arange(weight.shape[0]), -weight))[:top]
+            best = float(weight[order[0]]) if order.size else 0.0
+            if best <= 0:
+                continue
+            for i in order:
+                if weight[i] <= 0:
+                    break
+                word = self.vocabulary_[int(i)]
+                words[word] = max(words.get(word, 0.0), round(float(weight[i]) / best, 4))
+        return sorted(words.items(), key=lambda item: (-item[1], item[0]))
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict[str, Any]:

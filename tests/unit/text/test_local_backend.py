@@ -214,3 +214,59 @@ def test_stop_at_target_answers_are_prefixes_of_the_free_answers() -> None:
         assert f.startswith(s) and len(s.split()) >= 12
         if len(s) < len(f):
             assert s.rstrip("\"')]").endswith((".", "!", "?"))
+
+
+def test_steering_adds_each_rows_bonus_to_the_single_tokens_of_its_words() -> None:
+    """``TextRequest.steer``: a word's bonus goes to its one-token forms after a space (lower case and
+    capitalised) until the row writes that token; a word split into pieces gets none; rows keep their own
+    bonuses when the batch is cut; forbidden tokens stay forbidden; no steered row, no processor."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from synthstruct.text import local
+
+    class Tok:
+        forms = {" cheap": [1], " Cheap": [2], " awful": [3], " Awful": [4, 5], " love": [6]}
+
+        def encode(self, form: str, add_special_tokens: bool = False) -> list[int]:
+            return self.forms.get(form, [7, 8])  # anything else: two pieces
+
+    reqs = [TextRequest(messages=(), max_words=5, target_words=5, steer=(("cheap", 2.0), ("awful", 1.5))),
+            TextRequest(messages=(), max_words=5, target_words=5),
+            TextRequest(messages=(), max_words=5, target_words=5, steer=(("love", 3.0), ("returned", 3.0)))]
+    proc = local._steering(Tok(), reqs, 9)
+    scores = torch.zeros(3, 9)
+    scores[0, 1] = float("-inf")
+    prompt = torch.tensor([[0, 8]] * 3)  # the last prompt token is steered by no row
+    out = proc(prompt, scores)
+    assert out[0].tolist() == [0.0, float("-inf"), 2.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0]  # " Awful" is two pieces
+    assert out[1].tolist() == [0.0] * 9
+    assert out[2].tolist() == [0.0] * 6 + [3.0, 0.0, 0.0]  # "returned" is two pieces: not steered
+    after = proc(torch.tensor([[0, 8, 3], [0, 8, 3], [0, 8, 7]]), torch.zeros(3, 9))
+    assert after[0].tolist() == [0.0, 2.0, 2.0] + [0.0] * 6  # " awful" written: its bonus ends; " cheap" keeps its own
+    proc.keep(torch.tensor([2]))
+    assert proc(torch.tensor([[0, 8, 7, 7]]), torch.zeros(1, 9))[0].tolist() == out[2].tolist()
+    assert local._steering(Tok(), [reqs[1]], 9) is None
+
+
+@installed
+@pytest.mark.slow
+def test_steering_moves_the_answers_toward_the_words_and_is_part_of_the_cache_key() -> None:
+    """With the model (greedy, transformers): a steered word appears in answers that did not have it; an
+    unsteered request keeps its answer; CTranslate2 cannot apply a bias and counts the requests instead."""
+    from dataclasses import replace
+
+    from synthstruct.text import local
+
+    opts = {"temperature": 0.0, "max_new_tokens": 40, "precision": "float32", "threads": 1, "runtime": "transformers"}
+    reqs = [replace(r, max_words=25) for r in _documents()[:3]]
+    free = local.LocalTextGenerator(options=opts).generate(reqs, seed=0)
+    assert not any("cheap" in t.lower() for t in free)
+    steer = (("cheap", 6.0),)
+    gen = local.LocalTextGenerator(options=opts)
+    steered = gen.generate([replace(reqs[0], steer=steer), reqs[1], replace(reqs[2], steer=steer)], seed=0)
+    assert "cheap" in steered[0].lower() and "cheap" in steered[2].lower()
+    assert steered[1] == free[1] and gen.stats_["steered_requests"] == 2
+    ct2 = local.LocalTextGenerator(options={**opts, "runtime": "ctranslate2"})
+    if local.load_ct2(ct2.model_spec_.name, require=False) is not None:
+        ct2.generate([replace(reqs[0], steer=steer)], seed=0)
+        assert ct2.stats_["steer_not_applied"] == 1

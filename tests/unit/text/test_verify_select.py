@@ -453,3 +453,49 @@ def test_the_verifier_reads_texts_with_the_training_shares_of_each_value(monkeyp
     unweighted = V.TextVerifier(["Recommended"]).fit(frame["Review"], frame, format_value)
     assert unweighted.classifiers_["Recommended"]["shares"] is None
     assert "shares" not in unweighted.to_state()["classifiers"]["Recommended"]
+
+
+def test_steering_words_are_the_words_that_mark_the_rows_values() -> None:
+    """The verifier's strongest single words for each of the row's values, weighted in (0, 1] per column
+    and sorted; nothing for a value it does not know; the binary flag's two values get opposite words."""
+    frame = _corpus()
+    ver = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    for dept, words in _WORDS.items():
+        steer = ver.steering_words({"Department": dept}, top=5)
+        assert {w for w, _ in steer} == set(words.split())  # the five words of its department, no other
+        weights = [s for _, s in steer]
+        assert weights[0] == 1.0 and all(0 < s <= 1 for s in weights) and weights == sorted(weights, reverse=True)
+    assert ver.steering_words({"Department": "Shoes"}) == [] and ver.steering_words({}) == []
+    assert all(" " not in w for w, _ in ver.steering_words({"Department": "Dresses"}))  # word pairs are features, not words
+    flags = _flags()
+    flag = TextVerifier(["Recommended"]).fit(flags["Review"], flags, format_value)
+    assert flag.steering_words({"Recommended": "0"}, top=1) == [("returned", 1.0)]
+    assert flag.steering_words({"Recommended": "1"}, top=1) == [("love", 1.0)]
+    loaded = TextVerifier.from_state(json.loads(json.dumps(flag.to_state())))
+    assert loaded.steering_words({"Recommended": "0"}) == flag.steering_words({"Recommended": "0"})
+
+
+def test_requests_carry_the_rows_steering_words_scaled_by_steer() -> None:
+    """``steer``: each request of a labelled row carries its values' words with bonus ``steer`` x weight;
+    ``steer: 0`` sends none."""
+    seen: list = []
+
+    class Writer:
+        name, stats_ = "fake", {}
+
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            seen.extend(requests)
+            return [" ".join(_WORDS[r.context["Department"]].split()) + f" fits {r.seed}" for r in requests]
+
+    rows = pd.DataFrame({"Department": ["Dresses", "Bottoms"]})
+    _generator(Writer(), steer=2.5).generate(rows, np.random.default_rng(0))
+    assert len(seen) >= 2
+    for request in seen:
+        dept, words = request.context["Department"], dict(request.steer)
+        # the department's words (a word the PII scan marks in the training text is not in the vocabulary)
+        assert len(set(words) & set(_WORDS[dept].split())) >= 3 and max(words.values()) == 2.5
+        assert set(words) <= set(_WORDS[dept].split()) | set(_FILLER)
+        assert not set(words) & set(_WORDS["Tops"].split())
+    seen.clear()
+    _generator(Writer(), steer=0).generate(rows, np.random.default_rng(0))
+    assert seen and all(r.steer == () for r in seen)
