@@ -80,6 +80,8 @@ class OpenAITextGenerator:
 
         if not requests:
             return []
+        if any(r.steer for r in requests):  # a server's logit_bias takes its own tokenizer's ids: not applied
+            self._count("steer_not_applied", sum(bool(r.steer) for r in requests))
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         with httpx.Client(base_url=self.base_url, timeout=self.timeout, headers=self._headers(),
                           limits=limits) as client:

@@ -106,6 +106,20 @@ def test_answers_in_order_with_key_from_env(server_factory, monkeypatch) -> None
     assert {b["model"] for b in srv.bodies} == {"m"} and all("seed" in b and b["max_tokens"] > 30 for b in srv.bodies)
 
 
+def test_steering_words_are_counted_as_not_applied(server_factory) -> None:
+    """A server's ``logit_bias`` takes its own tokenizer's ids, so label steering is not sent: the requests are
+    counted and answered as unsteered ones."""
+    from dataclasses import replace
+
+    srv = server_factory(_echo)
+    backend = _backend(srv.url)
+    plain = [_request(i) for i in range(3)]
+    out = backend.generate([replace(plain[0], steer=(("awful", 3.0),)), *plain[1:]], seed=5)
+    assert backend.stats_["steer_not_applied"] == 1 and not any("logit_bias" in b for b in srv.bodies)
+    again = _backend(srv.url).generate(plain, seed=5)
+    assert [o.split(" for ")[1] for o in out] == [o.split(" for ")[1] for o in again]  # the server numbers its answers
+
+
 def test_500_and_malformed_json_are_retried(server_factory) -> None:
     def flaky(n: int, body: dict[str, Any]) -> tuple[int, bytes, float]:
         return [(500, b"oops", 0.0), (200, b"{not json", 0.0), (200, _answer(""), 0.0)][n] if n < 3 else _echo(n, body)
