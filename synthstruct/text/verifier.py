@@ -130,6 +130,7 @@ class TextVerifier:
         self.thresholds_: dict[str, dict[str, float]] = {}
         self.calibration_: dict[str, Any] = {}
         self.excluded_ = 0
+        self.documents_ = 0
         if frame is None or len(texts) < 2 * MIN_CLASS_TEXTS:
             return self
         labels = {}
@@ -167,6 +168,7 @@ class TextVerifier:
                 vocabulary = kept
         self.vocabulary_ = vocabulary
         self.idf_ = np.asarray(vec.idf_, dtype=float)
+        self.documents_ = int(x.shape[0])  # texts the idf counts over (steering_words reads frequencies from both)
         for col, values in labels.items():
             y = values.loc[sample.index]
             keep = y.notna().to_numpy()
@@ -312,8 +314,9 @@ class TextVerifier:
     def steering_words(self, context: dict[str, str], top: int | None = None) -> list[tuple[str, float]]:
         """The words that most mark the row's values, for steering generation (``steer`` in the schema).
 
-        For each labelled column whose value the classifier knows, the ``top`` (:data:`STEER_WORDS`) single words (vocabulary
-        entries without a space: at least :data:`MIN_DF` training texts, no PII span) with the largest
+        For each labelled column whose value the classifier knows, the ``top`` (:data:`STEER_WORDS`) single words
+        (vocabulary entries without a space, found in at least :data:`MIN_DF` training texts, never a PII span;
+        none for a model saved before session 19, whose state lacks the text count) with the largest
         positive weight for that value — its coefficient minus the mean of the values' coefficients, so
         a word common to every value scores 0 — each divided by the column's largest weight (so in
         ``(0, 1]``). A word marked by two columns keeps its larger weight. Sorted by weight, then word.
@@ -322,7 +325,12 @@ class TextVerifier:
         words: dict[str, float] = {}
         cached = getattr(self, "_single_words", None)
         if cached is None or cached[0] is not self.vocabulary_:
-            cached = self._single_words = (self.vocabulary_, np.array([" " not in w for w in self.vocabulary_], dtype=bool))
+            # a small corpus keeps words found in one text in its vocabulary (min_df 1); steering never asks for
+            # those: a word's document frequency, from the smoothed idf ln((1 + n) / (1 + df)) + 1, must reach MIN_DF
+            n = int(getattr(self, "documents_", 0))
+            df = (1.0 + n) * np.exp(1.0 - self.idf_) - 1.0 if n else np.zeros(len(self.vocabulary_))
+            steerable = np.array([" " not in w for w in self.vocabulary_], dtype=bool) & (df >= MIN_DF - 0.01)
+            cached = self._single_words = (self.vocabulary_, steerable)
         single = cached[1]
         for column, clf in self.classifiers_.items():
             value = context.get(column)
@@ -352,7 +360,7 @@ class TextVerifier:
         """Plain JSON: vocabulary, idf, coefficients and quantiles (no training text)."""
         return {"conditioned_on": self.conditioned_on, "seed": self.seed, "length_all": self.length_all_,
                 "length_column": self.length_column_, "length_by_class": self.length_by_class_,
-                "vocabulary": self.vocabulary_, "idf": _round(self.idf_),
+                "vocabulary": self.vocabulary_, "idf": _round(self.idf_), "documents": self.documents_,
                 "classifiers": {c: {"classes": v["classes"], "shape": list(v["coef"].shape),
                                     "coef": _round(v["coef"]), "intercept": _round(v["intercept"]),
                                     **({"shares": _round(v["shares"])} if v.get("shares") is not None else {})}
@@ -367,6 +375,7 @@ class TextVerifier:
         self.length_by_class_ = {str(k): [float(v) for v in q] for k, q in state["length_by_class"].items()}
         self.vocabulary_ = [str(w) for w in state["vocabulary"]]
         self.idf_ = np.asarray(state["idf"], dtype=float)
+        self.documents_ = int(state.get("documents", 0))  # models saved before session 19: 0, no steering words
         self.classifiers_ = {c: {"classes": [str(k) for k in v["classes"]],
                                  "coef": np.asarray(v["coef"], dtype=float).reshape(v["shape"]),
                                  "intercept": np.asarray(v["intercept"], dtype=float),

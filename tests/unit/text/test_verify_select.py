@@ -499,3 +499,29 @@ def test_requests_carry_the_rows_steering_words_scaled_by_steer() -> None:
     seen.clear()
     _generator(Writer(), steer=0).generate(rows, np.random.default_rng(0))
     assert seen and all(r.steer == () for r in seen)
+
+
+def test_steering_never_asks_for_a_word_found_in_fewer_than_min_df_texts() -> None:
+    """A small corpus keeps words of one or two texts in the verifier's vocabulary (min_df 1); steering leaves
+    them out (their document frequency, read from the idf, is below MIN_DF). A model saved before session 19
+    has no text count and steers nothing."""
+    from synthstruct.text.verifier import MIN_DF
+
+    rng = np.random.default_rng(0)
+    texts, labels = [], []
+    for i in range(60):
+        good = i % 2 == 0
+        words = list(rng.choice(_FILLER, 6)) + ["lovely" if good else "awful"]
+        if i in (0, 2):  # a rare word, only in two "good" texts
+            words.append("zeppelin")
+        texts.append(" ".join(words))
+        labels.append("good" if good else "bad")
+    frame = pd.DataFrame({"Review": texts, "Verdict": labels})
+    ver = TextVerifier(["Verdict"]).fit(frame["Review"], frame, format_value)
+    assert "zeppelin" in ver.vocabulary_ and MIN_DF > 2  # in the vocabulary: the classifier may use it
+    weights = dict(ver.steering_words({"Verdict": "good"}))
+    assert "lovely" in weights and "zeppelin" not in weights
+    state = json.loads(json.dumps(ver.to_state()))
+    assert TextVerifier.from_state(state).steering_words({"Verdict": "good"}) == ver.steering_words({"Verdict": "good"})
+    del state["documents"]  # saved before session 19
+    assert TextVerifier.from_state(state).steering_words({"Verdict": "good"}) == []
