@@ -194,18 +194,34 @@ class _TextFeatures:
         if len(set(y_train)) < 2 or self.x_synthetic is None or not len(y_syn):
             return {"note": "skipped: fewer than two labels in train or no labelled synthetic text"}
         clf = LogisticRegression(max_iter=1000, random_state=ctx.seed).fit(self.x_train[keep_train], y_train)
+        pred_syn = clf.predict(self.x_synthetic[keep_syn])
+        present = sorted(set(y_syn))  # balanced accuracies are taken over the labels the synthetic texts were written for
+        syn = _mean_recall(y_syn, pred_syn, present)
         out: dict[str, Any] = {
             "classes": len(set(y_train)), "train_texts": len(y_train), "synthetic_texts": len(y_syn),
             "majority_share": _round(float(pd.Series(y_train).value_counts(normalize=True).iloc[0])),
-            "synthetic_accuracy": _round(float((clf.predict(self.x_synthetic[keep_syn]) == y_syn).mean())),
+            "synthetic_accuracy": _round(float((pred_syn == y_syn).mean())),
             "holdout_accuracy": None,
+            "synthetic_balanced_accuracy": _round(syn),
+            "holdout_balanced_accuracy": None, "balanced_ratio": None,
         }
         if self.holdout is not None and self.x_holdout is not None and label in ctx.holdout.columns:  # type: ignore[union-attr]
             keep_hold, y_hold = self._labels(ctx.holdout, self.holdout, label)
             if len(y_hold):
-                out["holdout_accuracy"] = _round(float((clf.predict(self.x_holdout[keep_hold]) == y_hold).mean()))
+                pred_hold = clf.predict(self.x_holdout[keep_hold])
+                out["holdout_accuracy"] = _round(float((pred_hold == y_hold).mean()))
                 out["holdout_texts"] = len(y_hold)
+                real = _mean_recall(y_hold, pred_hold, present)
+                out["holdout_balanced_accuracy"] = _round(real)
+                out["balanced_ratio"] = _round(syn / real) if real and syn is not None else None
         return out
+
+
+def _mean_recall(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> float | None:
+    """Mean recall over ``labels`` that occur in ``y`` (balanced accuracy: always guessing one label scores
+    1 / labels), or ``None`` when none occurs."""
+    recalls = [float((pred[y == label] == label).mean()) for label in labels if (y == label).any()]
+    return float(np.mean(recalls)) if recalls else None
 
 
 def _column_fidelity(ctx: EvaluationContext, column: str) -> tuple[dict[str, Any], float | None, float | None]:

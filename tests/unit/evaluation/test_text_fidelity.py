@@ -210,3 +210,17 @@ def test_text_fidelity_without_text_columns_says_so() -> None:
     schema = schema_from_dict({"schema_version": 1, "name": "t", "columns": {"sentiment": {"kind": "categorical"}}})
     result = text_fidelity(EvaluationContext(train=frame, synthetic=frame, schema=schema, holdout=frame, seed=0))
     assert result.value is None and "no text column" in (result.note or "")
+
+
+def test_label_consistency_reports_balanced_accuracy_so_the_commonest_label_does_not_count() -> None:
+    """Synthetic texts that all read as the commonest label score high plain accuracy but a balanced accuracy
+    of 1 / labels; the ratio to the real holdout's balanced accuracy is the issue's conditioning measure."""
+    synthetic = _frame(60, 3)
+    synthetic["sentiment"] = ["pos" if i % 6 else "neg" for i in range(60)]  # 5 of 6 rows are "pos"
+    synthetic["review"] = _texts(["pos"] * 60, 3)  # every text reads "pos"
+    lc = text_fidelity(_ctx(synthetic)).details["columns"]["review"]["label_consistency"]["sentiment"]
+    assert lc["synthetic_accuracy"] == pytest.approx(50 / 60, abs=1e-4)  # high: the commonest label
+    assert lc["synthetic_balanced_accuracy"] == 0.5  # "neg" recall 0, "pos" recall 1
+    assert lc["holdout_balanced_accuracy"] == 1.0 and lc["balanced_ratio"] == 0.5
+    faithful = text_fidelity(_ctx(_frame(60, 3))).details["columns"]["review"]["label_consistency"]["sentiment"]
+    assert faithful["synthetic_balanced_accuracy"] == 1.0 and faithful["balanced_ratio"] == 1.0
