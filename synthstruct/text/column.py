@@ -121,7 +121,6 @@ class TextColumnGenerator:
             self.reserved_ = ReservedValues.from_texts(list(texts))  # PII replacements must not be real values
         self.verifier_: TextVerifier | None = TextVerifier(self.spec.conditioned_on).fit(
             texts, frame, format_value, exclude=self._pii_word)
-        self._steer_cache: dict[tuple[tuple[str, str], ...], tuple[tuple[str, float], ...]] = {}
         if self.reserved_ is not None and self.spec.examples_from_data:
             self.example_pool_ = ExamplePool(self.spec.conditioned_on, max_words=self.spec.example_words).fit(
                 texts, frame, format_value).set_typicality(self.verifier_)
@@ -220,15 +219,11 @@ class TextColumnGenerator:
 
     def _steer(self, ctx: dict[str, str]) -> tuple[tuple[str, float], ...]:
         """The row's steering words with their logit bonus (``spec.steer`` x the verifier's weight), or ()."""
-        strength = float(getattr(self.spec, "steer", 0.0) or 0.0)
+        strength = float(self.spec.steer)
         verifier = getattr(self, "verifier_", None)
         if strength <= 0 or verifier is None or not verifier.labelled:
             return ()
-        key = tuple(sorted(ctx.items()))
-        cache = self.__dict__.setdefault("_steer_cache", {})
-        if key not in cache:
-            cache[key] = tuple((w, round(strength * s, 4)) for w, s in verifier.steering_words(ctx))
-        return cache[key]
+        return tuple((w, round(strength * s, 4)) for w, s in verifier.steering_words(ctx))
 
     def _ask(self, backend: TextGenerator, rows: pd.DataFrame, pairs: list[tuple[int, int]], targets: np.ndarray,
              seeds: np.ndarray, attempt: int, seed: int) -> list[str]:
@@ -308,8 +303,9 @@ class TextColumnGenerator:
         stats.update(acceptance_rates(stats))
         backend_after = getattr(getattr(self, "_backend", None), "stats_", None) or {}
         for key in ("steered_requests", "steer_not_applied"):  # label steering applied / ignored by the runtime
-            if int(backend_after.get(key, 0)) - int(backend_before.get(key, 0)):
-                stats[key] = int(backend_after.get(key, 0)) - int(backend_before.get(key, 0))
+            delta = int(backend_after.get(key, 0)) - int(backend_before.get(key, 0))
+            if delta:
+                stats[key] = delta
         calibration = getattr(getattr(self, "verifier_", None), "calibration_", None) or {}
         if "real_pass" in calibration:  # the share of real texts the label check passes (its calibration)
             stats["label_real_pass"] = calibration["real_pass"]

@@ -131,6 +131,7 @@ class TextVerifier:
         self.calibration_: dict[str, Any] = {}
         self.excluded_ = 0
         self.documents_ = 0
+        self.__dict__.pop("_steering", None)  # steering words of an earlier fit
         if frame is None or len(texts) < 2 * MIN_CLASS_TEXTS:
             return self
         labels = {}
@@ -322,16 +323,21 @@ class TextVerifier:
         ``(0, 1]``). A word marked by two columns keeps its larger weight. Sorted by weight, then word.
         """
         top = STEER_WORDS if top is None else int(top)
-        words: dict[str, float] = {}
-        cached = getattr(self, "_single_words", None)
-        if cached is None or cached[0] is not self.vocabulary_:
+        if "_steering" not in self.__dict__:
             # a small corpus keeps words found in one text in its vocabulary (min_df 1); steering never asks for
             # those: a word's document frequency, from the smoothed idf ln((1 + n) / (1 + df)) + 1, must reach MIN_DF
             n = int(getattr(self, "documents_", 0))
             df = (1.0 + n) * np.exp(1.0 - self.idf_) - 1.0 if n else np.zeros(len(self.vocabulary_))
             steerable = np.array([" " not in w for w in self.vocabulary_], dtype=bool) & (df >= MIN_DF - 0.01)
-            cached = self._single_words = (self.vocabulary_, steerable)
-        single = cached[1]
+            self._steering: tuple[np.ndarray, dict[Any, list[tuple[str, float]]]] = (steerable, {})
+        steerable, memo = self._steering
+        key = (tuple(sorted((str(k), str(v)) for k, v in context.items())), top)
+        if key not in memo:  # the candidates of a row, and rows alike, ask for the same words
+            memo[key] = self._steering_words(context, top, steerable)
+        return list(memo[key])
+
+    def _steering_words(self, context: dict[str, str], top: int, single: np.ndarray) -> list[tuple[str, float]]:
+        words: dict[str, float] = {}
         for column, clf in self.classifiers_.items():
             value = context.get(column)
             classes = clf["classes"]
@@ -344,7 +350,7 @@ class TextVerifier:
             else:
                 weight = coef[k] - coef.mean(axis=0)
             weight = np.where(single[:weight.shape[0]], weight, 0.0)
-            order = np.lexsort((np.arange(weight.shape[0]), -weight))[:top]
+            order = np.argsort(-weight, kind="stable")[:top]  # ties: vocabulary order
             best = float(weight[order[0]]) if order.size else 0.0
             if best <= 0:
                 continue
