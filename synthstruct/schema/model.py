@@ -251,6 +251,12 @@ class TextColumn(_ColumnBase):
         "Candidate rounds in all: the first asks `first_candidates` per row; rows whose best candidate still "
         "fails the label or length check get `candidates` new ones in the second round and "
         "`later_candidates` in each later one, up to this many rounds."))
+    regenerate_labels: Literal["below_real", "all"] = Field(default="below_real", description=(
+        "Which rows whose text fails a label check get new candidates in the later rounds. `below_real`: only "
+        "rows of a value whose texts in the chunk pass that check less often than real texts of the same value "
+        "do (measured on real training texts the verifier did not learn from); a label check a real text of "
+        "that value fails as often is not a reason to write the row again. `all`: every failing row (the rule "
+        "before session 20; about twice the candidates). Length failures are regenerated either way."))
     steer: float = Field(default=STEER_DEFAULT, ge=0, le=10, description=(
         "Label steering: while a text is written, the words that mark the row's values to the column's verifier "
         "(its classifiers' strongest words per value, from at least 5 training texts, never a PII span) get up "

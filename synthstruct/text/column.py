@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 _CHUNK_KEYS = ("rounds", "regenerated", "rejected_empty", "rejected_short", "rejected_echo", "rejected_copied",
                "rejected_similar", "rejected_duplicate", "fallback_texts", "pii_replaced", "pii_redrawn", "pii_tagged",
-               "pii_rescanned", "candidates", "selected_passing", *(f"passed_{c}" for c in CHECKS))
+               "pii_rescanned", "candidates", "selected_passing", "label_kept_as_real", *(f"passed_{c}" for c in CHECKS))
 _STAT_KEYS = ("texts", "missing", *_CHUNK_KEYS, "memorisation_checked", "resumed_texts",
               "example_pool", "example_pii_replaced")
 _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan)
@@ -375,6 +375,12 @@ class TextColumnGenerator:
         for attempt in range(max(rounds, self.spec.max_regenerations + 1)):
             pending = [i for i in idx if not (i in best and best[i].passing)
                        and (attempt < rounds or i not in best)]
+            if attempt and self.spec.regenerate_labels == "below_real":
+                below = self._below_real(best, idx, contexts)
+                kept = [i for i in pending if i in best and not self._worth_regenerating(best[i], contexts[i], below)]
+                if kept:
+                    stats["label_kept_as_real"] += len(kept)
+                    pending = [i for i in pending if i not in set(kept)]
             if not pending:
                 break
             stats["rounds"] += 1
@@ -406,6 +412,45 @@ class TextColumnGenerator:
         if rest:
             self._fill_rest(rows, rest, targets, seeds, base_seed, texts, seen, stats)
         return {i: texts[i] for i in idx}
+
+    def _below_real(self, best: dict[int, Candidate], idx: list[int], contexts: dict[int, dict[str, str]]
+                    ) -> set[tuple[str, str]] | None:
+        """``(column, value)`` pairs whose selected texts in this chunk pass the label check on ``column`` less
+        often than real texts of ``value`` do (:meth:`TextVerifier.real_pass`); ``None`` when the verifier has
+        no real pass rates (a model saved before session 20): then every failing row is regenerated."""
+        verifier = getattr(self, "verifier_", None)
+        if verifier is None or not verifier.labelled:
+            return None
+        below: set[tuple[str, str]] = set()
+        for column in verifier.labelled:
+            groups: dict[str, list[bool]] = {}
+            for i in idx:
+                value = contexts[i].get(column)
+                if i in best and column in best[i].labels and value is not None:
+                    groups.setdefault(value, []).append(best[i].labels[column])
+            for value, agree in groups.items():
+                real = verifier.real_pass(column, value)
+                if real is None:
+                    if not all(agree):
+                        return None  # a value without a real figure: the rule before (regenerate every failure)
+                    continue
+                if float(np.mean(agree)) < real:
+                    below.add((column, value))
+        return below
+
+    @staticmethod
+    def _worth_regenerating(cand: Candidate, context: dict[str, str], below: set[tuple[str, str]] | None) -> bool:
+        """Whether a row whose best candidate fails a check gets new ones: always for a hard or length failure;
+        for a label failure only when its value is among ``below`` (``None``: always)."""
+        if not cand.usable or below is None:
+            return True
+        for check in cand.soft_failed:
+            if not check.startswith("label_"):
+                return True
+            column = check[len("label_"):]
+            if (column, context.get(column)) in below:
+                return True
+        return False
 
     def _selection(self) -> tuple[int, int]:
         """``(candidates, rounds)``: the schema's, or (1, 1) for the ``template`` (no model, nothing to choose)."""

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_CLASSES", "PRIOR_POWER", "REAL_PASS", "STEER_WORDS", "TextVerifier", "word_count"]
+__all__ = ["CROSS_VALIDATE_PASS", "MAX_CLASSES", "PRIOR_POWER", "REAL_PASS", "STEER_WORDS", "TextVerifier", "word_count"]
 
 #: Conditioning columns with more distinct values than this get no classifier.
 MAX_CLASSES = 30
@@ -79,6 +79,11 @@ MIN_CALIBRATION_CLASS = 5
 #: 1 reads texts with the real frequencies, 0 keeps the balanced classifier's own probabilities (the rule
 #: before session 18, and the rule of models saved without shares).
 PRIOR_POWER = 1.0
+#: Cross-validate the classifiers' sample (3 folds) when fewer than :data:`MIN_CALIBRATION_TEXTS` training texts
+#: are left out, so that every verifier knows how often real texts of each value pass its label checks (the
+#: text column regenerates failing rows only for values whose texts pass less often than that). False: no
+#: cross-validation unless bars are asked (the rule before session 20; real pass rates not computed).
+CROSS_VALIDATE_PASS = True
 #: Words per labelled column that :meth:`TextVerifier.steering_words` returns (the ones that most mark a value).
 STEER_WORDS = 60
 
@@ -185,9 +190,8 @@ class TextVerifier:
         if not labels:
             return
         rest = texts[~texts.index.isin(sample.index)]
-        if len(rest) < MIN_CALIBRATION_TEXTS and REAL_PASS is None:
-            # no bars asked and no left-out texts: cross-validating only to report the rule's pass rate
-            # costs 3 more classifier fits per labelled column, so it is not computed
+        if len(rest) < MIN_CALIBRATION_TEXTS and (REAL_PASS is None and not CROSS_VALIDATE_PASS):
+            # no bars asked, no left-out texts and no per-value pass rates wanted: nothing to cross-validate for
             self.calibration_ = {"texts": 0, "how": "not computed (no bars; fewer than "
                                  f"{MIN_CALIBRATION_TEXTS} training texts left out)", "level": None, "real_pass": None}
             return
@@ -238,8 +242,25 @@ class TextVerifier:
                 ok &= agree
             return float(ok.mean())
 
+        def value_pass(b: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]]:
+            """Per column and value: the share of calibration texts of that value that agree on that column (a
+            value with fewer than MIN_CALIBRATION_CLASS texts: the column's share over all its known values)."""
+            out: dict[str, dict[str, float]] = {}
+            for col, p in true_p.items():
+                y, ok = known_y[col], ~np.isnan(p)
+                agree = top[col].copy()
+                if b is not None:
+                    agree |= ok & (p >= np.array([b[col].get(str(v), 0.0) if pd.notna(v) else 0.0 for v in y]))
+                pooled = float(agree[ok].mean()) if ok.any() else 0.0
+                out[col] = {}
+                for cls in self.classifiers_[col]["classes"]:
+                    mine = agree[ok & (y == cls)]
+                    out[col][cls] = round(float(mine.mean()) if len(mine) >= MIN_CALIBRATION_CLASS else pooled, 4)
+            return out
+
         if REAL_PASS is None:  # no bars: report how often real texts pass the most-probable-value rule
-            self.calibration_ = {"texts": int(len(cal)), "how": how, "level": None, "real_pass": round(pass_share(None), 4)}
+            self.calibration_ = {"texts": int(len(cal)), "how": how, "level": None, "real_pass": round(pass_share(None), 4),
+                                 "value_pass": value_pass(None)}
             return
         level, chosen = 0.0, bars_at(0.0)
         for q in np.linspace(0.01, 0.5, 50):  # the highest level at which REAL_PASS of real texts agree
@@ -249,7 +270,7 @@ class TextVerifier:
             level, chosen = float(q), b
         self.thresholds_ = {col: {cls: float(f"{v:.6g}") for cls, v in b.items()} for col, b in chosen.items()}
         self.calibration_ = {"texts": int(len(cal)), "how": how, "level": round(level, 2),
-                             "real_pass": round(pass_share(self.thresholds_), 4)}
+                             "real_pass": round(pass_share(self.thresholds_), 4), "value_pass": value_pass(self.thresholds_)}
 
     def _round_arrays(self) -> None:
         """Round to what is saved, so a loaded verifier scores exactly as the fitted one."""
@@ -293,6 +314,15 @@ class TextVerifier:
         clf = self.classifiers_[column]
         return _agreement(_posterior(x, clf), clf["classes"], labels,
                           getattr(self, "thresholds_", {}).get(column) if bars else None)
+
+    def real_pass(self, column: str, value: str | None) -> float | None:
+        """The share of real calibration texts of ``value`` whose label check on ``column`` passes (the rule in
+        force), or ``None`` when it was not measured (models saved before session 20, or no calibration)."""
+        shares = (getattr(self, "calibration_", {}) or {}).get("value_pass", {}).get(column)
+        if not shares or value is None:
+            return None
+        share = shares.get(str(value))
+        return None if share is None else float(share)
 
     def predict(self, texts: Sequence[str], column: str) -> list[str]:
         """The most probable value of ``column`` for each text."""

@@ -99,14 +99,25 @@ def test_a_verifier_saved_without_bars_keeps_the_most_probable_value_rule(monkey
 
     frame = _noisy(600, 0)
     default = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
-    # no bars by default, and no left-out texts: the rule's pass rate is not cross-validated just to report it
-    assert default.thresholds_ == {} and default.calibration_["real_pass"] is None
-    assert default.calibration_["how"].startswith("not computed")
+    # no bars by default; no left-out texts: the rule's pass rates (overall and per value) are cross-validated
+    assert default.thresholds_ == {} and default.calibration_["how"] == "3-fold cross-validation"
+    assert 0.35 < default.calibration_["real_pass"] < 0.7  # at most the 60 % of texts that name their department
+    per_value = default.calibration_["value_pass"]["Department"]
+    assert set(per_value) == set(default.classifiers_["Department"]["classes"])
+    assert all(0.2 < v < 0.8 for v in per_value.values())
+    assert default.real_pass("Department", next(iter(per_value))) == next(iter(per_value.values()))
+    assert default.real_pass("Department", "no such value") is None and default.real_pass("Department", None) is None
+    monkeypatch.setattr(verifier, "CROSS_VALIDATE_PASS", False)  # the rule before: not cross-validated, not known
+    before = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value)
+    assert before.calibration_["real_pass"] is None and before.calibration_["how"].startswith("not computed")
+    assert before.real_pass("Department", next(iter(per_value))) is None
+    monkeypatch.setattr(verifier, "CROSS_VALIDATE_PASS", True)
     monkeypatch.setattr(verifier, "MAX_TRAIN_TEXTS", 2000)
     larger = _noisy(3000, 2)  # 1,000 texts left out of the classifiers' sample: the rule's own rate is measured
     measured = TextVerifier(["Department"]).fit(larger["Review"], larger, format_value)
     assert measured.thresholds_ == {} and measured.calibration_["how"] == "left-out texts"
     assert 0.5 < measured.calibration_["real_pass"] < 0.7  # about 60 % of the texts name their department
+    assert all(0.4 < v < 0.8 for v in measured.calibration_["value_pass"]["Department"].values())
     monkeypatch.setattr(verifier, "MAX_TRAIN_TEXTS", 6000)
     monkeypatch.setattr(verifier, "REAL_PASS", 0.8)
     state = TextVerifier(["Department"]).fit(frame["Review"], frame, format_value).to_state()
@@ -237,11 +248,48 @@ def test_adaptive_candidates_ask_more_only_for_rows_whose_first_candidate_fails(
     assert [len(c) for c in backend.calls] == [6, 9]  # 1 candidate per row, then 3 for the 3 failing rows
     assert [d for d, _ in backend.calls[1]] == ["Bottoms"] * 9
     assert gen.stats_["candidates"] == 15 and gen.stats_["regenerated"] == 3
-    assert gen.stats_["label_real_pass"] is None  # 300 texts, none left out, no bars: not computed (reported so)
+    assert gen.stats_["label_real_pass"] == 1.0  # 300 clean texts, none left out: 3-fold cross-validated
+    assert gen.stats_["label_kept_as_real"] == 0  # every Bottoms row failed: below the real texts' 100 %
     assert gen.verifier_.predict(out.tolist(), "Department") == rows["Department"].tolist()
     again = _generator(_Counting(), first_candidates=1, candidates=3, rounds=2, max_regenerations=0)
     again._context = gen._context  # type: ignore[method-assign]
     assert again.generate(rows, np.random.default_rng(0)).tolist() == out.tolist()  # deterministic
+
+
+@pytest.mark.parametrize(("rule", "real", "second"), [("below_real", 0.5, None), ("below_real", 0.9, 3),
+                                                      ("all", 0.5, 3), ("below_real", None, 3)])
+def test_label_failures_are_regenerated_only_where_texts_pass_less_often_than_real_ones(
+        rule: str, real: float | None, second: int | None) -> None:
+    # one of three Bottoms rows fails its label in the first round: 2/3 of them pass, against `real` for real
+    # Bottoms texts (None: a verifier without per-value rates, as saved before session 20: every failure goes on)
+    rows = pd.DataFrame({"Department": ["Bottoms", "Bottoms", "Bottoms", "Tops", "Tops", "Tops"]})
+    backend = _Counting()
+    gen = _generator(backend, first_candidates=1, candidates=3, rounds=2, max_regenerations=0, regenerate_labels=rule)
+    if real is None:
+        gen.verifier_.calibration_.pop("value_pass")
+    else:
+        gen.verifier_.calibration_["value_pass"]["Department"]["Bottoms"] = real
+    ctx = gen._context
+    gen._context = lambda row: {**ctx(row), "_odd": str(int(row.name == 1))}  # type: ignore[method-assign]
+    out = gen.generate(rows, np.random.default_rng(0))
+    assert [len(c) for c in backend.calls] == [6] + ([second] if second else [])
+    assert gen.stats_["label_kept_as_real"] == (0 if second else 1)
+    assert gen.stats_["selected_passing"] == (6 if second else 5)
+    assert gen.verifier_.predict(out.tolist(), "Department")[1] == ("Bottoms" if second else "Tops")
+
+
+def test_length_failures_are_regenerated_whatever_the_labels_real_pass_rate() -> None:
+    class Long(_Counting):
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            self.calls.append([(r.context["Department"], r.seed) for r in requests])
+            times = 3 if len(self.calls) == 1 else 1  # round 1 three times too long, on its own department
+            return [_text(r.context["Department"], times * r.target_words, r.seed) for r in requests]
+
+    backend = Long()
+    gen = _generator(backend, first_candidates=1, candidates=2, rounds=2, max_regenerations=0)
+    gen.verifier_.calibration_["value_pass"]["Department"] = {"Tops": 0.0, "Bottoms": 0.0, "Dresses": 0.0}
+    gen.generate(pd.DataFrame({"Department": ["Tops", "Bottoms"]}), np.random.default_rng(0))
+    assert [len(c) for c in backend.calls] == [2, 4] and gen.stats_["label_kept_as_real"] == 0
 
 
 @pytest.mark.parametrize(("later", "sizes"), [(1, [6, 9, 3]), (2, [6, 9, 6]), (None, [6, 9, 9])])
