@@ -23,7 +23,8 @@
 Options: ``--dataset clothing|harper_valley``, ``--backend local|template|openai``, ``--rows`` (texts
 for part 2 / 3), ``--throughput-rows``, ``--batch-size``, ``--threads``, ``--precision`` (local backend,
 all parts), ``--embed-rows``, ``--skip-throughput``, ``--no-pii-avoid``, ``--no-steps``, ``--judge N``
-(clothing: LLM-as-judge on N synthetic, real and junk reviews), ``--cache-steps`` (seconds per decoding
+(clothing: LLM-as-judge on N synthetic, real and junk reviews), ``--throughput-words N`` (answers of at least N
+words: the ceiling of a text column of N-word texts), ``--throughput-only``, ``--cache-steps`` (seconds per decoding
 step, growing vs static key/value cache), ``--dump`` (CSV of the
 generated rows, for reading them; never printed).
 """
@@ -54,25 +55,31 @@ CONDITIONS = ["Rating", "Department Name", "Recommended IND"]
 log = logging.getLogger("bench_text")
 
 
-def throughput(rows: int, batch_size: int, threads: int, precision: str) -> dict[str, object]:
+def throughput(rows: int, batch_size: int, threads: int, precision: str, words: int = 0) -> dict[str, object]:
+    """Rows/s of short chat prompts (no examples, no checks): ~60-token answers, or with ``words`` answers of
+    at least that many words (the backend does not let them end sooner) — the ceiling of any text column."""
     from synthstruct.text.local import LocalTextGenerator, load_model
 
     t = time.perf_counter()
-    gen = LocalTextGenerator(options={"batch_size": batch_size, "threads": threads, "max_new_tokens": 60,
-                                      "precision": precision})
+    gen = LocalTextGenerator(options={"batch_size": batch_size, "threads": threads,
+                                      "max_new_tokens": 0 if words else 60, "precision": precision})
     load_model(gen.precision_)
     load_s = time.perf_counter() - t
     items = ["dress", "jacket", "sweater", "skirt", "blouse", "jeans"]
+    n = words or 40
     reqs = [TextRequest(messages=({"role": "system", "content": "You write realistic product reviews."},
                                   {"role": "user", "content": f"Write a review of a {items[i % 6]}. Rating {1 + i % 5} "
-                                                              "of 5. About 40 words."}),
-                        max_words=40, target_words=40, seed=i) for i in range(rows)]
-    before = os.getloadavg()
+                                                              f"of 5. About {n} words."}),
+                        max_words=n + 15 if words else n, target_words=n, min_words=words, seed=i)
+            for i in range(rows)]
+    gen.generate(reqs[:2], seed=99)  # warm-up: the first call packs the model's weights
+    before, tokens = os.getloadavg(), gen.stats_["generated_tokens"]
     t = time.perf_counter()
-    gen.generate(reqs, seed=0)
+    texts = gen.generate(reqs, seed=0)
     dt = time.perf_counter() - t
     return {"load_s": round(load_s, 2), "rows": rows, "seconds": round(dt, 2), "rows_per_s": round(rows / dt, 3),
-            "tokens_per_s": round(gen.stats_["generated_tokens"] / dt, 1), "batch_size": batch_size,
+            "mean_words": round(float(np.mean([len(x.split()) for x in texts])), 1),
+            "tokens_per_s": round((gen.stats_["generated_tokens"] - tokens) / dt, 1), "batch_size": batch_size,
             "threads": threads, "precision": gen.precision_, "loadavg_before": before, "loadavg_after": os.getloadavg()}
 
 
@@ -302,6 +309,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--embed-rows", type=int, default=500, help="texts per frame for the embedding centroid")
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--throughput-words", type=int, default=0,
+                   help="answers of at least this many words in the throughput part (0: ~60 tokens)")
+    p.add_argument("--throughput-only", action="store_true", help="stop after the throughput part")
     p.add_argument("--dataset", default="clothing", choices=["clothing", "harper_valley"])
     p.add_argument("--no-pii-avoid", dest="pii_avoid", action="store_false",
                    help="harper_valley: scrub PII without avoiding training values (the behaviour before)")
@@ -315,8 +325,11 @@ def main() -> None:
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not args.skip_throughput:
-        for k, v in throughput(args.throughput_rows, args.batch_size, args.threads, args.precision).items():
+        for k, v in throughput(args.throughput_rows, args.batch_size, args.threads, args.precision,
+                               args.throughput_words).items():
             sys.stdout.write(f"throughput {k}: {v}\n")
+        if args.throughput_only:
+            return
     if args.cache_steps:
         for k, v in cache_steps(args.threads, args.precision).items():
             sys.stdout.write(f"cache {k}: {v}\n")

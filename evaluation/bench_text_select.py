@@ -21,7 +21,8 @@ derived by ``evaluation/harper_valley.py``). The machine is shared: the load ave
 every run is printed next to its timings. One JSON line per run on stdout (numbers only, no text).
 
 Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--first-candidates``,
-``--rounds``, ``--later-candidates``, ``--steer`` (label steering strength), ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
+``--rounds``, ``--later-candidates``, ``--steer`` (label steering strength), ``--regenerate-labels below_real|all``,
+``--rows-per-page N`` / ``--page-length-ratio X`` (rows sharing a page of examples; levers), ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--examples-from-data``,
 ``--seed``; levers
 for measurement: ``--min-words-share`` (share of the target below which the answer may not end; 0 = off),
@@ -162,7 +163,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
     from scipy.stats import ks_2samp
 
     from synthstruct.evaluation.metric import EvaluationContext
-    from synthstruct.evaluation.text_fidelity import text_memorisation
+    from synthstruct.evaluation.text_fidelity import distinct_n, text_memorisation
 
     frame, conds, text, spec = _load(name, args.data_dir, args.seed)
     cut = min(HOLDOUT, len(frame) // 5)
@@ -182,6 +183,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         spec["first_candidates"] = args.first_candidates or None
     if args.steer is not None:
         spec["steer"] = args.steer
+    if args.regenerate_labels is not None:
+        spec["regenerate_labels"] = args.regenerate_labels
     if args.example_words:
         spec["example_words"] = args.example_words
     if args.examples_from_data is not None:
@@ -190,6 +193,10 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
 
     if args.own_examples:
         column_module.SHARED_CANDIDATE_EXAMPLES = False  # type: ignore[misc]  # a measurement lever
+    if args.rows_per_page is not None:
+        column_module.ROWS_PER_PAGE = args.rows_per_page  # type: ignore[misc]  # a measurement lever
+    if args.page_length_ratio is not None:
+        column_module.PAGE_LENGTH_RATIO = args.page_length_ratio  # type: ignore[misc]  # a measurement lever
     import synthstruct.text.verifier as verifier_module
 
     for name_, value in json.loads(args.verifier_json).items():  # measurement levers: module constants
@@ -222,6 +229,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "dataset": name, "backend": args.backend, "candidates": schema.columns[text].candidates,
         "rounds": schema.columns[text].rounds, "first_candidates": schema.columns[text].first_candidates,
         "later_candidates": schema.columns[text].later_candidates, "steer": schema.columns[text].steer,
+        "regenerate_labels": schema.columns[text].regenerate_labels,
         "backend_options": options, "seed": args.seed,
         "generate_cpu_s": round(gen_cpu, 1),
         "example_words": schema.columns[text].example_words,
@@ -232,11 +240,15 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "threads": args.threads, "batch_size": args.batch_size, "runtime": args.runtime,
         "min_words_share": column_module.MIN_WORDS_SHARE,
         "shared_candidate_examples": column_module.SHARED_CANDIDATE_EXAMPLES,
+        "rows_per_page": column_module.ROWS_PER_PAGE, "page_length_ratio": column_module.PAGE_LENGTH_RATIO,
         "verifier_constants": json.loads(args.verifier_json),
         "typicality": gen.example_pool_.typicality_weight if gen.example_pool_ is not None else None,
         "verifier_labels": gen.verifier_.labelled if gen.verifier_ is not None else [],
         "word_ks_vs_holdout": round(float(ks_2samp(syn_words, real_words).statistic), 3),
         "mean_words": round(float(syn_words.mean()), 1), "real_mean_words": round(float(real_words.mean()), 1),
+        # diversity: distinct word bigrams / all bigrams, synthetic vs as many real holdout texts
+        "distinct_2": round(distinct_n(synthetic[text].dropna().astype(str).tolist(), 2) or 0.0, 4),
+        "real_distinct_2": round(distinct_n(holdout[text].astype(str).head(args.rows).tolist(), 2) or 0.0, 4),
         "copied_ngram_cells": memo["synthetic"]["copied_ngram_cells"],
         "pii_replay_cells": memo["synthetic"]["pii_replay_cells"],
         "holdout_copied_ngram_cells": memo["holdout"]["copied_ngram_cells"],
@@ -262,6 +274,11 @@ def main() -> None:
                    help="candidates per row after the second round (default: the schema's; 0 = null, `candidates`)")
     p.add_argument("--first-candidates", type=int, default=None,
                    help="candidates per row in the first round (default: the schema's; 0 = null, `candidates`)")
+    p.add_argument("--rows-per-page", type=int, default=None,
+                   help="rows of one context sharing a draw of examples (default: ROWS_PER_PAGE; 1 = own page)")
+    p.add_argument("--page-length-ratio", type=float, default=None, help="default: PAGE_LENGTH_RATIO")
+    p.add_argument("--regenerate-labels", choices=["below_real", "all"], default=None,
+                   help="which label failures get new candidates (default: the schema's)")
     p.add_argument("--steer", type=float, default=None, help="label steering strength (default: the schema's; 0 = off)")
     p.add_argument("--backend-json", default="{}", help="extra local backend options as JSON")
     p.add_argument("--threads", type=int, default=2)

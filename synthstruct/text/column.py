@@ -69,6 +69,15 @@ _STEP_WORDS = 30  # word budget of the steps before the last (an outline, a plan
 #: A backend that decodes greedily (its ``temperature`` is 0) always gets examples drawn per candidate: one
 #: prompt would give ``k`` identical answers.
 SHARED_CANDIDATE_EXAMPLES = True
+#: Rows with the same conditioning values and near target lengths (within :data:`PAGE_LENGTH_RATIO`) share one
+#: draw of few-shot examples in a round, so up to this many rows (and their candidates) have one prompt page:
+#: the ``local`` backend prefills it once and reads it once per decoding step (cascade attention). Each row
+#: keeps its own target length, word budget and seed. 1: every row draws its own examples (before session 20).
+#: Only with :data:`SHARED_CANDIDATE_EXAMPLES` and a sampling backend.
+ROWS_PER_PAGE = 8
+#: Rows share a page only when the longest target is at most this times the shortest (examples are picked
+#: by nearness to the page's median target length).
+PAGE_LENGTH_RATIO = 2.0
 _NO_MODEL = ("placeholder", "template")
 CHUNK_ROWS = 256
 
@@ -198,16 +207,21 @@ class TextColumnGenerator:
         out = []
         pool = getattr(self, "example_pool_", None)
         last = step is None or step == len(self.spec.steps) - 1
+        contexts = {i: self._context(rows.iloc[i]) for i, _ in pairs}
+        pages = self._pages(contexts, targets) if shared and pool is not None else {}
         for i, j in pairs:
-            ctx = self._context(rows.iloc[i])
+            ctx = contexts[i]
             seed = int(seeds[i]) + 7919 * attempt + 15_485_863 * j
-            pick_seed = int(seeds[i]) + 7919 * attempt if shared else seed
             target = int(targets[i]) if last else min(int(targets[i]), _STEP_WORDS)
             budget = self._budget(int(targets[i])) if last else min(self._budget(int(targets[i])), _STEP_WORDS)
             examples = list(self.examples_)
             if pool is not None:
-                examples += pool.pick(ctx, self.spec.examples_from_data, pick_seed, target_words=target,
-                                      max_words=budget)
+                lead, page_target = pages.get(i, (i, int(targets[i])))  # the page's first row and median target
+                pick_seed = int(seeds[lead]) + 7919 * attempt if shared else seed
+                page_words = page_target if last else min(page_target, _STEP_WORDS)
+                examples += pool.pick(ctx, self.spec.examples_from_data, pick_seed, target_words=page_words,
+                                      max_words=self._budget(page_target) if last
+                                      else min(self._budget(page_target), _STEP_WORDS))
             before = (previous or {}).get((i, j))
             msgs = build_messages(self.spec, self.column, ctx, target_words=target, examples=examples,
                                   step=step, previous=before)
@@ -215,6 +229,29 @@ class TextColumnGenerator:
             out.append(TextRequest(messages=msgs, max_words=budget, target_words=target, context=ctx,
                                    seed=seed, document=document, min_words=self._min_words(target) if last else 0,
                                    steer=self._steer(ctx) if last else ()))
+        return out
+
+    @staticmethod
+    def _pages(contexts: dict[int, dict[str, str]], targets: np.ndarray) -> dict[int, tuple[int, int]]:
+        """Row -> (the first row of its page, the page's median target): rows of one context, in target order,
+        up to :data:`ROWS_PER_PAGE` per page, the longest target at most :data:`PAGE_LENGTH_RATIO` x the shortest."""
+        if ROWS_PER_PAGE <= 1:
+            return {}
+        by_context: dict[tuple[tuple[str, str], ...], list[int]] = {}
+        for i, ctx in contexts.items():
+            by_context.setdefault(tuple(sorted(ctx.items())), []).append(i)
+        out: dict[int, tuple[int, int]] = {}
+        for members in by_context.values():
+            members = sorted(members, key=lambda i: (int(targets[i]), i))
+            page: list[int] = []
+            for i in [*members, None]:
+                if page and (i is None or len(page) >= ROWS_PER_PAGE
+                             or int(targets[i]) > PAGE_LENGTH_RATIO * max(int(targets[page[0]]), 1)):
+                    lead, median = min(page), int(targets[page[(len(page) - 1) // 2]])
+                    out.update({r: (lead, median) for r in page})
+                    page = []
+                if i is not None:
+                    page.append(i)
         return out
 
     def _steer(self, ctx: dict[str, str]) -> tuple[tuple[str, float], ...]:

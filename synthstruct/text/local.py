@@ -307,7 +307,8 @@ class LocalTextGenerator:
     """
 
     name = "local"
-    #: Batches are formed in order of the answer's word ``budget`` and then prompt length (default: a batch
+    #: Batches are formed in order of the answer's word ``budget`` (the largest among the requests with the same
+    #: prompt, so that the rows of one page of examples stay in one run) and then prompt length (default: a batch
     #: decodes until its longest answer ends, and with ``stop_at_target`` rows end near their targets), or of
     #: ``prompt`` length only (before). Without the stop, on 64 clothing requests in batches of 32 (1 thread,
     #: load 6-9): 136 CPU s by budget vs 129 by prompt, within this machine's noise; see docs/text.md.
@@ -378,9 +379,12 @@ class LocalTextGenerator:
                                                                    add_generation_prompt=True)
                    if chat else _plain_chat(r.messages) for r, doc in zip(requests, documents)]
         out: list[str] = [""] * len(requests)
+        page_words: dict[str, int] = {}  # a prompt's largest word budget: rows of one prompt stay in one run
+        for r, prompt in zip(requests, prompts):
+            page_words[prompt] = max(page_words.get(prompt, 0), r.max_words)
         for kind in (True, False):  # documents stop at the end of their line, chat answers at end-of-turn
             order = sorted((i for i in range(len(requests)) if documents[i] == kind), key=lambda i: (
-                (requests[i].max_words,) if self.batch_order == "budget" else ()) + (len(prompts[i]), prompts[i]))
+                (page_words[prompts[i]],) if self.batch_order == "budget" else ()) + (len(prompts[i]), prompts[i]))
             for idx in self._batches(order, requests, ct2 is not None):
                 batch_prompts, batch_requests = [prompts[i] for i in idx], [requests[i] for i in idx]
                 key = self._cache_key(batch_prompts, batch_requests, seed, kind)

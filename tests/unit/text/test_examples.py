@@ -270,3 +270,34 @@ def test_candidates_of_a_row_share_their_examples_so_their_prompt_is_prefilled_o
     own = documents(False)
     assert any(len(set(docs)) > 1 for docs in own)
     assert any(len(set(docs)) > 1 for docs in documents(True, temperature=0.0))  # greedy: one prompt, k equal answers
+
+
+def test_rows_of_one_context_and_near_lengths_share_a_page_of_examples(monkeypatch) -> None:
+    """Up to ROWS_PER_PAGE rows with the same values and targets within PAGE_LENGTH_RATIO get one document
+    (one prefill for all of them); each keeps its own target, minimum, budget and seed; 1 = a page per row."""
+    import synthstruct.text.column as column_module
+
+    frame = _varied()
+    spec = TextColumn(kind="text", generator="local", conditioned_on=["Rating", "Department"], examples_from_data=2,
+                      rounds=1)
+    rows = pd.DataFrame({"Rating": [1] * 6 + [3], "Department": ["Tops"] * 6 + ["Tops"]})
+    targets = np.array([20, 21, 22, 23, 24, 60, 21])  # rows 0-3: one page; 4: the next; 5: too long; 6: other values
+
+    monkeypatch.setattr(column_module, "PAGE_LENGTH_RATIO", 1.3)
+
+    def requests(per_page: int) -> list:
+        monkeypatch.setattr(column_module, "ROWS_PER_PAGE", per_page)
+        backend = _Recorder()
+        gen = TextColumnGenerator(spec, column="Review", backend=backend).fit(frame["Review"], frame)
+        gen._targets = lambda contexts, rng: targets.copy()  # type: ignore[method-assign]
+        gen.generate(rows, np.random.default_rng(0))
+        first = {r.context["Rating"] + str(r.target_words): r for r in backend.requests[: len(rows)]}
+        return [first[f"{r}{t}"] for r, t in zip(rows["Rating"].astype(str), targets)]
+
+    shared = requests(4)
+    docs = [r.document for r in shared]
+    assert len(set(docs[:4])) == 1 and len(set(docs)) == 4  # {0-3}, {4}, {5}, {6}
+    assert [r.target_words for r in shared] == targets.tolist()  # each row's own target and minimum
+    assert len({r.seed for r in shared}) == len(rows) and len({r.max_words for r in shared[:4]}) > 1
+    own = [r.document for r in requests(1)]  # the rule before: each row draws its own examples
+    assert len(set(own[:4])) > 1 and len(set(own)) > len(set(docs))
