@@ -241,17 +241,20 @@ class TextColumnGenerator:
         for i, ctx in contexts.items():
             by_context.setdefault(tuple(sorted(ctx.items())), []).append(i)
         out: dict[int, tuple[int, int]] = {}
+
+        def close(page: list[int]) -> None:
+            lead, median = min(page), int(targets[page[(len(page) - 1) // 2]])
+            out.update({r: (lead, median) for r in page})
+
         for members in by_context.values():
-            members = sorted(members, key=lambda i: (int(targets[i]), i))
             page: list[int] = []
-            for i in [*members, None]:
-                if page and (i is None or len(page) >= ROWS_PER_PAGE
+            for i in sorted(members, key=lambda r: (int(targets[r]), r)):
+                if page and (len(page) >= ROWS_PER_PAGE
                              or int(targets[i]) > PAGE_LENGTH_RATIO * max(int(targets[page[0]]), 1)):
-                    lead, median = min(page), int(targets[page[(len(page) - 1) // 2]])
-                    out.update({r: (lead, median) for r in page})
+                    close(page)
                     page = []
-                if i is not None:
-                    page.append(i)
+                page.append(i)
+            close(page)
         return out
 
     def _steer(self, ctx: dict[str, str]) -> tuple[tuple[str, float], ...]:
