@@ -412,15 +412,15 @@ class TextColumnGenerator:
         contexts = {i: self._context(rows.iloc[i]) for i in idx}
         self._last_empty = 0
         k, rounds = self._selection()
+        kept_as_real: set[int] = set()  # rows whose failed label check was left as real texts fail it
         for attempt in range(max(rounds, self.spec.max_regenerations + 1)):
             pending = [i for i in idx if not (i in best and best[i].passing)
                        and (attempt < rounds or i not in best)]
             if attempt and self.spec.regenerate_labels == "below_real":
                 below = self._below_real(best, idx, contexts)
-                kept = [i for i in pending if i in best and not self._worth_regenerating(best[i], contexts[i], below)]
-                if kept:
-                    stats["label_kept_as_real"] += len(kept)
-                    pending = [i for i in pending if i not in set(kept)]
+                kept = {i for i in pending if i in best and not self._worth_regenerating(best[i], contexts[i], below)}
+                kept_as_real |= kept
+                pending = [i for i in pending if i not in kept]
             if not pending:
                 break
             stats["rounds"] += 1
@@ -448,6 +448,8 @@ class TextColumnGenerator:
         for i, cand in best.items():
             texts[i] = cand.text
             stats["selected_passing"] += int(cand.passing)
+        stats["label_kept_as_real"] += sum(i in best and any(c.startswith("label_") for c in best[i].soft_failed)
+                                           for i in kept_as_real)
         rest = [i for i in idx if i not in best]
         if rest:
             self._fill_rest(rows, rest, targets, seeds, base_seed, texts, seen, stats)
