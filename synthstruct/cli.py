@@ -68,7 +68,29 @@ def main() -> None:
     from synthstruct._light_imports import install
 
     install()  # the PII scanner's imports skip torch / transformers (seconds of every cold start)
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 130:
+            _exit_interrupted()
+        raise
+
+
+def _exit_interrupted() -> None:
+    """Exit 130 after Ctrl-C (the message is printed, nothing was written). Python itself would end the process
+    by SIGINT instead (exit -2 in CI, after the message) when the interrupt passed through C code that marks it
+    unhandled, so the exit handlers run here and the process ends with 130 directly."""
+    import atexit
+    import os
+    import sys
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

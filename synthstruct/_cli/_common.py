@@ -40,7 +40,10 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         import click
+        import sys
 
+        previous_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
         try:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
@@ -79,8 +82,33 @@ def handle_errors(fn: F) -> F:
                               "could quote your data). Nothing was released. Rerun with SYNTHSTRUCT_DEBUG=1 to "
                               "see the traceback, and report it.", soft_wrap=True)
             raise typer.Exit(code=3) from None
+        finally:
+            sys.unraisablehook = previous_hook
 
     return wrapper  # type: ignore[return-value]
+
+
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook`` while a command runs: an exception Python cannot raise (one from a ``__del__``
+    during garbage collection) would print a traceback. A Ctrl-C that lands there is handed back to the main
+    thread, so the run still stops with exit 130 and no traceback; any other is named in one line (type only:
+    its message could quote data), or shown in full with ``SYNTHSTRUCT_DEBUG=1``."""
+    import _thread
+    import os
+    import sys
+    import threading
+
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        # from another thread, a moment later: an interrupt raised inside this hook would be lost the same way
+        timer = threading.Timer(0.05, _thread.interrupt_main)
+        timer.daemon = True
+        timer.start()
+        return
+    if os.environ.get("SYNTHSTRUCT_DEBUG"):
+        sys.__unraisablehook__(unraisable)
+        return
+    name = getattr(unraisable.exc_type, "__name__", "error")
+    err_console.print(f"[yellow]warning:[/] an error during clean-up was ignored ({name})", soft_wrap=True)
 
 
 def _print_error(exc: BaseException) -> None:

@@ -132,3 +132,43 @@ def test_offline_run_works(tmp_path: Path) -> None:
                                   http_proxy=dead_proxy, https_proxy=dead_proxy, TRANSFORMERS_OFFLINE="1"))
     assert code in (0, 1), text
     assert (out / "manifest.json").is_file()
+
+
+def test_a_ctrl_c_inside_garbage_collection_still_exits_130_without_a_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    """A SIGINT that lands in a ``__del__`` (as CI once saw in ``regex``'s objects) cannot be raised there, and
+    Python would print 'Exception ignored ... Traceback'; the CLI hands it back to the main thread instead."""
+    import gc
+
+    import typer
+
+    from synthstruct._cli._common import handle_errors
+
+    class Collected:
+        def __del__(self) -> None:
+            raise KeyboardInterrupt
+
+    @handle_errors
+    def command() -> None:
+        Collected()  # collected at once: the interrupt is raised inside __del__
+        gc.collect()
+        for _ in range(200):  # the interrupt handed back (by a helper thread) arrives within milliseconds
+            time.sleep(0.01)
+        raise AssertionError("the interrupt was lost")
+
+    with pytest.raises(typer.Exit) as exc:
+        command()
+    assert exc.value.exit_code == 130
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+    @handle_errors
+    def other() -> None:
+        class Broken:
+            def __del__(self) -> None:
+                raise ValueError("secret cell value")
+
+        Broken()
+
+    other()  # an ordinary clean-up error is named in one line, without its message
+    err = capfd.readouterr().err
+    assert "ValueError" in err and "secret" not in err and "Traceback" not in err
