@@ -278,6 +278,25 @@ def test_label_failures_are_regenerated_only_where_texts_pass_less_often_than_re
     assert gen.verifier_.predict(out.tolist(), "Department")[1] == ("Bottoms" if second else "Tops")
 
 
+def test_a_row_kept_as_real_in_several_rounds_is_counted_once() -> None:
+    class Writer(_Counting):
+        def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
+            self.calls.append([(r.context["Department"], r.seed) for r in requests])
+            out = []
+            for r in requests:  # the Bottoms row always writes about Tops; the Tops row is too long until round 3
+                own = r.context["Department"]
+                times = 3 if own == "Tops" and len(self.calls) < 3 else 1
+                out.append(_text("Tops", times * r.target_words, r.seed))
+            return out
+
+    backend = Writer()
+    gen = _generator(backend, first_candidates=1, candidates=2, later_candidates=1, rounds=3, max_regenerations=0)
+    gen.verifier_.calibration_["value_pass"]["Department"]["Bottoms"] = 0.0  # real Bottoms texts never pass
+    gen.generate(pd.DataFrame({"Department": ["Bottoms", "Tops"]}), np.random.default_rng(0))
+    assert [len(c) for c in backend.calls] == [2, 2, 1]  # only the Tops row goes on, in rounds 2 and 3
+    assert gen.stats_["label_kept_as_real"] == 1
+
+
 def test_length_failures_are_regenerated_whatever_the_labels_real_pass_rate() -> None:
     class Long(_Counting):
         def generate(self, requests, *, seed):  # type: ignore[no-untyped-def]
