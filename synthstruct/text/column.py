@@ -209,19 +209,20 @@ class TextColumnGenerator:
         last = step is None or step == len(self.spec.steps) - 1
         contexts = {i: self._context(rows.iloc[i]) for i, _ in pairs}
         pages = self._pages(contexts, targets) if shared and pool is not None else {}
+
+        def capped(words: int) -> int:  # the steps before the last (an outline, a plan) are short
+            return words if last else min(words, _STEP_WORDS)
+
         for i, j in pairs:
             ctx = contexts[i]
             seed = int(seeds[i]) + 7919 * attempt + 15_485_863 * j
-            target = int(targets[i]) if last else min(int(targets[i]), _STEP_WORDS)
-            budget = self._budget(int(targets[i])) if last else min(self._budget(int(targets[i])), _STEP_WORDS)
+            target, budget = capped(int(targets[i])), capped(self._budget(int(targets[i])))
             examples = list(self.examples_)
             if pool is not None:
                 lead, page_target = pages.get(i, (i, int(targets[i])))  # the page's first row and median target
                 pick_seed = int(seeds[lead]) + 7919 * attempt if shared else seed
-                page_words = page_target if last else min(page_target, _STEP_WORDS)
-                examples += pool.pick(ctx, self.spec.examples_from_data, pick_seed, target_words=page_words,
-                                      max_words=self._budget(page_target) if last
-                                      else min(self._budget(page_target), _STEP_WORDS))
+                examples += pool.pick(ctx, self.spec.examples_from_data, pick_seed, target_words=capped(page_target),
+                                      max_words=capped(self._budget(page_target)))
             before = (previous or {}).get((i, j))
             msgs = build_messages(self.spec, self.column, ctx, target_words=target, examples=examples,
                                   step=step, previous=before)

@@ -231,15 +231,20 @@ class TextVerifier:
                     out[col][cls] = float(np.quantile(mine, q)) if len(mine) >= MIN_CALIBRATION_CLASS else pooled
             return out
 
+        def agrees(col: str, b: dict[str, dict[str, float]] | None) -> np.ndarray:
+            """Per calibration text: its value of ``col`` is the most probable one, or (bars ``b``) its
+            probability reaches the value's bar; False where the value is unknown (NaN probability)."""
+            agree = top[col] & ~np.isnan(true_p[col])
+            if b is not None:
+                agree |= true_p[col] >= np.array([b[col].get(str(v), 0.0) if pd.notna(v) else 0.0 for v in known_y[col]])
+            return agree
+
         def pass_share(b: dict[str, dict[str, float]] | None) -> float:
-            """Share of the calibration texts that agree on every column (``None``: no bars)."""
+            """Share of the calibration texts that agree on every column (``None``: no bars); a text whose value
+            of a column is unknown has nothing to disagree with there."""
             ok = np.ones(len(cal), dtype=bool)
             for col, p in true_p.items():
-                agree = np.isnan(p) | top[col]
-                if b is not None:
-                    bar = np.array([b[col].get(str(v), 0.0) if pd.notna(v) else 0.0 for v in known_y[col]])
-                    agree |= p >= bar
-                ok &= agree
+                ok &= np.isnan(p) | agrees(col, b)
             return float(ok.mean())
 
         def value_pass(b: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]]:
@@ -248,9 +253,7 @@ class TextVerifier:
             out: dict[str, dict[str, float]] = {}
             for col, p in true_p.items():
                 y, ok = known_y[col], ~np.isnan(p)
-                agree = top[col].copy()
-                if b is not None:
-                    agree |= ok & (p >= np.array([b[col].get(str(v), 0.0) if pd.notna(v) else 0.0 for v in y]))
+                agree = agrees(col, b)
                 pooled = float(agree[ok].mean()) if ok.any() else 0.0
                 out[col] = {}
                 for cls in self.classifiers_[col]["classes"]:
