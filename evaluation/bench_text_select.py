@@ -22,6 +22,7 @@ every run is printed next to its timings. One JSON line per run on stdout (numbe
 
 Options: ``--dataset`` (repeatable; default all three), ``--rows``, ``--candidates``, ``--first-candidates``,
 ``--rounds``, ``--later-candidates``, ``--steer`` (label steering strength), ``--regenerate-labels below_real|all``,
+``--block-copies true|false`` (the copy guard),
 ``--rows-per-page N`` / ``--page-length-ratio X`` (rows sharing a page of examples; levers), ``--backend-json`` (extra ``local`` options, e.g. ``'{"stop_at_target": false}'``),
 ``--backend`` (local | template), ``--threads``, ``--batch-size``, ``--example-words``, ``--examples-from-data``,
 ``--seed``; levers
@@ -185,6 +186,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         spec["steer"] = args.steer
     if args.regenerate_labels is not None:
         spec["regenerate_labels"] = args.regenerate_labels
+    if args.block_copies is not None:
+        spec["block_copies"] = args.block_copies == "true"
     if args.example_words:
         spec["example_words"] = args.example_words
     if args.examples_from_data is not None:
@@ -230,6 +233,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, object]:
         "rounds": schema.columns[text].rounds, "first_candidates": schema.columns[text].first_candidates,
         "later_candidates": schema.columns[text].later_candidates, "steer": schema.columns[text].steer,
         "regenerate_labels": schema.columns[text].regenerate_labels,
+        "block_copies": schema.columns[text].block_copies,
         "backend_options": options, "seed": args.seed,
         "generate_cpu_s": round(gen_cpu, 1),
         "example_words": schema.columns[text].example_words,
@@ -279,6 +283,8 @@ def main() -> None:
     p.add_argument("--page-length-ratio", type=float, default=None, help="default: PAGE_LENGTH_RATIO")
     p.add_argument("--regenerate-labels", choices=["below_real", "all"], default=None,
                    help="which label failures get new candidates (default: the schema's)")
+    p.add_argument("--block-copies", choices=["true", "false"], default=None,
+                   help="the copy guard while texts are written (default: the schema's)")
     p.add_argument("--steer", type=float, default=None, help="label steering strength (default: the schema's; 0 = off)")
     p.add_argument("--backend-json", default="{}", help="extra local backend options as JSON")
     p.add_argument("--threads", type=int, default=2)

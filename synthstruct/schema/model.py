@@ -230,6 +230,11 @@ class TextColumn(_ColumnBase):
     ngram_shared_by: int = Field(default=0, ge=0, description=(
         "Runs found in at least this many different training texts are stock phrases, not one person's words, "
         "and may be reused (0 = every run counts). Also used by the text_memorisation metric."))
+    block_copies: bool = Field(default=True, description=(
+        "While the `local` backend writes a text (transformers runtime), the word that would complete an "
+        "`ngram`-word run of the prompt's examples found in the training text (stock phrases excepted) is "
+        "forbidden, so fewer candidates fail the copy check and fewer rows need another round; the copy check "
+        "after generation is unchanged. Needs the training texts in memory (a fitted, not a loaded, model)."))
     similarity_threshold: float | None = Field(default=None, gt=0, le=1, description=(
         "Reject texts whose embedding cosine similarity to a training text reaches this value."))
     max_regenerations: int = Field(default=3, ge=0, le=20, description=(

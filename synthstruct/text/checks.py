@@ -60,11 +60,14 @@ class NgramIndex:
         self._hashes: set[int] = set()
         self._docs: Counter[int] = Counter()
 
+    def key(self, run: Sequence[str]) -> int:
+        """The salted hash of a run of words (of any length), as the index keys its runs."""
+        return int.from_bytes(hashlib.blake2b(" ".join(run).encode(), key=self._salt, digest_size=8).digest(), "big")
+
     def _grams(self, text: str) -> Iterable[int]:
         toks = words(text)
         for i in range(len(toks) - self.n + 1):
-            gram = " ".join(toks[i:i + self.n]).encode()
-            yield int.from_bytes(hashlib.blake2b(gram, key=self._salt, digest_size=8).digest(), "big")
+            yield self.key(toks[i:i + self.n])
 
     def add(self, texts: Iterable[str]) -> NgramIndex:
         for text in texts:
@@ -82,6 +85,11 @@ class NgramIndex:
     def copied(self, text: str) -> int:
         """How many ``n``-word runs of ``text`` occur in the indexed texts (stock phrases excepted)."""
         return sum(1 for h in self._grams(text) if h in self._hashes)
+
+    def holds(self, run: Sequence[str]) -> bool:
+        """Whether the run of ``n`` lower-cased words (:func:`words`) occurs in the indexed texts (stock phrases
+        excepted)."""
+        return len(run) == self.n and self.key(run) in self._hashes
 
 
 class Embedder:

@@ -25,6 +25,7 @@ from synthstruct.errors import InputError, Problem
 from synthstruct.schema.model import TextColumn
 from synthstruct.text.base import TextGenerator, TextRequest, get_text_backend
 from synthstruct.text.checkpoint import Checkpoint
+from synthstruct.text.copy_guard import CopyGuard
 from synthstruct.text.checks import (
     Embedder,
     NgramIndex,
@@ -123,6 +124,9 @@ class TextColumnGenerator:
         self.train_embeddings_: np.ndarray | None = None
         if self.spec.similarity_threshold is not None and Embedder.available() and len(texts):
             self.train_embeddings_ = Embedder().encode(list(texts))
+        self.copy_guard_: CopyGuard | None = None
+        if self.spec.block_copies and self.spec.generator == "local" and len(texts):
+            self.copy_guard_ = CopyGuard(self.ngrams_).add(texts)
         self.examples_ = list(self.spec.examples)
         self.example_pool_: ExamplePool | None = None
         self.reserved_: ReservedValues | None = None
@@ -156,6 +160,8 @@ class TextColumnGenerator:
             cache = getattr(self._backend, "answer_cache", None)
             if cache is None or cache.path.parent != Path(self.checkpoint_dir):
                 self._backend.answer_cache = AnswerCache(Path(self.checkpoint_dir), self.column)
+        if hasattr(self._backend, "copy_guard"):  # only while the training texts are in memory (not loaded)
+            self._backend.copy_guard = getattr(self, "copy_guard_", None)
         return self._backend
 
     def _fallback(self) -> TextGenerator | None:
@@ -343,7 +349,8 @@ class TextColumnGenerator:
         stats["example_pii_replaced"] = pool.pii_replaced_ if pool is not None else 0
         stats.update(acceptance_rates(stats))
         backend_after = getattr(getattr(self, "_backend", None), "stats_", None) or {}
-        for key in ("steered_requests", "steer_not_applied"):  # label steering applied / ignored by the runtime
+        # label steering applied / ignored by the runtime; (row, step) pairs where the copy guard forbade a word
+        for key in ("steered_requests", "steer_not_applied", "copy_blocked"):
             delta = int(backend_after.get(key, 0)) - int(backend_before.get(key, 0))
             if delta:
                 stats[key] = delta
@@ -644,6 +651,7 @@ class TextColumnGenerator:
         gen.missing_share_ = float(state["missing_share"])
         gen.length_quantiles_ = [float(v) for v in state["length_quantiles"]]
         gen.ngrams_, gen.train_embeddings_, gen.examples_ = None, None, list(gen.spec.examples)
+        gen.copy_guard_ = None
         gen.reserved_ = None
         gen.example_pool_ = None  # training texts are never saved: a loaded model prompts without them
         gen.verifier_ = TextVerifier.from_state(state["verifier"]) if state.get("verifier") else None

@@ -248,6 +248,49 @@ def _steering(tok: Any, requests: Sequence[TextRequest], vocab_size: int) -> Any
     return _Steer()
 
 
+#: Answer tokens decoded per row and step to find its last words (the copy guard): 7 words fit in far fewer.
+_COPY_TAIL = 40
+
+
+def _no_copy(tok: Any, guard: Any, prompt_tokens: int) -> Any:
+    """A logits processor that forbids, in each row, the first token of every word that would complete a run
+    of the training texts (:class:`~synthstruct.text.copy_guard.CopyGuard`), or ``None`` when the guard holds
+    no run. Its ``blocked`` counts the (row, step) pairs it changed."""
+    import torch
+    from transformers import LogitsProcessor
+
+    from synthstruct.text.checks import words
+
+    if not len(guard):
+        return None
+    first: dict[str, int] = tok.__dict__.setdefault("_synthstruct_first_tokens", {})
+
+    def token(form: str) -> int:
+        if form not in first:
+            first[form] = int(tok.encode(form, add_special_tokens=False)[0])
+        return first[form]
+
+    class _NoCopy(LogitsProcessor):
+        def __init__(self) -> None:
+            self.blocked = 0
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            new = int(input_ids.shape[1]) - prompt_tokens
+            if new < guard.n - 1:  # fewer tokens than the words a run's head needs
+                return scores
+            tail = input_ids[:, max(prompt_tokens, int(input_ids.shape[1]) - _COPY_TAIL):].tolist()
+            for row, ids in enumerate(tail):
+                answer = words(tok.decode(ids, skip_special_tokens=True))
+                nexts = guard.next_words(answer[1:] if new > _COPY_TAIL else answer)  # the tail's first word is cut
+                if nexts:
+                    banned = [token(form) for word in sorted(nexts) for form in guard.forms(word)]
+                    scores[row, torch.tensor(banned)] = float("-inf")
+                    self.blocked += 1
+            return scores
+
+    return _NoCopy()
+
+
 def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int], word_starts: Any,
                 targets: list[int] | None = None, sentence_ends: Any = None) -> Any:
     """A logits processor that forbids the stop tokens (end of line / end of text) until a row's answer
@@ -349,6 +392,9 @@ class LocalTextGenerator:
         self.stats_: dict[str, int] = {"requests": 0, "batches": 0, "generated_tokens": 0}
         #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
         self.answer_cache: Any = None
+        #: Set by the text column from its training texts (:class:`~synthstruct.text.copy_guard.CopyGuard`): the
+        #: transformers runtime then never completes a run of the prompt that the copy check would reject.
+        self.copy_guard: Any = None
         check_installed(self.model_spec_)  # fail early when the package is missing
 
     def _wants_ct2(self) -> bool:
@@ -416,7 +462,8 @@ class LocalTextGenerator:
 
         # shed: decode.decode cuts the batch; cascade: rows sharing a prompt read it once (decode.prefill);
         # packed: the linear layers' weights are in oneDNN's layout (synthstruct.text.packed_linear)
-        runtime = ([f"shed{'+cascade' if self.share_prefill else ''}{'+packed' if self.packed_ else ''}"]
+        runtime = ([f"shed{'+cascade' if self.share_prefill else ''}{'+packed' if self.packed_ else ''}"
+                    f"{f'+nocopy{self.copy_guard.n}' if self.copy_guard is not None and len(self.copy_guard) else ''}"]
                    if self.runtime_ == "transformers" else [self.runtime_])
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests]
@@ -463,6 +510,9 @@ class LocalTextGenerator:
         if steer is not None:
             processors.append(steer)
             self.stats_["steered_requests"] = self.stats_.get("steered_requests", 0) + sum(bool(r.steer) for r in requests)
+        guard = _no_copy(tok, self.copy_guard, int(enc["input_ids"].shape[1])) if self.copy_guard is not None else None
+        if guard is not None:
+            processors.append(guard)
         # documents end at the end of their line; chat answers at the model's end of turn
         stops = [tok.eos_token_id, *_newline_tokens(tok)] if document else [i for i in {tok.eos_token_id, *_as_list(
             model.generation_config.eos_token_id)} if i is not None]
@@ -483,6 +533,8 @@ class LocalTextGenerator:
                          pad_token_id=int(pad), processors=processors, stats=self.stats_)
         if shared:
             self.stats_["prefill_shared_rows"] = self.stats_.get("prefill_shared_rows", 0) + shared
+        if guard is not None:
+            self.stats_["copy_blocked"] = self.stats_.get("copy_blocked", 0) + guard.blocked
         self.stats_["batches"] += 1
         self.stats_["generated_tokens"] += sum(len(t) for t in new)
         texts = tok.batch_decode(new, skip_special_tokens=True)
