@@ -248,6 +248,10 @@ def _steering(tok: Any, requests: Sequence[TextRequest], vocab_size: int) -> Any
     return _Steer()
 
 
+#: Tokens one word (a run without whitespace) may have: no word of the clothing reviews, airline tweets or Harper
+#: Valley transcripts has more than 28 SmolLM2 tokens (URLs, "!!!!"), but the model can loop on one, such as a
+#: 300-digit "account number" that ends its answer at 25-60 % of the target length, failing the length check.
+MAX_WORD_TOKENS = 32
 #: Answer tokens decoded per row and step to find its last words (the copy guard): 7 words fit in far fewer.
 _COPY_TAIL = 40
 
@@ -292,11 +296,13 @@ def _no_copy(tok: Any, guard: Any, prompt_tokens: int) -> Any:
 
 
 def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int], word_starts: Any,
-                targets: list[int] | None = None, sentence_ends: Any = None) -> Any:
+                targets: list[int] | None = None, sentence_ends: Any = None, *, word_end: bool = False) -> Any:
     """A logits processor that forbids the stop tokens (end of line / end of text) until a row's answer
     has ``min_words[row]`` words (at least one token: an answer is never empty), and — with ``targets`` —
     ends a row's answer (forces its first stop token) at the first sentence end once it has
-    ``targets[row]`` words (0: no such stop).
+    ``targets[row]`` words (0: no such stop). With ``word_end`` (texts that have no sentence ends, such as
+    call transcripts) the answer ends at the end of the word that reaches the target instead: from then on
+    the first stop token takes the probability of starting a new word, and no new word is started.
 
     Words are counted as tokens that begin with whitespace (``word_starts``, a bool per token id), plus
     the first token, which is a word whatever it starts with: what ``str.split`` counts in the answer.
@@ -311,25 +317,42 @@ def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int]
     enough = torch.tensor([int(t) if t and int(t) > 0 else 1 << 30 for t in (targets or [0] * len(min_words))])
     stop_at_target = targets is not None and sentence_ends is not None and bool((enough < 1 << 30).any())
 
+    inside = ~word_starts.bool()  # tokens that go on with the word before them
+    inside[stop[stop < inside.shape[0]]] = False  # a stop token is never part of a word
+
     class _MinLength(LogitsProcessor):
         def __init__(self) -> None:
             self.need, self.enough = need, enough
+            self.run = torch.zeros(len(min_words), dtype=torch.long)  # tokens of the word being written
 
         def keep(self, index: Any) -> None:
             """Only the batch rows ``index`` go on (:func:`synthstruct.text.decode.decode` cut the batch)."""
-            self.need, self.enough = self.need[index], self.enough[index]
+            self.need, self.enough, self.run = self.need[index], self.enough[index], self.run[index]
 
         def __call__(self, input_ids: Any, scores: Any) -> Any:
             new = input_ids[:, prompt_tokens:]
             if new.shape[1] == 0:
                 scores[:, stop] = float("-inf")
                 return scores
+            last_token = new[:, -1].clamp(max=word_starts.shape[0] - 1)
+            self.run = torch.where(word_starts[last_token].bool(), 1, self.run + 1)
+            endless = (self.run >= MAX_WORD_TOKENS).nonzero().squeeze(1)
+            if endless.numel():  # a word longer than any real one (a run of digits): the next token starts a word
+                width = min(int(inside.shape[0]), int(scores.shape[1]))
+                scores[endless.unsqueeze(1), inside[:width].nonzero().squeeze(1).unsqueeze(0)] = float("-inf")
             words = 1 + word_starts[new[:, 1:].clamp(max=word_starts.shape[0] - 1)].sum(dim=1)
             short = words < self.need
             if bool(short.any()):
                 rows = short.nonzero().squeeze(1)
                 scores[rows.unsqueeze(1), stop.unsqueeze(0)] = float("-inf")
-            if stop_at_target:
+            if stop_at_target and word_end:
+                done = (words >= self.enough) & ~short
+                if bool(done.any()):
+                    rows = done.nonzero().squeeze(1)
+                    starts = word_starts.bool()[:scores.shape[1]].nonzero().squeeze(1)
+                    scores[rows, int(stop_tokens[0])] = torch.logsumexp(scores[rows][:, starts], dim=1)
+                    scores[rows.unsqueeze(1), starts.unsqueeze(0)] = float("-inf")
+            elif stop_at_target:
                 last = new[:, -1].clamp(max=sentence_ends.shape[0] - 1)
                 done = (words >= self.enough) & sentence_ends[last].bool() & ~short
                 if bool(done.any()):
@@ -395,6 +418,9 @@ class LocalTextGenerator:
         #: Set by the text column from its training texts (:class:`~synthstruct.text.copy_guard.CopyGuard`): the
         #: transformers runtime then never completes a run of the prompt that the copy check would reject.
         self.copy_guard: Any = None
+        #: Set by the text column from its training texts: ``False`` when they have no sentence ends (call
+        #: transcripts), so that ``stop_at_target`` ends an answer at the end of a word, not of a sentence.
+        self.sentence_ends = True
         check_installed(self.model_spec_)  # fail early when the package is missing
 
     def _wants_ct2(self) -> bool:
@@ -463,7 +489,8 @@ class LocalTextGenerator:
         # shed: decode.decode cuts the batch; cascade: rows sharing a prompt read it once (decode.prefill);
         # packed: the linear layers' weights are in oneDNN's layout (synthstruct.text.packed_linear)
         runtime = ([f"shed{'+cascade' if self.share_prefill else ''}{'+packed' if self.packed_ else ''}"
-                    f"{f'+nocopy{self.copy_guard.n}' if self.copy_guard is not None and len(self.copy_guard) else ''}"]
+                    f"{f'+nocopy{self.copy_guard.n}' if self.copy_guard is not None and len(self.copy_guard) else ''}"
+                    f"{'' if self.sentence_ends or not self.stop_at_target else '+wordend'}+word{MAX_WORD_TOKENS}"]
                    if self.runtime_ == "transformers" else [self.runtime_])
         return answer_key("local", self.model_spec_.name, prompts, [r.seed for r in requests],
                           [(r.max_words, r.min_words) if r.min_words else r.max_words for r in requests]
@@ -521,7 +548,8 @@ class LocalTextGenerator:
             # no empty line; no end before the request's min_words; an end at the first sentence end after its target
             processors.append(_min_length(
                 enc["input_ids"].shape[1], stops, [r.min_words for r in requests], _word_starts(tok),
-                [r.target_words for r in requests] if at_target else None, _sentence_ends(tok) if at_target else None))
+                [r.target_words for r in requests] if at_target else None, _sentence_ends(tok) if at_target else None,
+                word_end=not self.sentence_ends))
         if self.temperature > 0:
             rng = torch.Generator().manual_seed((int(seed) * 1_000_003 + sum(r.seed for r in requests)) % (2**63 - 1))
             processors.append(_sampler(self.temperature, self.top_p, self.top_k, rng))

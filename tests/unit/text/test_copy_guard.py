@@ -95,3 +95,23 @@ def test_a_local_column_guards_its_training_runs_only_while_fitted_and_when_aske
     assert loaded.copy_guard_ is None and loaded._make_backend().copy_guard is None
     template = TextColumnGenerator(TextColumn(kind="text", generator="template"), column="review").fit(frame["review"], frame)
     assert template.copy_guard_ is None  # only the local backend can forbid words
+
+
+@installed
+def test_a_column_learns_whether_its_texts_have_sentences_and_keeps_it_in_its_state() -> None:
+    import pandas as pd
+
+    from synthstruct.schema.model import TextColumn
+    from synthstruct.text.column import TextColumnGenerator
+
+    spec = TextColumn(kind="text", generator="local", examples_from_data=0)
+    calls = pd.Series(["agent hello how can i help caller i lost my card agent which card"] * 6)
+    reviews = pd.Series(["Lovely dress. It runs small!", "The fabric is thin. Returned it."] * 3)
+    transcripts = TextColumnGenerator(spec, column="t").fit(calls, calls.to_frame("t"))
+    assert transcripts.sentence_ends_ is False and transcripts._backend.sentence_ends is False
+    assert TextColumnGenerator.from_state(transcripts.to_state())._make_backend().sentence_ends is False
+    written = TextColumnGenerator(spec, column="t").fit(reviews, reviews.to_frame("t"))
+    assert written.sentence_ends_ is True and written._backend.sentence_ends is True
+    state = written.to_state()
+    del state["sentence_ends"]  # a model saved before session 21: answers end at sentence ends, as then
+    assert TextColumnGenerator.from_state(state).sentence_ends_ is True

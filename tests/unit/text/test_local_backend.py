@@ -196,6 +196,41 @@ def test_stop_at_target_forces_the_end_at_the_first_sentence_end_once_the_target
     assert mid[0].tolist() == [0.0] * 5
 
 
+def test_without_sentences_the_answer_ends_with_the_word_that_reaches_the_target() -> None:
+    """``word_end`` (training texts without sentence ends): once a row has its target, no new word starts and
+    the first stop token takes the probability of starting one; the word being written may go on."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from synthstruct.text import local
+
+    word_starts = torch.tensor([0, 1, 0, 1, 0])  # tokens 1 and 3 start a word, 2 goes on with one; 0 and 4 stop
+    proc = local._min_length(2, [4, 0], [1, 1], word_starts, [2, 3], torch.zeros(5, dtype=torch.bool), word_end=True)
+    scores = torch.tensor([[0.5, 1.0, 2.0, 3.0, -1.0]] * 2)
+    out = proc(torch.tensor([[9, 9, 1, 2, 3]] * 2), scores.clone())  # the answer has 2 words ("w" + "x", then " y")
+    assert out[0, 1] == out[0, 3] == float("-inf") and out[0, 2] == 2.0  # no new word; the word may go on
+    assert out[0, 4] == pytest.approx(float(torch.logsumexp(torch.tensor([1.0, 3.0]), 0)))  # the end takes their share
+    assert out[1].tolist() == scores[1].tolist()  # target 3 not reached: nothing changes
+
+
+def test_a_word_longer_than_any_real_one_is_followed_by_a_new_word() -> None:
+    """A row that has written MAX_WORD_TOKENS tokens without whitespace (a loop of digits) may only start a
+    new word or stop; other rows are left alone."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from synthstruct.text import local
+
+    word_starts = torch.tensor([0, 1, 0, 0])  # token 1 starts a word; 2 and 3 go on with one; 0 stops
+    proc = local._min_length(1, [0], [1, 1], word_starts)
+    ids = torch.tensor([[9, 1], [9, 1]])
+    for step in range(local.MAX_WORD_TOKENS - 1):  # the word has step + 1 tokens
+        out = proc(ids, torch.zeros(2, 4))
+        assert out[0, 2] == 0.0  # the word may still go on
+        ids = torch.cat([ids, torch.tensor([[2], [1 if step % 2 else 2]])], dim=1)  # row 1 keeps starting words
+    out = proc(ids, torch.zeros(2, 4))  # the word has MAX_WORD_TOKENS tokens
+    assert out[0].tolist() == [0.0, 0.0, float("-inf"), float("-inf")]  # a new word or the end
+    assert out[1].tolist() == [0.0] * 4
+
+
 @installed
 @pytest.mark.slow
 def test_stop_at_target_answers_are_prefixes_of_the_free_answers() -> None:
