@@ -197,8 +197,8 @@ def test_stop_at_target_forces_the_end_at_the_first_sentence_end_once_the_target
 
 
 def test_without_sentences_the_answer_ends_with_the_word_that_reaches_the_target() -> None:
-    """``word_end`` (training texts without sentence ends): once a row has its target, no new word starts and
-    the first stop token takes the probability of starting one; the word being written may go on."""
+    """``word_end`` (training texts without sentence ends): no end before the target; once a row has it, no
+    new word starts and the first stop token takes the probability of starting one; the word may go on."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from synthstruct.text import local
@@ -209,7 +209,8 @@ def test_without_sentences_the_answer_ends_with_the_word_that_reaches_the_target
     out = proc(torch.tensor([[9, 9, 1, 2, 3]] * 2), scores.clone())  # the answer has 2 words ("w" + "x", then " y")
     assert out[0, 1] == out[0, 3] == float("-inf") and out[0, 2] == 2.0  # no new word; the word may go on
     assert out[0, 4] == pytest.approx(float(torch.logsumexp(torch.tensor([1.0, 3.0]), 0)))  # the end takes their share
-    assert out[1].tolist() == scores[1].tolist()  # target 3 not reached: nothing changes
+    assert out[1, 0] == out[1, 4] == float("-inf")  # target 3 not reached: no end before it (min_words 1)
+    assert out[1, 1:4].tolist() == scores[1, 1:4].tolist()
 
 
 def test_a_word_longer_than_any_real_one_is_followed_by_a_new_word() -> None:
