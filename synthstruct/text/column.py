@@ -25,7 +25,6 @@ from synthstruct.errors import InputError, Problem
 from synthstruct.schema.model import TextColumn
 from synthstruct.text.base import TextGenerator, TextRequest, get_text_backend
 from synthstruct.text.checkpoint import Checkpoint
-from synthstruct.text.copy_guard import CopyGuard
 from synthstruct.text.checks import (
     Embedder,
     NgramIndex,
@@ -35,6 +34,7 @@ from synthstruct.text.checks import (
     replace_pii,
     words,
 )
+from synthstruct.text.copy_guard import CopyGuard
 from synthstruct.text.examples import ExamplePool
 from synthstruct.text.prompts import (
     build_document,

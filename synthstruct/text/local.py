@@ -425,7 +425,7 @@ class LocalTextGenerator:
         #: Set by the text column when the run is resumable (:class:`~synthstruct.text.answer_cache.AnswerCache`).
         self.answer_cache: Any = None
         #: Set by the text column from its training texts (:class:`~synthstruct.text.copy_guard.CopyGuard`): the
-        #: transformers runtime then never completes a run of the prompt that the copy check would reject.
+        #: transformers runtime then never completes a run of the training texts that the copy check would reject.
         self.copy_guard: Any = None
         #: Set by the text column from its training texts: ``False`` when they have no sentence ends (call
         #: transcripts), so that ``stop_at_target`` ends an answer at the end of a word, not of a sentence.
