@@ -18,6 +18,9 @@ from synthstruct._cli import verify as verify_cmd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# transformers' own tqdm bars ("Loading weights ...") would interleave with the command's progress display on
+# stderr; transformers reads this when it is first imported (a user's own setting wins)
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 app = typer.Typer(
     name="synthstruct",
