@@ -240,10 +240,12 @@ class TextColumn(_ColumnBase):
     max_regenerations: int = Field(default=3, ge=0, le=20, description=(
         "Extra rounds for rows that have no usable candidate yet (empty, too short, copied, duplicate); "
         "rows still without one are written by the fallback."))
-    candidates: int = Field(default=5, ge=1, le=16, description=(
+    candidates: int = Field(default=3, ge=1, le=16, description=(
         "Candidates written per row in the second round (and in any round whose own count, "
         "`first_candidates` or `later_candidates`, is null); each is scored by the column's verifier (label "
-        "agreement with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept."))
+        "agreement with the row, length fit, no copy, no PII, not a duplicate) and the best one is kept. "
+        "3 since session 21 (5 before): with label steering and `regenerate_labels: below_real` the labels "
+        "held at 3 with a fifth fewer candidates (docs/text.md)."))
     first_candidates: int | None = Field(default=1, ge=1, le=16, description=(
         "Candidates per row in the first round (null = `candidates`): most rows pass every check with one "
         "candidate, and only rows whose best candidate fails a check get `candidates` new ones in later "
