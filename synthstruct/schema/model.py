@@ -232,7 +232,7 @@ class TextColumn(_ColumnBase):
         "and may be reused (0 = every run counts). Also used by the text_memorisation metric."))
     block_copies: bool = Field(default=True, description=(
         "While the `local` backend writes a text (transformers runtime), the word that would complete an "
-        "`ngram`-word run of the prompt's examples found in the training text (stock phrases excepted) is "
+        "`ngram`-word run of the training text (stock phrases excepted) is "
         "forbidden, so fewer candidates fail the copy check and fewer rows need another round; the copy check "
         "after generation is unchanged. Needs the training texts in memory (a fitted, not a loaded, model)."))
     similarity_threshold: float | None = Field(default=None, gt=0, le=1, description=(

@@ -3,7 +3,8 @@
 A text column rejects a candidate that shares an ``ngram``-word run (8 by default) with a training text,
 stock phrases excepted (:class:`~synthstruct.text.checks.NgramIndex`), and a rejected candidate costs its
 row another round of candidates: on 120 Harper Valley transcripts 28 % of the candidates failed this check,
-and a row in round two asks five new candidates (``evaluation/bench_text_select.py``, docs/text.md).
+and a row in round two asked five new candidates then (``candidates``; ``evaluation/bench_text_select.py``,
+docs/text.md).
 Most such runs are not taken from the few-shot examples in the prompt: with a guard over the prompt's runs
 only, 18 of the 20 answers of 40 Harper Valley rows that still held a copied run held one from another
 training text (a bank's customers phrase their requests alike; a ``/tmp`` probe).
@@ -80,8 +81,3 @@ class CopyGuard:
         head = np.uint64(self.index.key(answer[len(answer) - self.n + 1:]))
         lo, hi = np.searchsorted(self._heads, head, "left"), np.searchsorted(self._heads, head, "right")
         return frozenset(self._words[i] for i in self._nexts[lo:hi].tolist()) if hi > lo else frozenset()
-
-    @staticmethod
-    def forms(word: str) -> Sequence[str]:
-        """How a word starts when it follows another: after a space, lower case and capitalised."""
-        return (" " + word, " " + word[:1].upper() + word[1:])

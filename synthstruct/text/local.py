@@ -215,6 +215,11 @@ def _sampler(temperature: float, top_p: float, top_k: int, rng: Any) -> Any:
     return _TopKTopPSampler()
 
 
+def _word_forms(word: str) -> tuple[str, str]:
+    """How a word starts when it follows another: after a space, lower case and capitalised."""
+    return (" " + word, " " + word[:1].upper() + word[1:])
+
+
 def _steering(tok: Any, requests: Sequence[TextRequest], vocab_size: int) -> Any:
     """A logits processor that adds each row's steering bonus (:attr:`TextRequest.steer`) to the tokens of
     its words — the word after a space, lower case and capitalised, where that is one token (a word split
@@ -229,7 +234,7 @@ def _steering(tok: Any, requests: Sequence[TextRequest], vocab_size: int) -> Any
     bias = torch.zeros((len(requests), vocab_size), dtype=torch.float32)
     for row, request in enumerate(requests):
         for word, bonus in request.steer:
-            for form in (" " + word, " " + word[:1].upper() + word[1:]):
+            for form in _word_forms(word):
                 if form not in ids:
                     found = tok.encode(form, add_special_tokens=False)
                     ids[form] = int(found[0]) if len(found) == 1 else None
@@ -292,7 +297,7 @@ def _no_copy(tok: Any, guard: Any, prompt_tokens: int) -> Any:
                 answer = words(tok.decode(ids, skip_special_tokens=True))
                 nexts = guard.next_words(answer[1:] if new > _COPY_TAIL else answer)  # the tail's first word is cut
                 if nexts:
-                    banned = [token(form) for word in sorted(nexts) for form in guard.forms(word)]
+                    banned = [token(form) for word in sorted(nexts) for form in _word_forms(word)]
                     scores[row, torch.tensor(banned)] = float("-inf")
                     self.blocked += 1
             return scores
@@ -328,6 +333,7 @@ def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int]
 
     inside = ~word_starts.bool()  # tokens that go on with the word before them
     inside[stop[stop < inside.shape[0]]] = False  # a stop token is never part of a word
+    inside_ids, start_ids = inside.nonzero().squeeze(1), word_starts.bool().nonzero().squeeze(1)
 
     class _MinLength(LogitsProcessor):
         def __init__(self) -> None:
@@ -347,8 +353,8 @@ def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int]
             self.run = torch.where(word_starts[last_token].bool(), 1, self.run + 1)
             endless = (self.run >= MAX_WORD_TOKENS).nonzero().squeeze(1)
             if endless.numel():  # a word longer than any real one (a run of digits): the next token starts a word
-                width = min(int(inside.shape[0]), int(scores.shape[1]))
-                scores[endless.unsqueeze(1), inside[:width].nonzero().squeeze(1).unsqueeze(0)] = float("-inf")
+                ids = inside_ids[inside_ids < scores.shape[1]]
+                scores[endless.unsqueeze(1), ids.unsqueeze(0)] = float("-inf")
             words = 1 + word_starts[new[:, 1:].clamp(max=word_starts.shape[0] - 1)].sum(dim=1)
             short = words < self.need
             if bool(short.any()):
@@ -358,7 +364,7 @@ def _min_length(prompt_tokens: int, stop_tokens: list[int], min_words: list[int]
                 done = (words >= self.enough) & ~short
                 if bool(done.any()):
                     rows = done.nonzero().squeeze(1)
-                    starts = word_starts.bool()[:scores.shape[1]].nonzero().squeeze(1)
+                    starts = start_ids[start_ids < scores.shape[1]]
                     scores[rows, int(stop_tokens[0])] = torch.logsumexp(scores[rows][:, starts], dim=1)
                     scores[rows.unsqueeze(1), starts.unsqueeze(0)] = float("-inf")
             elif stop_at_target:
